@@ -1,0 +1,50 @@
+"""gpugrad: a GPU-aware autograd library.
+
+One graph engine computes gradients; every array op runs on ``cpu`` (NumPy), ``sim`` (a
+modeled GPU) or ``cuda`` (CuPy). See README.md and docs/ for a tour.
+"""
+import importlib
+
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_like, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
+                       zeros_like)
+from .device import Device
+from .dtypes import DType, bool_ as bool, float32, float64, int32, int64  # noqa: A001
+from .errors import DeviceUnavailableError, OutOfMemoryError
+from .random import initial_seed, manual_seed
+from .tensor import Tensor
+from .tensor_methods import cat, stack, where
+
+float = float32  # noqa: A001  (PyTorch's aliases)
+double = float64
+long = int64
+
+__version__ = "0.1.0"
+
+# Subpackages and helpers load on first use, so ``import gpugrad`` stays light and never needs
+# CuPy, matplotlib or the simulator unless they are used.
+_LAZY_MODULES = ("autograd", "nn", "optim", "data", "sim", "cuda", "profiler", "viz", "value",
+                 "ops", "backends", "anomaly", "cli")
+_LAZY_ATTRS = {
+    "Value": ("gpugrad.value", "Value"),
+    "gradcheck": ("gpugrad.gradcheck", "gradcheck"),
+    "gradgradcheck": ("gpugrad.gradcheck", "gradgradcheck"),
+    "GradcheckError": ("gpugrad.gradcheck", "GradcheckError"),
+    "save": ("gpugrad.serialization", "save"),
+    "load": ("gpugrad.serialization", "load"),
+    "devices": ("gpugrad.device_info", "devices"),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"gpugrad.{name}")
+    if name in _LAZY_ATTRS:
+        module, attr = _LAZY_ATTRS[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'gpugrad' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_ATTRS))

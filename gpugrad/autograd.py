@@ -1,0 +1,295 @@
+"""The autograd engine. It knows nothing about devices or arrays.
+
+Graph nodes are op instances (``Function`` objects, each the ``grad_fn`` of the tensor it
+produced) and leaf tensors that require grad. ``backward`` walks them in reverse topological
+order, calls each op's ``backward`` (written with Tensor ops, so ``create_graph=True`` records
+a graph of the backward pass and gives higher derivatives), and sums the gradients that meet.
+"""
+import functools
+
+# Module-level flags, read on every op's dispatch: one attribute lookup each.
+grad_enabled = True
+anomaly_enabled = False
+
+
+class _GradMode:
+    """Base of ``no_grad`` / ``enable_grad``: a context manager and a decorator."""
+
+    mode = True
+
+    def __enter__(self):
+        global grad_enabled
+        self._prev = grad_enabled
+        grad_enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        global grad_enabled
+        grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Disable graph recording: ``with gg.no_grad(): ...`` or ``@gg.no_grad()``."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Re-enable graph recording inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``with gg.set_grad_enabled(flag): ...`` records the graph only when ``flag`` is true."""
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_grad_enabled():
+    """True when ops record the graph."""
+    return grad_enabled
+
+
+def topological_order(roots, parents_of):
+    """Nodes reachable from ``roots``, each after all of its parents (inputs first).
+
+    Iterative depth-first search, so graphs of any depth work without recursion. ``parents_of``
+    maps a node to an iterable of parent nodes (``None`` entries are skipped). Shared by the
+    tensor engine and the scalar ``Value``.
+    """
+    order = []
+    visited = set()
+    for root in roots:
+        if id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [(root, iter(parents_of(root)))]
+        while stack:
+            node, parents = stack[-1]
+            for parent in parents:
+                if parent is not None and id(parent) not in visited:
+                    visited.add(id(parent))
+                    stack.append((parent, iter(parents_of(parent))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+FREED_GRAPH_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or gg.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+def _parents(node):
+    # A leaf tensor has no parents; an op's parents are its inputs' nodes.
+    return getattr(node, "next_nodes", ())
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
+                 allow_unused=False):
+    """Propagate ``root_grads`` from ``roots`` back through the graph.
+
+    Without ``inputs``, gradients accumulate into ``.grad`` of the leaves (and of tensors that
+    called ``retain_grad``). With ``inputs`` (a list of tensors), nothing is written to ``.grad``
+    and their gradients are returned in order, as ``gg.grad`` does.
+    """
+    global grad_enabled
+    grads = {}
+    root_nodes = []
+    for i, (tensor, grad) in enumerate(zip(roots, root_grads)):
+        node = tensor._node()
+        if node is None:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn; "
+                f"make the inputs require grad (requires_grad=True) before computing it"
+            )
+        _accumulate(grads, node, grad)
+        root_nodes.append(node)
+
+    wanted = None
+    if inputs is not None:
+        wanted = {}
+        for i, t in enumerate(inputs):
+            node = t._node()
+            if node is not None:
+                wanted.setdefault(id(node), []).append(i)
+        captured = [None] * len(inputs)
+
+    order = topological_order(root_nodes, _parents)
+    prev_mode = grad_enabled
+    grad_enabled = bool(create_graph)
+    try:
+        for node in reversed(order):
+            entry = grads.pop(id(node), None)
+            if entry is None:
+                continue
+            grad = entry[1]
+            if node._is_leaf_tensor:
+                grad = _run_hooks(node._hooks, grad)
+                if wanted is None:
+                    if node.grad is None:
+                        node.grad = grad if create_graph else grad.detach()
+                    else:
+                        node.grad = node.grad + grad
+                else:
+                    for i in wanted.get(id(node), ()):
+                        captured[i] = grad
+                continue
+            # an op node
+            if node.tensor_hooks:
+                grad = _run_hooks(node.tensor_hooks, grad)
+            if wanted is None:
+                retained = node.retained and node.retained()
+                if retained is not None:
+                    retained.grad = grad if retained.grad is None else retained.grad + grad
+            else:
+                for i in wanted.get(id(node), ()):
+                    captured[i] = grad
+            if node.released:
+                raise RuntimeError(FREED_GRAPH_MESSAGE)
+            input_grads = node.backward(grad)
+            if anomaly_enabled:
+                from .anomaly import check_backward
+                check_backward(node, input_grads)
+            if not retain_graph:
+                node.release()
+            if type(input_grads) is not tuple:
+                input_grads = (input_grads,)
+            for parent, parent_grad in zip(node.next_nodes, input_grads):
+                if parent is not None and parent_grad is not None:
+                    _accumulate(grads, parent, parent_grad)
+    finally:
+        grad_enabled = prev_mode
+
+    if wanted is None:
+        return None
+    for i, g in enumerate(captured):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"One of the differentiated Tensors (input {i}) appears to not have been used in "
+                f"the graph. Set allow_unused=True if this is the desired behavior."
+            )
+    return captured
+
+
+def _accumulate(grads, node, grad):
+    entry = grads.get(id(node))
+    if entry is None:
+        grads[id(node)] = (node, grad)
+    else:
+        grads[id(node)] = (node, entry[1] + grad)
+
+
+def _run_hooks(hooks, grad):
+    for hook in list(hooks.values()) if hooks else ():
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``handle.remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
+
+    ``outputs`` and ``inputs`` are tensors or sequences of tensors; ``grad_outputs`` gives the
+    vector of the vector-Jacobian product (needed for non-scalar outputs). Returns a tuple with
+    one gradient per input (``None`` for unused inputs when ``allow_unused=True``). ``.grad``
+    attributes are left untouched. ``retain_graph`` defaults to ``create_graph``.
+    """
+    single_output = not isinstance(outputs, (list, tuple))
+    outputs = [outputs] if single_output else list(outputs)
+    inputs = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"grad_outputs has {len(grad_outputs)} entries but there are {len(outputs)} outputs"
+        )
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"input {i} of gg.grad does not require grad")
+    root_grads = [_default_root_grad(o, g) for o, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    return tuple(run_backward(outputs, root_grads, retain_graph, create_graph, inputs,
+                              allow_unused))
+
+
+def _default_root_grad(output, grad):
+    if grad is not None:
+        if tuple(grad.shape) != tuple(output.shape):
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output has shape {tuple(grad.shape)} and output has "
+                f"shape {tuple(output.shape)}"
+            )
+        return grad
+    if output.numel() != 1:
+        raise RuntimeError(
+            f"grad can be implicitly created only for scalar outputs, but the output has shape "
+            f"{tuple(output.shape)}; pass gradient= (a tensor of that shape) or reduce it first, "
+            f"e.g. with .sum()"
+        )
+    return output._ones_like()
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """``gg.autograd.backward``: accumulate gradients of ``tensors`` into the leaves' ``.grad``."""
+    tensors = [tensors] if not isinstance(tensors, (list, tuple)) else list(tensors)
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    elif not isinstance(grad_tensors, (list, tuple)):
+        grad_tensors = [grad_tensors]
+    if retain_graph is None:
+        retain_graph = create_graph
+    root_grads = [_default_root_grad(t, g) for t, g in zip(tensors, grad_tensors)]
+    run_backward(tensors, root_grads, retain_graph, create_graph)
+
+
+def detect_anomaly(check_nan=True):
+    """See ``gpugrad.anomaly.detect_anomaly``."""
+    from .anomaly import detect_anomaly as _detect
+
+    return _detect(check_nan)

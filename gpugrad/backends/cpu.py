@@ -1,0 +1,251 @@
+"""The ``cpu`` backend: the contract on NumPy. It is also the reference the other backends match."""
+import warnings
+
+import numpy as np
+
+from .. import dtypes
+from .base import Backend
+
+# NaN and inf pass through as in NumPy (documented); NumPy's RuntimeWarnings about them would
+# only be noise, so they are silenced for this module alone.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpugrad\.backends\.")
+
+_NP_DTYPE = {
+    dtypes.float32: np.dtype(np.float32),
+    dtypes.float64: np.dtype(np.float64),
+    dtypes.int32: np.dtype(np.int32),
+    dtypes.int64: np.dtype(np.int64),
+    dtypes.bool_: np.dtype(np.bool_),
+}
+_GG_DTYPE = {v: k for k, v in _NP_DTYPE.items()}
+NP_DTYPE = _NP_DTYPE
+
+
+def gg_dtype(np_dtype):
+    """gg.DType for a NumPy dtype, with an error naming what is unsupported."""
+    try:
+        return _GG_DTYPE[np_dtype]
+    except KeyError:
+        raise TypeError(
+            f"unsupported dtype {np_dtype}; gpugrad supports float32, float64, int32, int64 "
+            f"and bool (convert first, e.g. array.astype('float32'))"
+        ) from None
+
+
+def _sigmoid(x):
+    # 0.5 * (1 + tanh(x / 2)) never overflows, unlike 1 / (1 + exp(-x)).
+    y = np.tanh(x * 0.5)
+    y += 1
+    y *= 0.5
+    return y
+
+
+def _relu(x):
+    return np.maximum(x, 0)
+
+
+UNARY = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
+    "tanh": np.tanh, "relu": _relu, "sigmoid": _sigmoid, "sign": np.sign,
+}
+BINARY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+    "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal,
+    "logical_and": np.logical_and, "logical_or": np.logical_or,
+}
+REDUCE = {"sum": np.sum, "max": np.max, "min": np.min, "argmax": np.argmax, "argmin": np.argmin}
+ACT_FORWARD = {"identity": None, "relu": _relu, "tanh": np.tanh, "sigmoid": _sigmoid}
+
+
+def as_array(x):
+    """NumPy returns scalars for 0-d results; the contract promises arrays."""
+    return x if type(x) is np.ndarray else np.asarray(x)
+
+
+def host_array(data, dtype=None):
+    """Host data as a fresh NumPy array, with gpugrad's dtype inference (see Backend.from_host)."""
+    if dtype is not None:
+        return np.array(data, dtype=_NP_DTYPE[dtypes.as_dtype(dtype)], copy=True)
+    if isinstance(data, np.ndarray):
+        out = np.array(data, copy=True)
+    else:
+        out = np.array(data)
+        if out.dtype == np.float64:
+            out = out.astype(np.float32)
+    if out.dtype not in _GG_DTYPE:
+        if out.dtype.kind in "iu":
+            out = out.astype(np.int64)
+        elif out.dtype.kind == "f":
+            out = out.astype(np.float32 if out.dtype.itemsize <= 4 else np.float64)
+        else:
+            gg_dtype(out.dtype)
+    return out
+
+
+def bias_act_numpy(x, bias, act):
+    out = x + bias
+    fn = ACT_FORWARD[act]
+    return out if fn is None else fn(out)
+
+
+def bias_act_backward_numpy(grad_out, out, act):
+    if act == "identity":
+        return grad_out.copy()
+    if act == "relu":
+        return grad_out * (out > 0)
+    if act == "tanh":
+        return grad_out * (1 - out * out)
+    return grad_out * (out * (1 - out))  # sigmoid
+
+
+def softmax_cross_entropy_numpy(logits, target):
+    rows = np.arange(logits.shape[0])
+    row_max = logits.max(axis=1)
+    shifted = logits - row_max[:, None]
+    lse = row_max + np.log(np.exp(shifted).sum(axis=1))
+    return lse - logits[rows, target], lse
+
+
+def softmax_cross_entropy_backward_numpy(logits, target, lse, grad_rows):
+    grad = np.exp(logits - lse[:, None])
+    grad[np.arange(logits.shape[0]), target] -= 1
+    grad *= grad_rows[:, None]
+    return grad
+
+
+def sgd_step_numpy(params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,
+                   maximize=False):
+    new_bufs = []
+    for p, g, buf in zip(params, grads, bufs):
+        d_p = -g if maximize else g
+        if weight_decay:
+            d_p = d_p + weight_decay * p
+        if momentum:
+            if buf is None:
+                buf = np.array(d_p, copy=True)
+            else:
+                buf *= momentum
+                buf += (1 - dampening) * d_p
+            d_p = d_p + momentum * buf if nesterov else buf
+        p -= lr * d_p
+        new_bufs.append(buf)
+    return new_bufs
+
+
+def adam_step_numpy(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
+                    weight_decay, decoupled, maximize=False):
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    step_size = lr / bias_correction1
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        if maximize:
+            g = -g
+        if weight_decay:
+            if decoupled:
+                p *= 1 - lr * weight_decay
+            else:
+                g = g + weight_decay * p
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        denom = np.sqrt(v) / bias_correction2_sqrt + eps
+        p -= step_size * (m / denom)
+
+
+class NumpyBackend(Backend):
+    """The contract on NumPy arrays in host memory."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def from_host(self, data, dtype=None):
+        return host_array(data, dtype)
+
+    def to_host(self, a):
+        return a
+
+    def from_backend(self, a, source):
+        return np.array(source.to_host(a), copy=True)
+
+    def dtype(self, a):
+        return _GG_DTYPE[a.dtype]
+
+    def full(self, shape, value, dtype):
+        return np.full(shape, value, dtype=_NP_DTYPE[dtype])
+
+    def arange(self, start, stop, step, dtype):
+        return np.arange(start, stop, step, dtype=_NP_DTYPE[dtype])
+
+    def random(self, kind, shape, dtype, seed):
+        rng = np.random.default_rng(seed)
+        np_dtype = _NP_DTYPE[dtype]
+        if kind == "uniform":
+            return rng.random(shape, dtype=np_dtype)
+        return rng.standard_normal(shape, dtype=np_dtype)
+
+    def randint(self, low, high, shape, seed):
+        return np.random.default_rng(seed).integers(low, high, size=shape, dtype=np.int64)
+
+    def unary(self, op, a):
+        return as_array(UNARY[op](a))
+
+    def binary(self, op, a, b):
+        return as_array(BINARY[op](a, b))
+
+    def where(self, cond, a, b):
+        return np.where(cond, a, b)
+
+    def cast(self, a, dtype):
+        return a.astype(_NP_DTYPE[dtype])
+
+    def reduce(self, op, a, axis=None, keepdims=False):
+        return as_array(REDUCE[op](a, axis=axis, keepdims=keepdims))
+
+    def matmul(self, a, b):
+        return as_array(np.matmul(a, b))
+
+    def reshape(self, a, shape):
+        return a.reshape(shape)
+
+    def permute(self, a, axes):
+        return a.transpose(axes)
+
+    def broadcast_to(self, a, shape):
+        return np.broadcast_to(a, shape)
+
+    def contiguous(self, a):
+        return np.array(a, copy=True, order="C")
+
+    def concatenate(self, arrays, axis):
+        return np.concatenate(arrays, axis=axis)
+
+    def getitem(self, a, index):
+        return as_array(a[index])
+
+    def index_add(self, shape, index, values, dtype):
+        out = np.zeros(shape, dtype=_NP_DTYPE[dtype])
+        if any(isinstance(i, np.ndarray) for i in index):
+            np.add.at(out, index, values)
+        else:
+            out[index] = values
+        return out
+
+    def copy_(self, dst, src):
+        np.copyto(dst, src)
+
+    bias_act = staticmethod(bias_act_numpy)
+    bias_act_backward = staticmethod(bias_act_backward_numpy)
+    softmax_cross_entropy = staticmethod(softmax_cross_entropy_numpy)
+    softmax_cross_entropy_backward = staticmethod(softmax_cross_entropy_backward_numpy)
+    sgd_step = staticmethod(sgd_step_numpy)
+    adam_step = staticmethod(adam_step_numpy)
+
+    def describe(self):
+        return f"cpu: NumPy {np.__version__}"
+
+
+def create_backend(device):
+    return NumpyBackend(device)

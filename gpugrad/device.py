@@ -1,0 +1,115 @@
+"""Devices: parsing names such as ``"sim:1"`` and finding the backend that runs them.
+
+A device type ``T`` is served by the module ``gpugrad.backends.T``, which defines
+``create_backend(device)``. Adding a device therefore takes one new module and no edits here.
+"""
+import importlib
+import pkgutil
+
+from . import backends as _backends_pkg
+
+_INDEXED_FORM = "{t}:N"
+
+
+def device_types():
+    """The device types this installation knows, e.g. ``["cpu", "cuda", "sim"]``."""
+    return sorted(
+        name for _, name, _ in pkgutil.iter_modules(_backends_pkg.__path__) if name != "base"
+    )
+
+
+_TYPES = None
+
+
+def _known_types():
+    global _TYPES
+    if _TYPES is None:
+        _TYPES = device_types()
+    return _TYPES
+
+
+def _valid_forms():
+    forms = []
+    for t in _known_types():
+        forms.append(f'"{t}"' if t == "cpu" else f'"{t}", "{t}:N"')
+    return ", ".join(forms)
+
+
+class Device:
+    """Where a tensor lives: ``Device("cpu")``, ``Device("sim:1")``, ``Device("cuda:0")``.
+
+    ``type`` is the device type and ``index`` the ordinal (0 when omitted; always 0 for cpu).
+    A Device compares equal to its string form, so ``x.device == "sim:0"`` works.
+    """
+
+    __slots__ = ("type", "index", "_str")
+
+    def __new__(cls, spec="cpu", index=None):
+        if isinstance(spec, Device):
+            return spec
+        if not isinstance(spec, str):
+            raise TypeError(f"device must be a string or gg.Device, got {type(spec).__name__}")
+        text = spec.strip().lower()
+        dtype_part, _, idx_part = text.partition(":")
+        bad = ValueError(
+            f"unknown device {spec!r}; expected one of {_valid_forms()} (N a non-negative integer)"
+        )
+        if dtype_part not in _known_types():
+            raise bad
+        if idx_part:
+            if not idx_part.isdigit() or index is not None:
+                raise bad
+            index = int(idx_part)
+        index = 0 if index is None else int(index)
+        if dtype_part == "cpu" and index != 0:
+            raise bad
+        key = (dtype_part, index)
+        cached = _DEVICES.get(key)
+        if cached is not None:
+            return cached
+        self = object.__new__(cls)
+        self.type = dtype_part
+        self.index = index
+        self._str = dtype_part if dtype_part == "cpu" else f"{dtype_part}:{index}"
+        _DEVICES[key] = self
+        return self
+
+    def __str__(self):
+        return self._str
+
+    def __repr__(self):
+        return f'gpugrad.Device("{self._str}")'
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = Device(other)
+            except ValueError:
+                return False
+        return self is other
+
+    def __hash__(self):
+        return hash(self._str)
+
+    def __reduce__(self):
+        return (Device, (self._str,))
+
+
+_DEVICES = {}
+_BACKENDS = {}
+
+
+def get_backend(device):
+    """The backend instance serving ``device`` (created on first use, one per device)."""
+    device = Device(device)
+    backend = _BACKENDS.get(device)
+    if backend is None:
+        module = importlib.import_module(f"gpugrad.backends.{device.type}")
+        backend = module.create_backend(device)
+        _BACKENDS[device] = backend
+    return backend
+
+
+def loaded_backends():
+    """Backends created so far, by device."""
+    return dict(_BACKENDS)

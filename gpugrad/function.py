@@ -1,0 +1,107 @@
+"""``Function``: the base of every differentiable op.
+
+An op subclasses ``Function`` and defines, in one place, ``forward`` on backend arrays and
+``backward`` with Tensor ops. ``Op.apply(*inputs, **params)`` runs forward and, when grad is
+enabled and an input requires grad, records the op as the output's ``grad_fn``.
+"""
+from . import autograd as _autograd
+from .tensor import Tensor
+
+
+def devices_differ_error(op_name, first, second):
+    return RuntimeError(
+        f"Expected all tensors to be on the same device, but found at least two devices, "
+        f"{first} and {second} (in {op_name}). Move them to one device first, e.g. "
+        f"b = b.to(\"{first}\")"
+    )
+
+
+class Function:
+    """One differentiable op. Subclasses define ``forward`` and ``backward``.
+
+    - ``forward(self, *arrays, **params)`` receives backend arrays (Python numbers pass through
+      unchanged) and returns one backend array. ``self.backend`` is the inputs' backend.
+    - ``backward(self, grad)`` receives the output's gradient as a Tensor and returns one
+      gradient Tensor (or None) per input, as a tuple when there are several inputs.
+    - Set ``save_inputs = True`` to read the input tensors in backward as ``self.inputs``, and
+      ``save_output = True`` to read the output as ``self.output()``. Extra arrays forward
+      computes for backward go in ``self.saved``. All are freed after backward unless
+      ``retain_graph=True``.
+    """
+
+    save_inputs = False
+    save_output = False
+    _is_leaf_tensor = False
+
+    # instance defaults, so an op that saves nothing costs nothing
+    inputs = None
+    saved = None
+    _out = None
+    tensor_hooks = None
+    retained = None
+    released = False
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        backend = None
+        requires_grad = False
+        arrays = []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                if backend is None:
+                    backend = x._backend
+                elif x._backend is not backend:
+                    raise devices_differ_error(cls.__name__, backend.device, x._backend.device)
+                if x._requires_grad:
+                    requires_grad = True
+                arrays.append(x._data)
+            else:
+                arrays.append(x)
+        fn = cls.__new__(cls)
+        fn.backend = backend
+        out = fn.forward(*arrays, **params)
+        requires_grad = requires_grad and _autograd.grad_enabled
+        result = Tensor._make(out, fn.backend, requires_grad)
+        if requires_grad:
+            fn.next_nodes = tuple(x._node() if isinstance(x, Tensor) else None for x in inputs)
+            if cls.save_inputs:
+                fn.inputs = inputs
+            if cls.save_output:
+                fn._out = out
+            result.grad_fn = fn
+        if _autograd.anomaly_enabled:
+            from .anomaly import check_forward
+
+            check_forward(fn, inputs, result)
+        return result
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def output(self):
+        """The op's output as a Tensor whose grad_fn is this op (for higher-order grads)."""
+        if self._out is None:
+            from .autograd import FREED_GRAPH_MESSAGE
+
+            raise RuntimeError(FREED_GRAPH_MESSAGE)
+        out = Tensor._make(self._out, self.backend, True)
+        out.grad_fn = self
+        return out
+
+    def release(self):
+        """Free what forward saved; a later backward through this op then raises."""
+        if self.inputs is not None or self._out is not None or self.saved is not None:
+            self.inputs = None
+            self._out = None
+            self.saved = None
+            self.released = True
+
+    def name(self):
+        """The op's name as ``repr`` shows it: ``MulBackward`` for ``Mul``."""
+        return f"{type(self).__name__}Backward"
+
+    def __repr__(self):
+        return f"<{self.name()}>"

@@ -1,0 +1,1 @@
+"""Differentiable ops: each one a ``Function`` with its forward and backward together."""

@@ -1,0 +1,74 @@
+"""Shape helpers shared by the ops: broadcasting rules, errors that name the op, ``sum_to``."""
+
+
+def broadcast_shapes(op_name, shape_a, shape_b):
+    """The broadcast of two shapes, or a RuntimeError naming the op and both shapes."""
+    ndim = max(len(shape_a), len(shape_b))
+    pa = (1,) * (ndim - len(shape_a)) + tuple(shape_a)
+    pb = (1,) * (ndim - len(shape_b)) + tuple(shape_b)
+    out = []
+    for i, (x, y) in enumerate(zip(pa, pb)):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            raise RuntimeError(
+                f"{op_name}: shapes {tuple(shape_a)} and {tuple(shape_b)} cannot be broadcast "
+                f"together: dimension {i - ndim} is {x} in the first and {y} in the second (sizes "
+                f"must be equal or 1 in each dimension, counted from the right)"
+            )
+    return tuple(out)
+
+
+def shape_of(x):
+    """The shape of a backend array, or None for a Python number."""
+    return getattr(x, "shape", None)
+
+
+def checked_binary(backend, op_name, a, b):
+    """``backend.binary`` whose broadcasting failures name the op and both shapes."""
+    try:
+        return backend.binary(op_name, a, b)
+    except ValueError:
+        broadcast_shapes(op_name, shape_of(a) or (), shape_of(b) or ())
+        raise
+
+
+def sum_to(grad, shape):
+    """Sum a broadcast gradient back down to ``shape`` (None for a number: no gradient)."""
+    if shape is None:
+        return None
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1
+    )
+    if dims:
+        grad = grad.sum(dim=dims, keepdim=True)
+    return grad.reshape(shape) if grad.shape != shape else grad
+
+
+def normalize_dims(dim, ndim, op_name="reduction"):
+    """``dim`` (None, an int or a sequence of ints, possibly negative) as a sorted tuple."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    out = []
+    for d in dims:
+        if not isinstance(d, int) or isinstance(d, bool):
+            raise TypeError(f"{op_name}: dim must be an int or a tuple of ints, got {dim!r}")
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(
+                f"{op_name}: Dimension out of range (expected to be in range of "
+                f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})"
+            )
+        out.append(d % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def keepdim_shape(shape, dims):
+    """``shape`` with each reduced dim set to 1."""
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))

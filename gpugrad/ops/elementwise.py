@@ -1,0 +1,278 @@
+"""Elementwise ops with broadcasting: arithmetic, unary math, activations, where, clamp."""
+from ..function import Function
+from .broadcast import checked_binary, shape_of, sum_to
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = (shape_of(a), shape_of(b))
+        return checked_binary(self.backend, "add", a, b)
+
+    def backward(self, grad):
+        return sum_to(grad, self.shapes[0]), sum_to(grad, self.shapes[1])
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = (shape_of(a), shape_of(b))
+        return checked_binary(self.backend, "sub", a, b)
+
+    def backward(self, grad):
+        gb = None if self.shapes[1] is None else sum_to(-grad, self.shapes[1])
+        return sum_to(grad, self.shapes[0]), gb
+
+
+class Mul(Function):
+    save_inputs = True
+
+    def forward(self, a, b):
+        self.shapes = (shape_of(a), shape_of(b))
+        return checked_binary(self.backend, "mul", a, b)
+
+    def backward(self, grad):
+        a, b = self.inputs
+        ga = None if self.shapes[0] is None else sum_to(grad * b, self.shapes[0])
+        gb = None if self.shapes[1] is None else sum_to(grad * a, self.shapes[1])
+        return ga, gb
+
+
+class Div(Function):
+    save_inputs = True
+
+    def forward(self, a, b):
+        self.shapes = (shape_of(a), shape_of(b))
+        return checked_binary(self.backend, "div", a, b)
+
+    def backward(self, grad):
+        a, b = self.inputs
+        ga = None if self.shapes[0] is None else sum_to(grad / b, self.shapes[0])
+        gb = None if self.shapes[1] is None else sum_to(-grad * a / (b * b), self.shapes[1])
+        return ga, gb
+
+
+class Pow(Function):
+    save_inputs = True
+    save_output = True
+
+    def forward(self, a, b):
+        self.shapes = (shape_of(a), shape_of(b))
+        return checked_binary(self.backend, "pow", a, b)
+
+    def backward(self, grad):
+        a, b = self.inputs
+        ga = gb = None
+        if self.shapes[0] is not None:
+            if self.shapes[1] is None:  # x ** number
+                if b == 0:
+                    ga = grad * 0.0
+                elif b == 1:
+                    ga = grad
+                elif b == 2:
+                    ga = grad * (a * 2.0)
+                else:
+                    ga = grad * (b * a ** (b - 1))
+            else:
+                ga = grad * (b * a ** (b - 1))
+            ga = sum_to(ga, self.shapes[0])
+        if self.shapes[1] is not None:
+            from .. import tensor as _t
+
+            log_a = _t.as_tensor_like(a, b).log()
+            # d/db a**b = a**b * log(a), taken as 0 where a == 0 (as PyTorch does)
+            gb = grad * where_zero(_t.as_tensor_like(a, b) == 0, self.output() * log_a)
+            gb = sum_to(gb, self.shapes[1])
+        return ga, gb
+
+
+def where_zero(mask, x):
+    """``x`` with entries under ``mask`` set to 0 (a mask carries no gradient)."""
+    return Where.apply(mask, 0.0, x)
+
+
+class Neg(Function):
+    def forward(self, a):
+        return self.backend.unary("neg", a)
+
+    def backward(self, grad):
+        return -grad
+
+
+class Exp(Function):
+    save_output = True
+
+    def forward(self, a):
+        return self.backend.unary("exp", a)
+
+    def backward(self, grad):
+        return grad * self.output()
+
+
+class Log(Function):
+    save_inputs = True
+
+    def forward(self, a):
+        return self.backend.unary("log", a)
+
+    def backward(self, grad):
+        return grad / self.inputs[0]
+
+
+class Sqrt(Function):
+    save_output = True
+
+    def forward(self, a):
+        return self.backend.unary("sqrt", a)
+
+    def backward(self, grad):
+        return grad * 0.5 / self.output()
+
+
+class Abs(Function):
+    save_inputs = True
+
+    def forward(self, a):
+        return self.backend.unary("abs", a)
+
+    def backward(self, grad):
+        return grad * self.inputs[0].sign()
+
+
+class Tanh(Function):
+    save_output = True
+
+    def forward(self, a):
+        return self.backend.unary("tanh", a)
+
+    def backward(self, grad):
+        out = self.output()
+        return grad * (1.0 - out * out)
+
+
+class Relu(Function):
+    save_output = True
+
+    def forward(self, a):
+        return self.backend.unary("relu", a)
+
+    def backward(self, grad):
+        return grad * (self.output() > 0)
+
+
+class Sigmoid(Function):
+    save_output = True
+
+    def forward(self, a):
+        return self.backend.unary("sigmoid", a)
+
+    def backward(self, grad):
+        out = self.output()
+        return grad * (out * (1.0 - out))
+
+
+class _MaxMin(Function):
+    save_inputs = True
+    op = None
+    winner = None  # comparison under which ``a`` takes the whole gradient
+
+    def forward(self, a, b):
+        self.shapes = (shape_of(a), shape_of(b))
+        return checked_binary(self.backend, self.op, a, b)
+
+    def backward(self, grad):
+        from .. import tensor as _t
+
+        a, b = self.inputs
+        ta = _t.as_tensor_like(a, b)
+        # ties split the gradient evenly, as PyTorch does
+        share_a = ta._compare(self.winner, b).to(grad.dtype) + (ta == b).to(grad.dtype) * 0.5
+        ga = None if self.shapes[0] is None else sum_to(grad * share_a, self.shapes[0])
+        gb = None if self.shapes[1] is None else sum_to(grad * (1.0 - share_a), self.shapes[1])
+        return ga, gb
+
+
+class Maximum(_MaxMin):
+    op, winner = "maximum", "gt"
+
+
+class Minimum(_MaxMin):
+    op, winner = "minimum", "lt"
+
+
+class Where(Function):
+    """``where(cond, a, b)``; ``cond`` is a bool tensor and never gets a gradient."""
+
+    save_inputs = True
+
+    def forward(self, cond, a, b):
+        self.shapes = (shape_of(a), shape_of(b))
+        try:
+            return self.backend.where(cond, a, b)
+        except ValueError:
+            from .broadcast import broadcast_shapes
+
+            shape = broadcast_shapes("where", shape_of(cond), self.shapes[0] or ())
+            broadcast_shapes("where", shape, self.shapes[1] or ())
+            raise
+
+    def backward(self, grad):
+        cond = self.inputs[0]
+        ga = None if self.shapes[0] is None else sum_to(Where.apply(cond, grad, 0.0), self.shapes[0])
+        gb = None if self.shapes[1] is None else sum_to(Where.apply(cond, 0.0, grad), self.shapes[1])
+        return None, ga, gb
+
+
+class Clamp(Function):
+    """``clamp(x, min, max)``; the gradient passes where ``min <= x <= max``, as in PyTorch."""
+
+    save_inputs = True
+
+    def forward(self, a, min=None, max=None):
+        self.bounds = (min, max)
+        out = a
+        if min is not None:
+            out = self.backend.binary("maximum", out, min)
+        if max is not None:
+            out = self.backend.binary("minimum", out, max)
+        return out if out is not a else self.backend.contiguous(a)
+
+    def backward(self, grad):
+        x = self.inputs[0]
+        lo, hi = self.bounds
+        if lo is not None:
+            grad = Where.apply(x >= lo, grad, 0.0)
+        if hi is not None:
+            grad = Where.apply(x <= hi, grad, 0.0)
+        return grad
+
+
+class Cast(Function):
+    """A dtype conversion; the gradient is cast back to the input's dtype."""
+
+    def forward(self, a, dtype=None):
+        self.in_dtype = self.backend.dtype(a)
+        return self.backend.cast(a, dtype)
+
+    def backward(self, grad):
+        return grad.to(self.in_dtype)
+
+
+class ToDevice(Function):
+    """A copy to another device; the gradient is copied back."""
+
+    def forward(self, a, target=None):
+        self.source = self.backend
+        self.backend = target
+        return target.from_backend(a, self.source)
+
+    def backward(self, grad):
+        return grad.to(self.source.device)
+
+
+class Identity(Function):
+    """A copy that keeps the graph (``clone``)."""
+
+    def forward(self, a):
+        return self.backend.contiguous(a)
+
+    def backward(self, grad):
+        return grad

@@ -1,0 +1,94 @@
+"""Fused training ops, each one kernel on a GPU: bias + activation, softmax cross-entropy.
+
+Each backend implements the fused primitives (``bias_act``, ``softmax_cross_entropy`` and their
+backwards); the ``cuda`` backend runs them as the custom kernels in ``kernels/``. Their backward
+passes are themselves ops with backwards, so second derivatives still work.
+"""
+from ..function import Function
+from ..tensor import Tensor
+
+
+class BiasAct(Function):
+    """``act(x + bias)`` for a 2-D ``x`` and 1-D ``bias``; act in identity/relu/tanh/sigmoid."""
+
+    save_output = True
+
+    def forward(self, x, bias, act="identity"):
+        if x.ndim != 2 or bias.ndim != 1 or bias.shape[0] != x.shape[1]:
+            raise RuntimeError(
+                f"bias_act: expected x of shape (N, F) and bias of shape (F,), got "
+                f"{tuple(x.shape)} and {tuple(bias.shape)}"
+            )
+        self.act = act
+        return self.backend.bias_act(x, bias, act)
+
+    def backward(self, grad):
+        grad_pre = BiasActGrad.apply(grad, self.output(), act=self.act)
+        return grad_pre, grad_pre.sum(dim=0)
+
+
+class BiasActGrad(Function):
+    """The gradient of ``act(x + bias)`` with respect to x, from the saved output ``out``."""
+
+    save_inputs = True
+
+    def forward(self, grad_out, out, act="identity"):
+        self.act = act
+        return self.backend.bias_act_backward(grad_out, out, act)
+
+    def backward(self, grad):
+        grad_out, out = self.inputs
+        act = self.act
+        if act == "identity":
+            return grad, None
+        if act == "relu":
+            return grad * (out > 0), None
+        if act == "tanh":
+            return grad * (1.0 - out * out), grad * grad_out * (-2.0 * out)
+        return grad * (out * (1.0 - out)), grad * grad_out * (1.0 - 2.0 * out)  # sigmoid
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-row ``logsumexp(logits) - logits[target]`` for 2-D logits and int64 targets."""
+
+    save_inputs = True
+
+    def forward(self, logits, target):
+        if logits.ndim != 2 or target.ndim != 1 or target.shape[0] != logits.shape[0]:
+            raise RuntimeError(
+                f"cross_entropy: expected logits of shape (N, C) and integer targets of shape "
+                f"(N,), got {tuple(logits.shape)} and {tuple(target.shape)}"
+            )
+        loss_rows, lse = self.backend.softmax_cross_entropy(logits, target)
+        self.saved = lse
+        return loss_rows
+
+    def backward(self, grad):
+        logits, target = self.inputs
+        lse = Tensor._make(self.saved, self.backend, False)
+        return SoftmaxCrossEntropyGrad.apply(logits, target, lse, grad), None
+
+
+class SoftmaxCrossEntropyGrad(Function):
+    """``(softmax(logits) - onehot(target)) * grad_rows[:, None]`` in one pass."""
+
+    save_inputs = True
+
+    def forward(self, logits, target, lse, grad_rows):
+        return self.backend.softmax_cross_entropy_backward(logits, target, lse, grad_rows)
+
+    def backward(self, grad):
+        logits, target, _, grad_rows = self.inputs
+        p = logits.softmax(dim=1)
+        scale = grad_rows.unsqueeze(1)
+        grad_logits = scale * p * (grad - (grad * p).sum(dim=1, keepdim=True))
+        # d/d(grad_rows) of sum_j G_ij (p_ij - onehot_ij)
+        picked = grad[_arange_like(target, grad.shape[0]), target]
+        grad_rows_grad = (grad * p).sum(dim=1) - picked
+        return grad_logits, None, None, grad_rows_grad
+
+
+def _arange_like(target, n):
+    from ..creation import arange
+
+    return arange(n, device=target.device)

@@ -1,0 +1,45 @@
+"""Matrix product with NumPy/PyTorch rules: 1-D, 2-D and batched (broadcast) operands."""
+from ..function import Function
+from .broadcast import sum_to
+
+
+def _matmul_shape_error(sa, sb):
+    return RuntimeError(
+        f"matmul: shapes {tuple(sa)} and {tuple(sb)} cannot be multiplied: the inner dimensions "
+        f"differ ({sa[-1]} vs {sb[-2] if len(sb) > 1 else sb[0]}); the last dimension of the first "
+        f"operand must equal the {'second-to-last' if len(sb) > 1 else 'only'} dimension of the second"
+    )
+
+
+class Matmul(Function):
+    save_inputs = True
+
+    def forward(self, a, b):
+        sa, sb = a.shape, b.shape
+        if not sa or not sb:
+            raise RuntimeError(
+                f"matmul: both arguments need at least 1 dimension, got shapes {sa} and {sb}"
+            )
+        if sa[-1] != (sb[-2] if len(sb) > 1 else sb[0]):
+            raise _matmul_shape_error(sa, sb)
+        try:
+            return self.backend.matmul(a, b)
+        except ValueError:
+            raise RuntimeError(
+                f"matmul: batch dimensions of shapes {sa} and {sb} cannot be broadcast together"
+            ) from None
+
+    def backward(self, grad):
+        a, b = self.inputs
+        if a.ndim == 1 and b.ndim == 1:
+            return grad * b, grad * a
+        if a.ndim == 1:
+            ga = (grad.unsqueeze(-2) @ b.mT).squeeze(-2)
+            gb = a.unsqueeze(-1) @ grad.unsqueeze(-2)
+        elif b.ndim == 1:
+            ga = grad.unsqueeze(-1) @ b.unsqueeze(-2)
+            gb = (a.mT @ grad.unsqueeze(-1)).squeeze(-1)
+        else:
+            ga = grad @ b.mT
+            gb = a.mT @ grad
+        return sum_to(ga, a.shape), sum_to(gb, b.shape)

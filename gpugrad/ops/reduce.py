@@ -1,0 +1,63 @@
+"""Reductions: sum, max/min (amax/amin), and the index reductions argmax/argmin."""
+from ..function import Function
+from .broadcast import keepdim_shape, normalize_dims
+
+
+def _axis(dims, ndim):
+    return None if len(dims) == ndim else dims
+
+
+class Sum(Function):
+    def forward(self, a, dim=None, keepdim=False):
+        self.in_shape = a.shape
+        self.dims = normalize_dims(dim, a.ndim, "sum")
+        self.keepdim = keepdim
+        return self.backend.reduce("sum", a, _axis(self.dims, a.ndim), keepdim)
+
+    def backward(self, grad):
+        if not self.keepdim:
+            grad = grad.reshape(keepdim_shape(self.in_shape, self.dims))
+        return grad.expand(self.in_shape)
+
+
+class _Extreme(Function):
+    """amax/amin over dims; ties share the gradient evenly, as ``torch.amax`` does."""
+
+    save_inputs = True
+    op = None
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.in_shape = a.shape
+        self.dims = normalize_dims(dim, a.ndim, self.op)
+        self.keepdim = keepdim
+        if any(a.shape[d] == 0 for d in self.dims):
+            raise RuntimeError(
+                f"{self.op}: cannot reduce over an empty dimension of shape {tuple(a.shape)} "
+                f"(the operation has no identity)"
+            )
+        out = self.backend.reduce(self.op, a, _axis(self.dims, a.ndim), True)
+        self.saved = out
+        return out if keepdim else self.backend.reshape(out, _drop(out.shape, self.dims))
+
+    def backward(self, grad):
+        from ..tensor import Tensor
+
+        x = self.inputs[0]
+        kept = Tensor._make(self.saved, self.backend, False)
+        mask = (x == kept).to(grad.dtype)
+        count = mask.sum(dim=self.dims, keepdim=True)
+        if not self.keepdim:
+            grad = grad.reshape(keepdim_shape(self.in_shape, self.dims))
+        return grad * mask / count
+
+
+def _drop(shape, dims):
+    return tuple(s for i, s in enumerate(shape) if i not in dims)
+
+
+class Amax(_Extreme):
+    op = "max"
+
+
+class Amin(_Extreme):
+    op = "min"
