@@ -1,0 +1,236 @@
+"""What one simulated kernel does: bytes moved, flops, elements and its op class.
+
+``spec(name, inputs, outputs, **info)`` turns one backend primitive call into a ``KernelSpec``;
+a profile (``gpugrad.sim.profiles``) turns a spec into modeled microseconds. The spec depends only
+on shapes and dtypes, never on values, so the modeled timeline is a pure function of the program.
+
+Counting rules: each input is read once and each output written once; a broadcast input counts
+its real (stored) size; a Python number costs nothing to read. Flops are FLOP-equivalents per
+output element (a transcendental such as ``exp`` costs several), and ``2*m*n*k*batch`` for a
+matmul. ``spec`` runs on every simulated op, so it stays a few microseconds: no NumPy calls
+beyond reading ``shape``, ``dtype``, ``nbytes`` and ``strides``.
+"""
+from typing import NamedTuple
+
+#: Kernel families that behave differently on a GPU (and cost differently to launch from Python).
+OP_CLASSES = (
+    "elementwise",   # unary/binary/where/cast/fill: one thread per output element
+    "reduce_all",    # reduction to a scalar (a two-pass tree reduction)
+    "reduce_inner",  # reduction over the last, contiguous axes (one row per block)
+    "reduce_outer",  # reduction over leading axes (strided columns)
+    "matmul",        # cuBLAS GEMM / GEMV
+    "copy",          # contiguous copy or concatenate
+    "transpose",     # copy of a non-contiguous (transposed, sliced) view into a dense array
+    "gather",        # advanced-indexing read a[idx]
+    "scatter",       # scatter-add (index_add), advanced-indexing write
+    "random",        # random number generation
+    "fused",         # the fused kernels: bias+activation, softmax cross-entropy
+    "optimizer",     # one fused launch updating every parameter (SGD, Adam)
+)
+
+# FLOP-equivalents per element. Transcendentals use the SFU plus a few FMAs; division and pow are
+# iterative. Only the ratio to the flop rate matters, and only when a kernel is compute-bound.
+UNARY_FLOPS = {"neg": 1, "abs": 1, "sign": 1, "relu": 1, "sqrt": 4, "exp": 8, "log": 8,
+               "tanh": 12, "sigmoid": 12}
+BINARY_FLOPS = {"add": 1, "sub": 1, "mul": 1, "div": 4, "pow": 20, "maximum": 1, "minimum": 1,
+                "eq": 1, "ne": 1, "lt": 1, "le": 1, "gt": 1, "ge": 1,
+                "logical_and": 1, "logical_or": 1}
+REDUCE_FLOPS = {"sum": 1, "mean": 1, "max": 1, "min": 1, "argmax": 2, "argmin": 2}
+ACT_FLOPS = {"identity": 0, "relu": 1, "tanh": 12, "sigmoid": 12}
+_FIXED = {"where": ("elementwise", 1), "cast": ("elementwise", 0), "full": ("elementwise", 0),
+          "arange": ("elementwise", 1), "random": ("random", 20)}
+
+
+class KernelSpec(NamedTuple):
+    """One modeled kernel launch (immutable).
+
+    ``elements`` is the parallel work size (output elements, or input elements for a reduction);
+    ``scalars`` counts Python-number operands (they cost the host extra to wrap);
+    ``gemm`` is ``(batch, m, n, k)`` for a matmul and ``None`` otherwise.
+    """
+    name: str
+    op_class: str
+    dtype: str
+    bytes_read: int
+    bytes_written: int
+    flops: int
+    shapes: tuple
+    elements: int = 0
+    scalars: int = 0
+    gemm: tuple = None
+
+    @property
+    def nbytes(self):
+        """Bytes moved: read plus written."""
+        return self.bytes_read + self.bytes_written
+
+
+_DTYPE_NAMES = {}
+
+
+def _dtype_name(dtype):
+    """``dtype.name``, cached: NumPy builds that string on every access (microseconds)."""
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = getattr(dtype, "name", None) or str(dtype)
+    return name
+
+
+def _stored_nbytes(a):
+    """Bytes ``a`` really occupies: a broadcast view (stride 0) counts each element once."""
+    strides = getattr(a, "strides", None)
+    if not strides or 0 not in strides:
+        return a.nbytes
+    n = a.itemsize
+    for size, stride in zip(a.shape, strides):
+        if stride:
+            n *= size
+    return n
+
+
+def _read(inputs):
+    """(bytes read, shapes, number of Python-number operands, first array) of the inputs."""
+    nbytes, shapes, scalars, first = 0, [], 0, None
+    for a in inputs:
+        shape = getattr(a, "shape", None)
+        if shape is None:   # a Python number (or None): passed as a kernel argument
+            scalars += 1
+            shapes.append(())
+            continue
+        if first is None:
+            first = a
+        nbytes += _stored_nbytes(a)
+        shapes.append(shape)
+    return nbytes, tuple(shapes), scalars, first
+
+
+def _outputs(outputs):
+    if outputs is None:
+        return ()
+    if hasattr(outputs, "shape"):
+        return (outputs,)
+    return tuple(outputs)
+
+
+def _size(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _reduce_class(shape, axis):
+    """Which reduction kernel: to a scalar, over contiguous inner axes, or over leading axes."""
+    ndim = len(shape)
+    if axis is None or ndim <= 1:
+        return "reduce_all"
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = sorted(a % ndim for a in axes)
+    if len(axes) == ndim:
+        return "reduce_all"
+    if axes[-1] == ndim - 1 and axes == list(range(axes[0], ndim)):
+        return "reduce_inner"
+    return "reduce_outer"
+
+
+def _gemm_dims(a_shape, b_shape):
+    """(batch, m, n, k) of NumPy ``matmul`` on these shapes (1-D operands promoted)."""
+    a2 = (1,) + tuple(a_shape) if len(a_shape) == 1 else tuple(a_shape)
+    b2 = tuple(b_shape) + (1,) if len(b_shape) == 1 else tuple(b_shape)
+    m, k = a2[-2], a2[-1]
+    n = b2[-1]
+    batch_a, batch_b = _size(a2[:-2]), _size(b2[:-2])
+    return max(batch_a, batch_b), m, n, k
+
+
+def spec(name, inputs, outputs, **info):
+    """The ``KernelSpec`` of one backend primitive.
+
+    ``name``: "unary:<op>", "binary:<op>", "reduce:<op>", "where", "cast", "matmul", "copy",
+    "getitem", "index_add", "full", "arange", "random", "bias_act", "bias_act_backward",
+    "softmax_cross_entropy", "softmax_cross_entropy_backward", "sgd_step", "adam_step".
+    ``inputs``: arrays or Python numbers read by the kernel; ``outputs``: an array or a list of
+    arrays written. ``info``: ``axis=`` for reductions; ``params=``, ``grads=`` (and ``bufs=``,
+    ``exp_avgs=``, ``exp_avg_sqs=``) for the optimizer steps, which are one launch over all
+    parameters; ``act=`` for the fused bias+activation kernels.
+    """
+    outs = _outputs(outputs)
+    nread, shapes, scalars, first = _read(inputs)
+    nwritten = 0
+    for o in outs:
+        nwritten += o.nbytes
+    lead = first if first is not None else (outs[0] if outs else None)
+    dtype = _dtype_name(lead.dtype) if lead is not None else "float32"
+    out_elems = _size(outs[0].shape) if outs else 0
+    kind, _, op = name.partition(":")
+
+    if kind == "binary":
+        return KernelSpec(name, "elementwise", dtype, nread, nwritten,
+                          BINARY_FLOPS.get(op, 1) * out_elems, shapes, out_elems, scalars)
+    if kind == "unary":
+        return KernelSpec(name, "elementwise", dtype, nread, nwritten,
+                          UNARY_FLOPS.get(op, 1) * out_elems, shapes, out_elems, scalars)
+    if kind == "reduce":
+        in_elems = _size(first.shape)
+        cls = _reduce_class(first.shape, info.get("axis"))
+        return KernelSpec(name, cls, dtype, nread, nwritten, REDUCE_FLOPS.get(op, 1) * in_elems,
+                          shapes, in_elems, scalars)
+    if name == "matmul":
+        batch, m, n, k = _gemm_dims(shapes[0], shapes[1])
+        return KernelSpec(name, "matmul", dtype, nread, nwritten, 2 * batch * m * n * k, shapes,
+                          batch * m * n, scalars, (batch, m, n, k))
+    if name == "copy":
+        strided = first is not None and not _dense(first)
+        return KernelSpec(name, "transpose" if strided else "copy", dtype, nread, nwritten, 0,
+                          shapes, out_elems, scalars)
+    if name == "getitem":
+        # A gather reads only the selected elements of the source, plus the index arrays.
+        index_bytes = nread - _stored_nbytes(first)
+        return KernelSpec(name, "gather", dtype, nwritten + index_bytes, nwritten, 0, shapes,
+                          out_elems, scalars)
+    if name == "index_add":
+        # Reads the values and indices, writes (read-modify-write) the selected destination.
+        return KernelSpec(name, "scatter", dtype, nread, nwritten, _size(shapes[-1] or (1,)),
+                          shapes, out_elems or _size(shapes[-1] or (1,)), scalars)
+    if name in ("bias_act", "bias_act_backward"):
+        per = ACT_FLOPS.get(info.get("act", "relu"), 1) + (name == "bias_act")
+        return KernelSpec(name, "fused", dtype, nread, nwritten, per * out_elems, shapes,
+                          out_elems, scalars)
+    if name in ("softmax_cross_entropy", "softmax_cross_entropy_backward"):
+        in_elems = _size(first.shape)
+        return KernelSpec(name, "fused", dtype, nread, nwritten, 12 * in_elems, shapes,
+                          in_elems, scalars)
+    if name in ("sgd_step", "adam_step"):
+        return _optimizer_spec(name, info, shapes)
+    cls, per = _FIXED.get(name, (None, 0))
+    if cls is None:
+        raise ValueError(f"costmodel.spec: unknown primitive {name!r}; expected unary:<op>, "
+                         f"binary:<op>, reduce:<op>, matmul, copy, getitem, index_add, where, "
+                         f"cast, full, arange, random or a fused kernel name")
+    return KernelSpec(name, cls, dtype, nread, nwritten, per * out_elems, shapes, out_elems,
+                      scalars)
+
+
+def _dense(a):
+    flags = getattr(a, "flags", None)
+    return flags is None or flags.c_contiguous
+
+
+def _optimizer_spec(name, info, shapes):
+    """One launch over all parameters: reads param, grad and state, writes param and state."""
+    params = info.get("params") or ()
+    state_names = ("bufs",) if name == "sgd_step" else ("exp_avgs", "exp_avg_sqs")
+    per_flops = 4 if name == "sgd_step" else 14
+    elems = nparam = 0
+    for p in params:
+        elems += _size(p.shape)
+        nparam += p.nbytes
+    nstate = 0
+    for key in state_names:
+        for s in info.get(key) or ():
+            if s is not None:
+                nstate += s.nbytes
+    dtype = _dtype_name(params[0].dtype) if params else "float32"
+    pshapes = tuple(p.shape for p in params) or shapes
+    return KernelSpec(name, "optimizer", dtype, 2 * nparam + nstate, nparam + nstate,
+                      per_flops * elems, pshapes, elems, 0)

@@ -1,0 +1,203 @@
+"""A GPU profile: public spec numbers plus the few model parameters that turn a KernelSpec into time.
+
+The model (docs/sim-model.md has the full story):
+
+- **Kernels** are a roofline with three ceilings, plus a fixed cost and a floor:
+  ``max(min_kernel, fixed + max(bytes / bandwidth, elements / element_rate, flops / flop_rate))``.
+  Bandwidth is the spec HBM bandwidth times an achieved fraction, or the faster L2 when the
+  kernel's working set fits in L2; each op class scales it (a transpose or a column reduction
+  reaches less). The element rate is the issue limit of one-thread-per-element kernels (index
+  arithmetic, not bytes, bounds CuPy's elementwise kernels), per SM per clock.
+- **Matmul** is tiled: output tiles of up to ``mm_tile`` squared (smaller for thin operands), split
+  along k when too few tiles fill the SMs, run in waves over the SMs at a fraction of peak.
+- **Host dispatch** is a per-op-class cost of the Python/CuPy call, plus a cost per operand.
+- **Transfers** are a latency plus bytes over the PCIe (or NVLink) rate; pageable memory adds a
+  host staging copy that is fast while it fits the host's caches and slow beyond.
+- **Allocation** (a pool miss) is a cudaMalloc: a base cost plus a cost per byte mapped.
+
+Every profile shares this structure. Spec numbers come from each GPU's public data sheet; the
+model parameters were fitted on H200 measurements (``gpugrad/sim/calibrate.py``), and other GPUs
+reuse them as fractions of their own spec numbers.
+"""
+from ..costmodel import OP_CLASSES
+
+_MIB = 1 << 20
+
+
+class Profile:
+    """One GPU model. Times are microseconds, bandwidths bytes per microsecond (= MB/s)."""
+
+    def __init__(self, name, title, *, memory_bytes, l2_bytes, sm_count, clock_ghz, hbm_gbps,
+                 fp32_tflops, fp64_tflops, fp64_tensor_tflops, tf32_tflops, bf16_tflops,
+                 pcie_gen, nvlink_gbps, params, memory_kind="HBM"):
+        self.name = name
+        self.title = title
+        self.memory_bytes = int(memory_bytes)
+        self.l2_bytes = int(l2_bytes)
+        self.sm_count = int(sm_count)
+        self.clock_ghz = clock_ghz
+        self.hbm_gbps = hbm_gbps
+        self.memory_kind = memory_kind
+        self.fp32_tflops = fp32_tflops
+        self.fp64_tflops = fp64_tflops
+        self.fp64_tensor_tflops = fp64_tensor_tflops
+        self.tf32_tflops = tf32_tflops
+        self.bf16_tflops = bf16_tflops
+        self.pcie_gen = pcie_gen
+        #: PCIe x16 rate per direction, GB/s (Gen3 15.75, Gen4 31.5, Gen5 63).
+        self.pcie_gbps = {3: 15.75, 4: 31.5, 5: 63.0}[pcie_gen]
+        self.nvlink_gbps = nvlink_gbps   # per direction; 0 means peer copies go over PCIe
+        self.params = dict(params)
+        self._derive()
+
+    def with_params(self, **changes):
+        """A copy of this profile with some model parameters changed (used by calibrate.py)."""
+        p = dict(self.params)
+        p.update(changes)
+        clone = object.__new__(Profile)
+        clone.__dict__.update(self.__dict__)
+        clone.params = p
+        clone._derive()
+        return clone
+
+    # ---- derived tables (computed once, so the per-op methods stay cheap) ---------------
+    def _derive(self):
+        p = self.params
+        self.launch_latency_us = p["launch_latency_us"]
+        self.event_us = p["event_us"]
+        self.sync_us = p["sync_us"]
+        self.launch_point = p["launch_point"]
+        self.min_kernel_us = p["min_kernel_us"]
+        hbm = self.hbm_gbps * 1e3 * p["hbm_eff"]
+        self.hbm_bw = hbm
+        self.l2_fit_bytes = self.l2_bytes * p["l2_fit"]
+        # per-SM rates (L2 bandwidth, element issue) scale with SM count times clock
+        sm_clock_per_us = self.sm_count * self.clock_ghz * 1e3
+        self.l2_bw = sm_clock_per_us * p["l2_bytes_per_sm_clk"]
+        self._classes = {}
+        for cls in OP_CLASSES:
+            scale = p.get(f"bw.{cls}", 1.0)
+            self._classes[cls] = (
+                hbm * scale,                                          # HBM-resident
+                max(hbm, self.l2_bw) * scale,                         # L2-resident
+                sm_clock_per_us * p.get(f"elem_rate.{cls}", p["elem_rate.elementwise"]),
+                p.get(f"fixed.{cls}", p["kernel_fixed_us"]),
+                p.get(f"host.{cls}", p["host.elementwise"]),
+            )
+        self._flop_rate = {   # elementwise / SIMT rates, flops per microsecond
+            "float64": self.fp64_tflops * 1e6,
+        }
+        self._simt_default = self.fp32_tflops * 1e6
+        self._mm_rate = {     # GEMM rates: CuPy computes float32 GEMMs in plain FP32 (no TF32)
+            "float32": self.fp32_tflops * 1e6 * p["mm_eff.float32"],
+            "float64": self.fp64_tensor_tflops * 1e6 * p["mm_eff.float64"],
+        }
+        self._link_bw = {
+            "h2d": self.pcie_gbps * 1e3 * p["pcie_eff"],
+            "d2h": self.pcie_gbps * 1e3 * p["pcie_eff"],
+            "p2p": (self.nvlink_gbps or self.pcie_gbps) * 1e3 * p["link_eff"],
+        }
+
+    # ---- kernels -----------------------------------------------------------------------
+    def kernel_us(self, spec):
+        """Modeled device duration of one kernel, in microseconds."""
+        if spec.op_class == "matmul":
+            return self._matmul_us(spec)
+        bw_hbm, bw_l2, elem_rate, fixed, _ = self._classes[spec.op_class]
+        nbytes = spec.bytes_read + spec.bytes_written
+        t = nbytes / (bw_l2 if nbytes <= self.l2_fit_bytes else bw_hbm)
+        te = spec.elements / elem_rate
+        if te > t:
+            t = te
+        tf = spec.flops / self._flop_rate.get(spec.dtype, self._simt_default)
+        if tf > t:
+            t = tf
+        t += fixed
+        return t if t > self.min_kernel_us else self.min_kernel_us
+
+    def _matmul_us(self, spec):
+        p = self.params
+        batch, m, n, k = spec.gemm
+        if m * n * k == 0:
+            return self.min_kernel_us
+        tile, tile_min = p["mm_tile"], p["mm_tile_min"]
+        tm = min(tile, max(tile_min, 1 << max(0, (m - 1).bit_length())))
+        tn = min(tile, max(tile_min, 1 << max(0, (n - 1).bit_length())))
+        tiles = batch * (-(-m // tm)) * (-(-n // tn))
+        sms = self.sm_count
+        split = 1
+        if tiles < sms:   # split-K: too few output tiles to fill the SMs, so share out k
+            split = max(1, min(sms // tiles, int(k // p["mm_split_k"])))
+        waves = -(-(tiles * split) // sms)
+        rate = self._mm_rate.get(spec.dtype, self._mm_rate["float32"]) / sms
+        # a small tile reuses each loaded operand less, so it runs below peak
+        tile_eff = ((tm * tn) / (tile * tile)) ** p["mm_small_tile_exp"]
+        t_compute = waves * (2.0 * tm * tn * (k / split)) / (rate * tile_eff)
+        nbytes = spec.bytes_read + spec.bytes_written
+        t_memory = nbytes / (max(self.l2_bw, self.hbm_bw) if nbytes <= self.l2_fit_bytes
+                             else self.hbm_bw)
+        t = max(t_compute, t_memory) + p["mm_fixed_us"]
+        return t if t > self.min_kernel_us else self.min_kernel_us
+
+    # ---- host ---------------------------------------------------------------------------
+    def host_dispatch_us(self, spec):
+        """Host time of the Python/CuPy call that launches this kernel."""
+        p = self.params
+        arrays = len(spec.shapes) - spec.scalars
+        return (self._classes[spec.op_class][4] + arrays * p["host_per_array_us"]
+                + spec.scalars * p["host_per_scalar_us"])
+
+    # ---- transfers and allocation -------------------------------------------------------
+    def transfer_us(self, kind, nbytes, pinned=False):
+        """Copy-engine time of one transfer: ``kind`` in "h2d", "d2h", "d2d", "p2p"."""
+        p = self.params
+        if kind == "d2d":
+            return p["min_kernel_us"] + 2.0 * nbytes / self.hbm_bw
+        if kind not in self._link_bw:
+            raise ValueError(f"transfer kind must be one of 'h2d', 'd2h', 'd2d', 'p2p', got {kind!r}")
+        t = p["xfer_latency_us"] + nbytes / self._link_bw[kind]
+        if not pinned and kind != "p2p":
+            # pageable memory goes through a pinned staging buffer: an extra host memcpy that
+            # is fast while it fits the host caches and slower beyond (page faults, DRAM)
+            cached = min(nbytes, p["host_cache_bytes"])
+            t += (p["pageable_extra_us"] + cached / (p[f"stage_gbps.{kind}"] * 1e3)
+                  + (nbytes - cached) / (p[f"stage_slow_gbps.{kind}"] * 1e3))
+        return t
+
+    def transfer_host_us(self, kind):
+        """Host time to issue a transfer call (before the copy engine starts)."""
+        return self.params["xfer_host_us"]
+
+    def malloc_us(self, nbytes):
+        """Host time of a cold cudaMalloc of ``nbytes`` (a pool miss)."""
+        p = self.params
+        return p["malloc_base_us"] + nbytes / (p["malloc_gbps"] * 1e3)
+
+    @property
+    def pool_alloc_us(self):
+        """Host time of a memory-pool hit (CuPy's ``empty`` from a cached block)."""
+        return self.params["pool_alloc_us"]
+
+    def describe(self):
+        """One line for ``gg.devices()``."""
+        return (f"{self.name}: {self.title}, {self.memory_bytes / 2**30:.0f} GiB {self.memory_kind} "
+                f"{self.hbm_gbps / 1e3:.2f} TB/s, {self.sm_count} SMs, L2 "
+                f"{self.l2_bytes / _MIB:.0f} MiB, FP32 {self.fp32_tflops:g} TFLOPS, "
+                f"FP64 {self.fp64_tflops:g} TFLOPS, PCIe Gen{self.pcie_gen}")
+
+    def __repr__(self):
+        return f"<gpugrad sim profile {self.describe()}>"
+
+
+def check_params(params):
+    """Raise ValueError if a model parameter is missing or out of its sane range."""
+    for key in ("launch_latency_us", "event_us", "sync_us", "min_kernel_us", "hbm_eff",
+                "l2_fit", "l2_bytes_per_sm_clk", "kernel_fixed_us", "elem_rate.elementwise",
+                "host.elementwise", "mm_tile", "mm_tile_min", "mm_split_k", "mm_small_tile_exp",
+                "mm_fixed_us", "mm_eff.float32", "mm_eff.float64", "pcie_eff", "link_eff",
+                "xfer_latency_us", "xfer_host_us", "malloc_base_us", "malloc_gbps"):
+        if key not in params:
+            raise ValueError(f"profile parameter {key!r} is missing")
+    if not 0 <= params["launch_point"] <= 1:
+        raise ValueError("launch_point must be within [0, 1]")
+    return params

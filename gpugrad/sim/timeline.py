@@ -1,0 +1,142 @@
+"""The three clocks of a simulated GPU: host, compute stream and copy engine.
+
+All times are modeled microseconds since the timeline started (or was reset); they depend only on
+the sequence of calls and the profile, never on the wall clock, so a program replays identically.
+
+- ``kernel(spec)``: the host pays the dispatch time; the kernel is submitted at
+  ``launch_point`` of the way through that dispatch, reaches the stream ``launch_latency_us``
+  later and starts once the stream is free.
+- ``transfer(kind, ...)``: runs on the copy engine. Host-to-device and device-to-host copies are
+  synchronous for the host (as CuPy's ``set``/``get``); a device-to-host copy first waits for the
+  stream, since it reads what the kernels wrote. Device-to-device and peer copies are
+  stream-ordered and asynchronous.
+- ``malloc(nbytes)``: a cold cudaMalloc (a pool miss): the host waits for the device and pays
+  ``malloc_us``.
+- ``record_event()``: when a marker enqueued now would complete on the stream (two of these
+  bracket a CUDA-event measurement).
+"""
+from typing import NamedTuple
+
+
+class TraceEvent(NamedTuple):
+    """One span on a track ("host", "stream" or "copy") for the Chrome trace."""
+    track: str
+    name: str
+    start_us: float
+    dur_us: float
+    args: dict
+
+
+class Timeline:
+    """Host, stream and copy-engine clocks for one simulated device."""
+
+    def __init__(self, profile, record_events=True):
+        self.profile = profile
+        #: when False, no trace events are kept (long runs without a profiler stay small)
+        self.record_events = record_events
+        self.reset()
+
+    def reset(self):
+        """All clocks and counters back to zero, events cleared."""
+        self.host_us = 0.0          # the host thread's clock
+        self.stream_us = 0.0        # when the compute stream is next free
+        self.copy_us = 0.0          # when the copy engine is next free
+        self.device_busy_us = 0.0   # sum of kernel durations
+        self.copy_busy_us = 0.0     # sum of transfer durations
+        self.events = []
+
+    # ---- kernels -----------------------------------------------------------------------
+    def kernel(self, spec):
+        """Launch one kernel; returns its (start_us, end_us) on the stream."""
+        p = self.profile
+        dispatch = p.host_dispatch_us(spec)
+        host_start = self.host_us
+        self.host_us = host_start + dispatch
+        arrive = host_start + p.launch_point * dispatch + p.launch_latency_us
+        start = arrive if arrive > self.stream_us else self.stream_us
+        dur = p.kernel_us(spec)
+        end = start + dur
+        self.stream_us = end
+        self.device_busy_us += dur
+        if self.record_events:
+            args = {"shapes": spec.shapes, "dtype": spec.dtype, "bytes": spec.nbytes,
+                    "flops": spec.flops, "op_class": spec.op_class}
+            self.events.append(TraceEvent("host", spec.name, host_start, dispatch, args))
+            self.events.append(TraceEvent("stream", spec.name, start, dur, args))
+        return start, end
+
+    def host_work(self, us, name="host"):
+        """The host spends ``us`` microseconds on work that launches nothing."""
+        if us > 0:
+            if self.record_events:
+                self.events.append(TraceEvent("host", name, self.host_us, us, {}))
+            self.host_us += us
+
+    # ---- transfers ---------------------------------------------------------------------
+    def transfer(self, kind, nbytes, pinned=False):
+        """One copy on the copy engine; returns its (start_us, end_us).
+
+        ``kind``: "h2d", "d2h" (synchronous for the host), "d2d" or "p2p" (stream-ordered,
+        asynchronous for the host).
+        """
+        p = self.profile
+        dur = p.transfer_us(kind, nbytes, pinned)
+        issue = p.transfer_host_us(kind)
+        host_start = self.host_us
+        ready = host_start + issue
+        if kind != "h2d":   # reads device data: waits for the kernels that produce it
+            ready = max(ready, self.stream_us)
+        start = max(ready, self.copy_us)
+        end = start + dur
+        self.copy_us = end
+        self.copy_busy_us += dur
+        if kind in ("h2d", "d2h"):
+            self.host_us = end
+        else:
+            self.host_us = host_start + issue
+            self.stream_us = max(self.stream_us, end)   # later kernels read the copy
+        if self.record_events:
+            args = {"bytes": int(nbytes), "pinned": bool(pinned)}
+            self.events.append(TraceEvent("host", kind, host_start, self.host_us - host_start,
+                                          args))
+            self.events.append(TraceEvent("copy", kind, start, dur, args))
+        return start, end
+
+    # ---- allocation and synchronization ------------------------------------------------
+    def malloc(self, nbytes):
+        """A cold device allocation (pool miss): the host syncs, then pays ``malloc_us``."""
+        self._wait_device()
+        us = self.profile.malloc_us(nbytes)
+        if self.record_events:
+            self.events.append(TraceEvent("host", "cudaMalloc", self.host_us, us,
+                                          {"bytes": int(nbytes)}))
+        self.host_us += us
+        return self.host_us
+
+    def synchronize(self):
+        """The host waits for the stream and the copy engine; returns the host time after."""
+        self._wait_device()
+        self.host_work(self.profile.sync_us, "synchronize")
+        return self.host_us
+
+    def _wait_device(self):
+        done = max(self.stream_us, self.copy_us)
+        if done > self.host_us:
+            if self.record_events:
+                self.events.append(TraceEvent("host", "wait", self.host_us,
+                                              done - self.host_us, {}))
+            self.host_us = done
+
+    def record_event(self):
+        """Enqueue a marker on the stream now; returns the stream time at which it completes."""
+        p = self.profile
+        done = self.host_us + p.launch_latency_us
+        if self.stream_us > done:
+            done = self.stream_us
+        self.host_us += p.event_us
+        return done
+
+    def snapshot(self):
+        """A dict of the clocks and busy totals (for stats)."""
+        return {"host_us": self.host_us, "stream_us": self.stream_us, "copy_us": self.copy_us,
+                "device_busy_us": self.device_busy_us, "copy_busy_us": self.copy_busy_us}
