@@ -78,23 +78,27 @@ def topological_order(roots, parents_of):
     maps a node to an iterable of parent nodes (``None`` entries are skipped). Shared by the
     tensor engine and the scalar ``Value``.
     """
+    # Nodes go in the set themselves (hashed by identity: no op or Value defines __eq__ for
+    # hashing, and Tensor keeps object.__hash__), which is faster than keying by id().
     order = []
     visited = set()
+    mark = visited.add
     for root in roots:
-        if id(root) in visited:
+        if root in visited:
             continue
-        visited.add(id(root))
+        mark(root)
         stack = [(root, iter(parents_of(root)))]
+        push, pop, emit = stack.append, stack.pop, order.append
         while stack:
             node, parents = stack[-1]
             for parent in parents:
-                if parent is not None and id(parent) not in visited:
-                    visited.add(id(parent))
-                    stack.append((parent, iter(parents_of(parent))))
+                if parent is not None and parent not in visited:
+                    mark(parent)
+                    push((parent, iter(parents_of(parent))))
                     break
             else:
-                stack.pop()
-                order.append(node)
+                pop()
+                emit(node)
     return order
 
 
@@ -154,7 +158,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 grad = _run_hooks(node._hooks, grad)
                 if wanted is None:
                     if node.grad is None:
-                        node.grad = grad if create_graph else grad.detach()
+                        # a fresh array: backward may hand the same (or a read-only broadcast)
+                        # array to several tensors, and users update .grad in place
+                        node.grad = grad if create_graph else grad.clone()
                     else:
                         node.grad = node.grad + grad
                 else:
@@ -167,7 +173,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             if wanted is None:
                 retained = node.retained and node.retained()
                 if retained is not None:
-                    retained.grad = grad if retained.grad is None else retained.grad + grad
+                    if retained.grad is None:
+                        retained.grad = grad if create_graph else grad.clone()
+                    else:
+                        retained.grad = retained.grad + grad
             else:
                 for i in wanted.get(id(node), ()):
                     captured[i] = grad

@@ -65,7 +65,8 @@ def normalize_dims(dim, ndim, op_name="reduction"):
                 f"{op_name}: Dimension out of range (expected to be in range of "
                 f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})"
             )
-        out.append(d % ndim if ndim else 0)
+        if ndim:  # a 0-d tensor accepts dim 0 or -1 and has no dims to reduce
+            out.append(d % ndim)
     return tuple(sorted(set(out)))
 
 

@@ -75,11 +75,12 @@ class Pow(Function):
                 ga = grad * (b * a ** (b - 1))
             ga = sum_to(ga, self.shapes[0])
         if self.shapes[1] is not None:
-            from .. import tensor as _t
+            # (``gpugrad.tensor`` is the creation function, so import from the module itself)
+            from ..tensor import as_tensor_like
 
-            log_a = _t.as_tensor_like(a, b).log()
+            base = as_tensor_like(a, b)
             # d/db a**b = a**b * log(a), taken as 0 where a == 0 (as PyTorch does)
-            gb = grad * where_zero(_t.as_tensor_like(a, b) == 0, self.output() * log_a)
+            gb = grad * where_zero(base == 0, self.output() * base.log())
             gb = sum_to(gb, self.shapes[1])
         return ga, gb
 
@@ -179,10 +180,10 @@ class _MaxMin(Function):
         return checked_binary(self.backend, self.op, a, b)
 
     def backward(self, grad):
-        from .. import tensor as _t
+        from ..tensor import as_tensor_like
 
         a, b = self.inputs
-        ta = _t.as_tensor_like(a, b)
+        ta = as_tensor_like(a, b)
         # ties split the gradient evenly, as PyTorch does
         share_a = ta._compare(self.winner, b).to(grad.dtype) + (ta == b).to(grad.dtype) * 0.5
         ga = None if self.shapes[0] is None else sum_to(grad * share_a, self.shapes[0])
