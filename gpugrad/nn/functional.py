@@ -1,0 +1,170 @@
+"""Stateless layers and losses (``gg.nn.functional``, usually imported as ``F``).
+
+Every loss takes ``reduction='mean'|'sum'|'none'`` as in PyTorch. ``cross_entropy`` runs the
+fused softmax-cross-entropy op (one kernel on devices that have it) and ``linear`` the fused
+bias + activation op, so the hot path of training is a few kernels per layer.
+"""
+from ..creation import rand_like
+from ..ops.fused import SoftmaxCrossEntropy
+from ..tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+_ACTIVATIONS = (None, "identity", "relu", "tanh", "sigmoid")
+
+
+# ---- activations ---------------------------------------------------------------------------
+def relu(input):
+    return input.relu()
+
+
+def tanh(input):
+    return input.tanh()
+
+
+def sigmoid(input):
+    return input.sigmoid()
+
+
+def softmax(input, dim=-1):
+    """``exp(x) / sum(exp(x))`` along ``dim``, stable for any finite input."""
+    return input.softmax(dim=dim)
+
+
+def log_softmax(input, dim=-1):
+    """``x - logsumexp(x)`` along ``dim``, stable for any finite input."""
+    return input.log_softmax(dim=dim)
+
+
+def dropout(input, p=0.5, training=True):
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    The mask comes from gpugrad's generator (``gg.manual_seed``); without ``training`` this is
+    the identity.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = (rand_like(input) >= p).to(input.dtype)
+    return input * (keep * (1.0 / (1.0 - p)))
+
+
+def linear(input, weight, bias=None, activation=None):
+    """``activation(input @ weight.T + bias)``; ``weight`` is (out_features, in_features).
+
+    For 2-D input with a bias, the bias and activation run as one fused op (``bias_act``).
+    """
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"linear: unknown activation {activation!r}; expected one of "
+                         f"{_ACTIVATIONS}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise RuntimeError(
+            f"linear: input of shape {input.shape} does not match weight of shape "
+            f"{weight.shape}: the last input dimension must equal in_features={weight.shape[1]}"
+        )
+    out = input @ weight.T
+    if bias is not None and out.ndim == 2:
+        return out.bias_act(bias, activation or "identity")
+    if bias is not None:
+        out = out + bias
+    if activation in (None, "identity"):
+        return out
+    return getattr(out, activation)()
+
+
+# ---- losses ----------------------------------------------------------------------------------
+def _reduce(loss, reduction, name):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: {reduction!r} is not a valid value for reduction; expected one "
+                     f"of {_REDUCTIONS}")
+
+
+def _check_same_shape(name, input, target):
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{name}: target must be a gg.Tensor, got {type(target).__name__}")
+    if input.shape != target.shape:
+        raise ValueError(
+            f"{name}: target size {target.shape} must be the same as input size {input.shape}; "
+            f"reshape one of them (e.g. target.reshape({list(input.shape)}))"
+        )
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error ``(input - target) ** 2``."""
+    _check_same_shape("mse_loss", input, target)
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error ``|input - target|``."""
+    _check_same_shape("l1_loss", input, target)
+    return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def _check_class_targets(name, input, target):
+    if not isinstance(target, Tensor) or target.dtype.is_floating_point or target.dtype == "bool":
+        got = target.dtype if isinstance(target, Tensor) else type(target).__name__
+        raise TypeError(f"{name}: expected integer class targets (int64), got {got}; "
+                        f"convert with target.long()")
+    if input.ndim != 2 or target.ndim != 1 or target.shape[0] != input.shape[0]:
+        raise ValueError(f"{name}: expected input of shape (N, C) and target of shape (N,), got "
+                         f"{input.shape} and {target.shape}")
+    if target.device.type == "cpu" and target.numel():
+        # A free check on the host (on a GPU it would force a sync, so it is left to the kernel).
+        values = target.numpy()
+        low, high = int(values.min()), int(values.max())
+        if low < 0 or high >= input.shape[1]:
+            bad = low if low < 0 else high
+            raise IndexError(f"{name}: Target {bad} is out of bounds for {input.shape[1]} classes")
+    if target.dtype != "int64":
+        target = target.long()
+    return target
+
+
+def cross_entropy(input, target, reduction="mean"):
+    """Softmax cross-entropy of logits ``input`` (N, C) against integer classes ``target`` (N,).
+
+    Computed as ``logsumexp(input) - input[target]`` in one fused op, so logits of 1e4 or more
+    give finite losses and gradients.
+    """
+    target = _check_class_targets("cross_entropy", input, target)
+    rows = SoftmaxCrossEntropy.apply(input, target)
+    return _reduce(rows, reduction, "cross_entropy")
+
+
+def nll_loss(input, target, reduction="mean"):
+    """Negative log-likelihood of log-probabilities ``input`` (N, C) at classes ``target``."""
+    target = _check_class_targets("nll_loss", input, target)
+    return _reduce(-input.gather_rows(target), reduction, "nll_loss")
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None):
+    """Binary cross-entropy of ``sigmoid(input)`` against ``target`` in [0, 1], stable for any
+    logit: ``max(x, 0) - x * t + log(1 + exp(-|x|))`` never overflows.
+
+    ``pos_weight`` multiplies the loss of positive targets (as in PyTorch).
+    """
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    softplus_neg = ((-input.abs()).exp() + 1.0).log() + (-input).relu()  # log(1 + exp(-x))
+    if pos_weight is None:
+        loss = (1.0 - target) * input + softplus_neg
+    else:
+        loss = (1.0 - target) * input + (1.0 + (pos_weight - 1.0) * target) * softplus_neg
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def binary_cross_entropy(input, target, reduction="mean"):
+    """Binary cross-entropy of probabilities ``input``; logs are clamped at -100 as in PyTorch
+    (prefer ``binary_cross_entropy_with_logits``, which is stable)."""
+    _check_same_shape("binary_cross_entropy", input, target)
+    log_p = input.log().clamp(min=-100.0)
+    log_q = (1.0 - input).log().clamp(min=-100.0)
+    return _reduce(-(target * log_p + (1.0 - target) * log_q), reduction, "binary_cross_entropy")

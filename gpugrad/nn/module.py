@@ -1,0 +1,302 @@
+"""``Module``: the base of every layer. It finds its parameters, moves them and saves them.
+
+A module registers what is assigned to its attributes: a ``Parameter`` becomes a parameter, a
+``Module`` a child, and ``register_buffer`` adds non-learnable state. Everything else (walking
+the tree, ``to(device)``, ``state_dict``) follows from those three dictionaries, as in PyTorch.
+"""
+from collections import OrderedDict, namedtuple
+
+from ..autograd import no_grad
+from ..device import Device, get_backend
+from ..dtypes import DType, as_dtype
+from ..tensor import Tensor
+from .parameter import Parameter
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Module:
+    """Base class of layers and models: subclasses set attributes in ``__init__`` and define
+    ``forward``; calling the module calls ``forward``."""
+
+    training = True
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---- registration -------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() call; call super().__init__() "
+                f"first in {type(self).__name__}.__init__"
+            )
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        elif isinstance(value, Tensor) and name in self.__dict__.get("_buffer_names", ()):
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+            return
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: parameters, buffers and children live in tables.
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        """Add ``param`` (a Parameter, or None for an absent one such as ``bias=False``)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' as parameter '{name}' "
+                            f"(gg.nn.Parameter or None expected)")
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor):
+        """Add non-learnable state (saved in ``state_dict`` and moved by ``to``)."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' as buffer '{name}' "
+                            f"(gg.Tensor or None expected)")
+        self.__dict__.setdefault("_buffer_names", set()).add(name)
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self.__dict__.pop(name, None)
+        self._modules[name] = module
+
+    # ---- calling ------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required "
+                                  f"\"forward\" function")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- walking the tree ---------------------------------------------------------------
+    def named_modules(self, prefix="", memo=None):
+        """``(name, module)`` for this module and every descendant, each once."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        seen = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self):
+        for _, child in self.named_children():
+            yield child
+
+    def _named_members(self, table, prefix, recurse):
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, table).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
+
+    def named_parameters(self, prefix="", recurse=True):
+        """``(name, parameter)`` pairs, names dotted as in PyTorch (``"0.weight"``)."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True):
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        for _, buf in self.named_buffers(recurse=recurse):
+            yield buf
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every child (depth first), then on self; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ---- training state -----------------------------------------------------------------
+    def train(self, mode=True):
+        """Set training mode (Dropout drops) on self and descendants; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        """Set evaluation mode (Dropout is the identity); returns self."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all parameters: to None (the default), or to zeros."""
+        for param in self.parameters():
+            _reset_grad(param, set_to_none)
+
+    # ---- devices and dtypes -------------------------------------------------------------
+    def to(self, *args, device=None, dtype=None):
+        """Move (and/or cast) every parameter and buffer IN PLACE: ``model.to("sim")``.
+
+        Parameters keep their identity, so an optimizer built before the move keeps working;
+        gradients move with them. Only floating tensors change dtype. Returns self.
+        """
+        for arg in args:
+            if isinstance(arg, (str, Device)):
+                device = arg
+            elif isinstance(arg, (DType, Tensor)) or hasattr(arg, "name"):
+                dtype = arg.dtype if isinstance(arg, Tensor) else arg
+            else:
+                raise TypeError(f"to() received an invalid argument {arg!r}; expected a device "
+                                f"such as \"sim\" or a dtype such as gg.float64")
+        if device is not None:
+            get_backend(device)  # raises now (e.g. DeviceUnavailableError) before moving anything
+        dtype = as_dtype(dtype)
+        with no_grad():
+            for tensor in list(self.parameters()) + list(self.buffers()):
+                _move_in_place(tensor, device, dtype)
+                if tensor.grad is not None:
+                    _move_in_place(tensor.grad, device, dtype)
+        return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def sim(self, device=None):
+        return self.to("sim" if device is None else f"sim:{int(device)}")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{int(device)}")
+
+    def float(self):
+        return self.to(dtype=as_dtype("float32"))
+
+    def double(self):
+        return self.to(dtype=as_dtype("float64"))
+
+    # ---- state ---------------------------------------------------------------------------
+    def state_dict(self, prefix="", keep_vars=False):
+        """An ordered dict of parameter and buffer tensors by dotted name (``"0.weight"``).
+
+        The tensors share storage with the module (detached unless ``keep_vars``).
+        """
+        out = OrderedDict()
+        for module_prefix, module in self.named_modules(prefix.rstrip(".")):
+            for table in (module._parameters, module._buffers):
+                for name, value in table.items():
+                    if value is not None:
+                        key = f"{module_prefix}.{name}" if module_prefix else name
+                        out[key] = value if keep_vars else value.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values from ``state_dict`` into the parameters and buffers, in place.
+
+        With ``strict`` (the default) a missing or unexpected key raises an error naming it; a
+        shape mismatch always does. Values may come from another device; they are copied to
+        where the parameters live. Returns ``(missing_keys, unexpected_keys)``.
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}")
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = []
+        if strict:
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                errors.append("Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ". ")
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            shape = tuple(getattr(value, "shape", ()))
+            if shape != target.shape:
+                errors.append(f"size mismatch for {key}: copying a param with shape {shape} from "
+                              f"checkpoint, the shape in current model is {target.shape}.")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        with no_grad():
+            for key, target in own.items():
+                if key in state_dict:
+                    target.copy_(state_dict[key])
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing -------------------------------------------------------------------------
+    def extra_repr(self):
+        """The text inside this module's parentheses in ``repr`` (layers override it)."""
+        return ""
+
+    def __repr__(self):
+        lines = [line for line in self.extra_repr().split("\n") if line]
+        for name, child in self._modules.items():
+            child_text = repr(child).replace("\n", "\n  ")
+            lines.append(f"({name}): {child_text}")
+        if not self._modules:
+            return f"{type(self).__name__}({', '.join(lines)})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _move_in_place(tensor, device, dtype):
+    """Give ``tensor`` the data of ``tensor.to(device, dtype)`` while keeping its identity."""
+    if dtype is not None and not tensor.dtype.is_floating_point:
+        dtype = None
+    moved = tensor.detach().to(device=device, dtype=dtype)
+    tensor._data, tensor._backend = moved._data, moved._backend
+
+
+def _reset_grad(param, set_to_none):
+    if param.grad is None:
+        return
+    if set_to_none:
+        param.grad = None
+    else:
+        # A fresh zero tensor rather than zero_(): a gradient may be a read-only broadcast view.
+        from ..creation import zeros_like
+
+        param.grad = zeros_like(param.grad)

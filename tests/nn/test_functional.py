@@ -1,0 +1,164 @@
+"""Losses and functional layers: values and gradients against PyTorch, finite differences,
+stability at extreme logits, reductions and error messages."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad.nn import functional as F
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+def _pair(torch, array, device="cpu"):
+    return (gg.tensor(array, device=device, requires_grad=True),
+            torch.tensor(array, requires_grad=True))
+
+
+def _check(ours, theirs, ours_inputs, theirs_inputs, rtol=1e-5, atol=1e-6):
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=rtol, atol=atol)
+    weights = np.linspace(0.5, 1.5, max(ours.numel(), 1)).reshape(ours.shape).astype(np.float32)
+    (ours * gg.tensor(weights, device=ours.device)).sum().backward()
+    (theirs * __import__("torch").from_numpy(weights)).sum().backward()
+    for a, b in zip(ours_inputs, theirs_inputs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_matches_torch(device, torch, rng, reduction):
+    logits = rng.standard_normal((6, 5)).astype(np.float32) * 3
+    target = rng.integers(0, 5, 6)
+    ours_x, theirs_x = _pair(torch, logits, device)
+    ours = F.cross_entropy(ours_x, gg.tensor(target, device=device), reduction=reduction)
+    theirs = torch.nn.functional.cross_entropy(theirs_x, torch.from_numpy(target),
+                                               reduction=reduction)
+    _check(ours, theirs, [ours_x], [theirs_x])
+
+
+def test_cross_entropy_is_stable_for_huge_logits(device, torch):
+    logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4]], np.float32)
+    target = np.array([1, 2, 0])
+    ours_x, theirs_x = _pair(torch, logits, device)
+    ours = F.cross_entropy(ours_x, gg.tensor(target, device=device), reduction="none")
+    theirs = torch.nn.functional.cross_entropy(theirs_x, torch.from_numpy(target),
+                                               reduction="none")
+    assert np.isfinite(ours.numpy()).all()
+    np.testing.assert_allclose(ours.numpy(), [2e4, 0.0, np.log(2)], rtol=1e-6)
+    _check(ours, theirs, [ours_x], [theirs_x])
+    assert np.isfinite(ours_x.grad.numpy()).all()
+
+
+def test_cross_entropy_uses_the_fused_op():
+    x = gg.randn(3, 4, requires_grad=True)
+    loss = F.cross_entropy(x, gg.tensor([0, 1, 2]), reduction="none")
+    assert type(loss.grad_fn).__name__ == "SoftmaxCrossEntropy"
+
+
+def test_cross_entropy_gradcheck_float64(rng):
+    x = gg.tensor(rng.standard_normal((4, 3)), dtype=gg.float64, requires_grad=True)
+    target = gg.tensor([0, 2, 1, 2])
+    assert gg.gradcheck(lambda x: F.cross_entropy(x, target), (x,))
+    assert gg.gradcheck(lambda x: F.nll_loss(F.log_softmax(x, dim=1), target, "sum"), (x,))
+
+
+def test_class_target_errors():
+    x = gg.randn(3, 4)
+    with pytest.raises(TypeError, match="integer class targets"):
+        F.cross_entropy(x, gg.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"\(N, C\).*\(N,\)"):
+        F.cross_entropy(x, gg.tensor([0, 1]))
+    with pytest.raises(IndexError, match="Target 4 is out of bounds"):
+        F.cross_entropy(x, gg.tensor([0, 1, 4]))
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        F.cross_entropy(x, gg.tensor([0, 1, 2]), reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_loss_matches_torch(torch, rng, reduction):
+    logp = np.log(rng.dirichlet(np.ones(4), size=5)).astype(np.float32)
+    target = rng.integers(0, 4, 5)
+    ours_x, theirs_x = _pair(torch, logp)
+    _check(F.nll_loss(ours_x, gg.tensor(target), reduction=reduction),
+           torch.nn.functional.nll_loss(theirs_x, torch.from_numpy(target), reduction=reduction),
+           [ours_x], [theirs_x])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_loss_matches_torch(device, torch, rng, reduction):
+    a = rng.standard_normal((3, 4)).astype(np.float32)
+    b = rng.standard_normal((3, 4)).astype(np.float32)
+    ours_a, theirs_a = _pair(torch, a, device)
+    ours_b, theirs_b = _pair(torch, b, device)
+    _check(F.mse_loss(ours_a, ours_b, reduction=reduction),
+           torch.nn.functional.mse_loss(theirs_a, theirs_b, reduction=reduction),
+           [ours_a, ours_b], [theirs_a, theirs_b])
+
+
+def test_mse_loss_shape_mismatch_is_an_error():
+    with pytest.raises(ValueError, match=r"target size \(3,\) must be the same as input size"):
+        F.mse_loss(gg.randn(3, 1), gg.randn(3))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("pos_weight", [None, 2.5])
+def test_bce_with_logits_matches_torch_and_is_stable(device, torch, rng, reduction, pos_weight):
+    logits = np.concatenate([rng.standard_normal(6) * 3, [1e4, -1e4, 80.0, -80.0]])
+    logits = logits.astype(np.float32)
+    target = np.array([0, 1, 1, 0, 0.3, 1, 1, 0, 0, 1], np.float32)
+    ours_x, theirs_x = _pair(torch, logits, device)
+    ours = F.binary_cross_entropy_with_logits(ours_x, gg.tensor(target, device=device),
+                                              reduction=reduction, pos_weight=pos_weight)
+    theirs = torch.nn.functional.binary_cross_entropy_with_logits(
+        theirs_x, torch.from_numpy(target), reduction=reduction,
+        pos_weight=None if pos_weight is None else torch.tensor(pos_weight))
+    assert np.isfinite(ours.numpy()).all()
+    _check(ours, theirs, [ours_x], [theirs_x], rtol=1e-5, atol=1e-5)
+
+
+def test_bce_with_logits_gradcheck_float64(rng):
+    x = gg.tensor(rng.standard_normal(5) * 2, dtype=gg.float64, requires_grad=True)
+    t = gg.tensor(rng.random(5), dtype=gg.float64)
+    assert gg.gradcheck(lambda x: F.binary_cross_entropy_with_logits(x, t), (x,))
+
+
+def test_binary_cross_entropy_matches_torch(torch, rng):
+    p = rng.uniform(0.05, 0.95, 6).astype(np.float32)
+    t = rng.integers(0, 2, 6).astype(np.float32)
+    ours_p, theirs_p = _pair(torch, p)
+    _check(F.binary_cross_entropy(ours_p, gg.tensor(t)),
+           torch.nn.functional.binary_cross_entropy(theirs_p, torch.from_numpy(t)),
+           [ours_p], [theirs_p])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_and_log_softmax_match_torch(torch, rng, name):
+    x = (rng.standard_normal((3, 5)) * 50).astype(np.float32)
+    ours_x, theirs_x = _pair(torch, x)
+    _check(getattr(F, name)(ours_x, dim=1), getattr(torch.nn.functional, name)(theirs_x, dim=1),
+           [ours_x], [theirs_x], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "tanh", "sigmoid"])
+def test_linear_functional_fuses_bias_and_activation(torch, rng, activation):
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    w = rng.standard_normal((2, 3)).astype(np.float32)
+    b = rng.standard_normal(2).astype(np.float32)
+    gx, tx = _pair(torch, x)
+    gw, tw = _pair(torch, w)
+    gb, tb = _pair(torch, b)
+    ours = F.linear(gx, gw, gb, activation)
+    assert type(ours.grad_fn).__name__ == "BiasAct"
+    theirs = torch.nn.functional.linear(tx, tw, tb)
+    if activation:
+        theirs = getattr(torch, activation)(theirs)
+    _check(ours, theirs, [gx, gw, gb], [tx, tw, tb])
+
+
+def test_loss_modules_wrap_functional(torch, rng):
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    t = np.array([0, 2, 1, 1])
+    ours = gg.nn.CrossEntropyLoss(reduction="sum")(gg.tensor(x), gg.tensor(t)).item()
+    theirs = torch.nn.CrossEntropyLoss(reduction="sum")(torch.from_numpy(x),
+                                                         torch.from_numpy(t)).item()
+    assert ours == pytest.approx(theirs, rel=1e-5)
+    with pytest.raises(ValueError, match="reduction"):
+        gg.nn.MSELoss(reduction="avg")
