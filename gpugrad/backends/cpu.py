@@ -8,7 +8,7 @@ from .base import Backend
 
 # NaN and inf pass through as in NumPy (documented); NumPy's RuntimeWarnings about them would
 # only be noise, so they are silenced for this module alone.
-warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpugrad\.backends\.")
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpugrad\.(backends\.|sim\.backend)")
 
 _NP_DTYPE = {
     dtypes.float32: np.dtype(np.float32),
@@ -104,12 +104,15 @@ def softmax_cross_entropy_numpy(logits, target):
     rows = np.arange(logits.shape[0])
     row_max = logits.max(axis=1)
     shifted = logits - row_max[:, None]
-    lse = row_max + np.log(np.exp(shifted).sum(axis=1))
-    return lse - logits[rows, target], lse
+    log_sum = np.log(np.exp(shifted).sum(axis=1))
+    # log_sum - shifted[target] stays exact where lse - logits[target] would round (|x| ~ 1e4)
+    return log_sum - shifted[rows, target], row_max + log_sum
 
 
 def softmax_cross_entropy_backward_numpy(logits, target, lse, grad_rows):
-    grad = np.exp(logits - lse[:, None])
+    # softmax from the max-shifted logits: exp(logits - lse) loses digits when |lse| is large
+    grad = np.exp(logits - logits.max(axis=1, keepdims=True))
+    grad /= grad.sum(axis=1, keepdims=True)
     grad[np.arange(logits.shape[0]), target] -= 1
     grad *= grad_rows[:, None]
     return grad
