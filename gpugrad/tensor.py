@@ -287,6 +287,24 @@ class Tensor:
     def cpu(self):
         return self.to("cpu")
 
+    def pin_memory(self):
+        """A copy of this cpu tensor in page-locked (pinned) host memory, as in PyTorch: copies
+        from it to a GPU run at full speed (on sim, a modeled pinned transfer)."""
+        if self.device.type != "cpu":
+            raise RuntimeError(f"cannot pin a tensor on {self.device}: only cpu tensors can be "
+                               f"pinned (pin before moving it, e.g. x.cpu().pin_memory())")
+        from .sim.memory import pin
+
+        out = _ops().elementwise.Identity.apply(self)
+        pin(out._data)
+        return out
+
+    def is_pinned(self):
+        """True for a cpu tensor made by ``pin_memory()``."""
+        from .sim.memory import is_pinned
+
+        return self.device.type == "cpu" and is_pinned(self._data)
+
     def cuda(self, device=None):
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 

@@ -7,7 +7,7 @@ from .. import dtypes
 from .base import Backend
 
 # NaN and inf pass through as in NumPy (documented); NumPy's RuntimeWarnings about them would
-# only be noise, so they are silenced for this module alone.
+# only be noise, so they are silenced for the backends (this one and sim.backend, which reuses it).
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpugrad\.(backends\.|sim\.backend)")
 
 _NP_DTYPE = {

@@ -1,0 +1,169 @@
+"""``gg.profiler``: record what each device did during a block, as a table or a Perfetto trace.
+
+```python
+with gg.profiler.profile() as prof:
+    loss = model(x).sum(); loss.backward()
+print(prof.table())                      # per-op summary, most device time first
+prof.export_chrome_trace("trace.json")   # open in https://ui.perfetto.dev
+```
+
+The trace is Trace Event Format JSON: per device one process, with ``host``, ``stream`` and
+``copy`` tracks (``M`` metadata names them), ``X`` events on them, and a ``C`` counter of device
+memory in use. Times are microseconds from the start of the ``profile`` block.
+
+Backends feed it through a small recording interface, the same for modeled and measured times:
+
+- *pull*: ``register_source(source)``. ``source.profile_begin()`` is called when a profile
+  starts (returning any token) and ``source.profile_end(token, sink)`` when it ends; the source
+  then reports through ``sink.add_event(device, track, name, start_us, dur_us, args)``,
+  ``sink.add_counter(device, name, ts_us, value)`` and ``sink.set_label(device, text)``. The
+  sim backend reports its modeled timeline this way; a cuda backend can resolve its CUDA
+  events at the end of the block (after one synchronize) the same way.
+- *push*: while ``is_recording()``, a backend may call ``record_event(...)`` and
+  ``record_counter(...)`` (same arguments as the sink methods) as it goes.
+
+Each device's times must be in microseconds on one clock per device; the sink shifts each
+device so that its first reported time after ``profile_begin`` is relative to the start.
+"""
+import json
+import os
+import tempfile
+
+from .sim.report import format_table
+
+TRACKS = ("host", "stream", "copy")  # thread ids 1, 2, 3 in the trace; other names follow
+MEMORY_COUNTER = "device memory"
+
+_SOURCES = []
+_ACTIVE = []
+
+
+def register_source(source):
+    """Add a backend that reports events when profiles end (see the module docstring)."""
+    if source not in _SOURCES:
+        _SOURCES.append(source)
+        for prof in _ACTIVE:
+            prof._tokens.append((source, source.profile_begin()))
+
+
+def is_recording():
+    """True inside a ``profile`` block: only then do push-style backends need to record."""
+    return bool(_ACTIVE)
+
+
+def record_event(device, track, name, start_us, dur_us, args=None):
+    """Add one event to every active profile (push interface)."""
+    for prof in _ACTIVE:
+        prof.add_event(device, track, name, start_us, dur_us, args)
+
+
+def record_counter(device, name, ts_us, value):
+    """Add one counter sample to every active profile (push interface)."""
+    for prof in _ACTIVE:
+        prof.add_counter(device, name, ts_us, value)
+
+
+class profile:  # noqa: N801  (PyTorch's name: torch.profiler.profile)
+    """Context manager recording every device's events; see the module docstring."""
+
+    def __init__(self):
+        self.events = []  # (device, track, name, start_us, dur_us, args)
+        self.counters = []  # (device, name, ts_us, value)
+        self.labels = {}  # device -> process name in the trace
+        self._tokens = []
+
+    def __enter__(self):
+        _ACTIVE.append(self)
+        self._tokens = [(source, source.profile_begin()) for source in _SOURCES]
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            for source, token in self._tokens:
+                source.profile_end(token, self)
+        finally:
+            self._tokens = []
+            _ACTIVE.remove(self)
+        return False
+
+    # ---- the sink interface ----------------------------------------------------------------
+    def add_event(self, device, track, name, start_us, dur_us, args=None):
+        self.events.append((str(device), track, name, float(start_us), float(dur_us), args))
+
+    def add_counter(self, device, name, ts_us, value):
+        self.counters.append((str(device), name, float(ts_us), value))
+
+    def set_label(self, device, text):
+        self.labels[str(device)] = text
+
+    # ---- output ----------------------------------------------------------------------------
+    def table(self, top=None):
+        """A per-op summary: device time (stream and copy tracks) and host time, by op name."""
+        rows = {}
+        for _device, track, name, _start, dur, _args in self.events:
+            row = rows.get(name)
+            if row is None:
+                row = rows[name] = {"count": 0, "device_us": 0.0, "host_us": 0.0,
+                                    "op_class": ""}
+            if track == "host":
+                row["host_us"] += dur
+            else:
+                row["count"] += 1
+                row["device_us"] += dur
+                row["op_class"] = track
+        rows = {name: r for name, r in rows.items() if r["count"]}
+        return format_table(rows, top, title="profile: per-op summary")
+
+    def trace(self):
+        """The trace as a dict in Trace Event Format (what ``export_chrome_trace`` writes)."""
+        devices = sorted({e[0] for e in self.events} | {c[0] for c in self.counters})
+        out = []
+        for pid, device in enumerate(devices, 1):
+            out.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
+                        "args": {"name": self.labels.get(device, device)}})
+            out.append({"ph": "M", "name": "process_sort_index", "pid": pid, "tid": 0,
+                        "args": {"sort_index": pid}})
+            tracks = list(TRACKS) + sorted({e[1] for e in self.events if e[0] == device}
+                                           - set(TRACKS))
+            tids = {track: tid for tid, track in enumerate(tracks, 1)}
+            for track, tid in tids.items():
+                out.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
+                            "args": {"name": track}})
+                out.append({"ph": "M", "name": "thread_sort_index", "pid": pid, "tid": tid,
+                            "args": {"sort_index": tid}})
+            for dev, track, name, start, dur, args in self.events:
+                if dev == device:
+                    event = {"ph": "X", "name": name, "cat": track, "pid": pid,
+                             "tid": tids[track], "ts": start, "dur": dur}
+                    if args:
+                        event["args"] = args
+                    out.append(event)
+            for dev, name, ts, value in self.counters:
+                if dev == device:
+                    out.append({"ph": "C", "name": name, "pid": pid, "tid": 0, "ts": ts,
+                                "args": {"in_use_bytes": value}})
+        return {"traceEvents": out, "displayTimeUnit": "ms"}
+
+    def export_chrome_trace(self, path):
+        """Write the trace as JSON to ``path`` (atomically); open it in ui.perfetto.dev."""
+        text = json.dumps(self.trace(), default=_plain)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".json", dir=folder)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+
+def _plain(value):
+    """JSON for NumPy numbers, tuples of them and other odd values found in event args."""
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,75 @@
+"""``gg.sim``: the simulated GPU's controls and counters.
+
+```python
+gg.sim.configure("sim:0", profile="a100", memory_bytes=8 * 2**30)
+x = gg.randn(1024, 1024, device="sim")
+y = (x @ x).relu().sum().item()
+print(gg.sim.stats("sim:0"))          # kernels, flops, bytes, transfers, memory, modeled µs
+print(gg.sim.stats().table(top=10))   # per-op summary sorted by modeled time
+gg.sim.reset("sim:0")
+```
+
+Each ``sim:N`` is an independent GPU with its own profile, clocks, memory and counters. The
+profile comes from ``configure``, else the environment variable ``GPUGRAD_SIM_PROFILE``, else
+``h100``. Host arrays copied to a sim device are pageable unless made with
+``Tensor.pin_memory()`` (as in PyTorch), which makes the copy faster.
+"""
+import types
+
+from ..device import Device, get_backend
+from . import profiles as _profiles_module
+
+__all__ = ["configure", "stats", "reset", "profiles"]
+
+
+def _backend(device="sim:0"):
+    """The ``SimBackend`` serving ``device`` (a sim device name or ``gg.Device``)."""
+    dev = Device(device)
+    if dev.type != "sim":
+        raise ValueError(f"expected a sim device such as 'sim:0' or 'sim:1', got '{dev}'")
+    return get_backend(dev)
+
+
+def configure(device="sim:0", profile=None, memory_bytes=None):
+    """Set ``device``'s GPU profile and memory capacity, and clear its counters and clocks.
+
+    Each call sets the whole configuration: ``profile=None`` means ``$GPUGRAD_SIM_PROFILE`` or
+    ``h100``, and ``memory_bytes=None`` the profile's memory. Live arrays keep their memory.
+    Returns the device's description.
+    """
+    b = _backend(device)
+    b.configure(profile=profile, memory_bytes=memory_bytes)
+    return b.describe()
+
+
+def stats(device="sim:0"):
+    """A ``SimStats`` snapshot of ``device``'s counters (see ``gpugrad.sim.report``)."""
+    from .report import SimStats
+
+    return SimStats(_backend(device))
+
+
+def reset(device="sim:0"):
+    """Clear ``device``'s counters, timeline and peak memory (live arrays keep their memory)."""
+    _backend(device).reset()
+
+
+def _list_profiles():
+    """The GPU profiles the simulator knows: a dict name -> one-line description."""
+    mod = _profiles_module
+    return {name: mod.get_profile(name).describe() for name in mod.PROFILE_NAMES}
+
+
+class _CallableModule(types.ModuleType):
+    """``gg.sim.profiles`` is both the package of profiles (``gpugrad/sim/profiles/``) and the
+    function ``gg.sim.profiles()``: a submodule import rebinds the package attribute, so the
+    module itself is made callable rather than shadowed by a function."""
+
+    def __call__(self):
+        return _list_profiles()
+
+    __call__.__doc__ = _list_profiles.__doc__
+
+
+_profiles_module.__class__ = _CallableModule
+profiles = _profiles_module

@@ -1,0 +1,131 @@
+"""What the simulator shows: ``SimStats`` counters, the per-op summary table, and the one line per
+modeled kernel that ``GPUGRAD_DEBUG=2`` prints (as tinygrad's ``DEBUG=2`` does)."""
+import sys
+
+from ..errors import _fmt  # binary units (KiB, MiB, GiB) for memory, as the OOM message uses
+
+
+def _si(value, unit):
+    """``1234567 B`` -> ``1.23 MB`` (decimal prefixes, as GB/s and GFLOP/s are)."""
+    for prefix in ("", "k", "M", "G", "T"):
+        if abs(value) < 1000 or prefix == "T":
+            return f"{value:.0f} {prefix}{unit}" if not prefix else f"{value:.2f} {prefix}{unit}"
+        value /= 1000
+
+
+def format_table(rows, top=None, title=None):
+    """A per-op summary sorted by modeled (or measured) device time, most expensive first.
+
+    ``rows`` maps an op name to a dict with ``count``, ``device_us`` and, optionally, ``host_us``,
+    ``flops``, ``bytes`` and ``op_class``. ``top`` keeps only the most expensive ops.
+    """
+    ordered = sorted(rows.items(), key=lambda kv: (-kv[1]["device_us"], kv[0]))
+    total_us = sum(r["device_us"] for r in rows.values())
+    total_calls = sum(r["count"] for r in rows.values())
+    has_host = any("host_us" in r for r in rows.values())
+    header = (f"{'op':<32} {'class':<12} {'calls':>7} {'device µs':>12} {'share':>7} "
+              f"{'avg µs':>9} {'GFLOP':>9} {'GB':>9}" + (f" {'host µs':>11}" if has_host else ""))
+    lines = [title] if title else []
+    lines += [header, "-" * len(header)]
+    shown = ordered if top is None else ordered[:top]
+    for name, r in shown:
+        share = r["device_us"] / total_us if total_us else 0.0
+        line = (f"{name[:32]:<32} {str(r.get('op_class', ''))[:12]:<12} {r['count']:>7} "
+                f"{r['device_us']:>12.2f} {share:>7.1%} {r['device_us'] / r['count']:>9.2f} "
+                f"{r.get('flops', 0) / 1e9:>9.3f} {r.get('bytes', 0) / 1e9:>9.4f}")
+        if has_host:
+            line += f" {r.get('host_us', 0.0):>11.2f}"
+        lines.append(line)
+    if top is not None and len(ordered) > top:
+        lines.append(f"... {len(ordered) - top} more ops")
+    lines.append("-" * len(header))
+    lines.append(f"{'total':<32} {'':<12} {total_calls:>7} {total_us:>12.2f}")
+    return "\n".join(lines)
+
+
+class SimStats:
+    """A snapshot of one sim device's counters (``gg.sim.stats(device)``).
+
+    Attributes: ``kernels``, ``flops``, ``bytes`` (moved by kernels), ``h2d_bytes``,
+    ``d2h_bytes``, ``p2p_bytes``, ``in_use_bytes``, ``peak_bytes``, ``capacity_bytes``,
+    ``device_us`` (modeled time the device was busy), ``host_us`` (the modeled host clock),
+    ``stream_us`` (when the stream's last kernel ends), ``pool_hits``/``pool_misses``, ``by_op``
+    (op name -> dict(count, device_us, flops, bytes, op_class)), ``by_class`` (op class ->
+    device µs), ``device`` and ``profile`` (names).
+    """
+
+    __slots__ = ("device", "profile", "kernels", "flops", "bytes", "h2d_bytes", "d2h_bytes",
+                 "p2p_bytes", "in_use_bytes", "peak_bytes", "capacity_bytes", "device_us",
+                 "host_us", "stream_us", "pool_hits", "pool_misses", "by_op", "by_class")
+
+    def __init__(self, backend):
+        timeline, pool = backend.timeline, backend.pool
+        self.device = str(backend.device)
+        self.profile = backend.profile.name
+        self.by_op = {
+            name: {"count": c, "device_us": us, "flops": fl, "bytes": by, "op_class": cls}
+            for name, (c, us, fl, by, cls) in backend.by_op.items()
+        }
+        self.by_class = {}
+        for row in self.by_op.values():
+            cls = row["op_class"]
+            self.by_class[cls] = self.by_class.get(cls, 0.0) + row["device_us"]
+        self.kernels = sum(r["count"] for r in self.by_op.values())
+        self.flops = sum(r["flops"] for r in self.by_op.values())
+        self.bytes = sum(r["bytes"] for r in self.by_op.values())
+        self.h2d_bytes = backend.h2d_bytes
+        self.d2h_bytes = backend.d2h_bytes
+        self.p2p_bytes = backend.p2p_bytes
+        self.in_use_bytes = pool.in_use
+        self.peak_bytes = pool.peak
+        self.capacity_bytes = pool.capacity
+        self.pool_hits = pool.hits
+        self.pool_misses = pool.misses
+        self.device_us = timeline.device_busy_us
+        self.host_us = timeline.host_us
+        self.stream_us = timeline.stream_us
+
+    def as_dict(self):
+        """Every field as a plain dict (JSON-serializable)."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def table(self, top=None):
+        """The per-op summary, sorted by modeled device time (``top`` keeps the first few)."""
+        return format_table(self.by_op, top,
+                            title=f"{self.device} ({self.profile}, modeled): per-op summary")
+
+    def __eq__(self, other):
+        return isinstance(other, SimStats) and self.as_dict() == other.as_dict()
+
+    def __repr__(self):
+        busy = self.device_us / self.host_us if self.host_us else 0.0
+        return (
+            f"SimStats({self.device}, profile {self.profile})\n"
+            f"  kernels: {self.kernels}, {_si(self.flops, 'FLOP')}, {_si(self.bytes, 'B')} moved\n"
+            f"  transfers: h2d {_si(self.h2d_bytes, 'B')}, d2h {_si(self.d2h_bytes, 'B')}, "
+            f"p2p {_si(self.p2p_bytes, 'B')}\n"
+            f"  memory: {_fmt(self.in_use_bytes)} in use, peak {_fmt(self.peak_bytes)} "
+            f"of {_fmt(self.capacity_bytes)} (pool hits {self.pool_hits}, misses "
+            f"{self.pool_misses})\n"
+            f"  modeled time: host {self.host_us:.2f} µs, device busy {self.device_us:.2f} µs "
+            f"({busy:.0%} of host time), stream ends at {self.stream_us:.2f} µs"
+        )
+
+
+def _shapes(spec):
+    shapes = spec.shapes
+    if isinstance(shapes, (tuple, list)):
+        return " ".join(str(tuple(s)) if isinstance(s, (tuple, list)) else str(s) for s in shapes)
+    return str(shapes)
+
+
+def print_kernel(device, spec, us, outputs=(), file=None):
+    """One ``GPUGRAD_DEBUG=2`` line: name, shapes (inputs -> outputs), bytes, flops, modeled µs,
+    and the GB/s and GFLOP/s they imply."""
+    moved = spec.bytes_read + spec.bytes_written
+    gbps = moved / us / 1e3 if us > 0 else 0.0
+    gflops = spec.flops / us / 1e3 if us > 0 else 0.0
+    shapes = _shapes(spec) + " -> " + " ".join(str(tuple(o.shape)) for o in outputs)
+    print(f"[{device}] {spec.name:<30} {shapes:<40} {spec.dtype!s:<8} "
+          f"{_si(moved, 'B'):>10} {_si(spec.flops, 'FLOP'):>12} {us:>10.2f} µs "
+          f"{gbps:>8.1f} GB/s {gflops:>9.1f} GFLOP/s", file=file or sys.stderr)
