@@ -119,13 +119,15 @@ class GradStats:
     def __str__(self):
         header = ("parameter", "shape", "grad norm", "max |grad|", "zeros", "")
         lines = [header]
+        largest = max((r["norm"] for r in self.rows if r["norm"] is not None and r["finite"]),
+                      default=0.0)
         for row in self.rows:
             shape = "x".join(str(s) for s in row["shape"]) or "scalar"
             if row["norm"] is None:
                 lines.append((row["name"], shape, "no grad", "", "", ""))
                 continue
             lines.append((row["name"], shape, f"{row['norm']:.3e}", f"{row['max_abs']:.3e}",
-                          f"{100 * row['zero_frac']:.1f}%", _flag(row)))
+                          f"{100 * row['zero_frac']:.1f}%", _flag(row, largest)))
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
                 for line in lines]
@@ -138,17 +140,20 @@ class GradStats:
         return f"<GradStats of {len(self.rows)} parameters, total norm {self.total_norm}>"
 
 
-# Thresholds for the table's hint column: rough, for eyes, not for decisions.
+# Thresholds for the table's hint column: rough, for eyes, not for decisions. A norm is
+# "vanishing?" below VANISHING_NORM, or below VANISHING_RATIO times the table's largest norm
+# (its layer learns ten thousand times slower than another).
 VANISHING_NORM = 1e-7
+VANISHING_RATIO = 1e-4
 EXPLODING_NORM = 1e3
 
 
-def _flag(row):
+def _flag(row, largest):
     if not row["finite"]:
         return "NaN/inf!"
     if row["norm"] > EXPLODING_NORM:
         return "exploding?"
-    if row["norm"] < VANISHING_NORM:
+    if row["norm"] < VANISHING_NORM or row["norm"] < VANISHING_RATIO * largest:
         return "vanishing?"
     return ""
 

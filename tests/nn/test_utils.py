@@ -127,6 +127,14 @@ def test_grad_stats_values_and_table(device, rng):
         stats["nope"]
 
 
+def test_grad_stats_flags_vanishing_relative_to_the_largest():
+    params = [gg.tensor([1.0], requires_grad=True) for _ in range(3)]
+    for p, g in zip(params, [1e-6, 1e-2, 20.0]):  # 1e-6 is 5e-8 of the largest, 1e-2 is 5e-4
+        p.grad = gg.tensor([g])
+    flags = [line.endswith("vanishing?") for line in str(utils.grad_stats(params)).splitlines()]
+    assert flags[2:5] == [True, False, False]
+
+
 def test_grad_stats_flags_nonfinite():
     p = gg.tensor([1.0, 2.0], requires_grad=True)
     p.grad = gg.tensor([float("inf"), 0.0])
