@@ -95,7 +95,8 @@ def _download(name, md5, folder, mirrors):
                 os.unlink(tmp)
     raise DatasetError(
         f"could not download {name} (offline?). Tried:\n  " + "\n  ".join(failures)
-        + f"\nDownload it by hand into {folder} (or set GPUGRAD_CACHE to a folder holding it)."
+        + f"\nDownload it by hand (from {MIRRORS[0]}{name}) into {folder}, or set "
+        f"GPUGRAD_CACHE to a folder whose mnist/ subfolder holds it."
     )
 
 

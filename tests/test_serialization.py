@@ -1,0 +1,137 @@
+"""gg.save / gg.load: exact round trips (across devices), no pickle, atomic writes, damaged
+files."""
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad.serialization import CheckpointError
+
+FORMATS = ["ckpt.npz", "ckpt.safetensors"]
+
+
+def _trained(device):
+    gg.manual_seed(0)
+    model = gg.nn.MLP([4, 6, 3]).to(device)
+    opt = gg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(2):
+        opt.zero_grad()
+        gg.nn.functional.cross_entropy(model(gg.randn(5, 4, device=device)),
+                                       gg.tensor([0, 1, 2, 0, 1], device=device)).backward()
+        opt.step()
+    return model, opt
+
+
+@pytest.fixture(params=FORMATS)
+def path(request, tmp_path):
+    if request.param.endswith(".safetensors"):
+        pytest.importorskip("safetensors", reason="safetensors is not installed")
+    return tmp_path / request.param
+
+
+def test_round_trip_is_exact_and_lands_on_cpu(device, path):
+    model, opt = _trained(device)
+    gg.save({"model": model.state_dict(), "optim": opt.state_dict(), "epoch": 7,
+             "note": "hi", "pair": (1, 2.5), "none": None}, path)
+    loaded = gg.load(path, map_location="cpu")
+    assert loaded["epoch"] == 7 and loaded["note"] == "hi" and loaded["none"] is None
+    assert loaded["pair"] == (1, 2.5)
+    for key, value in model.state_dict().items():
+        assert loaded["model"][key].device == "cpu"
+        assert loaded["model"][key].dtype == value.dtype
+        np.testing.assert_array_equal(loaded["model"][key].numpy(), value.numpy(), err_msg=key)
+    # optimizer state keeps its integer keys and nested structure
+    assert list(loaded["optim"]["state"]) == [0, 1, 2, 3]
+    assert loaded["optim"]["param_groups"] == opt.state_dict()["param_groups"]
+    fresh = gg.nn.MLP([4, 6, 3])
+    fresh.load_state_dict(loaded["model"])
+    fresh_opt = gg.optim.SGD(fresh.parameters(), lr=1.0)
+    fresh_opt.load_state_dict(loaded["optim"])
+    np.testing.assert_array_equal(fresh_opt.state[fresh[0].weight]["momentum_buffer"].numpy(),
+                                  opt.state[model[0].weight]["momentum_buffer"].numpy())
+
+
+def test_default_location_is_the_saved_device(device, path):
+    model, _ = _trained(device)
+    gg.save(model.state_dict(), path)
+    loaded = gg.load(path)
+    assert all(t.device == device for t in loaded.values())
+
+
+def test_dtypes_arrays_and_requires_grad_survive(path):
+    obj = {"f64": gg.tensor([1.5, 2.5], dtype=gg.float64), "i64": gg.tensor([1, -2]),
+           "i32": gg.tensor([3], dtype=gg.int32), "b": gg.tensor([True, False]),
+           "scalar": gg.tensor(3.25), "param": gg.nn.Parameter(gg.ones(2)),
+           "array": np.arange(6, dtype=np.float32).reshape(2, 3), 5: "int key", "inf": float("inf")}
+    gg.save(obj, path)
+    got = gg.load(path)
+    for key in ("f64", "i64", "i32", "b", "scalar"):
+        assert got[key].dtype == obj[key].dtype and got[key].shape == obj[key].shape
+        np.testing.assert_array_equal(got[key].numpy(), obj[key].numpy())
+    assert got["param"].requires_grad
+    np.testing.assert_array_equal(got["array"], obj["array"])
+    assert got[5] == "int key" and got["inf"] == float("inf")
+
+
+def test_npz_holds_no_pickles(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    gg.save({"w": gg.ones(2, 2), "meta": {"a": [1, 2]}}, path)
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            assert b"\x80" not in z.read(name)[:2], f"{name} starts like a pickle"
+    with np.load(path, allow_pickle=False) as archive:  # every member loads without pickle
+        for name in archive.files:
+            assert archive[name].dtype != object
+
+
+def test_unsupported_objects_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="save model.state_dict"):
+        gg.save({"model": gg.nn.Linear(2, 2)}, tmp_path / "x.npz")
+    assert not os.listdir(tmp_path)  # nothing half-written
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    gg.save({"v": gg.tensor([1.0])}, path)
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        gg.save({"v": gg.tensor([2.0])}, path)
+    monkeypatch.undo()
+    assert gg.load(path)["v"].tolist() == [1.0]
+    assert os.listdir(tmp_path) == ["ckpt.npz"]  # the temporary file was removed
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
+def test_damaged_files_raise_naming_the_file(path, damage):
+    gg.save({"w": gg.arange(200).float(), "step": 3}, path)
+    data = bytearray(path.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "flip":
+        # flip a byte inside the array values (the float for 100.0 sits in the middle)
+        offset = bytes(data).find(np.float32(100.0).tobytes())
+        assert offset > 0
+        data[offset + 2] ^= 0xFF
+    else:
+        data = b"not a checkpoint at all"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=str(path.name)):
+        gg.load(path)
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.npz"):
+        gg.load(tmp_path / "nope.npz")
+
+
+def test_foreign_npz_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "plain.npz"
+    np.savez(path, a=np.ones(3))
+    with pytest.raises(CheckpointError, match="not a gpugrad checkpoint"):
+        gg.load(path)
