@@ -150,3 +150,15 @@ def test_finite_program_runs_unchanged_under_detection(device, rng):
         also.sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), np.tanh(a) + a * (1 - np.tanh(a) ** 2) + 2,
                                rtol=1e-12)
+
+
+def test_op_inside_an_nn_module_names_the_user_line_and_the_library_frame(device):
+    model = gg.nn.Linear(3, 2, device=device)
+    with gg.no_grad():
+        model.weight.fill_(1e30)
+    x = gg.tensor([[1e30, 1.0, 1.0]], device=device)
+    with detect_anomaly():
+        err, text = _raised(lambda: model(x))  # <- the model call
+    assert err.op == "Matmul" and "shape (1, 3)" in text and "shape (3, 2)" in text
+    assert err.site.filename == __file__ and "# <- the model call" in text
+    assert err.site.library.startswith("gpugrad/nn/")
