@@ -74,7 +74,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             )
         clip_coef = (max_norm / (total_norm + 1e-6)).clamp(max=1.0)
         for g in grads:
-            g.copy_(g * clip_coef.to(g.device, g.dtype))
+            # The same tensor gets the scaled values (one kernel; copy_ would add a second,
+            # and nothing else holds a grad's array).
+            g.data = g * clip_coef.to(g.device, g.dtype)
     return total_norm
 
 
@@ -84,7 +86,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     clip_value = float(clip_value)
     with _autograd.no_grad():
         for g in _grads(parameters):
-            g.copy_(g.clamp(min=-clip_value, max=clip_value))
+            g.data = g.clamp(min=-clip_value, max=clip_value)
 
 
 class GradStats:
