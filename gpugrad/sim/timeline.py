@@ -3,7 +3,10 @@
 All times are modeled microseconds since the timeline started (or was reset); they depend only on
 the sequence of calls and the profile, never on the wall clock, so a program replays identically.
 
-- ``kernel(spec)``: the host pays the dispatch time; the kernel is submitted at
+- ``kernel(spec)``: the host pays the dispatch time, plus ``host_mix_us`` for every other
+  distinct kernel among the last ``MIX_WINDOW`` (a tight loop of one op runs with warm CPU
+  caches; a real program alternates between many code paths and each call runs colder); the
+  kernel is submitted at
   ``launch_point`` of the way through that dispatch, reaches the stream ``launch_latency_us``
   later and starts once the stream is free.
 - ``transfer(kind, ...)``: runs on the copy engine. Host-to-device and device-to-host copies are
@@ -15,7 +18,11 @@ the sequence of calls and the profile, never on the wall clock, so a program rep
 - ``record_event()``: when a marker enqueued now would complete on the stream (two of these
   bracket a CUDA-event measurement).
 """
+from collections import deque
 from typing import NamedTuple
+
+#: how many recent kernels the host's cache footprint covers (see ``host_mix_us``)
+MIX_WINDOW = 32
 
 
 class TraceEvent(NamedTuple):
@@ -42,6 +49,8 @@ class Timeline:
         self.stream_us = 0.0        # when the compute stream is next free
         self.copy_us = 0.0          # when the copy engine is next free
         self.device_busy_us = 0.0   # sum of kernel durations
+        self._recent = deque()      # names of the last MIX_WINDOW kernels
+        self._recent_counts = {}    # name -> occurrences in _recent
         self.copy_busy_us = 0.0     # sum of transfer durations
         self.events = []
 
@@ -49,7 +58,7 @@ class Timeline:
     def kernel(self, spec):
         """Launch one kernel; returns its (start_us, end_us) on the stream."""
         p = self.profile
-        dispatch = p.host_dispatch_us(spec)
+        dispatch = p.host_dispatch_us(spec) + p.host_mix_us * self._mix(spec.name)
         host_start = self.host_us
         self.host_us = host_start + dispatch
         arrive = host_start + p.launch_point * dispatch + p.launch_latency_us
@@ -64,6 +73,20 @@ class Timeline:
             self.events.append(TraceEvent("host", spec.name, host_start, dispatch, args))
             self.events.append(TraceEvent("stream", spec.name, start, dur, args))
         return start, end
+
+    def _mix(self, name):
+        """How many other distinct kernels ran among the last MIX_WINDOW (this one included)."""
+        recent, counts = self._recent, self._recent_counts
+        recent.append(name)
+        counts[name] = counts.get(name, 0) + 1
+        if len(recent) > MIX_WINDOW:
+            old = recent.popleft()
+            left = counts[old] - 1
+            if left:
+                counts[old] = left
+            else:
+                del counts[old]
+        return len(counts) - 1
 
     def host_work(self, us, name="host"):
         """The host spends ``us`` microseconds on work that launches nothing."""

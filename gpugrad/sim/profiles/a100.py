@@ -6,11 +6,11 @@ TFLOPS, FP32 19.5 TFLOPS, TF32 Tensor Core 156 TFLOPS (312 with sparsity), BF16 
 with sparsity); 108 SMs at up to 1.41 GHz; 40 MB L2; NVLink 600 GB/s (300 per direction);
 PCIe Gen4 x16.
 
-Model parameters are the H200 fit (h200.FITTED) carried over unchanged: efficiencies are fractions
+Model parameters are the H200 fit (h200.MODEL_PARAMS) carried over unchanged: efficiencies are fractions
 of this card's own spec numbers and per-SM rates scale with its SM count and clock; host costs are
 the same Python/CuPy host. Nothing here is tuned to the H200 data.
 """
-from .h200 import FITTED
+from .h200 import MODEL_PARAMS
 from .profile import Profile
 
 SPEC = dict(
@@ -31,6 +31,6 @@ SPEC = dict(
 
 
 def make_profile(params=None):
-    merged = dict(FITTED)
+    merged = dict(MODEL_PARAMS)
     merged.update(params or {})
     return Profile("a100", "NVIDIA A100 SXM4 80GB", params=merged, **SPEC)

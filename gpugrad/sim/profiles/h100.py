@@ -5,11 +5,11 @@ whitepaper): HBM3 80 GB at 3.35 TB/s; FP64 34 TFLOPS, FP64 Tensor Core 67 TFLOPS
 TF32 Tensor Core 989 TFLOPS with sparsity (494.7 dense), BF16 1,979 with sparsity (989.4 dense);
 132 SMs at up to 1.98 GHz; 50 MB L2; NVLink 900 GB/s (450 per direction); PCIe Gen5 x16.
 
-Model parameters are the H200 fit (h200.FITTED) carried over unchanged: efficiencies are fractions
+Model parameters are the H200 fit (h200.MODEL_PARAMS) carried over unchanged: efficiencies are fractions
 of this card's own spec numbers and per-SM rates scale with its SM count and clock; host costs are
 the same Python/CuPy host. Nothing here is tuned to the H200 data.
 """
-from .h200 import FITTED
+from .h200 import MODEL_PARAMS
 from .profile import Profile
 
 SPEC = dict(
@@ -30,6 +30,6 @@ SPEC = dict(
 
 
 def make_profile(params=None):
-    merged = dict(FITTED)
+    merged = dict(MODEL_PARAMS)
     merged.update(params or {})
     return Profile("h100", "NVIDIA H100 SXM5 80GB", params=merged, **SPEC)

@@ -6,11 +6,11 @@ whitepaper): GDDR6 24 GB at 300 GB/s; FP32 30.3 TFLOPS; TF32 Tensor Core 120 TFL
 PCIe Gen4 x16; no NVLink (peer copies go over PCIe). The datasheet gives no FP64 figure: Ada runs
 FP64 at 1/64 of the FP32 rate, 0.47 TFLOPS, with no FP64 tensor cores.
 
-Model parameters are the H200 fit (h200.FITTED) carried over unchanged: efficiencies are fractions
+Model parameters are the H200 fit (h200.MODEL_PARAMS) carried over unchanged: efficiencies are fractions
 of this card's own spec numbers and per-SM rates scale with its SM count and clock; host costs are
 the same Python/CuPy host. Nothing here is tuned to the H200 data.
 """
-from .h200 import FITTED
+from .h200 import MODEL_PARAMS
 from .profile import Profile
 
 SPEC = dict(
@@ -31,6 +31,6 @@ SPEC = dict(
 
 
 def make_profile(params=None):
-    merged = dict(FITTED)
+    merged = dict(MODEL_PARAMS)
     merged.update(params or {})
     return Profile("l4", "NVIDIA L4 24GB", params=merged, **SPEC)

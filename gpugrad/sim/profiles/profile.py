@@ -10,7 +10,9 @@ The model (docs/sim-model.md has the full story):
   arithmetic, not bytes, bounds CuPy's elementwise kernels), per SM per clock.
 - **Matmul** is tiled: output tiles of up to ``mm_tile`` squared (smaller for thin operands), split
   along k when too few tiles fill the SMs, run in waves over the SMs at a fraction of peak.
-- **Host dispatch** is a per-op-class cost of the Python/CuPy call, plus a cost per operand.
+- **Host dispatch** is a per-op-class cost of the Python/CuPy call, plus a cost per operand, plus
+  a cost per other distinct kernel recently run (a program mixing many ops runs colder in the
+  CPU's caches than a benchmark loop of one op; timeline.py counts them).
 - **Transfers** are a latency plus bytes over the PCIe (or NVLink) rate; pageable memory adds a
   host staging copy that is fast while it fits the host's caches and slow beyond.
 - **Allocation** (a pool miss) is a cudaMalloc: a base cost plus a cost per byte mapped.
@@ -67,6 +69,7 @@ class Profile:
         self.event_us = p["event_us"]
         self.sync_us = p["sync_us"]
         self.launch_point = p["launch_point"]
+        self.host_mix_us = p["host_mix_us"]
         self.min_kernel_us = p["min_kernel_us"]
         hbm = self.hbm_gbps * 1e3 * p["hbm_eff"]
         self.hbm_bw = hbm
@@ -191,7 +194,7 @@ class Profile:
 
 def check_params(params):
     """Raise ValueError if a model parameter is missing or out of its sane range."""
-    for key in ("launch_latency_us", "event_us", "sync_us", "min_kernel_us", "hbm_eff",
+    for key in ("launch_latency_us", "host_mix_us", "event_us", "sync_us", "min_kernel_us", "hbm_eff",
                 "l2_fit", "l2_bytes_per_sm_clk", "kernel_fixed_us", "elem_rate.elementwise",
                 "host.elementwise", "mm_tile", "mm_tile_min", "mm_split_k", "mm_small_tile_exp",
                 "mm_fixed_us", "mm_eff.float32", "mm_eff.float64", "pcie_eff", "link_eff",

@@ -1,0 +1,226 @@
+"""Fit the H200 profile's model parameters to real measurements (reproducible; NumPy only).
+
+    python -m gpugrad.sim.calibrate ../shared/gpu-measurements/h200-run1.json \\
+        ../shared/gpu-measurements/h200-run2.json            # fit on both, print FITTED
+    python -m gpugrad.sim.calibrate --fit run1.json --check run2.json   # hold-out check
+    python -m gpugrad.sim.calibrate FILES --write            # also rewrite profiles/h200.py
+
+The objective is a robust (soft-L1) sum over records of the squared log ratio
+``log(modeled / measured)`` of what fidelity.py predicts (event-to-event ``gpu_us``, ``wall_us``,
+``wall_us_synced``), plus, at half weight, the log ratio of modeled host dispatch to the measured
+``cpu_us`` of per-op records (it pins the host costs apart from the device costs). The optimizer is
+a pattern search of our own: each parameter in turn is moved up and down by a step (in log space
+for positive parameters, linearly for fractions), improvements are kept, and the step halves when
+a sweep finds none. It starts from ``INITIAL`` (rough values read off the data), so a rerun
+reproduces the committed FITTED exactly. ``ASSUMED`` parameters in h200.py stay fixed.
+"""
+import argparse
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import fidelity
+from .profiles import h200
+
+# name: (low, high, scale) -- "log" moves multiplicatively, "lin" additively (fractions)
+FREE = {
+    "host_mix_us": (0.0, 10.0, "log"),
+    "event_us": (0.1, 6.0, "log"),
+    "sync_us": (0.3, 10.0, "log"),
+    "launch_point": (0.0, 1.0, "lin"),
+    "min_kernel_us": (0.3, 6.0, "log"),
+    "kernel_fixed_us": (0.0, 6.0, "log"),
+    "hbm_eff": (0.4, 1.0, "lin"),
+    "elem_rate.elementwise": (0.05, 8.0, "log"),
+    "elem_rate.reduce_all": (0.05, 64.0, "log"),
+    "elem_rate.reduce_inner": (0.05, 64.0, "log"),
+    "elem_rate.reduce_outer": (0.05, 64.0, "log"),
+    "elem_rate.copy": (0.05, 8.0, "log"),
+    "elem_rate.transpose": (0.05, 8.0, "log"),
+    "bw.transpose": (0.1, 1.2, "lin"),
+    "bw.reduce_outer": (0.05, 1.2, "lin"),
+    "bw.reduce_all": (0.3, 1.2, "lin"),
+    "bw.reduce_inner": (0.3, 1.2, "lin"),
+    "fixed.reduce_all": (0.0, 10.0, "log"),
+    "fixed.transpose": (0.0, 10.0, "log"),
+    "fixed.copy": (0.0, 10.0, "log"),
+    "fixed.reduce_outer": (0.0, 10.0, "log"),
+    "host.elementwise": (1.0, 40.0, "log"),
+    "host.reduce_all": (1.0, 40.0, "log"),
+    "host.reduce_inner": (1.0, 40.0, "log"),
+    "host.reduce_outer": (1.0, 40.0, "log"),
+    "host.matmul": (1.0, 60.0, "log"),
+    "host.copy": (1.0, 40.0, "log"),
+    "host.transpose": (1.0, 40.0, "log"),
+    "host.gather": (1.0, 120.0, "log"),
+    "host_per_array_us": (0.0, 5.0, "log"),
+    "host_per_scalar_us": (0.0, 8.0, "log"),
+    "mm_tile_min": (4.0, 128.0, "log"),
+    "mm_split_k": (32.0, 4096.0, "log"),
+    "mm_small_tile_exp": (0.0, 1.5, "lin"),
+    "mm_fixed_us": (0.0, 20.0, "log"),
+    "mm_eff.float32": (0.3, 1.0, "lin"),
+    "mm_eff.float64": (0.3, 1.0, "lin"),
+    "pcie_eff": (0.5, 1.0, "lin"),
+    "xfer_latency_us": (0.5, 20.0, "log"),
+    "xfer_host_us": (0.1, 10.0, "log"),
+    "pageable_extra_us": (0.0, 20.0, "log"),
+    "host_cache_bytes": (1 << 20, 1 << 30, "log"),
+    "stage_gbps.h2d": (1.0, 100.0, "log"),
+    "stage_slow_gbps.h2d": (0.5, 100.0, "log"),
+    "stage_gbps.d2h": (1.0, 100.0, "log"),
+    "stage_slow_gbps.d2h": (0.5, 100.0, "log"),
+    "malloc_base_us": (0.1, 50.0, "log"),
+    "malloc_gbps": (100.0, 1e6, "log"),
+    "pool_alloc_us": (0.1, 10.0, "log"),
+}
+# The starting point: rough values read off the measurements by eye. Fitting always starts here,
+# so the result does not depend on what profiles/h200.py holds now.
+INITIAL = {
+    "event_us": 1.5, "host_mix_us": 0.4, "sync_us": 2.0, "launch_point": 1.0,
+    "min_kernel_us": 1.5, "kernel_fixed_us": 1.5, "hbm_eff": 0.85,
+    "elem_rate.elementwise": 0.8, "elem_rate.reduce_all": 4.0, "elem_rate.reduce_inner": 4.0,
+    "elem_rate.reduce_outer": 2.0, "elem_rate.copy": 0.8, "elem_rate.transpose": 0.8,
+    "bw.transpose": 0.6, "bw.reduce_outer": 0.4, "bw.reduce_all": 1.0, "bw.reduce_inner": 1.0,
+    "fixed.reduce_all": 3.0, "fixed.reduce_outer": 2.0, "fixed.transpose": 1.5, "fixed.copy": 1.5,
+    "host.elementwise": 7.0, "host.reduce_all": 14.0, "host.reduce_inner": 10.0,
+    "host.reduce_outer": 14.0, "host.matmul": 15.0, "host.copy": 9.0, "host.transpose": 9.0,
+    "host.gather": 38.0, "host_per_array_us": 1.0, "host_per_scalar_us": 2.5,
+    "mm_tile_min": 16.0, "mm_split_k": 256.0, "mm_small_tile_exp": 0.5, "mm_fixed_us": 3.0,
+    "mm_eff.float32": 0.76, "mm_eff.float64": 0.93,
+    "pcie_eff": 0.87, "xfer_latency_us": 6.0, "xfer_host_us": 2.0, "pageable_extra_us": 5.0,
+    "host_cache_bytes": 32 << 20, "stage_gbps.h2d": 20.0, "stage_slow_gbps.h2d": 9.0,
+    "stage_gbps.d2h": 20.0, "stage_slow_gbps.d2h": 4.0,
+    "malloc_base_us": 5.0, "malloc_gbps": 5400.0, "pool_alloc_us": 2.0,
+}
+HOST_WEIGHT = 0.5
+SOFT = 0.15   # soft-L1 scale in log ratio: errors beyond ~15% count linearly, not squared
+
+
+class Objective:
+    """Robust loss of a parameter dict over compiled records."""
+
+    def __init__(self, compiled):
+        self.compiled = compiled
+
+    def residuals(self, params):
+        profile = h200.make_profile(params)   # ASSUMED values under the fitted ones
+        res = []
+        for rec, _family, measured, actions, cpu_us in self.compiled:
+            modeled, dispatch = fidelity.run_program(actions, profile)
+            res.append((math.log(modeled / measured), 1.0))
+            if cpu_us:
+                res.append((math.log(dispatch / cpu_us), HOST_WEIGHT))
+        return res
+
+    def __call__(self, params):
+        total = 0.0
+        for r, w in self.residuals(params):
+            z = r / SOFT
+            total += w * (math.sqrt(1.0 + z * z) - 1.0)
+        return total
+
+
+def _step(value, name, direction, step):
+    low, high, scale = FREE[name]
+    if scale == "log":
+        new = max(value, low * 1e-3 if low > 0 else 1e-3) * math.exp(direction * step)
+    else:
+        new = value + direction * step * 0.25 * (high - low)
+    return min(high, max(low, new))
+
+
+def fit(compiled, start, rounds=150, step=0.5, min_step=0.01, verbose=True):
+    """Pattern search from ``start`` over FREE; returns (params, loss)."""
+    objective = Objective(compiled)
+    params = dict(start)
+    best = objective(params)
+    for it in range(rounds):
+        improved = False
+        for name in FREE:
+            for direction in (1, -1):
+                trial = dict(params)
+                trial[name] = _step(params[name], name, direction, step)
+                if trial[name] == params[name]:
+                    continue
+                loss = objective(trial)
+                if loss < best - 1e-9:
+                    params, best, improved = trial, loss, True
+                    break
+        if verbose:
+            print(f"round {it:2d} step {step:.3f} loss {best:.3f}", file=sys.stderr)
+        if not improved:
+            step /= 2
+            if step < min_step:
+                break
+    return params, best
+
+
+def _rounded(params):
+    out = {}
+    for k, v in params.items():
+        if k == "host_cache_bytes":
+            out[k] = int(round(v))
+        elif isinstance(v, float):
+            out[k] = float(f"{v:.4g}")
+        else:
+            out[k] = v
+    return out
+
+
+def format_fitted(params):
+    lines = ["FITTED = {"]
+    for k, v in params.items():
+        lines.append(f"    {k!r}: {v!r},".replace("'", '"'))
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def write_h200(params):
+    """Replace the FITTED block of profiles/h200.py (atomically)."""
+    path = Path(h200.__file__)
+    text = path.read_text()
+    new = re.sub(r"(# --- fitted by gpugrad/sim/calibrate.py \(BEGIN FITTED\) ---\n).*?(\n# ---)",
+                 lambda m: m.group(1) + format_fitted(params) + m.group(2), text, flags=re.S)
+    tmp = path.with_suffix(".py.tmp")
+    tmp.write_text(new)
+    tmp.replace(path)
+
+
+def report(compiled, params, label):
+    rows = fidelity.evaluate(compiled, h200.make_profile(params))
+    print(f"-- {label}")
+    for line in fidelity.summarize(rows):
+        print(line)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m gpugrad.sim.calibrate")
+    parser.add_argument("files", nargs="*", help="measurement files to fit on")
+    parser.add_argument("--fit", nargs="+", default=None, help="fit on these files")
+    parser.add_argument("--check", nargs="+", default=(), help="report (not fit) on these files")
+    parser.add_argument("--write", action="store_true", help="rewrite FITTED in profiles/h200.py")
+    parser.add_argument("--rounds", type=int, default=150)
+    args = parser.parse_args(argv)
+    fit_files = args.fit or args.files
+    if not fit_files:
+        parser.error("give measurement files to fit on")
+    fit_set = fidelity.compile_records(fidelity.load_records(fit_files))
+    params, loss = fit(fit_set, INITIAL, rounds=args.rounds)
+    params = _rounded(params)
+    print(format_fitted(params))
+    report(fit_set, params, f"fit on {', '.join(fit_files)} (loss {loss:.3f})")
+    for path in args.check:
+        report(fidelity.compile_records(fidelity.load_records([path])), params,
+               f"held out: {path}")
+    if args.write:
+        write_h200(params)
+        print(f"wrote {h200.__file__}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

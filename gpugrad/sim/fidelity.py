@@ -1,0 +1,280 @@
+"""Replay real GPU measurements on the simulator and report how close the model is.
+
+    python -m gpugrad.sim.fidelity ../shared/gpu-measurements/h200-run1.json --profile h200
+
+Each record of a measurement file (format: ../shared/gpu-measurements/README.md) becomes a small
+program of simulator actions, run on a fresh Timeline exactly as measure.py ran it on the GPU:
+
+- per-op records: CUDA event, the op's kernels, CUDA event; predicts ``gpu_us``;
+- transfers (a copy then a device sync) and allocations predict ``wall_us``;
+- ``mlp_step_handwritten``: the hand-written CuPy training step of measure.py, op by op (matmul,
+  bias add, ReLU, softmax cross-entropy, backward, SGD), then a sync; predicts ``wall_us_synced``.
+
+Kernels are described by ``costmodel.spec`` from NumPy arrays of the real shapes, the same call
+the sim backend makes for its primitives (``np.empty`` arrays: their pages are never touched).
+The table gives, per op family, the median and 90th percentile of ``|modeled / measured - 1|``;
+the last line is ``overall: median X% p90 Y% (n=N)``.
+"""
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from . import costmodel
+from .profiles import PROFILE_NAMES, get_profile
+from .timeline import Timeline
+
+# Program actions: ("kernel", spec) | ("event",) | ("transfer", kind, nbytes, pinned)
+# | ("malloc", nbytes) | ("pool_alloc",) | ("sync",) | ("mark",)
+FAMILIES = {
+    "add": "elementwise", "mul_scalar": "elementwise", "exp": "elementwise",
+    "tanh": "elementwise", "relu": "elementwise", "relu_backward": "elementwise",
+    "add_row_bias": "elementwise", "copy": "copy/layout", "transpose_copy": "copy/layout",
+    "gather_rows": "copy/layout", "sum_all": "reduction", "sum_axis0": "reduction",
+    "sum_axis1": "reduction", "max_axis1": "reduction", "softmax_composite": "softmax (5 ops)",
+    "matmul": "matmul", "matmul_tn": "matmul", "matmul_nt": "matmul",
+    "h2d_pageable": "transfer", "h2d_pinned": "transfer", "d2h_pageable": "transfer",
+    "d2h_pinned": "transfer", "alloc_cold": "alloc", "alloc_pooled": "alloc",
+    "mlp_step_handwritten": "mlp step",
+}
+
+
+def _arr(shape, dtype="float32"):
+    return np.empty(tuple(shape), dtype)
+
+
+class _Builder:
+    """Collects the kernels of one record as KernelSpecs (what the sim backend would launch)."""
+
+    def __init__(self):
+        self.actions = []
+
+    def k(self, name, inputs, out, **info):
+        self.actions.append(("kernel", costmodel.spec(name, inputs, out, **info)))
+        return out
+
+    def binary(self, op, a, b, out_dtype=None):
+        shape = np.broadcast_shapes(*(x.shape for x in (a, b) if hasattr(x, "shape")))
+        lead = a if hasattr(a, "dtype") else b
+        return self.k("binary:" + op, [a, b], _arr(shape, out_dtype or lead.dtype))
+
+    def unary(self, op, a):
+        return self.k("unary:" + op, [a], _arr(a.shape, a.dtype))
+
+    def reduce(self, op, a, axis=None, keepdims=False):
+        if axis is None:
+            shape = ()
+        else:
+            shape = tuple(1 if i == axis else d for i, d in enumerate(a.shape)) if keepdims \
+                else tuple(d for i, d in enumerate(a.shape) if i != axis)
+        return self.k("reduce:" + op, [a], _arr(shape, a.dtype), axis=axis)
+
+    def matmul(self, a, b):
+        return self.k("matmul", [a, b], _arr(a.shape[:-1] + b.shape[-1:], a.dtype))
+
+    def gather(self, a, rows, cols):
+        return self.k("getitem", [a, rows, cols], _arr(rows.shape, a.dtype))
+
+    def scatter(self, values, rows, cols):
+        return self.k("index_add", [values, rows, cols], _arr(values.shape, values.dtype))
+
+
+def _elementwise_record(b, op, shapes, dtype):
+    a = _arr(shapes[0], dtype)
+    if op == "add":
+        b.binary("add", a, _arr(shapes[1], dtype))
+    elif op == "add_row_bias":
+        b.binary("add", a, _arr(shapes[1], dtype))
+    elif op == "mul_scalar":
+        b.binary("mul", a, 2.0)
+    elif op in ("exp", "tanh"):
+        b.unary(op, a)
+    elif op == "relu":
+        b.binary("maximum", a, 0)
+    elif op == "relu_backward":
+        mask = b.binary("gt", a, 0, out_dtype="bool")
+        b.binary("mul", _arr(shapes[1], dtype), mask)
+    elif op == "copy":
+        b.k("copy", [a], _arr(a.shape, a.dtype))
+    elif op == "transpose_copy":
+        b.k("copy", [a.T], _arr(a.T.shape, a.dtype))
+    elif op == "sum_all":
+        b.reduce("sum", a)
+    elif op == "sum_axis0":
+        b.reduce("sum", a, axis=0)
+    elif op == "sum_axis1":
+        b.reduce("sum", a, axis=1)
+    elif op == "max_axis1":
+        b.reduce("max", a, axis=1, keepdims=True)
+    elif op == "softmax_composite":
+        z = b.binary("sub", a, b.reduce("max", a, axis=1, keepdims=True))
+        p = b.unary("exp", z)
+        b.binary("div", p, b.reduce("sum", p, axis=1, keepdims=True))
+    elif op == "gather_rows":
+        m = shapes[0][0]
+        b.gather(a, _arr((m,), "int64"), _arr((m,), "int64"))
+    elif op == "matmul":
+        b.matmul(a, _arr(shapes[1], dtype))
+    elif op == "matmul_tn":   # at.T @ b with at stored (k, m)
+        b.matmul(a.T, _arr(shapes[1], dtype))
+    elif op == "matmul_nt":   # a @ bt.T with bt stored (n, k)
+        b.matmul(a, _arr(shapes[1], dtype).T)
+    else:
+        raise ValueError(f"unknown per-op record {op!r}")
+
+
+def mlp_step_program(b, sizes, batch):
+    """measure.py's hand-written CuPy step, kernel by kernel, on the builder ``b``."""
+    Ws = [_arr((sizes[i], sizes[i + 1])) for i in range(len(sizes) - 1)]
+    bs = [_arr((s,)) for s in sizes[1:]]
+    x = _arr((batch, sizes[0]))
+    ar, y = _arr((batch,), "int64"), _arr((batch,), "int64")
+    acts, h = [x], x
+    for i, (W, bias) in enumerate(zip(Ws, bs)):
+        h = b.binary("add", b.matmul(h, W), bias)
+        if i < len(Ws) - 1:
+            h = b.binary("maximum", h, 0)
+        acts.append(h)
+    z = b.binary("sub", h, b.reduce("max", h, axis=1, keepdims=True))
+    p = b.unary("exp", z)
+    b.binary("div", p, b.reduce("sum", p, axis=1, keepdims=True))           # p /= p.sum(...)
+    picked = b.gather(p, ar, y)                                             # loss = -log(p[ar, y]).mean()
+    b.unary("neg", b.reduce("mean", b.unary("log", picked)))
+    b.scatter(b.binary("sub", b.gather(p, ar, y), 1), ar, y)                # g[ar, y] -= 1
+    g = p
+    b.binary("div", g, batch)                                               # g /= batch
+    for i in reversed(range(len(Ws))):
+        gW = b.matmul(acts[i].T, g)
+        gb = b.reduce("sum", g, axis=0)
+        if i > 0:
+            g = b.binary("mul", b.matmul(g, Ws[i].T), b.binary("gt", acts[i], 0, "bool"))
+        b.binary("sub", Ws[i], b.binary("mul", 1e-3, gW))                   # Ws[i] -= 1e-3 * gW
+        b.binary("sub", bs[i], b.binary("mul", 1e-3, gb))                   # bs[i] -= 1e-3 * gb
+
+
+WARMUP = 3   # cupyx.profiler.benchmark's n_warmup; the loop before a call leaves caches warm
+
+
+def compile_record(rec):
+    """(family, measured value, actions, measured host time or None) for one record.
+
+    Per-op records and MLP steps first run their kernels as the measurement's warm-up did (the
+    host's recent-kernel mix is then what the measured call saw), then sync.
+    """
+    op = rec["op"]
+    b = _Builder()
+    if "gpu_us" in rec:
+        _elementwise_record(b, op, rec["shapes"], rec.get("dtype", "float32"))
+        body = b.actions
+        actions = body * WARMUP + [("sync",), ("event",)] + body + [("event",)]
+        return FAMILIES.get(op, op), rec["gpu_us"], actions, rec.get("cpu_us")
+    if op.startswith(("h2d", "d2h")):
+        kind, _, mem = op.partition("_")
+        actions = [("mark",), ("transfer", kind, rec["bytes"], mem == "pinned"), ("sync",)]
+        return "transfer", rec["wall_us"], actions, None
+    if op == "alloc_cold":
+        return "alloc", rec["wall_us"], [("mark",), ("malloc", rec["bytes"]), ("sync",)], None
+    if op == "alloc_pooled":
+        return "alloc", rec["wall_us"], [("mark",), ("pool_alloc",)], None
+    if op == "mlp_step_handwritten":
+        mlp_step_program(b, rec["sizes"], rec["batch"])
+        body = b.actions
+        actions = body + [("sync",), ("mark",)] + body + [("sync",)]
+        return "mlp step", rec["wall_us_synced"], actions, None
+    raise ValueError(f"unknown record kind {op!r}")
+
+
+def run_program(actions, profile):
+    """(modeled value, modeled host dispatch of the measured kernels) of one compiled record.
+
+    With two events the value is the event-to-event time; otherwise it is the host time from
+    the mark to the end. Dispatch is summed over the kernels after the first event or mark.
+    """
+    tl = Timeline(profile, record_events=False)
+    events, mark, dispatch = [], 0.0, 0.0
+    for act in actions:
+        tag = act[0]
+        if tag == "kernel":
+            h = tl.host_us
+            tl.kernel(act[1])
+            dispatch += tl.host_us - h
+        elif tag == "event":
+            if not events:
+                dispatch = 0.0
+            events.append(tl.record_event())
+        elif tag == "transfer":
+            tl.transfer(act[1], act[2], act[3])
+        elif tag == "malloc":
+            tl.malloc(act[1])
+        elif tag == "pool_alloc":
+            tl.host_work(profile.pool_alloc_us, "pool alloc")
+        elif tag == "sync":
+            tl.synchronize()
+        elif tag == "mark":
+            mark, dispatch = tl.host_us, 0.0
+    if len(events) == 2:
+        return events[1] - events[0], dispatch
+    return tl.host_us - mark, dispatch
+
+
+def load_records(paths):
+    records = []
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        records += [dict(r, _file=str(path)) for r in data["records"]]
+    return records
+
+
+def compile_records(records):
+    return [(rec,) + compile_record(rec) for rec in records]
+
+
+def evaluate(compiled, profile):
+    """A list of (family, op, modeled, measured) for compiled records."""
+    out = []
+    for rec, family, measured, actions, _ in compiled:
+        modeled, _ = run_program(actions, profile)
+        out.append((family, rec["op"], modeled, measured))
+    return out
+
+
+def summarize(rows):
+    """Lines of the error table and the overall line (last)."""
+    by_family = {}
+    for family, _, modeled, measured in rows:
+        by_family.setdefault(family, []).append(abs(modeled / measured - 1))
+    lines = [f"{'family':<18}{'n':>5}{'median':>10}{'p90':>10}{'max':>10}"]
+    for family, errs in by_family.items():
+        e = np.asarray(errs) * 100
+        lines.append(f"{family:<18}{len(e):>5}{np.median(e):>9.1f}%{np.percentile(e, 90):>9.1f}%"
+                     f"{e.max():>9.1f}%")
+    e = np.asarray([abs(m / x - 1) for _, _, m, x in rows]) * 100
+    lines.append(f"overall: median {np.median(e):.1f}% p90 {np.percentile(e, 90):.1f}% (n={len(e)})")
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m gpugrad.sim.fidelity", description=__doc__.split("\n")[0])
+    parser.add_argument("files", nargs="+", help="measurement JSON files (../shared/gpu-measurements/)")
+    parser.add_argument("--profile", default="h200", help=f"one of {', '.join(PROFILE_NAMES)}")
+    parser.add_argument("--worst", type=int, default=0, help="also list the N worst records")
+    args = parser.parse_args(argv)
+    profile = get_profile(args.profile)
+    compiled = compile_records(load_records(args.files))
+    rows = evaluate(compiled, profile)
+    if args.worst:
+        worst = sorted(zip(rows, compiled), key=lambda rc: -abs(rc[0][2] / rc[0][3] - 1))
+        for (family, op, modeled, measured), (rec, *_rest) in worst[:args.worst]:
+            what = rec.get("shapes") or rec.get("sizes") or rec.get("bytes")
+            print(f"  {op:<22}{str(what):<34}{rec.get('dtype', ''):<9}"
+                  f"measured {measured:>10.2f}  modeled {modeled:>10.2f}  {modeled / measured - 1:+.0%}")
+    print(f"profile {profile.name}: {len(rows)} records from {', '.join(args.files)}")
+    for line in summarize(rows):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
