@@ -111,8 +111,8 @@ FREED_GRAPH_MESSAGE = (
 
 
 def _parents(node):
-    # A leaf tensor has no parents; an op's parents are its inputs' nodes.
-    return getattr(node, "next_nodes", ())
+    # A leaf tensor's ``next_nodes`` is the class attribute ``()``; an op's are its inputs' nodes.
+    return node.next_nodes
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
@@ -124,7 +124,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     and their gradients are returned in order, as ``gg.grad`` does.
     """
     global grad_enabled
-    grads = {}
+    grads = {}  # node -> gradient summed so far (nodes hash by identity)
     root_nodes = []
     for i, (tensor, grad) in enumerate(zip(roots, root_grads)):
         node = tensor._node()
@@ -133,7 +133,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 f"element {i} of tensors does not require grad and does not have a grad_fn; "
                 f"make the inputs require grad (requires_grad=True) before computing it"
             )
-        _accumulate(grads, node, grad)
+        grads[node] = grads[node] + grad if node in grads else grad
         root_nodes.append(node)
 
     wanted = None
@@ -142,20 +142,21 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         for i, t in enumerate(inputs):
             node = t._node()
             if node is not None:
-                wanted.setdefault(id(node), []).append(i)
+                wanted.setdefault(node, []).append(i)
         captured = [None] * len(inputs)
 
     order = topological_order(root_nodes, _parents)
     prev_mode = grad_enabled
     grad_enabled = bool(create_graph)
+    pop = grads.pop
     try:
         for node in reversed(order):
-            entry = grads.pop(id(node), None)
-            if entry is None:
+            grad = pop(node, None)
+            if grad is None:
                 continue
-            grad = entry[1]
             if node._is_leaf_tensor:
-                grad = _run_hooks(node._hooks, grad)
+                if node._hooks:
+                    grad = _run_hooks(node._hooks, grad)
                 if wanted is None:
                     if node.grad is None:
                         # a fresh array: backward may hand the same (or a read-only broadcast)
@@ -164,22 +165,22 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     else:
                         node.grad = node.grad + grad
                 else:
-                    for i in wanted.get(id(node), ()):
+                    for i in wanted.get(node, ()):
                         captured[i] = grad
                 continue
             # an op node
             if node.tensor_hooks:
                 grad = _run_hooks(node.tensor_hooks, grad)
-            if wanted is None:
-                retained = node.retained and node.retained()
+            if wanted is not None:
+                for i in wanted.get(node, ()):
+                    captured[i] = grad
+            elif node.retained is not None:
+                retained = node.retained()
                 if retained is not None:
                     if retained.grad is None:
                         retained.grad = grad if create_graph else grad.clone()
                     else:
                         retained.grad = retained.grad + grad
-            else:
-                for i in wanted.get(id(node), ()):
-                    captured[i] = grad
             if node.released:
                 raise RuntimeError(FREED_GRAPH_MESSAGE)
             input_grads = node.backward(grad)
@@ -192,7 +193,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 input_grads = (input_grads,)
             for parent, parent_grad in zip(node.next_nodes, input_grads):
                 if parent is not None and parent_grad is not None:
-                    _accumulate(grads, parent, parent_grad)
+                    if parent in grads:
+                        grads[parent] = grads[parent] + parent_grad
+                    else:
+                        grads[parent] = parent_grad
     finally:
         grad_enabled = prev_mode
 
@@ -205,14 +209,6 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 f"the graph. Set allow_unused=True if this is the desired behavior."
             )
     return captured
-
-
-def _accumulate(grads, node, grad):
-    entry = grads.get(id(node))
-    if entry is None:
-        grads[id(node)] = (node, grad)
-    else:
-        grads[id(node)] = (node, entry[1] + grad)
 
 
 def _run_hooks(hooks, grad):

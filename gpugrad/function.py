@@ -7,6 +7,8 @@ enabled and an input requires grad, records the op as the output's ``grad_fn``.
 from . import autograd as _autograd
 from .tensor import Tensor
 
+_new = object.__new__
+
 
 def devices_differ_error(op_name, first, second):
     return RuntimeError(
@@ -43,6 +45,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
+        # The dispatch path of every op: kept lean (one pass over the inputs, no helper calls).
         backend = None
         requires_grad = False
         arrays = []
@@ -57,18 +60,29 @@ class Function:
                 arrays.append(x._data)
             else:
                 arrays.append(x)
-        fn = cls.__new__(cls)
+        fn = _new(cls)
         fn.backend = backend
         out = fn.forward(*arrays, **params)
-        requires_grad = requires_grad and _autograd.grad_enabled
-        result = Tensor._make(out, fn.backend, requires_grad)
-        if requires_grad:
-            fn.next_nodes = tuple(x._node() if isinstance(x, Tensor) else None for x in inputs)
+        result = _new(Tensor)
+        result._data = out
+        result._backend = fn.backend
+        result.grad = None
+        result._hooks = None
+        if requires_grad and _autograd.grad_enabled:
+            result._requires_grad = True
+            result.grad_fn = fn
+            # each input's graph node: its grad_fn, itself for a leaf that requires grad
+            fn.next_nodes = tuple([
+                (x.grad_fn or (x if x._requires_grad else None)) if isinstance(x, Tensor)
+                else None for x in inputs
+            ])
             if cls.save_inputs:
                 fn.inputs = inputs
             if cls.save_output:
                 fn._out = out
-            result.grad_fn = fn
+        else:
+            result._requires_grad = False
+            result.grad_fn = None
         if _autograd.anomaly_enabled:
             from .anomaly import check_forward
 
@@ -90,6 +104,8 @@ class Function:
         out = Tensor._make(self._out, self.backend, True)
         out.grad_fn = self
         return out
+
+    next_nodes = ()  # set by apply when the op is recorded
 
     def release(self):
         """Free what forward saved; a later backward through this op then raises."""

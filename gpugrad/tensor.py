@@ -42,6 +42,7 @@ class Tensor:
     __slots__ = ("_data", "_backend", "_requires_grad", "grad", "grad_fn", "_hooks",
                  "__weakref__")
     _is_leaf_tensor = True  # read by the engine on leaves; a Tensor with grad_fn is no leaf node
+    next_nodes = ()  # as a graph node (a leaf), a tensor has no parents
     __array_priority__ = 1000  # so ``ndarray * tensor`` defers to Tensor.__rmul__
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
@@ -330,7 +331,10 @@ class Tensor:
         return self.to(other.dtype)
 
     def clone(self):
-        return _ops().elementwise.Identity.apply(self)
+        """A copy with its own storage; gradients flow back through it."""
+        if self._requires_grad and _autograd.grad_enabled:
+            return _ops().elementwise.Identity.apply(self)
+        return Tensor._make(self._backend.contiguous(self._data), self._backend, False)
 
     def contiguous(self):
         return self

@@ -1,33 +1,37 @@
 """Elementwise ops with broadcasting: arithmetic, unary math, activations, where, clamp."""
 from ..function import Function
-from .broadcast import checked_binary, shape_of, sum_to
+from .broadcast import checked_binary, sum_to
 
 
-class Add(Function):
+class _Binary(Function):
+    """A broadcasting binary op; ``op`` names the backend primitive. Operands may be numbers,
+    whose ``shapes`` entry is None (they get no gradient)."""
+
+    op = None
+
     def forward(self, a, b):
-        self.shapes = (shape_of(a), shape_of(b))
-        return checked_binary(self.backend, "add", a, b)
+        self.shapes = (getattr(a, "shape", None), getattr(b, "shape", None))
+        return checked_binary(self.backend, self.op, a, b)
+
+
+class Add(_Binary):
+    op = "add"
 
     def backward(self, grad):
         return sum_to(grad, self.shapes[0]), sum_to(grad, self.shapes[1])
 
 
-class Sub(Function):
-    def forward(self, a, b):
-        self.shapes = (shape_of(a), shape_of(b))
-        return checked_binary(self.backend, "sub", a, b)
+class Sub(_Binary):
+    op = "sub"
 
     def backward(self, grad):
         gb = None if self.shapes[1] is None else sum_to(-grad, self.shapes[1])
         return sum_to(grad, self.shapes[0]), gb
 
 
-class Mul(Function):
+class Mul(_Binary):
     save_inputs = True
-
-    def forward(self, a, b):
-        self.shapes = (shape_of(a), shape_of(b))
-        return checked_binary(self.backend, "mul", a, b)
+    op = "mul"
 
     def backward(self, grad):
         a, b = self.inputs
@@ -36,12 +40,9 @@ class Mul(Function):
         return ga, gb
 
 
-class Div(Function):
+class Div(_Binary):
     save_inputs = True
-
-    def forward(self, a, b):
-        self.shapes = (shape_of(a), shape_of(b))
-        return checked_binary(self.backend, "div", a, b)
+    op = "div"
 
     def backward(self, grad):
         a, b = self.inputs
@@ -50,13 +51,11 @@ class Div(Function):
         return ga, gb
 
 
-class Pow(Function):
+class Pow(_Binary):
     save_inputs = True
     save_output = True
 
-    def forward(self, a, b):
-        self.shapes = (shape_of(a), shape_of(b))
-        return checked_binary(self.backend, "pow", a, b)
+    op = "pow"
 
     def backward(self, grad):
         a, b = self.inputs
@@ -145,8 +144,8 @@ class Tanh(Function):
         return self.backend.unary("tanh", a)
 
     def backward(self, grad):
-        out = self.output()
-        return grad * (1.0 - out * out)
+        # one kernel (bias_act's gradient) instead of three; it has its own backward
+        return _act_grad(grad, self.output(), "tanh")
 
 
 class Relu(Function):
@@ -156,7 +155,7 @@ class Relu(Function):
         return self.backend.unary("relu", a)
 
     def backward(self, grad):
-        return grad * (self.output() > 0)
+        return _act_grad(grad, self.output(), "relu")
 
 
 class Sigmoid(Function):
@@ -166,18 +165,18 @@ class Sigmoid(Function):
         return self.backend.unary("sigmoid", a)
 
     def backward(self, grad):
-        out = self.output()
-        return grad * (out * (1.0 - out))
+        return _act_grad(grad, self.output(), "sigmoid")
 
 
-class _MaxMin(Function):
+def _act_grad(grad, out, act):
+    from .fused import BiasActGrad
+
+    return BiasActGrad.apply(grad, out, act=act)
+
+
+class _MaxMin(_Binary):
     save_inputs = True
-    op = None
     winner = None  # comparison under which ``a`` takes the whole gradient
-
-    def forward(self, a, b):
-        self.shapes = (shape_of(a), shape_of(b))
-        return checked_binary(self.backend, self.op, a, b)
 
     def backward(self, grad):
         from ..tensor import as_tensor_like
@@ -205,13 +204,13 @@ class Where(Function):
     save_inputs = True
 
     def forward(self, cond, a, b):
-        self.shapes = (shape_of(a), shape_of(b))
+        self.shapes = (getattr(a, "shape", None), getattr(b, "shape", None))
         try:
             return self.backend.where(cond, a, b)
         except ValueError:
             from .broadcast import broadcast_shapes
 
-            shape = broadcast_shapes("where", shape_of(cond), self.shapes[0] or ())
+            shape = broadcast_shapes("where", cond.shape, self.shapes[0] or ())
             broadcast_shapes("where", shape, self.shapes[1] or ())
             raise
 

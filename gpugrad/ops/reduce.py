@@ -1,6 +1,7 @@
 """Reductions: sum, max/min (amax/amin), and the index reductions argmax/argmin."""
 from ..function import Function
 from .broadcast import keepdim_shape, normalize_dims
+from .shape import Expand, Reshape
 
 
 def _axis(dims, ndim):
@@ -15,9 +16,10 @@ class Sum(Function):
         return self.backend.reduce("sum", a, _axis(self.dims, a.ndim), keepdim)
 
     def backward(self, grad):
-        if not self.keepdim:
-            grad = grad.reshape(keepdim_shape(self.in_shape, self.dims))
-        return grad.expand(self.in_shape)
+        # straight to the ops: the shapes are known to be valid, so skip the methods' checks
+        if not self.keepdim and len(self.dims) != len(self.in_shape):
+            grad = Reshape.apply(grad, shape=keepdim_shape(self.in_shape, self.dims))
+        return Expand.apply(grad, shape=self.in_shape)  # a full reduction broadcasts as is
 
 
 class _Extreme(Function):

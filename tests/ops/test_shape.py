@@ -1,0 +1,146 @@
+"""Layout ops and indexing: reshape/view, transpose/.T/permute, unsqueeze/squeeze, expand,
+flatten, cat, stack and ``__getitem__`` (ints, slices, None, ..., integer and bool tensors)."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gradtools import OpCase, assert_close, check_against_torch, check_gradcheck, ids
+
+R = np.random.default_rng(11)
+X = R.standard_normal((2, 3, 4))
+M = R.standard_normal((3, 4))
+
+
+def _index(values):
+    """An int64 index tensor on the device of the tensor being indexed."""
+    return lambda like: gg.tensor(values, device=like.device)
+
+
+def _tindex(values):
+    return lambda like: __import__("torch").tensor(values)
+
+
+IDX = [0, 2, 2, 1]  # repeated entries: their gradients must add up
+CASES = [
+    OpCase("reshape", lambda a: a.reshape(4, 6), lambda a: a.reshape(4, 6), [X]),
+    OpCase("reshape_tuple_infer", lambda a: a.reshape((3, -1)), lambda a: a.reshape((3, -1)), [X]),
+    OpCase("view", lambda a: a.view(-1), lambda a: a.view(-1), [X]),
+    OpCase("transpose", lambda a: a.transpose(0, 2), lambda a: a.transpose(0, 2), [X]),
+    OpCase("transpose_neg", lambda a: a.transpose(-1, -2), lambda a: a.transpose(-1, -2), [X]),
+    OpCase("T", lambda a: a.T, lambda a: a.T, [M]),
+    OpCase("t", lambda a: a.t(), lambda a: a.t(), [M]),
+    OpCase("mT", lambda a: a.mT, lambda a: a.mT, [X]),
+    OpCase("permute", lambda a: a.permute(2, 0, 1), lambda a: a.permute(2, 0, 1), [X]),
+    OpCase("permute_tuple", lambda a: a.permute((1, 2, 0)), lambda a: a.permute((1, 2, 0)), [X]),
+    OpCase("unsqueeze", lambda a: a.unsqueeze(1), lambda a: a.unsqueeze(1), [M]),
+    OpCase("unsqueeze_neg", lambda a: a.unsqueeze(-1), lambda a: a.unsqueeze(-1), [M]),
+    OpCase("squeeze", lambda a: a.squeeze(), lambda a: a.squeeze(),
+           [R.standard_normal((1, 3, 1, 2))]),
+    OpCase("squeeze_dim", lambda a: a.squeeze(2), lambda a: a.squeeze(2),
+           [R.standard_normal((1, 3, 1, 2))]),
+    OpCase("expand", lambda a: a.expand(2, 3, 4), lambda a: a.expand(2, 3, 4),
+           [R.standard_normal((3, 1))]),
+    OpCase("expand_minus_one", lambda a: a.expand(5, -1), lambda a: a.expand(5, -1),
+           [R.standard_normal((1, 3))]),
+    OpCase("flatten", lambda a: a.flatten(), lambda a: a.flatten(), [X]),
+    OpCase("flatten_range", lambda a: a.flatten(1), lambda a: a.flatten(1), [X]),
+    OpCase("cat", lambda a, b: gg.cat([a, b], dim=1),
+           lambda a, b: __import__("torch").cat([a, b], dim=1), [M, R.standard_normal((3, 2))]),
+    OpCase("cat_neg_dim", lambda a, b, c: gg.cat((a, b, c), dim=-2),
+           lambda a, b, c: __import__("torch").cat((a, b, c), dim=-2), [M, M[:1], M]),
+    OpCase("stack", lambda a, b: gg.stack([a, b]),
+           lambda a, b: __import__("torch").stack([a, b]), [M, M * 2]),
+    OpCase("stack_last", lambda a, b: gg.stack([a, b], dim=-1),
+           lambda a, b: __import__("torch").stack([a, b], dim=-1), [M, M + 1]),
+    # indexing
+    OpCase("index_int", lambda a: a[1], lambda a: a[1], [X]),
+    OpCase("index_neg_int", lambda a: a[-1, 2], lambda a: a[-1, 2], [X]),
+    OpCase("index_slices", lambda a: a[:, 1:, ::2], lambda a: a[:, 1:, ::2], [X]),
+    OpCase("index_neg_slice", lambda a: a[..., -3:-1], lambda a: a[..., -3:-1], [X]),
+    OpCase("index_none", lambda a: a[None, :, None], lambda a: a[None, :, None], [M]),
+    OpCase("index_ellipsis", lambda a: a[..., 1], lambda a: a[..., 1], [X]),
+    OpCase("index_int_tensor", lambda a: a[_index(IDX)(a)], lambda a: a[_tindex(IDX)(a)], [M]),
+    OpCase("index_int_tensor_dim1", lambda a: a[:, _index(IDX)(a)],
+           lambda a: a[:, _tindex(IDX)(a)], [M]),
+    OpCase("index_pairs", lambda a: a[_index([0, 2, 0])(a), _index([1, 3, 1])(a)],
+           lambda a: a[_tindex([0, 2, 0])(a), _tindex([1, 3, 1])(a)], [M]),
+    OpCase("index_2d_tensor", lambda a: a[_index([[0, 1], [1, 1]])(a)],
+           lambda a: a[_tindex([[0, 1], [1, 1]])(a)], [M]),
+    OpCase("index_bool_mask", lambda a: a[a > 0], lambda a: a[a > 0], [M]),
+    OpCase("index_list", lambda a: a[[2, 0, 2]], lambda a: a[[2, 0, 2]], [M]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
+def test_gradcheck(case, device):
+    check_gradcheck(case, device)
+
+
+@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
+def test_matches_torch(case, device, torch):
+    check_against_torch(case, device, torch)
+
+
+def test_repeated_indices_accumulate(device):
+    x = gg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    x[gg.tensor([0, 0, 2, 0], device=device)].sum().backward()
+    assert x.grad.tolist() == [3.0, 0.0, 1.0]
+
+
+def test_iteration_and_len(device):
+    x = gg.tensor([[1.0, 2.0], [3.0, 4.0]], device=device, requires_grad=True)
+    rows = list(x)
+    assert len(x) == 2 and [r.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
+    (rows[0] * 2 + rows[1]).sum().backward()
+    assert x.grad.tolist() == [[2.0, 2.0], [1.0, 1.0]]
+
+
+def test_reshape_errors(device):
+    x = gg.ones(2, 3, device=device)
+    with pytest.raises(RuntimeError, match=r"shape '\[4, 2\]' is invalid for input of size 6"):
+        x.reshape(4, 2)
+    with pytest.raises(RuntimeError, match="only one dimension can be inferred"):
+        x.reshape(-1, -1)
+
+
+def test_expand_errors(device):
+    with pytest.raises(RuntimeError, match="non-singleton dimension 1"):
+        gg.ones(2, 3, device=device).expand(2, 4)
+
+
+def test_cat_and_stack_errors(device):
+    a, b = gg.ones(2, 3, device=device), gg.ones(2, 4, device=device)
+    with pytest.raises(RuntimeError, match=r"cat: sizes of tensors must match.*\(2, 4\)"):
+        gg.cat([a, b], dim=0)
+    with pytest.raises(RuntimeError, match="stack expects each tensor to be equal size"):
+        gg.stack([a, b])
+    with pytest.raises(RuntimeError, match="non-empty"):
+        gg.cat([])
+
+
+def test_index_errors(device):
+    x = gg.ones(2, 3, device=device)
+    with pytest.raises(IndexError, match=r"out of range for shape \(2, 3\)"):
+        x[5]
+    with pytest.raises(IndexError, match="long, int or bool"):
+        x[gg.tensor([0.0], device=device)]
+    with pytest.raises(IndexError, match="valid indices"):
+        x["a"]
+
+
+def test_permute_needs_a_permutation(device):
+    with pytest.raises(RuntimeError, match="not a permutation"):
+        gg.ones(2, 3, device=device).permute(0, 0)
+
+
+def test_getitem_then_index_add_second_order_matches_torch(device, torch):
+    data = R.standard_normal((4,))
+    x = gg.tensor(data, dtype=gg.float64, device=device, requires_grad=True)
+    idx = gg.tensor([1, 1, 3], device=device)
+    (g,) = gg.grad((x[idx] ** 3).sum(), x, create_graph=True)
+    (h,) = gg.grad((g * g).sum(), x)
+    t = torch.tensor(data, requires_grad=True)
+    (tg,) = torch.autograd.grad((t[torch.tensor([1, 1, 3])] ** 3).sum(), t, create_graph=True)
+    (th,) = torch.autograd.grad((tg * tg).sum(), t)
+    assert_close(g, tg)
+    assert_close(h, th)

@@ -1,0 +1,308 @@
+"""Engine semantics, as PyTorch: accumulation, leaves vs non-leaves, retain_grad, no_grad and
+enable_grad, detach, hooks, backward(gradient=), gg.grad, retain_graph, higher derivatives and
+million-node graphs."""
+import sys
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gradtools import assert_close
+
+
+def leaf(values, device, dtype=gg.float64):
+    return gg.tensor(values, dtype=dtype, device=device, requires_grad=True)
+
+
+def test_gradients_accumulate_until_cleared(device):
+    x = leaf([1.0, 2.0], device)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [5.0, 7.0]
+    x.grad = None
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_grad_is_a_fresh_writable_tensor_on_the_leaf_device(device):
+    x, y = leaf([1.0, 2.0], device), leaf([3.0, 4.0], device)
+    (x + y).sum().backward()
+    assert x.grad.device == x.device and x.grad.requires_grad is False
+    x.grad.zero_()  # must not touch y.grad, although both came from one gradient
+    assert y.grad.tolist() == [1.0, 1.0]
+    s = leaf([[1.0, 2.0]], device)
+    s.sum().backward()  # Sum's backward is a broadcast view: the stored grad is a copy
+    s.grad.fill_(5.0)
+    assert s.grad.tolist() == [[5.0, 5.0]]
+
+
+def test_leaf_and_non_leaf(device):
+    x = leaf([1.0, 2.0], device)
+    y = x * 2
+    z = y.sum()
+    assert x.is_leaf and not y.is_leaf and y.grad_fn is not None
+    assert gg.tensor([1.0], device=device).is_leaf
+    z.backward()
+    assert y.grad is None and x.grad.tolist() == [2.0, 2.0]
+
+
+def test_retain_grad_keeps_grad_on_a_non_leaf(device):
+    x = leaf([1.0, 2.0], device)
+    y = x * 2
+    y.retain_grad()
+    assert y.retains_grad
+    (y * y).sum().backward()
+    assert y.grad.tolist() == [4.0, 8.0]
+    assert x.grad.tolist() == [8.0, 16.0]
+
+
+def test_no_grad_context_and_decorator(device):
+    x = leaf([1.0], device)
+    with gg.no_grad():
+        y = x * 2
+        assert not gg.is_grad_enabled()
+        with gg.enable_grad():
+            z = x * 2
+    assert gg.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn is not None
+
+    @gg.no_grad()
+    def double(t):
+        return t * 2
+
+    @gg.enable_grad()
+    def triple(t):
+        return t * 3
+
+    assert not double(x).requires_grad and double.__name__ == "double"
+    with gg.no_grad():
+        assert triple(x).requires_grad
+    with gg.set_grad_enabled(False):
+        assert not (x * 1).requires_grad
+    assert (x * 1).requires_grad
+
+
+def test_no_grad_restores_the_mode_after_an_exception(device):
+    with pytest.raises(ValueError):
+        with gg.no_grad():
+            raise ValueError("boom")
+    assert gg.is_grad_enabled()
+
+
+def test_detach_shares_values_and_cuts_the_graph(device):
+    x = leaf([1.0, 2.0], device)
+    d = (x * 2).detach()
+    assert not d.requires_grad and d.grad_fn is None and d.tolist() == [2.0, 4.0]
+    y = x * 2 + (x * 5).detach()
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+    assert x.data.tolist() == [1.0, 2.0] and not x.data.requires_grad
+
+
+def test_register_hook_on_a_leaf_can_replace_the_gradient(device):
+    x = leaf([1.0, 2.0], device)
+    seen = []
+    handle = x.register_hook(lambda g: seen.append(g.tolist()))
+    x.register_hook(lambda g: g * 10)
+    (x * 3).sum().backward()
+    assert seen == [[3.0, 3.0]] and x.grad.tolist() == [30.0, 30.0]
+    handle.remove()
+    x.grad = None
+    (x * 3).sum().backward()
+    assert seen == [[3.0, 3.0]] and x.grad.tolist() == [30.0, 30.0]
+
+
+def test_register_hook_on_a_non_leaf_changes_what_flows_back(device):
+    x = leaf([1.0, 2.0], device)
+    y = x * x
+    seen = []
+    y.register_hook(lambda g: seen.append(g.tolist()))
+    handle = y.register_hook(lambda g: g * 0.5)
+    (y * 4).sum().backward(retain_graph=True)
+    assert seen == [[4.0, 4.0]] and x.grad.tolist() == [4.0, 8.0]
+    handle.remove()
+    x.grad = None
+    (y * 4).sum().backward()
+    assert x.grad.tolist() == [8.0, 16.0]
+
+
+def test_hook_on_a_tensor_without_grad_is_an_error(device):
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        gg.ones(2, device=device).register_hook(lambda g: g)
+
+
+def test_backward_with_an_explicit_gradient(device, torch):
+    x = leaf([1.0, 2.0, 3.0], device)
+    (x * x).backward(gradient=gg.tensor([1.0, 0.5, -1.0], dtype=gg.float64, device=device))
+    assert x.grad.tolist() == [2.0, 2.0, -6.0]
+
+
+def test_backward_of_a_non_scalar_needs_a_gradient(device):
+    x = leaf([1.0, 2.0], device)
+    with pytest.raises(RuntimeError) as info:
+        (x * 2).backward()
+    message = str(info.value)
+    assert "scalar outputs" in message and "(2,)" in message and "gradient=" in message
+
+
+def test_backward_gradient_of_wrong_shape_is_an_error(device):
+    x = leaf([1.0, 2.0], device)
+    with pytest.raises(RuntimeError, match=r"Mismatch in shape.*\(3,\).*\(2,\)"):
+        (x * 2).backward(gradient=gg.ones(3, dtype=gg.float64, device=device))
+
+
+def test_backward_on_a_tensor_without_graph_is_an_error(device):
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        gg.ones(1, device=device).sum().backward()
+
+
+def test_second_backward_through_a_freed_graph_says_retain_graph(device):
+    x = leaf([1.0, 2.0], device)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward(device):
+    x = leaf([1.0, 2.0], device)
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.tolist()
+    y.backward()
+    assert_close(x.grad, 2 * np.array(first))
+
+
+def test_grad_returns_gradients_without_touching_dot_grad(device):
+    x, w = leaf([1.0, 2.0], device), leaf([3.0, -1.0], device)
+    y = (x * w).sum()
+    gx, gw = gg.grad(y, [x, w])
+    assert gx.tolist() == [3.0, -1.0] and gw.tolist() == [1.0, 2.0]
+    assert x.grad is None and w.grad is None
+
+
+def test_grad_with_grad_outputs_and_multiple_outputs(device, torch):
+    x = leaf([1.0, 2.0], device)
+    a, b = x * x, x.exp()
+    ga, = gg.grad([a, b], [x], grad_outputs=[gg.ones(2, dtype=gg.float64, device=device),
+                                             gg.tensor([2.0, 0.0], dtype=gg.float64,
+                                                       device=device)])
+    assert_close(ga, [2.0 + 2 * np.e, 4.0])
+
+
+def test_grad_allow_unused(device):
+    x, unused = leaf([1.0], device), leaf([1.0], device)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="allow_unused=True"):
+        gg.grad(y, [x, unused], retain_graph=True)
+    gx, gu = gg.grad(y, [x, unused], allow_unused=True)
+    assert gx.tolist() == [2.0] and gu is None
+
+
+def test_grad_of_a_non_leaf_input(device):
+    x = leaf([1.0, 2.0], device)
+    h = x * 3
+    y = (h * h).sum()
+    (gh,) = gg.grad(y, h)
+    assert gh.tolist() == [6.0, 12.0]
+
+
+def test_grad_input_must_require_grad(device):
+    x = leaf([1.0], device)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        gg.grad((x * 2).sum(), gg.ones(1, device=device))
+
+
+def test_create_graph_gives_second_and_third_derivatives(device, torch):
+    x = leaf([0.3, -1.2, 2.0], device)
+    y = (x.tanh() * x ** 3).sum()
+    (g1,) = gg.grad(y, x, create_graph=True)
+    (g2,) = gg.grad(g1.sum(), x, create_graph=True)
+    (g3,) = gg.grad(g2.sum(), x)
+    t = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64, requires_grad=True)
+    ty = (t.tanh() * t ** 3).sum()
+    (t1,) = torch.autograd.grad(ty, t, create_graph=True)
+    (t2,) = torch.autograd.grad(t1.sum(), t, create_graph=True)
+    (t3,) = torch.autograd.grad(t2.sum(), t)
+    for got, expected in ((g1, t1), (g2, t2), (g3, t3)):
+        assert_close(got, expected)
+
+
+def test_backward_create_graph_then_backward_again(device):
+    x = leaf([2.0], device)
+    y = (x ** 3).sum()
+    y.backward(create_graph=True)
+    assert x.grad.requires_grad and x.grad.tolist() == [12.0]
+    g = x.grad
+    x.grad = None
+    g.sum().backward()
+    assert x.grad.tolist() == [12.0]  # d/dx 3x^2 = 6x
+
+
+def test_backward_inputs_limits_which_leaves_get_grad(device):
+    x, w = leaf([1.0], device), leaf([2.0], device)
+    (x * w).sum().backward(inputs=[w])
+    assert x.grad is None and w.grad.tolist() == [1.0]
+
+
+def test_shared_subexpression_accumulates(device):
+    x = leaf([3.0], device)
+    h = x * x
+    y = (h + h * h).sum()  # 9 + 81: dy/dx = 2x + 4x^3 = 6 + 108
+    y.backward()
+    assert x.grad.tolist() == [114.0]
+
+
+def test_requires_grad_on_integer_tensors_is_an_error(device):
+    with pytest.raises(RuntimeError) as info:
+        gg.tensor([1, 2], device=device, requires_grad=True)
+    assert "floating point" in str(info.value) and "int64" in str(info.value)
+    with pytest.raises(RuntimeError, match="floating point"):
+        gg.arange(3, device=device).requires_grad_()
+
+
+def test_requires_grad_flag_cannot_be_cleared_on_a_non_leaf(device):
+    y = leaf([1.0], device) * 2
+    with pytest.raises(RuntimeError, match="leaf"):
+        y.requires_grad_(False)
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_an_error(device):
+    x = leaf([1.0], device)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        x.fill_(2.0)
+    with gg.no_grad():
+        x.fill_(2.0)
+    assert x.tolist() == [2.0]
+
+
+def _chain_depth():
+    return 1_000_000
+
+
+@pytest.mark.slow
+def test_million_node_tensor_chain_without_recursion(device):
+    if device != "cpu":
+        pytest.skip("one device suffices: the engine is device-independent")
+    limit = sys.getrecursionlimit()
+    x = gg.tensor(1.0, dtype=gg.float64, requires_grad=True)
+    y = x
+    for _ in range(_chain_depth()):
+        y = y + 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+    assert sys.getrecursionlimit() == limit
+
+
+def test_topological_order_is_iterative_and_puts_parents_first():
+    from gpugrad.autograd import topological_order
+
+    limit = sys.getrecursionlimit()
+    parents = {i: [i - 1] if i else [] for i in range(200_000)}
+    parents[5] = [4, 2, None]
+    order = topological_order([199_999, 3], lambda n: parents[n])
+    assert order[:6] == [0, 1, 2, 3, 4, 5] and len(order) == 200_000
+    position = {n: i for i, n in enumerate(order)}
+    assert all(position[p] < position[n] for n in parents for p in parents[n] if p is not None)
+    assert sys.getrecursionlimit() == limit
