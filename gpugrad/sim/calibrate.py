@@ -133,14 +133,14 @@ def _step(value, name, direction, step):
     return min(high, max(low, new))
 
 
-def fit(compiled, start, rounds=150, step=0.5, min_step=0.01, verbose=True):
-    """Pattern search from ``start`` over FREE; returns (params, loss)."""
+def fit(compiled, start, rounds=150, step=0.5, min_step=0.01, verbose=True, names=None):
+    """Pattern search from ``start`` over ``names`` (default: FREE); returns (params, loss)."""
     objective = Objective(compiled)
     params = dict(start)
     best = objective(params)
     for it in range(rounds):
         improved = False
-        for name in FREE:
+        for name in names or FREE:
             for direction in (1, -1):
                 trial = dict(params)
                 trial[name] = _step(params[name], name, direction, step)

@@ -76,16 +76,24 @@ class _Builder:
     def gather(self, a, rows, cols):
         return self.k("getitem", [a, rows, cols], _arr(rows.shape, a.dtype))
 
+    arr = staticmethod(_arr)
+
+    @staticmethod
+    def t(a):
+        return a.T
+
+    def copy(self, a):
+        return self.k("copy", [a], _arr(a.shape, a.dtype))
+
     def scatter(self, values, rows, cols):
         return self.k("index_add", [values, rows, cols], _arr(values.shape, values.dtype))
 
 
-def _elementwise_record(b, op, shapes, dtype):
-    a = _arr(shapes[0], dtype)
-    if op == "add":
-        b.binary("add", a, _arr(shapes[1], dtype))
-    elif op == "add_row_bias":
-        b.binary("add", a, _arr(shapes[1], dtype))
+def _per_op_record(b, op, shapes, dtype):
+    """The kernels one per-op record timed, on builder ``b`` (direct specs or the sim backend)."""
+    a = b.arr(shapes[0], dtype)
+    if op in ("add", "add_row_bias"):
+        b.binary("add", a, b.arr(shapes[1], dtype))
     elif op == "mul_scalar":
         b.binary("mul", a, 2.0)
     elif op in ("exp", "tanh"):
@@ -94,11 +102,11 @@ def _elementwise_record(b, op, shapes, dtype):
         b.binary("maximum", a, 0)
     elif op == "relu_backward":
         mask = b.binary("gt", a, 0, out_dtype="bool")
-        b.binary("mul", _arr(shapes[1], dtype), mask)
+        b.binary("mul", b.arr(shapes[1], dtype), mask)
     elif op == "copy":
-        b.k("copy", [a], _arr(a.shape, a.dtype))
+        b.copy(a)
     elif op == "transpose_copy":
-        b.k("copy", [a.T], _arr(a.T.shape, a.dtype))
+        b.copy(b.t(a))
     elif op == "sum_all":
         b.reduce("sum", a)
     elif op == "sum_axis0":
@@ -113,13 +121,13 @@ def _elementwise_record(b, op, shapes, dtype):
         b.binary("div", p, b.reduce("sum", p, axis=1, keepdims=True))
     elif op == "gather_rows":
         m = shapes[0][0]
-        b.gather(a, _arr((m,), "int64"), _arr((m,), "int64"))
+        b.gather(a, b.arr((m,), "int64"), b.arr((m,), "int64"))
     elif op == "matmul":
-        b.matmul(a, _arr(shapes[1], dtype))
+        b.matmul(a, b.arr(shapes[1], dtype))
     elif op == "matmul_tn":   # at.T @ b with at stored (k, m)
-        b.matmul(a.T, _arr(shapes[1], dtype))
+        b.matmul(b.t(a), b.arr(shapes[1], dtype))
     elif op == "matmul_nt":   # a @ bt.T with bt stored (n, k)
-        b.matmul(a, _arr(shapes[1], dtype).T)
+        b.matmul(a, b.t(b.arr(shapes[1], dtype)))
     else:
         raise ValueError(f"unknown per-op record {op!r}")
 
@@ -165,7 +173,7 @@ def compile_record(rec):
     op = rec["op"]
     b = _Builder()
     if "gpu_us" in rec:
-        _elementwise_record(b, op, rec["shapes"], rec.get("dtype", "float32"))
+        _per_op_record(b, op, rec["shapes"], rec.get("dtype", "float32"))
         body = b.actions
         actions = body * WARMUP + [("sync",), ("event",)] + body + [("event",)]
         return FAMILIES.get(op, op), rec["gpu_us"], actions, rec.get("cpu_us")
@@ -218,6 +226,85 @@ def run_program(actions, profile):
     return tl.host_us - mark, dispatch
 
 
+class _BackendBuilder:
+    """Runs a per-op record through the sim backend's own primitives (its specs, its timeline).
+
+    Operand arrays are uploaded on the first run and reused afterwards, as measure.py made them
+    once before timing; results are dropped at once, so the memory pool is warm after one run.
+    """
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.cache, self.calls = [], 0
+
+    def arr(self, shape, dtype="float32"):
+        if self.calls < len(self.cache):
+            x = self.cache[self.calls]
+        else:
+            x = self.backend.from_host(np.zeros(tuple(shape), dtype))
+            self.cache.append(x)
+        self.calls += 1
+        return x
+
+    def t(self, a):
+        return self.backend.permute(a, (1, 0))
+
+    def copy(self, a):
+        return self.backend.contiguous(a)
+
+    def binary(self, op, a, b, out_dtype=None):
+        return self.backend.binary(op, a, b)
+
+    def unary(self, op, a):
+        return self.backend.unary(op, a)
+
+    def reduce(self, op, a, axis=None, keepdims=False):
+        return self.backend.reduce(op, a, axis=axis, keepdims=keepdims)
+
+    def matmul(self, a, b):
+        return self.backend.matmul(a, b)
+
+    def gather(self, a, rows, cols):
+        return self.backend.getitem(a, (rows, cols))
+
+
+#: per-op records whose kernels move at most this many bytes and do at most this many flops replay
+#: through the backend; larger ones would spend seconds in NumPy computing values nobody reads
+BACKEND_MAX_BYTES = 64 << 20
+BACKEND_MAX_FLOPS = 1 << 31
+
+
+def backend_replayable(rec, actions):
+    """Whether ``rec`` is a per-op record small enough to run through the sim backend."""
+    if "gpu_us" not in rec:
+        return False
+    specs = [act[1] for act in actions if act[0] == "kernel"]
+    return all(s.nbytes <= BACKEND_MAX_BYTES and s.flops <= BACKEND_MAX_FLOPS for s in specs)
+
+
+def run_on_backend(rec, profile_name, device="sim:0"):
+    """Modeled ``gpu_us`` of a per-op record replayed through the sim backend of ``device``.
+
+    Reconfigures ``device`` (its clocks and counters restart) with ``profile_name``.
+    """
+    from ..device import get_backend
+    from . import configure
+
+    configure(device, profile=profile_name)
+    backend = get_backend(device)
+    builder = _BackendBuilder(backend)
+    op, shapes, dtype = rec["op"], rec["shapes"], rec.get("dtype", "float32")
+    for _ in range(WARMUP):
+        builder.calls = 0
+        _per_op_record(builder, op, shapes, dtype)
+    backend.synchronize()
+    builder.calls = 0
+    start = backend.timeline.record_event()
+    _per_op_record(builder, op, shapes, dtype)
+    end = backend.timeline.record_event()
+    return end - start
+
+
 def load_records(paths):
     records = []
     for path in paths:
@@ -231,11 +318,19 @@ def compile_records(records):
     return [(rec,) + compile_record(rec) for rec in records]
 
 
-def evaluate(compiled, profile):
-    """A list of (family, op, modeled, measured) for compiled records."""
+def evaluate(compiled, profile, via="direct", device="sim:0"):
+    """A list of (family, op, modeled, measured) for compiled records.
+
+    ``via="backend"``: small per-op records run through the sim backend's primitives on
+    ``device`` (its own spec accounting and timeline); the others, and ``via="direct"``, replay
+    the compiled specs on a fresh Timeline. Both give the same numbers (tests check it).
+    """
     out = []
     for rec, family, measured, actions, _ in compiled:
-        modeled, _ = run_program(actions, profile)
+        if via == "backend" and backend_replayable(rec, actions):
+            modeled = run_on_backend(rec, profile.name, device)
+        else:
+            modeled, _ = run_program(actions, profile)
         out.append((family, rec["op"], modeled, measured))
     return out
 
@@ -260,17 +355,24 @@ def main(argv=None):
     parser.add_argument("files", nargs="+", help="measurement JSON files (../shared/gpu-measurements/)")
     parser.add_argument("--profile", default="h200", help=f"one of {', '.join(PROFILE_NAMES)}")
     parser.add_argument("--worst", type=int, default=0, help="also list the N worst records")
+    parser.add_argument("--via", choices=("backend", "direct"), default="backend",
+                        help="backend (default): small per-op records run through the sim "
+                             "backend's primitives; direct: every record from costmodel specs")
+    parser.add_argument("--device", default="sim:0",
+                        help="sim device the backend replay reconfigures (default sim:0)")
     args = parser.parse_args(argv)
     profile = get_profile(args.profile)
     compiled = compile_records(load_records(args.files))
-    rows = evaluate(compiled, profile)
+    rows = evaluate(compiled, profile, args.via, args.device)
     if args.worst:
         worst = sorted(zip(rows, compiled), key=lambda rc: -abs(rc[0][2] / rc[0][3] - 1))
         for (family, op, modeled, measured), (rec, *_rest) in worst[:args.worst]:
             what = rec.get("shapes") or rec.get("sizes") or rec.get("bytes")
             print(f"  {op:<22}{str(what):<34}{rec.get('dtype', ''):<9}"
                   f"measured {measured:>10.2f}  modeled {modeled:>10.2f}  {modeled / measured - 1:+.0%}")
-    print(f"profile {profile.name}: {len(rows)} records from {', '.join(args.files)}")
+    via = sum(args.via == "backend" and backend_replayable(c[0], c[3]) for c in compiled)
+    print(f"profile {profile.name}: {len(rows)} records from {', '.join(args.files)}; "
+          f"{via} replayed through the sim backend's primitives, the rest from their specs")
     for line in summarize(rows):
         print(line)
     return 0
