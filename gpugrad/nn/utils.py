@@ -39,6 +39,55 @@ def _common_float_dtype(tensors):
     return _dtypes.float64 if any(t.dtype is _dtypes.float64 for t in tensors) else _dtypes.float32
 
 
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The ``norm_type``-norm of all of ``tensors`` together, as if concatenated into one
+    vector, as a 0-d tensor on the first tensor's device (``torch.nn.utils.get_total_norm``).
+
+    ``float('inf')`` gives the largest |entry|. With ``error_if_nonfinite=True`` a NaN or inf
+    norm raises (this reads the norm back to the host). ``foreach`` is accepted for PyTorch
+    compatibility; gpugrad always runs one kernel per tensor.
+    """
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    tensors = list(tensors)
+    norm_type = float(norm_type)
+    if not tensors:
+        from ..creation import tensor
+
+        return tensor(0.0)
+    with _autograd.no_grad():
+        device, dtype = tensors[0].device, _common_float_dtype(tensors)
+        norms = [vector_norm(t, norm_type).to(device, dtype) for t in tensors]
+        if len(norms) == 1:
+            total_norm = norms[0]
+        else:
+            from ..tensor_methods import stack
+
+            total_norm = vector_norm(stack(norms), norm_type)
+    if error_if_nonfinite and not math.isfinite(total_norm.item()):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is "
+            f"non-finite, so it cannot be clipped. To disable this error and scale the "
+            f"gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
+    return total_norm
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Multiply the gradients of ``parameters`` in place by ``min(1, max_norm / (total_norm +
+    1e-6))`` (``torch.nn.utils.clip_grads_with_norm_``); ``total_norm`` is a 0-d tensor, as
+    ``get_total_norm`` returns."""
+    grads = _grads(parameters)
+    if not grads:
+        return
+    with _autograd.no_grad():
+        clip_coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            # The same tensor gets the scaled values (one kernel; copy_ would add a second,
+            # and nothing else holds a grad's array).
+            g.data = g * clip_coef.to(g.device, g.dtype)
+
+
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale the gradients of ``parameters`` in place so that their total norm is at most
     ``max_norm``; return the total norm (before clipping) as a 0-d tensor.
@@ -48,35 +97,13 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     multiplied by ``min(1, max_norm / (total_norm + 1e-6))``, exactly as PyTorch does, so
     ``clip_grad_norm_(params, float('inf'))`` only measures the norm. With
     ``error_if_nonfinite=True`` a NaN or inf total norm raises instead of spreading into every
-    gradient. ``foreach`` is accepted for PyTorch compatibility; gpugrad always runs one kernel
-    per tensor.
+    gradient. ``foreach`` is accepted for PyTorch compatibility.
     """
-    grads = _grads(parameters)
-    max_norm, norm_type = float(max_norm), float(norm_type)
-    if not grads:
-        from ..creation import tensor
-
-        return tensor(0.0)
-    with _autograd.no_grad():
-        device, dtype = grads[0].device, _common_float_dtype(grads)
-        norms = [vector_norm(g, norm_type).to(device, dtype) for g in grads]
-        if len(norms) == 1:
-            total_norm = norms[0]
-        else:
-            from ..tensor_methods import stack
-
-            total_norm = vector_norm(stack(norms), norm_type)
-        if error_if_nonfinite and not math.isfinite(total_norm.item()):
-            raise RuntimeError(
-                f"The total norm of order {norm_type} for gradients from `parameters` is "
-                f"non-finite, so it cannot be clipped. To disable this error and scale the "
-                f"gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
-            )
-        clip_coef = (max_norm / (total_norm + 1e-6)).clamp(max=1.0)
-        for g in grads:
-            # The same tensor gets the scaled values (one kernel; copy_ would add a second,
-            # and nothing else holds a grad's array).
-            g.data = g * clip_coef.to(g.device, g.dtype)
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    parameters = list(parameters)  # read twice: a generator would be empty the second time
+    total_norm = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite, foreach)
+    clip_grads_with_norm_(parameters, max_norm, total_norm, foreach)
     return total_norm
 
 

@@ -140,3 +140,23 @@ def test_grad_stats_flags_nonfinite():
     p.grad = gg.tensor([float("inf"), 0.0])
     stats = utils.grad_stats([p])
     assert not stats["0"]["finite"] and "NaN/inf!" in str(stats)
+
+
+def test_total_norm_and_clip_with_norm_match_torch(device, torch, rng):
+    arrays = [rng.standard_normal(s) for s in SHAPES]
+    params = _params(device, arrays, gg.float64)
+    tparams = _torch_params(torch, arrays, torch.float64)
+    total = utils.get_total_norm([p.grad for p in params], 3.0)
+    expected = torch.nn.utils.get_total_norm([p.grad for p in tparams], 3.0)
+    np.testing.assert_allclose(total.item(), expected.item(), rtol=1e-12)
+    utils.clip_grads_with_norm_(params, 0.25, total)
+    torch.nn.utils.clip_grads_with_norm_(tparams, 0.25, expected)
+    for p, tp in zip(params, tparams):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-12)
+
+
+def test_clip_grad_norm_accepts_a_generator():
+    params = [gg.tensor([3.0, 4.0], requires_grad=True)]
+    params[0].grad = gg.tensor([3.0, 4.0])
+    assert utils.clip_grad_norm_((p for p in params), 1.0).item() == pytest.approx(5.0)
+    np.testing.assert_allclose(params[0].grad.numpy(), [0.6, 0.8], rtol=1e-5)
