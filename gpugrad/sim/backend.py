@@ -33,6 +33,8 @@ _UNARY_NAME = {op: f"unary:{op}" for op in ref.UNARY}
 _BINARY_NAME = {op: f"binary:{op}" for op in ref.BINARY}
 _REDUCE_NAME = {op: f"reduce:{op}" for op in ref.REDUCE}
 _spec = costmodel.spec
+_ndarray = np.ndarray
+SPEC_CACHE_SIZE = 4096  # distinct kernel signatures remembered per device
 # NaN and inf pass through as on cpu; NumPy's RuntimeWarnings from this module are silenced by
 # the filter in backends/cpu.py (installed when gpugrad's cpu backend is imported).
 _as_array = ref.as_array
@@ -102,6 +104,7 @@ class SimBackend(Backend):
         keep their memory)."""
         self.timeline.reset()
         self.by_op = {}  # op name -> [count, device µs, flops, bytes, op_class]
+        self._specs = {}  # kernel signature -> KernelSpec (see _launch)
         self.h2d_bytes = 0
         self.d2h_bytes = 0
         self.p2p_bytes = 0
@@ -137,9 +140,22 @@ class SimBackend(Backend):
             self.timeline.events.clear()
 
     # ---- the modeled kernel ----------------------------------------------------------------
-    def _launch(self, name, inputs, outputs, **info):
-        """Model one kernel launch: cost it, place it on the timeline, count it."""
-        spec = _spec(name, inputs, outputs, **info)
+    def _launch(self, name, inputs, outputs, info=None, key=None):
+        """Model one kernel launch: cost it, place it on the timeline, count it.
+
+        This runs on every op, so it stays flat. A spec depends only on the name, the operands'
+        shapes, strides and dtypes and ``info``; callers on the hot path pass that as ``key`` and
+        the spec is built once per distinct key.
+        """
+        if key is None:
+            spec = _spec(name, inputs, outputs, **info) if info else _spec(name, inputs, outputs)
+        else:
+            spec = self._specs.get(key)
+            if spec is None:
+                if len(self._specs) >= SPEC_CACHE_SIZE:
+                    self._specs.clear()
+                spec = self._specs[key] = (_spec(name, inputs, outputs, **info) if info
+                                           else _spec(name, inputs, outputs))
         start, end = self.timeline.kernel(spec)
         row = self.by_op.get(name)
         if row is None:
@@ -155,10 +171,15 @@ class SimBackend(Backend):
         """A SimArray holding fresh modeled memory for a kernel's result ``data``."""
         return SimArray(data, self.pool.allocate(data.nbytes))
 
-    def _kernel(self, name, inputs, out, **info):
+    def _kernel(self, name, inputs, out, info=None):
         """The usual primitive: allocate the result, launch one kernel writing it."""
         result = SimArray(out, self.pool.allocate(out.nbytes))
-        self._launch(name, inputs, (out,), **info)
+        key = [name, out.shape, out.dtype]
+        for x in inputs:
+            key.append((x.shape, x.strides, x.dtype) if type(x) is _ndarray else type(x))
+        if info:
+            key.append(repr(info))  # small: an axis or an activation name
+        self._launch(name, inputs, (out,), info, tuple(key))
         return result
 
     # ---- host <-> device -------------------------------------------------------------------
@@ -246,7 +267,7 @@ class SimBackend(Backend):
     def reduce(self, op, a, axis=None, keepdims=False):
         a = a.data
         out = _as_array(ref.REDUCE[op](a, axis=axis, keepdims=keepdims))
-        return self._kernel(_REDUCE_NAME[op], (a,), out, axis=axis)
+        return self._kernel(_REDUCE_NAME[op], (a,), out, {"axis": axis})
 
     def matmul(self, a, b):
         a, b = a.data, b.data
@@ -319,12 +340,13 @@ class SimBackend(Backend):
     # ---- fused kernels ---------------------------------------------------------------------
     def bias_act(self, x, bias, act):
         x, bias = x.data, bias.data
-        return self._kernel("bias_act", (x, bias), ref.bias_act_numpy(x, bias, act), act=act)
+        return self._kernel("bias_act", (x, bias), ref.bias_act_numpy(x, bias, act),
+                            {"act": act})
 
     def bias_act_backward(self, grad_out, out, act):
         grad_out, out = grad_out.data, out.data
         grad = ref.bias_act_backward_numpy(grad_out, out, act)
-        return self._kernel("bias_act_backward", (grad_out, out), grad, act=act)
+        return self._kernel("bias_act_backward", (grad_out, out), grad, {"act": act})
 
     def softmax_cross_entropy(self, logits, target):
         logits, target = logits.data, target.data
@@ -349,8 +371,8 @@ class SimBackend(Backend):
         # a buffer that starts now is a new device array (allocated before the kernel runs)
         out_bufs = [b if b is not None or n is None else self._new(n) for b, n in zip(bufs, new)]
         written = [n for n in new if n is not None]
-        self._launch("sgd_step", g_data, p_data + written, params=p_data, grads=g_data,
-                     bufs=written)
+        self._launch("sgd_step", g_data, p_data + written,
+                     {"params": p_data, "grads": g_data, "bufs": written})
         return out_bufs
 
     def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
@@ -362,7 +384,8 @@ class SimBackend(Backend):
         ref.adam_step_numpy(p_data, g_data, m_data, v_data, step, lr, beta1, beta2, eps,
                             weight_decay, decoupled, maximize)
         self._launch("adam_step", g_data + m_data + v_data + p_data, p_data + m_data + v_data,
-                     params=p_data, grads=g_data, exp_avgs=m_data, exp_avg_sqs=v_data)
+                     {"params": p_data, "grads": g_data, "exp_avgs": m_data,
+                      "exp_avg_sqs": v_data})
 
     # ---- introspection ---------------------------------------------------------------------
     def describe(self):

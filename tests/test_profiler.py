@@ -1,0 +1,104 @@
+"""gg.profiler: a per-op table and a Trace Event Format trace with host, stream and copy tracks,
+a device-memory counter and metadata; events on one track never overlap."""
+import json
+
+import pytest
+
+import gpugrad as gg
+from gpugrad import profiler
+
+DEV = "sim:8"
+
+
+def _workload():
+    x = gg.randn(256, 128).to(DEV)  # a copy-engine transfer
+    w = gg.randn(128, 64, device=DEV, requires_grad=True)
+    loss = (x @ w).relu().sum()
+    loss.backward()
+    return loss.item(), w.grad.numpy()  # read-backs: host waits, d2h copies
+
+
+@pytest.fixture
+def trace(tmp_path):
+    gg.sim.configure(DEV)
+    with gg.profiler.profile() as prof:
+        _workload()
+    path = prof.export_chrome_trace(str(tmp_path / "trace.json"))
+    with open(path) as f:
+        return prof, json.load(f)
+
+
+def test_trace_parses_with_tracks_counter_and_metadata(trace):
+    _, data = trace
+    events = data["traceEvents"]
+    names = {e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
+    assert {"host", "stream", "copy"} <= names
+    process = [e for e in events if e["ph"] == "M" and e["name"] == "process_name"]
+    assert any(DEV in e["args"]["name"] for e in process)
+    tracks = {e["cat"] for e in events if e["ph"] == "X"}
+    assert {"host", "stream", "copy"} <= tracks
+    counters = [e for e in events if e["ph"] == "C"]
+    assert counters and all(e["name"] == "device memory" for e in counters)
+    assert max(e["args"]["in_use_bytes"] for e in counters) > 0
+    for e in events:
+        if e["ph"] == "X":
+            assert e["ts"] >= 0 and e["dur"] >= 0 and isinstance(e["name"], str)
+
+
+def test_events_on_each_track_never_overlap(trace):
+    _, data = trace
+    by_track = {}
+    for e in data["traceEvents"]:
+        if e["ph"] == "X":
+            by_track.setdefault((e["pid"], e["tid"]), []).append((e["ts"], e["dur"]))
+    assert len(by_track) >= 3
+    for spans in by_track.values():
+        spans.sort()
+        for (t0, d0), (t1, _) in zip(spans, spans[1:]):
+            assert t0 + d0 <= t1 + 1e-6, (t0, d0, t1)
+
+
+def test_table_sorted_by_device_time(trace):
+    prof, _ = trace
+    text = prof.table()
+    assert "matmul" in text and "h2d" in text
+    rows = [ln.split() for ln in text.splitlines()[3:] if ln and not ln.startswith(("-", "total"))]
+    times = [float(r[3]) for r in rows]
+    assert times == sorted(times, reverse=True)
+
+
+def test_push_and_pull_recording_interface():
+    class FakeCudaSource:
+        """Stands for a cuda backend resolving CUDA events when the profile ends."""
+
+        def profile_begin(self):
+            return "token"
+
+        def profile_end(self, token, sink):
+            assert token == "token"
+            sink.set_label("cuda:0", "cuda:0 (measured)")
+            sink.add_event("cuda:0", "stream", "kernel_a", 5.0, 2.5, {"grid": [1, 1, 1]})
+            sink.add_counter("cuda:0", profiler.MEMORY_COUNTER, 0.0, 1024)
+
+    source = FakeCudaSource()
+    profiler.register_source(source)
+    try:
+        assert not profiler.is_recording()
+        with gg.profiler.profile() as prof:
+            assert profiler.is_recording()
+            profiler.record_event("cuda:0", "host", "launch_a", 1.0, 3.0)
+        events = prof.trace()["traceEvents"]
+        x = [e for e in events if e["ph"] == "X"]
+        assert [(e["name"], e["cat"]) for e in x] == [("launch_a", "host"), ("kernel_a", "stream")]
+        assert any(e["ph"] == "M" and e["args"]["name"] == "cuda:0 (measured)" for e in events)
+        assert "kernel_a" in prof.table()
+    finally:
+        profiler._SOURCES.remove(source)
+
+
+def test_outside_a_profile_the_timeline_keeps_no_events():
+    gg.sim.configure(DEV)
+    gg.ones(10, device=DEV) + 1
+    from gpugrad.device import get_backend
+
+    assert get_backend(DEV).timeline.events == []
