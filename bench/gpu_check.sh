@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The GPU check (issue 4), for a machine with an NVIDIA H100/H200, CuPy, PyTorch and no network.
+# Run from anywhere; it works in the repository root that holds this script:
+#
+#     OUT=/some/dir bash bench/gpu_check.sh      # about 3-4 minutes; everything lands in $OUT
+#
+# 1. installs gpugrad from the working tree without network (editable; PYTHONPATH as fallback);
+# 2. runs the whole test suite with cuda enabled (the `device` fixture includes cuda);
+# 3. runs bench/mlp.py: gpugrad vs PyTorch eager vs hand-written CuPy training steps;
+# 4. runs the same steps on the simulator with the profile matching the GPU (h100 or h200);
+# and prints a summary table last. A failing step is recorded and the script goes on.
+# Environment: PYTHON (default python3), OUT (default ./gpu_check_out), TEST_TIMEOUT (s, 210).
+set -u
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+OUT="${OUT:-$ROOT/gpu_check_out}"
+mkdir -p "$OUT"
+PY="${PYTHON:-python3}"
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONDONTWRITEBYTECODE=1
+unset CUPY_TF32  # full float32 matmuls, as PyTorch's default
+STATUS_FILE="$OUT/steps.tsv"
+: > "$STATUS_FILE"
+START=$(date +%s)
+
+step() {  # step NAME TIMEOUT_S LOGFILE COMMAND...: run, log, record the exit status, go on
+    local name="$1" limit="$2" log="$3"
+    shift 3
+    local t0=$(date +%s)
+    echo "== $name (limit ${limit}s) -> $log"
+    timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1
+    local rc=$?
+    local secs=$(( $(date +%s) - t0 ))
+    printf '%s\t%s\t%s\n' "$name" "$rc" "$secs" >> "$STATUS_FILE"
+    tail -n 3 "$log" | sed 's/^/   | /'
+    echo "   rc=$rc in ${secs}s"
+}
+
+{
+    echo "date: $(date -u +%FT%TZ)"
+    echo "python: $(command -v "$PY") $("$PY" --version 2>&1)"
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
+    "$PY" - <<'EOF' 2>&1
+import importlib
+for name in ("numpy", "cupy", "torch", "pytest"):
+    try:
+        print(name, importlib.import_module(name).__version__)
+    except Exception as exc:
+        print(name, "unavailable:", exc)
+EOF
+    git -C "$ROOT" log -1 --format='commit: %H %s' 2>/dev/null
+} > "$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+
+# 1. install (no network: no dependencies, no build isolation); PYTHONPATH covers a failure
+step install 120 "$OUT/install.log" \
+    "$PY" -m pip install --no-deps --no-build-isolation --no-index -e "$ROOT"
+step import 60 "$OUT/import.log" "$PY" -c "
+import gpugrad as gg, gpugrad.cuda as c
+print('gpugrad from', gg.__file__)
+print('cuda available:', c.is_available(), c.unavailable_reason() or c.describe())
+print('kernels from', c.kernel_dir())
+print(gg.devices())"
+
+# 2. the whole test suite, cuda included; JUnit XML for the summary
+step tests "${TEST_TIMEOUT:-210}" "$OUT/pytest.log" \
+    "$PY" -m pytest -q -rfEs -p no:cacheprovider --junitxml="$OUT/junit.xml" "$ROOT/tests"
+
+# 3. measured training steps; 4. the simulator's prediction for this GPU
+step bench_cuda 150 "$OUT/mlp_cuda.log" "$PY" "$ROOT/bench/mlp.py" --device cuda \
+    --json "$OUT/mlp_cuda.json"
+GPU_NAME="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
+case "$GPU_NAME" in
+    *H200*) PROFILE=h200 ;;
+    *H100*) PROFILE=h100 ;;
+    *A100*) PROFILE=a100 ;;
+    *L4*) PROFILE=l4 ;;
+    *) PROFILE=h100 ;;
+esac
+step bench_sim 120 "$OUT/mlp_sim.log" "$PY" "$ROOT/bench/mlp.py" --device sim \
+    --profile "$PROFILE" --json "$OUT/mlp_sim_$PROFILE.json"
+
+# summary, last
+"$PY" - "$OUT" "$PROFILE" "$GPU_NAME" "$START" <<'EOF' 2>&1 | tee "$OUT/summary.txt"
+import json, os, sys, time
+import xml.etree.ElementTree as ET
+out, profile, gpu, start = sys.argv[1], sys.argv[2], sys.argv[3] or "unknown GPU", int(sys.argv[4])
+
+def load(name):
+    try:
+        with open(os.path.join(out, name)) as f:
+            return json.load(f)
+    except Exception:
+        return None
+
+print("\n==================== GPU check summary ====================")
+print(f"GPU: {gpu}   sim profile: {profile}   total {time.time() - start:.0f} s")
+with open(os.path.join(out, "steps.tsv")) as f:
+    for line in f:
+        name, rc, secs = line.split()
+        print(f"  step {name:<11} {'ok' if rc == '0' else 'FAILED rc=' + rc:<14} {secs:>4} s")
+try:
+    suite = ET.parse(os.path.join(out, "junit.xml")).getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    n, fail, err, skip = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+    cuda = [c for c in suite.iter("testcase") if "cuda" in c.get("name", "") + c.get("classname", "")]
+    cuda_bad = sum(1 for c in cuda if c.find("failure") is not None or c.find("error") is not None)
+    cuda_skip = sum(1 for c in cuda if c.find("skipped") is not None)
+    print(f"tests: {n - fail - err - skip} passed, {fail} failed, {err} errors, {skip} skipped; "
+          f"cuda tests: {len(cuda) - cuda_bad - cuda_skip} passed, {cuda_bad} failed, "
+          f"{cuda_skip} skipped")
+except Exception as exc:
+    print(f"tests: no JUnit report ({exc})")
+cuda_res, sim_res = load("mlp_cuda.json"), load(f"mlp_sim_{profile}.json")
+targets = {"small": 1.5, "large": 1.0}
+head = (f"{'MLP':<6} {'gpugrad ms':>10} {'torch ms':>9} {'cupy ms':>8} {'vs torch':>9} "
+        f"{'target':>7} {'vs cupy':>8} {'sim ' + profile + ' ms':>12} {'sim/meas':>9}")
+print(head)
+print("-" * len(head))
+for name in ("small", "large"):
+    row = (cuda_res or {}).get("configs", {}).get(name, {})
+    ms = row.get("ms", {})
+    sim = (sim_res or {}).get("configs", {}).get(name, {}).get("modeled_ms")
+    def f(v, w, spec=".3f"):
+        return f"{v:>{w}{spec}}" if isinstance(v, (int, float)) else f"{'-':>{w}}"
+    vs_t, vs_c = row.get("ratio_vs_torch"), row.get("ratio_vs_cupy")
+    ok = "" if vs_t is None else (" ok" if vs_t <= targets[name] else " MISSED")
+    meas = ms.get("gpugrad")
+    print(f"{name:<6} {f(meas, 10)} {f(ms.get('torch'), 9)} {f(ms.get('cupy'), 8)} "
+          f"{f(vs_t, 8, '.2f')}x {targets[name]:>6.1f}x{ok} {f(vs_c, 7, '.2f')}x {f(sim, 12)} "
+          f"{f(sim / meas if sim and meas else None, 9, '.2f')}")
+print("ms = median per step of back-to-back steps between syncs (float32, TF32 off); "
+      "ratios are gpugrad / peer")
+print(f"files: {out}")
+EOF

@@ -1,0 +1,312 @@
+"""Time MLP training steps (forward, cross-entropy, backward, SGD update) on a GPU.
+
+On ``--device cuda`` (the default) three peers run the same step from the same initial weights,
+in the same process, on the same GPU, in float32:
+
+- gpugrad (``gg.nn.Linear`` with fused bias+ReLU, fused cross-entropy, one-launch SGD);
+- PyTorch eager (``torch.nn``, ``F.cross_entropy``, ``torch.optim.SGD``), TF32 off;
+- a hand-written CuPy step (the same ops written out, as in shared/gpu-measurements).
+
+Step time = median over repetitions of (wall time of ``--steps`` back-to-back steps between two
+device synchronizations) / steps, after warm-up; also the median of single steps each followed
+by a sync. Ratios are gpugrad / peer (lower is better; targets: large <= 1.0x, small <= 1.5x
+PyTorch eager).
+
+``--device sim --profile h200`` runs the gpugrad step on the simulator and prints the modeled
+step times instead. Results go to ``$OUT/mlp_<device>.json`` when ``$OUT`` is set.
+
+    python bench/mlp.py                      # cuda: gpugrad vs PyTorch vs CuPy
+    python bench/mlp.py --device sim --profile h200
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import gpugrad as gg  # noqa: E402
+
+CONFIGS = {
+    "small": {"sizes": [64, 128, 128, 10], "batch": 64, "reps": 20, "steps": 20, "synced": 60},
+    "large": {"sizes": [1024, 4096, 4096, 4096, 10], "batch": 512, "reps": 10, "steps": 10,
+              "synced": 20},
+}
+LR = 1e-3
+WARMUP = 5
+
+
+def make_problem(sizes, batch, seed=0):
+    """Initial weights (PyTorch layout: (out, in)), biases, inputs and integer targets."""
+    rng = np.random.default_rng(seed)
+    weights, biases = [], []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / np.sqrt(fan_in)
+        weights.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
+        biases.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    y = rng.integers(0, sizes[-1], batch).astype(np.int64)
+    return weights, biases, x, y
+
+
+# ---- the three steps ---------------------------------------------------------------------------
+def gpugrad_step(problem, device):
+    """A gpugrad training step on ``device``; returns (step, loss_of_last_step)."""
+    weights, biases, x_np, y_np = problem
+    layers = []
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        last = i == len(weights) - 1
+        layer = gg.nn.Linear(w.shape[1], w.shape[0], activation=None if last else "relu",
+                             device=device)
+        with gg.no_grad():
+            layer.weight.copy_(gg.tensor(w))
+            layer.bias.copy_(gg.tensor(b))
+        layers.append(layer)
+    model = gg.nn.Sequential(*layers)
+    opt = gg.optim.SGD(model.parameters(), lr=LR)
+    x, y = gg.tensor(x_np, device=device), gg.tensor(y_np, device=device)
+    state = {}
+
+    def step():
+        opt.zero_grad()
+        loss = gg.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        state["loss"] = loss
+
+    return step, lambda: float(state["loss"].item())
+
+
+def torch_step(problem, torch):
+    weights, biases, x_np, y_np = problem
+    dev = torch.device("cuda")
+    layers = []
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        lin = torch.nn.Linear(w.shape[1], w.shape[0], device=dev)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers.append(lin)
+        if i < len(weights) - 1:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    x, y = torch.from_numpy(x_np).to(dev), torch.from_numpy(y_np).to(dev)
+    state = {}
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        state["loss"] = loss
+
+    return step, lambda: float(state["loss"].item())
+
+
+def cupy_step(problem, cp):
+    """The hand-written step: matmul + bias, ReLU, softmax cross-entropy, backward, SGD."""
+    weights, biases, x_np, y_np = problem
+    ws = [cp.asarray(np.ascontiguousarray(w.T)) for w in weights]  # (in, out)
+    bs = [cp.asarray(b) for b in biases]
+    x, y = cp.asarray(x_np), cp.asarray(y_np)
+    rows = cp.arange(x.shape[0])
+    state = {}
+
+    def step():
+        acts, h = [x], x
+        for i, (w, b) in enumerate(zip(ws, bs)):
+            h = h @ w + b
+            if i < len(ws) - 1:
+                h = cp.maximum(h, 0)
+            acts.append(h)
+        z = h - h.max(axis=1, keepdims=True)
+        p = cp.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        state["loss"] = -cp.log(p[rows, y]).mean()
+        g = p
+        g[rows, y] -= 1
+        g /= x.shape[0]
+        for i in reversed(range(len(ws))):
+            grad_w = acts[i].T @ g
+            grad_b = g.sum(axis=0)
+            if i > 0:
+                g = (g @ ws[i].T) * (acts[i] > 0)
+            ws[i] -= LR * grad_w
+            bs[i] -= LR * grad_b
+
+    return step, lambda: float(state["loss"].get())
+
+
+# ---- timing ------------------------------------------------------------------------------------
+def time_step(step, sync, reps, steps, synced):
+    """(median ms per step of back-to-back runs, median ms of single synced steps)."""
+    for _ in range(WARMUP):
+        step()
+    sync()
+    per_step = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync()
+        per_step.append((time.perf_counter() - t0) * 1e3 / steps)
+    single = []
+    for _ in range(synced):
+        t0 = time.perf_counter()
+        step()
+        sync()
+        single.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(per_step), statistics.median(single)
+
+
+def first_losses(make_step, n=3):
+    """Losses of the first ``n`` steps (the peers start from the same weights)."""
+    step, loss = make_step()
+    out = []
+    for _ in range(n):
+        step()
+        out.append(loss())
+    return out
+
+
+def tf32_report(cp, torch):
+    from cupy._core import _routines_linalg as linalg
+
+    compute = linalg.compute_type_to_str(linalg.get_compute_type(np.dtype(np.float32)))
+    return {
+        "cupy_float32_compute_type": compute,
+        "CUPY_TF32": os.environ.get("CUPY_TF32"),
+        "NVIDIA_TF32_OVERRIDE": os.environ.get("NVIDIA_TF32_OVERRIDE"),
+        "torch_allow_tf32": None if torch is None else torch.backends.cuda.matmul.allow_tf32,
+    }
+
+
+def run_cuda(names):
+    os.environ.pop("CUPY_TF32", None)  # compare like with like: full float32 on both sides
+    if not gg.cuda.is_available():
+        raise SystemExit(f"bench/mlp.py: cuda is not usable here: {gg.cuda.unavailable_reason()}")
+    import cupy as cp
+
+    try:
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
+        if not torch.cuda.is_available():
+            torch = None
+    except ImportError:
+        torch = None
+    props = cp.cuda.runtime.getDeviceProperties(0)
+    gpu = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    result = {"device": gpu, "cupy": cp.__version__, "numpy": np.__version__,
+              "torch": None if torch is None else torch.__version__,
+              "python": sys.version.split()[0], "tf32": tf32_report(cp, torch), "configs": {}}
+    print(f"GPU: {gpu}; CuPy {cp.__version__}; PyTorch {result['torch']}; TF32: "
+          f"{result['tf32']}")
+    cupy_sync = cp.cuda.Device().synchronize
+    for name in names:
+        cfg = CONFIGS[name]
+        problem = make_problem(cfg["sizes"], cfg["batch"])
+        peers = {"gpugrad": (lambda p=problem: gpugrad_step(p, "cuda"), cupy_sync),
+                 "cupy": (lambda p=problem: cupy_step(p, cp), cupy_sync)}
+        if torch is not None:
+            peers["torch"] = (lambda p=problem: torch_step(p, torch), torch.cuda.synchronize)
+        row = {"sizes": cfg["sizes"], "batch": cfg["batch"], "ms": {}, "ms_synced": {},
+               "first_losses": {}}
+        for peer, (make, sync) in peers.items():
+            row["first_losses"][peer] = first_losses(make)
+            step, _ = make()
+            row["ms"][peer], row["ms_synced"][peer] = time_step(
+                step, sync, cfg["reps"], cfg["steps"], cfg["synced"])
+            del step
+        for peer in ("torch", "cupy"):
+            if peer in row["ms"]:
+                row[f"ratio_vs_{peer}"] = row["ms"]["gpugrad"] / row["ms"][peer]
+                row[f"ratio_synced_vs_{peer}"] = (row["ms_synced"]["gpugrad"]
+                                                  / row["ms_synced"][peer])
+        result["configs"][name] = row
+        _print_cuda_row(name, row)
+    return result
+
+
+def _print_cuda_row(name, row):
+    peers = list(row["ms"])
+    print(f"\n{name}: MLP {'-'.join(map(str, row['sizes']))} @ batch {row['batch']} (float32)")
+    print(f"  {'peer':<9} {'ms/step':>9} {'synced ms':>10}   first losses")
+    for peer in peers:
+        losses = ", ".join(f"{v:.6f}" for v in row["first_losses"][peer])
+        print(f"  {peer:<9} {row['ms'][peer]:>9.3f} {row['ms_synced'][peer]:>10.3f}   {losses}")
+    for peer in ("torch", "cupy"):
+        if f"ratio_vs_{peer}" in row:
+            print(f"  gpugrad / {peer}: {row[f'ratio_vs_{peer}']:.2f}x "
+                  f"(synced {row[f'ratio_synced_vs_{peer}']:.2f}x)")
+
+
+def run_sim(names, profile):
+    device = "sim:0"
+    gg.sim.configure(device, profile=profile)
+    backend = gg.device.get_backend(device)
+    result = {"device": device, "profile": profile, "configs": {}}
+    for name in names:
+        cfg = CONFIGS[name]
+        step, _ = gpugrad_step(make_problem(cfg["sizes"], cfg["batch"]), device)
+        for _ in range(2):  # warm the modeled memory pool, as the GPU warm-up does
+            step()
+        backend.synchronize()
+        n = 3
+        gg.sim.reset(device)
+        for _ in range(n):
+            step()
+        backend.synchronize()
+        pipelined = gg.sim.stats(device)
+        gg.sim.reset(device)
+        for _ in range(n):
+            step()
+            backend.synchronize()
+        synced = gg.sim.stats(device)
+        row = {"sizes": cfg["sizes"], "batch": cfg["batch"],
+               "modeled_ms": pipelined.host_us / n / 1e3,
+               "modeled_ms_synced": synced.host_us / n / 1e3,
+               "modeled_device_ms": pipelined.device_us / n / 1e3,
+               "kernels_per_step": pipelined.kernels / n}
+        result["configs"][name] = row
+        print(f"{name}: MLP {'-'.join(map(str, cfg['sizes']))} @ batch {cfg['batch']} on "
+              f"{device} ({profile}): modeled {row['modeled_ms']:.3f} ms/step (synced "
+              f"{row['modeled_ms_synced']:.3f} ms, device busy {row['modeled_device_ms']:.3f} ms, "
+              f"{row['kernels_per_step']:.0f} kernels/step)")
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", choices=["cuda", "sim"], default="cuda")
+    parser.add_argument("--profile", default="h100", help="sim profile (with --device sim)")
+    parser.add_argument("--config", choices=sorted(CONFIGS), action="append",
+                        help="run only these MLPs (default: small and large)")
+    parser.add_argument("--json", help="write the results here (default: $OUT/mlp_<device>.json)")
+    args = parser.parse_args(argv)
+    names = args.config or ["small", "large"]
+    if args.device == "cuda":
+        result = run_cuda(names)
+        default_name = "mlp_cuda.json"
+    else:
+        result = run_sim(names, args.profile)
+        default_name = f"mlp_sim_{args.profile}.json"
+    path = args.json or (os.path.join(os.environ["OUT"], default_name)
+                         if os.environ.get("OUT") else None)
+    if path:
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(result, f, indent=1)
+        os.replace(tmp, path)
+        print(f"wrote {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

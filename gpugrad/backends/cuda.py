@@ -1,0 +1,455 @@
+"""The ``cuda`` backend: the contract on CuPy arrays in GPU memory, fused kernels from ``kernels/``.
+
+Plain primitives map onto CuPy (matmul through cuBLAS); the fused primitives launch the kernels in
+``kernels/*.cu``, compiled once per process by ``cupy.RawModule`` (NVRTC; CuPy also caches the
+binaries on disk). The per-call path stays lean because small models are bound by host time:
+kernels are looked up in a dict, arguments are plain Python numbers, and nothing synchronizes
+except read-backs (``to_host``) and ``synchronize``.
+
+CuPy is imported by ``create_backend`` only after ``gpugrad.cuda`` has checked that a GPU is
+usable, so a machine without one gets ``gg.DeviceUnavailableError`` and never an ImportError.
+"""
+import functools
+import os
+import re
+
+import numpy as np
+
+from .. import cuda as _cuda
+from .. import dtypes
+from ..errors import OutOfMemoryError
+from .base import Backend
+from .cpu import NP_DTYPE, gg_dtype, host_array
+
+cupy = None  # the CuPy module, bound by create_backend
+_KERNEL_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
+_ACT_CODE = {"identity": 0, "relu": 1, "tanh": 2, "sigmoid": 3}  # as in kernels/bias_act.cu
+_KERNEL_FILES = {
+    "bias_act": "bias_act.cu",
+    "softmax_xent": "softmax_cross_entropy.cu",
+    "sgd_step": "optimizers.cu",
+    "adam_step": "optimizers.cu",
+}
+_OPTIMIZER_CHUNK = 4096  # elements per block in the one-launch optimizer kernels
+_TABLE_CACHE_SIZE = 16
+_MODULES = {}  # (device index, file name) -> cupy.RawModule, shared by the whole process
+
+
+def _kernel_module(index, file_name):
+    key = (index, file_name)
+    module = _MODULES.get(key)
+    if module is None:
+        with open(os.path.join(_cuda.kernel_dir(), file_name), encoding="utf-8") as f:
+            source = f.read()
+        module = cupy.RawModule(code=source, options=("--std=c++17",))
+        _MODULES[key] = module
+    return module
+
+
+def _elementwise_tables():
+    """Name -> CuPy function, built once CuPy is imported."""
+    sigmoid = cupy.ElementwiseKernel(
+        "T x", "T y", "y = (tanh(x * (T)0.5) + (T)1) * (T)0.5", "gpugrad_sigmoid")
+
+    def sigmoid_any(a):
+        return sigmoid(a if a.dtype.kind == "f" else a.astype(np.float64))
+
+    unary = {
+        "neg": cupy.negative, "exp": cupy.exp, "log": cupy.log, "sqrt": cupy.sqrt,
+        "abs": cupy.abs, "tanh": cupy.tanh, "relu": lambda a: cupy.maximum(a, 0),
+        "sigmoid": sigmoid_any, "sign": cupy.sign,
+    }
+    binary = {
+        "add": cupy.add, "sub": cupy.subtract, "mul": cupy.multiply, "div": cupy.true_divide,
+        "pow": cupy.power, "maximum": cupy.maximum, "minimum": cupy.minimum,
+        "eq": cupy.equal, "ne": cupy.not_equal, "lt": cupy.less, "le": cupy.less_equal,
+        "gt": cupy.greater, "ge": cupy.greater_equal,
+        "logical_and": cupy.logical_and, "logical_or": cupy.logical_or,
+    }
+    reduce = {"sum": cupy.sum, "max": cupy.max, "min": cupy.min,
+              "argmax": cupy.argmax, "argmin": cupy.argmin}
+    return unary, binary, reduce
+
+
+def _dense(a):
+    return a if a.flags.c_contiguous else cupy.ascontiguousarray(a)
+
+
+def _stride(a):
+    """The element stride of a 1-D array (0 for a broadcast view)."""
+    return a.strides[0] // a.itemsize if a.ndim == 1 else 1
+
+
+def _pow2_at_least(n, low, high):
+    p = low
+    while p < n and p < high:
+        p *= 2
+    return p
+
+
+class CupyBackend(Backend):
+    """The contract on CuPy arrays on one GPU (``cuda:N`` is ``cupy.cuda.Device(N)``)."""
+
+    def __init__(self, device):
+        self.device = device
+        self.index = device.index
+        self._gpu = cupy.cuda.Device(self.index)
+        self._unary, self._binary, self._reduce = _elementwise_tables()
+        self._kernels = {}
+        self._tables = {}
+        self._rng = None
+
+    # ---- plumbing ----------------------------------------------------------------------
+    def _use(self):
+        """Make this GPU current (CuPy allocates and launches on the current device)."""
+        if cupy.cuda.runtime.getDevice() != self.index:
+            cupy.cuda.runtime.setDevice(self.index)
+
+    def _kernel(self, base, dtype):
+        name = f"{base}_{_KERNEL_SUFFIX[dtype]}"
+        kernel = self._kernels.get(name)
+        if kernel is None:
+            kernel = _kernel_module(self.index, _KERNEL_FILES[base]).get_function(name)
+            self._kernels[name] = kernel
+        return kernel
+
+    def _oom(self, err):
+        numbers = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", str(err))]
+        requested = numbers[0] if numbers else 0
+        in_use = cupy.get_default_memory_pool().used_bytes()
+        try:
+            capacity = int(self._gpu.mem_info[1])
+        except Exception:  # noqa: BLE001  (the report must not fail while reporting)
+            capacity = 0
+        return OutOfMemoryError(self.device, requested, in_use, capacity)
+
+    # ---- host <-> device ---------------------------------------------------------------
+    def from_host(self, data, dtype=None):
+        self._use()
+        if isinstance(data, cupy.ndarray):
+            if dtype is not None:
+                return data.astype(NP_DTYPE[dtypes.as_dtype(dtype)], copy=True)
+            return cupy.asarray(host_array(data.get())) if data.dtype not in _GG else data.copy()
+        kind = type(data)
+        if kind is float or kind is int or kind is bool:  # no host buffer, no transfer
+            np_dtype = NP_DTYPE[dtypes.as_dtype(dtype)] if dtype is not None else \
+                host_array(data).dtype
+            return cupy.full((), data, dtype=np_dtype)
+        return cupy.asarray(host_array(data, dtype))
+
+    def to_host(self, a):
+        return a.get()
+
+    def from_backend(self, a, source):
+        self._use()
+        if source is self:
+            return a.copy()
+        if isinstance(source, CupyBackend):  # another GPU: through the host, always correct
+            return cupy.asarray(a.get())
+        return cupy.asarray(source.to_host(a))
+
+    def dtype(self, a):
+        return _GG[a.dtype]
+
+    # ---- creation ------------------------------------------------------------------------
+    def full(self, shape, value, dtype):
+        self._use()
+        return cupy.full(shape, value, dtype=NP_DTYPE[dtype])
+
+    def arange(self, start, stop, step, dtype):
+        self._use()
+        return cupy.arange(start, stop, step, dtype=NP_DTYPE[dtype])
+
+    def _random_state(self, seed):
+        self._use()
+        if self._rng is None:
+            self._rng = cupy.random.RandomState(seed)
+        else:
+            self._rng.seed(seed)
+        return self._rng
+
+    def random(self, kind, shape, dtype, seed):
+        rng = self._random_state(seed)
+        if kind == "uniform":
+            return rng.random_sample(shape, dtype=NP_DTYPE[dtype])
+        return rng.standard_normal(shape, dtype=NP_DTYPE[dtype])
+
+    def randint(self, low, high, shape, seed):
+        return self._random_state(seed).randint(low, high, size=shape, dtype=np.int64)
+
+    # ---- elementwise ---------------------------------------------------------------------
+    def unary(self, op, a):
+        self._use()
+        return self._unary[op](a)
+
+    def binary(self, op, a, b):
+        self._use()
+        return self._binary[op](a, b)
+
+    def where(self, cond, a, b):
+        self._use()
+        return cupy.where(cond, a, b)
+
+    def cast(self, a, dtype):
+        self._use()
+        return a.astype(NP_DTYPE[dtype])
+
+    # ---- reductions and matmul -----------------------------------------------------------
+    def reduce(self, op, a, axis=None, keepdims=False):
+        self._use()
+        return self._reduce[op](a, axis=axis, keepdims=keepdims)
+
+    def matmul(self, a, b):
+        self._use()
+        return cupy.matmul(a, b)
+
+    # ---- layout --------------------------------------------------------------------------
+    def reshape(self, a, shape):
+        self._use()
+        return a.reshape(shape)
+
+    def permute(self, a, axes):
+        return a.transpose(axes)
+
+    def broadcast_to(self, a, shape):
+        return cupy.broadcast_to(a, shape)
+
+    def contiguous(self, a):
+        self._use()
+        return a.copy(order="C")
+
+    def concatenate(self, arrays, axis):
+        self._use()
+        return cupy.concatenate(arrays, axis=axis)
+
+    # ---- gather / scatter ----------------------------------------------------------------
+    def getitem(self, a, index):
+        self._use()
+        return a[index]
+
+    def index_add(self, shape, index, values, dtype):
+        self._use()
+        out = cupy.zeros(shape, dtype=NP_DTYPE[dtype])
+        if any(isinstance(i, cupy.ndarray) and i.dtype.kind in "iu" for i in index):
+            import cupyx
+
+            cupyx.scatter_add(out, index, values)  # repeated indices accumulate
+        else:
+            out[index] = values  # slices and boolean masks never repeat an element
+        return out
+
+    # ---- in place --------------------------------------------------------------------------
+    def copy_(self, dst, src):
+        self._use()
+        cupy.copyto(dst, src)
+
+    def synchronize(self):
+        self._gpu.synchronize()
+
+    # ---- fused kernels -------------------------------------------------------------------
+    def bias_act(self, x, bias, act):
+        code = _ACT_CODE[act]
+        if x.dtype not in _KERNEL_SUFFIX or bias.dtype != x.dtype:
+            out = self.binary("add", x, bias)  # mixed or integer dtypes: NumPy's promotion
+            return out if act == "identity" else self.unary(act, out)
+        self._use()
+        x, bias = _dense(x), _dense(bias)
+        rows, cols = x.shape
+        out = cupy.empty((rows, cols), dtype=x.dtype)
+        if out.size:
+            bx = _pow2_at_least(cols, 32, 256)
+            by = 256 // bx
+            grid = ((cols + bx - 1) // bx, min((rows + by - 1) // by, 65535))
+            self._kernel("bias_act_forward", x.dtype)(grid, (bx, by), (x, bias, out, rows, cols,
+                                                                        code))
+        return out
+
+    def bias_act_backward(self, grad_out, out, act):
+        code = _ACT_CODE[act]
+        dtype = out.dtype
+        if dtype not in _KERNEL_SUFFIX:
+            raise TypeError(f"bias_act_backward: expected a float32 or float64 output, got {dtype}")
+        self._use()
+        grad_out = _dense(grad_out if grad_out.dtype == dtype else grad_out.astype(dtype))
+        grad_out = grad_out if grad_out.shape == out.shape else _dense(
+            cupy.broadcast_to(grad_out, out.shape))
+        out = _dense(out)
+        grad_in = cupy.empty(out.shape, dtype=dtype)
+        n = grad_in.size
+        if n:
+            blocks = min((n + 255) // 256, 65536)
+            self._kernel("bias_act_backward", dtype)((blocks,), (256,), (grad_out, out, grad_in, n,
+                                                                          code))
+        return grad_in
+
+    def _row_launch(self, rows, cols):
+        """(grid, block) for the row kernels: one warp per row up to 1024 classes."""
+        tx = 32 if cols <= 1024 else (256 if cols <= 16384 else 1024)
+        ty = max(1, 256 // tx)
+        return ((rows + ty - 1) // ty,), (tx, ty)
+
+    def _targets(self, target):
+        return target if target.dtype == np.int64 else target.astype(np.int64)
+
+    def softmax_cross_entropy(self, logits, target):
+        dtype = logits.dtype
+        if dtype not in _KERNEL_SUFFIX:
+            raise TypeError(f"cross_entropy: expected float32 or float64 logits, got {dtype}")
+        rows, cols = logits.shape
+        if cols == 0:
+            raise RuntimeError("cross_entropy: logits have 0 classes (shape "
+                               f"{tuple(logits.shape)}); expected at least one column")
+        self._use()
+        logits, target = _dense(logits), self._targets(target)
+        loss = cupy.empty(rows, dtype=dtype)
+        lse = cupy.empty(rows, dtype=np.float64)  # double: exact backward at |logits| ~ 1e4
+        if rows:
+            grid, block = self._row_launch(rows, cols)
+            self._kernel("softmax_xent_forward", dtype)(
+                grid, block, (logits, target, _stride(target), loss, lse, rows, cols))
+        return loss, lse
+
+    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows):
+        dtype = logits.dtype
+        self._use()
+        logits, target = _dense(logits), self._targets(target)
+        lse = _dense(lse.astype(np.float64, copy=False))
+        if grad_rows.dtype != dtype:
+            grad_rows = grad_rows.astype(dtype)
+        rows, cols = logits.shape
+        grad = cupy.empty((rows, cols), dtype=dtype)
+        if grad.size:
+            grid, block = self._row_launch(rows, cols)
+            self._kernel("softmax_xent_backward", dtype)(
+                grid, block, (logits, target, _stride(target), lse, grad_rows, _stride(grad_rows),
+                              grad, rows, cols))
+        return grad
+
+    # ---- one-launch optimizers -----------------------------------------------------------
+    def _launch_multi_tensor(self, base, lists, flags, args):
+        """Run kernel ``base`` over tensors given as ``lists[k][t]`` (all dense, same dtype)."""
+        n = len(lists[0])
+        dtype = lists[0][0].dtype
+        ptrs = tuple(a.data.ptr if a is not None else 0 for arrays in lists for a in arrays)
+        sizes = tuple(a.size for a in lists[0])
+        key = (dtype, ptrs, sizes, tuple(flags))
+        entry = self._tables.get(key)
+        if entry is None:
+            blocks = [(s + _OPTIMIZER_CHUNK - 1) // _OPTIMIZER_CHUNK for s in sizes]
+            first = np.concatenate([[0], np.cumsum(blocks)]).astype(np.int64)
+            host = np.concatenate([np.asarray(ptrs, np.uint64).view(np.int64),
+                                   np.asarray(sizes, np.int64), np.asarray(flags, np.int64),
+                                   first])
+            entry = (cupy.asarray(host), int(first[-1]))
+            if len(self._tables) >= _TABLE_CACHE_SIZE:
+                self._tables.pop(next(iter(self._tables)))
+            self._tables[key] = entry
+        table, total_blocks = entry
+        if total_blocks:
+            self._kernel(base, dtype)((total_blocks,), (256,),
+                                      (table, n, _OPTIMIZER_CHUNK) + args)
+
+    def _optimizer_groups(self, params, grads, states):
+        """Dense working arrays grouped by dtype, and the write-backs for non-dense inputs.
+
+        Returns ``({dtype: [index, ...]}, work)`` where ``work[i]`` is ``[param, grad, *states]``
+        for tensor i, each dense and of the parameter's dtype; ``copies`` lists (original, work)
+        pairs to copy back after the launch for arrays updated in place that were not dense.
+        """
+        groups, work, copies = {}, [], []
+        for i, p in enumerate(params):
+            if p.dtype not in _KERNEL_SUFFIX:
+                raise TypeError(f"optimizer step: parameter {i} has dtype {p.dtype}; only float32 "
+                                f"and float64 parameters can be updated")
+            g = grads[i]
+            if g.dtype != p.dtype or g.shape != p.shape:
+                g = cupy.broadcast_to(g.astype(p.dtype, copy=False), p.shape)
+            row = [p, _dense(g)]
+            for s in states:
+                row.append(s[i])
+            for k in (0,) + tuple(range(2, len(row))):
+                if row[k] is not None and not row[k].flags.c_contiguous:
+                    dense = cupy.ascontiguousarray(row[k])
+                    copies.append((row[k], dense))
+                    row[k] = dense
+            work.append(row)
+            if p.size:
+                groups.setdefault(p.dtype, []).append(i)
+        return groups, work, copies
+
+    def sgd_step(self, params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,
+                 maximize=False):
+        self._use()
+        new_bufs = list(bufs)
+        starting = [False] * len(params)
+        if momentum:
+            for i, buf in enumerate(bufs):
+                if buf is None:
+                    new_bufs[i] = cupy.empty(params[i].shape, dtype=params[i].dtype)
+                    starting[i] = True
+        groups, work, copies = self._optimizer_groups(params, grads, [new_bufs])
+        args = (float(lr), float(momentum), float(dampening), float(weight_decay),
+                int(bool(momentum)), int(bool(weight_decay)), int(bool(nesterov)),
+                int(bool(maximize)))
+        for dtype, idx in groups.items():
+            lists = [[work[i][k] for i in idx] for k in range(3)]
+            self._launch_multi_tensor("sgd_step", lists, [int(starting[i]) for i in idx], args)
+        for original, dense in copies:
+            original[...] = dense
+        return new_bufs
+
+    def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
+                  weight_decay, decoupled, maximize=False):
+        self._use()
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        args = (float(beta1), float(beta2), float(eps), float(weight_decay),
+                float(1 - lr * weight_decay), float(lr / bias_correction1),
+                float(bias_correction2_sqrt), int(bool(weight_decay)), int(bool(decoupled)),
+                int(bool(maximize)))
+        groups, work, copies = self._optimizer_groups(params, grads, [exp_avgs, exp_avg_sqs])
+        for dtype, idx in groups.items():
+            lists = [[work[i][k] for i in idx] for k in range(4)]
+            self._launch_multi_tensor("adam_step", lists, [0] * len(idx), args)
+        for original, dense in copies:
+            original[...] = dense
+
+    # ---- introspection -------------------------------------------------------------------
+    def describe(self):
+        props = cupy.cuda.runtime.getDeviceProperties(self.index)
+        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+        return (f"{self.device}: {name}, {props['totalGlobalMem'] / 2**30:.0f} GiB, CuPy "
+                f"{cupy.__version__}")
+
+
+_GG = {}
+
+
+def _translate_oom(method):
+    """Wrap a primitive so CuPy's OutOfMemoryError becomes gg.OutOfMemoryError."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except cupy.cuda.memory.OutOfMemoryError as err:
+            raise self._oom(err) from None
+
+    return wrapper
+
+
+_WRAPPED = False
+
+
+def create_backend(device):
+    """The backend for ``cuda:N``; gg.DeviceUnavailableError when this machine cannot run it."""
+    global cupy, _WRAPPED
+    cupy = _cuda.require(device.index)
+    if not _GG:
+        _GG.update({np_dtype: gg_dtype(np_dtype) for np_dtype in NP_DTYPE.values()})
+    if not _WRAPPED:
+        for name, value in list(vars(CupyBackend).items()):
+            if callable(value) and not name.startswith("_") and name != "describe":
+                setattr(CupyBackend, name, _translate_oom(value))
+        _WRAPPED = True
+    return CupyBackend(device)
