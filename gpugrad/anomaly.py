@@ -15,6 +15,8 @@ import linecache
 import os
 import sys
 
+import numpy as np
+
 from . import autograd as _autograd
 from .tensor import Tensor
 
@@ -103,8 +105,6 @@ def _describe(x):
 
 def _count_bad(tensor):
     values = tensor.numpy()
-    import numpy as np
-
     nan, inf = int(np.isnan(values).sum()), int(np.isinf(values).sum())
     kinds = " and ".join(k for k, n in (("nan", nan), ("inf", inf)) if n) or "nan"
     parts = ", ".join(f"{n} {k}" for k, n in (("NaN", nan), ("inf", inf)) if n)
