@@ -151,3 +151,14 @@ def test_transfer_kinds_and_malloc():
 def test_l4_peer_copies_go_over_pcie():
     assert get_profile("l4").transfer_us("p2p", 1 << 30) > 5 * get_profile("a100").transfer_us(
         "p2p", 1 << 30)
+
+
+def test_every_model_parameter_is_documented():
+    from gpugrad.sim.profiles import h200
+    from gpugrad.sim.profiles.profile import check_params, describe_param
+
+    check_params(h200.MODEL_PARAMS)
+    for name in h200.MODEL_PARAMS:
+        unit, meaning = describe_param(name)
+        assert unit and meaning
+    assert not set(h200.ASSUMED) & set(h200.FITTED)

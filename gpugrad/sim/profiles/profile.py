@@ -49,7 +49,7 @@ class Profile:
         #: PCIe x16 rate per direction, GB/s (Gen3 15.75, Gen4 31.5, Gen5 63).
         self.pcie_gbps = {3: 15.75, 4: 31.5, 5: 63.0}[pcie_gen]
         self.nvlink_gbps = nvlink_gbps   # per direction; 0 means peer copies go over PCIe
-        self.params = dict(params)
+        self.params = check_params(dict(params))
         self._derive()
 
     def with_params(self, **changes):
@@ -95,6 +95,7 @@ class Profile:
             "float32": self.fp32_tflops * 1e6 * p["mm_eff.float32"],
             "float64": self.fp64_tensor_tflops * 1e6 * p["mm_eff.float64"],
         }
+        self._matmul_cache = {}   # (batch, m, n, k, dtype, bytes) -> us: the tiling is costly
         self._link_bw = {
             "h2d": self.pcie_gbps * 1e3 * p["pcie_eff"],
             "d2h": self.pcie_gbps * 1e3 * p["pcie_eff"],
@@ -119,6 +120,14 @@ class Profile:
         return t if t > self.min_kernel_us else self.min_kernel_us
 
     def _matmul_us(self, spec):
+        t = self._matmul_cache.get(spec.gemm + (spec.dtype, spec.nbytes))
+        if t is None:
+            if len(self._matmul_cache) >= 4096:
+                self._matmul_cache.clear()
+            t = self._matmul_cache[spec.gemm + (spec.dtype, spec.nbytes)] = self._gemm_us(spec)
+        return t
+
+    def _gemm_us(self, spec):
         p = self.params
         batch, m, n, k = spec.gemm
         if m * n * k == 0:
@@ -192,15 +201,69 @@ class Profile:
         return f"<gpugrad sim profile {self.describe()}>"
 
 
+#: every model parameter: (unit, what it means). "<class>" stands for an op class of costmodel.
+PARAMETERS = {
+    "launch_latency_us": ("us", "kernel submit to start on an idle stream"),
+    "launch_point": ("fraction", "where in its host dispatch a call submits the kernel"),
+    "event_us": ("us", "host time of recording a CUDA event"),
+    "sync_us": ("us", "host time of a device synchronize once the device is idle"),
+    "host_mix_us": ("us", "extra host time per other distinct kernel among the last 32"),
+    "min_kernel_us": ("us", "shortest possible kernel"),
+    "kernel_fixed_us": ("us", "per-kernel device overhead (ramp-up, tail) added to the roofline"),
+    "hbm_eff": ("fraction", "achieved share of the spec memory bandwidth"),
+    "l2_fit": ("fraction", "share of L2 a kernel's working set may use and still hit L2"),
+    "l2_bytes_per_sm_clk": ("B/SM/clock", "L2 bandwidth (scales with SMs x clock)"),
+    "elem_rate.<class>": ("elements/SM/clock", "element issue limit of one-thread-per-element "
+                                                "kernels (index arithmetic)"),
+    "bw.<class>": ("fraction", "bandwidth of this class relative to a streaming copy"),
+    "fixed.<class>": ("us", "per-kernel device overhead of this class (else kernel_fixed_us)"),
+    "host.<class>": ("us", "host dispatch of a call of this class (else host.elementwise)"),
+    "host_per_array_us": ("us", "host dispatch per array operand"),
+    "host_per_scalar_us": ("us", "host dispatch per Python-number operand"),
+    "mm_tile": ("elements", "largest GEMM output tile edge"),
+    "mm_tile_min": ("elements", "smallest GEMM tile edge (thin operands)"),
+    "mm_split_k": ("elements", "k per split when split-K fills idle SMs"),
+    "mm_small_tile_exp": ("exponent", "efficiency of a small tile: (area / mm_tile^2) ** exp"),
+    "mm_fixed_us": ("us", "per-GEMM device overhead"),
+    "mm_eff.float32": ("fraction", "achieved share of FP32 peak in a full GEMM wave"),
+    "mm_eff.float64": ("fraction", "achieved share of FP64 tensor-core peak in a full GEMM wave"),
+    "pcie_eff": ("fraction", "achieved share of the PCIe rate per direction (pinned)"),
+    "link_eff": ("fraction", "achieved share of the NVLink (or PCIe) rate for peer copies"),
+    "xfer_latency_us": ("us", "copy-engine latency of one host<->device copy"),
+    "xfer_host_us": ("us", "host time to issue a copy"),
+    "pageable_extra_us": ("us", "extra latency of a pageable copy (staging setup)"),
+    "host_cache_bytes": ("bytes", "pageable staging is fast up to this size (host caches)"),
+    "stage_gbps.h2d": ("GB/s", "host staging copy rate, host-to-device, within host caches"),
+    "stage_slow_gbps.h2d": ("GB/s", "host staging copy rate, host-to-device, beyond them"),
+    "stage_gbps.d2h": ("GB/s", "host staging copy rate, device-to-host, within host caches"),
+    "stage_slow_gbps.d2h": ("GB/s", "host staging copy rate, device-to-host, beyond them "
+                                    "(page faults on the fresh NumPy array)"),
+    "malloc_base_us": ("us", "host time of a cold cudaMalloc"),
+    "malloc_gbps": ("GB/s", "bytes a cold cudaMalloc maps per second"),
+    "pool_alloc_us": ("us", "host time of a memory-pool hit (CuPy empty())"),
+}
+
+
+def describe_param(name):
+    """(unit, meaning) of a model parameter, resolving per-class names like ``host.matmul``."""
+    if name in PARAMETERS:
+        return PARAMETERS[name]
+    family, _, cls = name.partition(".")
+    if cls in OP_CLASSES and f"{family}.<class>" in PARAMETERS:
+        unit, meaning = PARAMETERS[f"{family}.<class>"]
+        return unit, f"{meaning} [{cls}]"
+    raise KeyError(f"unknown model parameter {name!r}")
+
+
 def check_params(params):
-    """Raise ValueError if a model parameter is missing or out of its sane range."""
-    for key in ("launch_latency_us", "host_mix_us", "event_us", "sync_us", "min_kernel_us", "hbm_eff",
-                "l2_fit", "l2_bytes_per_sm_clk", "kernel_fixed_us", "elem_rate.elementwise",
-                "host.elementwise", "mm_tile", "mm_tile_min", "mm_split_k", "mm_small_tile_exp",
-                "mm_fixed_us", "mm_eff.float32", "mm_eff.float64", "pcie_eff", "link_eff",
-                "xfer_latency_us", "xfer_host_us", "malloc_base_us", "malloc_gbps"):
-        if key not in params:
-            raise ValueError(f"profile parameter {key!r} is missing")
+    """``params`` if every model parameter is there and sane, else ValueError naming it."""
+    for name in PARAMETERS:
+        if "<class>" not in name and name not in params:
+            raise ValueError(f"sim profile parameter {name!r} is missing")
+    for name, value in params.items():
+        describe_param(name)   # KeyError for a misspelled parameter
+        if not value >= 0:
+            raise ValueError(f"sim profile parameter {name!r} must be >= 0, got {value!r}")
     if not 0 <= params["launch_point"] <= 1:
         raise ValueError("launch_point must be within [0, 1]")
     return params
