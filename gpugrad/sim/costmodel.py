@@ -79,7 +79,7 @@ def _dtype_name(dtype):
 def _stored_nbytes(a):
     """Bytes ``a`` really occupies: a broadcast view (stride 0) counts each element once."""
     strides = getattr(a, "strides", None)
-    if not strides or 0 not in strides:
+    if not strides or 0 not in strides:   # also a 0-d array (strides ())
         return a.nbytes
     n = a.itemsize
     for size, stride in zip(a.shape, strides):
@@ -124,11 +124,12 @@ def _reduce_class(shape, axis):
     ndim = len(shape)
     if axis is None or ndim <= 1:
         return "reduce_all"
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    axes = sorted(a % ndim for a in axes)
+    if type(axis) is int:
+        return "reduce_inner" if axis % ndim == ndim - 1 else "reduce_outer"
+    axes = sorted({a % ndim for a in axis})
     if len(axes) == ndim:
         return "reduce_all"
-    if axes[-1] == ndim - 1 and axes == list(range(axes[0], ndim)):
+    if axes[-1] == ndim - 1 and len(axes) == ndim - axes[0]:   # a contiguous run at the end
         return "reduce_inner"
     return "reduce_outer"
 
