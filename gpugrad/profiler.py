@@ -98,19 +98,23 @@ class profile:  # noqa: N801  (PyTorch's name: torch.profiler.profile)
 
     # ---- output ----------------------------------------------------------------------------
     def table(self, top=None):
-        """A per-op summary: device time (stream and copy tracks) and host time, by op name."""
+        """A per-op summary by op name: device time (stream and copy tracks), flops and bytes
+        when the events' args give them, and host time (host track), most device time first."""
         rows = {}
-        for _device, track, name, _start, dur, _args in self.events:
+        for _device, track, name, _start, dur, args in self.events:
             row = rows.get(name)
             if row is None:
-                row = rows[name] = {"count": 0, "device_us": 0.0, "host_us": 0.0,
-                                    "op_class": ""}
+                row = rows[name] = {"count": 0, "device_us": 0.0, "host_us": 0.0, "flops": 0,
+                                    "bytes": 0, "op_class": ""}
             if track == "host":
                 row["host_us"] += dur
-            else:
+            else:  # a kernel (stream) or a transfer (copy); args may say what it did
+                args = args or {}
                 row["count"] += 1
                 row["device_us"] += dur
-                row["op_class"] = track
+                row["flops"] += args.get("flops", 0)
+                row["bytes"] += args.get("bytes", 0)
+                row["op_class"] = args.get("op_class", track)
         rows = {name: r for name, r in rows.items() if r["count"]}
         return format_table(rows, top, title="profile: per-op summary")
 

@@ -59,6 +59,16 @@ def profile_name(profile=None):
     return name
 
 
+def _signature(name, inputs, out, info=None):
+    """What a kernel's spec depends on: name, operands' shapes, strides and dtypes, and info."""
+    key = [name, out.shape, out.dtype]
+    for x in inputs:
+        key.append((x.shape, x.strides, x.dtype) if type(x) is _ndarray else type(x))
+    if info:
+        key.append(repr(info))  # small: an axis or an activation name
+    return tuple(key)
+
+
 def _unwrap(x):
     return x.data if type(x) is SimArray else x
 
@@ -174,12 +184,7 @@ class SimBackend(Backend):
     def _kernel(self, name, inputs, out, info=None):
         """The usual primitive: allocate the result, launch one kernel writing it."""
         result = SimArray(out, self.pool.allocate(out.nbytes))
-        key = [name, out.shape, out.dtype]
-        for x in inputs:
-            key.append((x.shape, x.strides, x.dtype) if type(x) is _ndarray else type(x))
-        if info:
-            key.append(repr(info))  # small: an axis or an activation name
-        self._launch(name, inputs, (out,), info, tuple(key))
+        self._launch(name, inputs, (out,), info, _signature(name, inputs, out, info))
         return result
 
     # ---- host <-> device -------------------------------------------------------------------
@@ -333,9 +338,9 @@ class SimBackend(Backend):
 
     # ---- in place --------------------------------------------------------------------------
     def copy_(self, dst, src):
-        src = _unwrap(src)
-        np.copyto(dst.data, src)
-        self._launch("copy", (src,), (dst.data,))
+        src, dst = _unwrap(src), dst.data
+        np.copyto(dst, src)
+        self._launch("copy", (src,), (dst,), None, _signature("copy", (src,), dst))
 
     # ---- fused kernels ---------------------------------------------------------------------
     def bias_act(self, x, bias, act):

@@ -44,7 +44,7 @@ class Allocation:
     def __del__(self):
         try:
             self.pool.free(self.size)
-        except Exception:  # noqa: BLE001  (interpreter shutdown: modules may already be gone)
+        except Exception:  # noqa: BLE001  (interpreter shutdown: the pool may be half gone)
             pass
 
 
