@@ -351,7 +351,8 @@ def summarize(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m gpugrad.sim.fidelity", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m gpugrad.sim.fidelity",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="+", help="measurement JSON files (../shared/gpu-measurements/)")
     parser.add_argument("--profile", default="h200", help=f"one of {', '.join(PROFILE_NAMES)}")
     parser.add_argument("--worst", type=int, default=0, help="also list the N worst records")
@@ -361,8 +362,12 @@ def main(argv=None):
     parser.add_argument("--device", default="sim:0",
                         help="sim device the backend replay reconfigures (default sim:0)")
     args = parser.parse_args(argv)
-    profile = get_profile(args.profile)
-    compiled = compile_records(load_records(args.files))
+    try:
+        profile = get_profile(args.profile)
+        compiled = compile_records(load_records(args.files))
+    except (OSError, ValueError, KeyError) as exc:
+        parser.error(f"{exc} (the file format is described in ../shared/gpu-measurements/README.md)"
+                     if isinstance(exc, KeyError) else str(exc))
     rows = evaluate(compiled, profile, args.via, args.device)
     if args.worst:
         worst = sorted(zip(rows, compiled), key=lambda rc: -abs(rc[0][2] / rc[0][3] - 1))
@@ -371,8 +376,8 @@ def main(argv=None):
             print(f"  {op:<22}{str(what):<34}{rec.get('dtype', ''):<9}"
                   f"measured {measured:>10.2f}  modeled {modeled:>10.2f}  {modeled / measured - 1:+.0%}")
     via = sum(args.via == "backend" and backend_replayable(c[0], c[3]) for c in compiled)
-    print(f"profile {profile.name}: {len(rows)} records from {', '.join(args.files)}; "
-          f"{via} replayed through the sim backend's primitives, the rest from their specs")
+    print(f"profile {profile.name}: {len(rows)} records from {', '.join(args.files)}")
+    print(f"({via} replayed through the sim backend's primitives, the rest from their specs)")
     for line in summarize(rows):
         print(line)
     return 0

@@ -100,3 +100,12 @@ def test_format_fitted_round_trips():
     namespace = {}
     exec(text, namespace)
     assert namespace["FITTED"] == calibrate._rounded(h200.FITTED)
+
+
+def test_cli_errors_name_the_problem(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        fidelity.main([str(tmp_path / "missing.json")])
+    assert "No such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        fidelity.main([str(tmp_path / "missing.json"), "--profile", "v100"])
+    assert "h100, h200, a100, l4" in capsys.readouterr().err

@@ -9,8 +9,9 @@ measured card (../shared/gpu-measurements/README.md): 132 SMs, 1.98 GHz boost cl
 
 ``FITTED`` holds the model parameters (what each one means: profile.py and docs/sim-model.md)
 that ``python -m gpugrad.sim.calibrate --write`` fitted on the H200 measurement files; do not
-edit them by hand, rerun the calibration. ``ASSUMED`` holds the few the data cannot pin down. The other profiles reuse them as fractions of their own
-spec numbers (efficiencies, per-SM rates) or as host-side costs (the Python/CuPy host is the same).
+edit them by hand, rerun the calibration. ``ASSUMED`` holds the few the data cannot pin down.
+The other profiles reuse both as fractions of their own spec numbers (efficiencies, per-SM rates)
+or as host-side costs (the Python/CuPy host is the same).
 """
 from .profile import Profile
 
