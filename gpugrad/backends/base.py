@@ -28,6 +28,12 @@ class Backend:
 
     device = None
 
+    def __reduce__(self):
+        # one backend per device: copy.deepcopy and pickle of a tensor must keep its backend
+        from ..device import get_backend
+
+        return (get_backend, (str(self.device),))
+
     # ---- host <-> device ---------------------------------------------------------------
     def from_host(self, data, dtype=None):
         """An array on this device from host data: a NumPy array, a number or nested lists.

@@ -85,9 +85,22 @@ class SimArray:
             "array needs a device-to-host copy); use tensor.numpy() or backend.to_host(array)"
         )
 
+    def __reduce__(self):
+        # copy.deepcopy and pickle give a new array holding new memory on the same device
+        device = self.alloc.pool.device if self.alloc is not None else None
+        return (_rebuild, (device, self.data))
+
     def __repr__(self):
         held = self.alloc.size if self.alloc is not None else 0
         return f"SimArray(shape={self.shape}, dtype={self.data.dtype}, block={held} bytes)"
+
+
+def _rebuild(device, data):
+    if device is None or data.nbytes == 0:
+        return SimArray(data, None)
+    from ..device import get_backend
+
+    return SimArray(data, get_backend(device).pool.allocate(data.nbytes))
 
 
 class MemoryPool:

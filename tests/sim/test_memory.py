@@ -123,3 +123,18 @@ def test_training_state_is_freed_after_backward(dev):
         del loss
     assert in_use() == held
     np.testing.assert_equal(gg.sim.stats(dev).in_use_bytes, held)
+
+
+def test_deepcopy_and_pickle_hold_new_memory_on_the_same_device(dev):
+    import copy
+    import pickle
+
+    x = gg.ones(1000, device=dev)  # 4096 bytes
+    base = in_use()
+    for make in (copy.deepcopy, lambda t: pickle.loads(pickle.dumps(t))):
+        clone = make(x)
+        assert clone._backend is x._backend
+        assert in_use() == base + 4096
+        np.testing.assert_array_equal((clone + x).numpy(), np.full(1000, 2.0))
+        del clone
+        assert in_use() == base
