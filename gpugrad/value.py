@@ -16,7 +16,7 @@ import math
 import operator
 import random as _random
 
-from .autograd import topological_order
+from .autograd import gc_paused, topological_order
 
 _children_of = operator.attrgetter("_children")
 
@@ -163,6 +163,10 @@ class Value:
         Leaves accumulate (call ``zero_grad`` between steps, as in micrograd); gradients of
         intermediate values are recomputed from zero on each call.
         """
+        with gc_paused():
+            self._backward_pass()
+
+    def _backward_pass(self):
         topo = topological_order((self,), _children_of)
         for v in topo:
             if v._children:

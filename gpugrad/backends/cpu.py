@@ -1,4 +1,5 @@
 """The ``cpu`` backend: the contract on NumPy. It is also the reference the other backends match."""
+import math
 import warnings
 
 import numpy as np
@@ -19,6 +20,7 @@ _NP_DTYPE = {
 }
 _GG_DTYPE = {v: k for k, v in _NP_DTYPE.items()}
 NP_DTYPE = _NP_DTYPE
+_SMALL = 1 << 14  # elements; below this, materializing a broadcast is cheaper than a view
 
 
 def gg_dtype(np_dtype):
@@ -219,7 +221,11 @@ class NumpyBackend(Backend):
         return a.transpose(axes)
 
     def broadcast_to(self, a, shape):
-        return np.broadcast_to(a, shape)
+        if math.prod(shape) <= _SMALL:  # a copy beats np.broadcast_to's slow Python wrapper
+            out = np.empty(shape, dtype=a.dtype)
+            np.copyto(out, a)
+            return out
+        return np.broadcast_to(a, shape)  # a read-only view: no memory for large results
 
     def contiguous(self, a):
         return np.array(a, copy=True, order="C")

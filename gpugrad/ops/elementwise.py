@@ -1,6 +1,7 @@
 """Elementwise ops with broadcasting: arithmetic, unary math, activations, where, clamp."""
 from ..function import Function
 from .broadcast import checked_binary, sum_to
+from .fused import BiasActGrad
 
 
 class _Binary(Function):
@@ -11,7 +12,10 @@ class _Binary(Function):
 
     def forward(self, a, b):
         self.shapes = (getattr(a, "shape", None), getattr(b, "shape", None))
-        return checked_binary(self.backend, self.op, a, b)
+        try:
+            return self.backend.binary(self.op, a, b)
+        except ValueError:  # name the op and both shapes (checked only on failure: hot path)
+            return checked_binary(self.backend, self.op, a, b)
 
 
 class Add(_Binary):
@@ -169,8 +173,6 @@ class Sigmoid(Function):
 
 
 def _act_grad(grad, out, act):
-    from .fused import BiasActGrad
-
     return BiasActGrad.apply(grad, out, act=act)
 
 

@@ -11,8 +11,11 @@ def _axis(dims, ndim):
 class Sum(Function):
     def forward(self, a, dim=None, keepdim=False):
         self.in_shape = a.shape
-        self.dims = normalize_dims(dim, a.ndim, "sum")
         self.keepdim = keepdim
+        if dim is None:  # the common full reduction, without normalizing dims
+            self.dims = tuple(range(a.ndim))
+            return self.backend.reduce("sum", a, None, keepdim)
+        self.dims = normalize_dims(dim, a.ndim, "sum")
         return self.backend.reduce("sum", a, _axis(self.dims, a.ndim), keepdim)
 
     def backward(self, grad):
