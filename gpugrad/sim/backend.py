@@ -34,10 +34,10 @@ _BINARY_NAME = {op: f"binary:{op}" for op in ref.BINARY}
 _REDUCE_NAME = {op: f"reduce:{op}" for op in ref.REDUCE}
 _spec = costmodel.spec
 _ndarray = np.ndarray
+_as_array = ref.as_array
 SPEC_CACHE_SIZE = 4096  # distinct kernel signatures remembered per device
 # NaN and inf pass through as on cpu; NumPy's RuntimeWarnings from this module are silenced by
 # the filter in backends/cpu.py (installed when gpugrad's cpu backend is imported).
-_as_array = ref.as_array
 
 
 def debug_level():
@@ -332,8 +332,8 @@ class SimBackend(Backend):
             np.add.at(out, index, values)
         else:
             out[index] = values
-        arrays = [i for i in index if isinstance(i, np.ndarray)]
-        self._launch("index_add", [values] + arrays, (out,))
+        inputs = [values] + [i for i in index if isinstance(i, np.ndarray)]
+        self._launch("index_add", inputs, (out,), None, _signature("index_add", inputs, out))
         return result
 
     # ---- in place --------------------------------------------------------------------------
@@ -358,7 +358,9 @@ class SimBackend(Backend):
         loss_rows, lse = ref.softmax_cross_entropy_numpy(logits, target)
         loss_rows, lse = _as_array(loss_rows), _as_array(lse)
         results = self._new(loss_rows), self._new(lse)
-        self._launch("softmax_cross_entropy", (logits, target), (loss_rows, lse))
+        inputs = (logits, target)
+        self._launch("softmax_cross_entropy", inputs, (loss_rows, lse), None,
+                     _signature("softmax_cross_entropy", inputs, loss_rows))
         return results
 
     def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows):
