@@ -24,9 +24,11 @@ from .cpu import NP_DTYPE, gg_dtype, host_array
 cupy = None  # the CuPy module, bound by create_backend
 _KERNEL_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 _ACT_CODE = {"identity": 0, "relu": 1, "tanh": 2, "sigmoid": 3}  # as in kernels/bias_act.cu
-_KERNEL_FILES = {
-    "bias_act": "bias_act.cu",
-    "softmax_xent": "softmax_cross_entropy.cu",
+_KERNEL_FILES = {  # kernel name without its dtype suffix -> source file in kernels/
+    "bias_act_forward": "bias_act.cu",
+    "bias_act_backward": "bias_act.cu",
+    "softmax_xent_forward": "softmax_cross_entropy.cu",
+    "softmax_xent_backward": "softmax_cross_entropy.cu",
     "sgd_step": "optimizers.cu",
     "adam_step": "optimizers.cu",
 }

@@ -40,6 +40,9 @@ class Matmul(Function):
             ga = grad.unsqueeze(-1) @ b.unsqueeze(-2)
             gb = (a.mT @ grad.unsqueeze(-1)).squeeze(-1)
         else:
-            ga = grad @ b.mT
-            gb = a.mT @ grad
-        return sum_to(ga, a.shape), sum_to(gb, b.shape)
+            # skip the product for an input outside the graph (a network's first-layer input):
+            # on a GPU it is a full matmul that nobody reads
+            ga = grad @ b.mT if self.next_nodes[0] is not None else None
+            gb = a.mT @ grad if self.next_nodes[1] is not None else None
+        return (None if ga is None else sum_to(ga, a.shape),
+                None if gb is None else sum_to(gb, b.shape))

@@ -59,6 +59,9 @@ def broken_cuda(request, monkeypatch):
     """A machine where cuda is unusable for one reason; yields the expected phrase."""
     module, phrase = CASES[request.param]
     monkeypatch.setitem(sys.modules, "cupy", module)  # None makes `import cupy` fail
+    # on a GPU machine earlier tests may have created the real cuda backends: hide them
+    kept = {d: b for d, b in gg.device._BACKENDS.items() if d.type != "cuda"}
+    monkeypatch.setattr(gg.device, "_BACKENDS", kept)
     gg_cuda._reset_probe()
     yield phrase
     gg_cuda._reset_probe()
