@@ -45,9 +45,11 @@ def main(argv=None):
 
         print(devices())
         return 0
+    from .errors import DeviceUnavailableError
+
     try:
         run_demo(args)
-    except (ImportError, ValueError) as exc:
+    except (ImportError, ValueError, DeviceUnavailableError) as exc:
         print(f"gpugrad demo: {exc}", file=sys.stderr)
         return 2
     return 0

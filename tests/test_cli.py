@@ -48,3 +48,12 @@ def test_unknown_command_exits_with_usage(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train"])
     assert "usage: gpugrad" in capsys.readouterr().err
+
+
+def test_unavailable_device_is_a_clear_error(tmp_path, capsys):
+    import gpugrad as gg
+
+    if gg.cuda.is_available():
+        pytest.skip("cuda is usable here")
+    assert cli.main(["demo", "--device", "cuda", "--epochs", "1", "--out", str(tmp_path)]) == 2
+    assert "cuda" in capsys.readouterr().err

@@ -34,6 +34,11 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() call; call super().__init__() "
                 f"first in {type(self).__name__}.__init__"
             )
+        if value is None and (name in self._parameters or name in self._modules):
+            # ``self.bias = None`` keeps the slot registered, as in PyTorch
+            table = self._parameters if name in self._parameters else self._modules
+            table[name] = None
+            return
         for table in (self._parameters, self._buffers, self._modules):
             table.pop(name, None)
         if isinstance(value, Parameter):

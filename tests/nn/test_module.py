@@ -147,3 +147,11 @@ def test_repr_matches_torch_layout(torch):
 def test_forward_missing_is_a_clear_error():
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()(1)
+
+
+def test_assigning_none_keeps_the_slot_and_leaves_state_dict():
+    layer = nn.Linear(2, 3)
+    layer.bias = None
+    assert layer.bias is None and "bias" in layer._parameters
+    assert list(layer.state_dict()) == ["weight"]
+    assert layer(gg.randn(4, 2)).shape == (4, 3)
