@@ -1,0 +1,189 @@
+"""The cpu backend against the contract in ``backends/base.py``: every primitive implemented,
+NumPy semantics, dtype inference, and the fused kernels (bias_act, softmax cross-entropy, SGD
+and Adam steps) against PyTorch."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad.backends import base
+from gpugrad.device import get_backend
+
+B = get_backend("cpu")
+R = np.random.default_rng(1)
+
+
+def test_every_contract_primitive_is_implemented():
+    missing = [name for name, member in vars(base.Backend).items()
+               if callable(member) and not name.startswith("_")
+               and getattr(type(B), name) is member and name not in ("synchronize", "describe",
+                                                                      "from_backend")]
+    assert not missing, f"cpu backend leaves {missing} unimplemented"
+    assert B.device == gg.Device("cpu") and "NumPy" in B.describe()
+
+
+def test_from_host_dtype_inference():
+    assert B.dtype(B.from_host([1.0, 2.0])) == gg.float32
+    assert B.dtype(B.from_host(3)) == gg.int64
+    assert B.dtype(B.from_host([True])) == gg.bool
+    assert B.dtype(B.from_host(np.zeros(2, np.float64))) == gg.float64
+    assert B.dtype(B.from_host(np.zeros(2, np.int32))) == gg.int32
+    assert B.dtype(B.from_host(np.zeros(2, np.uint8))) == gg.int64
+    assert B.dtype(B.from_host([1, 2], gg.float64)) == gg.float64
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        B.from_host(np.array(["a"]))
+    data = np.ones(2)
+    copy = B.from_host(data)
+    copy[0] = 5
+    assert data[0] == 1  # from_host copies
+
+
+@pytest.mark.parametrize("op", base.UNARY_OPS)
+def test_unary_ops_match_numpy_and_return_arrays(op):
+    x = np.array([0.25, 1.5, 3.0])
+    reference = {"neg": -x, "exp": np.exp(x), "log": np.log(x), "sqrt": np.sqrt(x),
+                 "abs": np.abs(x), "tanh": np.tanh(x), "relu": np.maximum(x, 0),
+                 "sigmoid": 1 / (1 + np.exp(-x)), "sign": np.sign(x)}[op]
+    np.testing.assert_allclose(B.unary(op, x), reference, rtol=1e-12)
+    assert type(B.unary(op, np.array(0.5))) is np.ndarray  # 0-d stays an array
+
+
+def test_sigmoid_does_not_overflow():
+    out = B.unary("sigmoid", np.array([-1000.0, 1000.0]))
+    assert out.tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("op", base.BINARY_OPS + base.COMPARE_OPS + base.LOGICAL_OPS)
+def test_binary_ops_broadcast_like_numpy(op):
+    a, b = R.random((2, 3)) + 0.5, R.random(3) + 0.5
+    reference = getattr(np, {"add": "add", "sub": "subtract", "mul": "multiply",
+                             "div": "true_divide", "pow": "power", "maximum": "maximum",
+                             "minimum": "minimum", "eq": "equal", "ne": "not_equal",
+                             "lt": "less", "le": "less_equal", "gt": "greater",
+                             "ge": "greater_equal", "logical_and": "logical_and",
+                             "logical_or": "logical_or"}[op])
+    np.testing.assert_array_equal(B.binary(op, a, b), reference(a, b))
+    assert type(B.binary(op, np.array(1.0), 2.0)) is np.ndarray
+
+
+def test_python_numbers_adopt_the_array_dtype():
+    a = np.ones(2, np.float32)
+    assert B.binary("mul", a, 2.5).dtype == np.float32
+    assert B.binary("sub", 2.5, a).dtype == np.float32
+
+
+@pytest.mark.parametrize("op", base.REDUCE_OPS)
+def test_reductions(op):
+    x = R.standard_normal((2, 3, 4))
+    fn = getattr(np, op)
+    if op.startswith("arg"):
+        np.testing.assert_array_equal(B.reduce(op, x, 1), fn(x, axis=1))
+        assert B.reduce(op, x).shape == ()
+    else:
+        np.testing.assert_allclose(B.reduce(op, x, (0, 2), True), fn(x, axis=(0, 2),
+                                                                      keepdims=True))
+        assert type(B.reduce(op, x)) is np.ndarray and B.reduce(op, x).shape == ()
+
+
+def test_sum_of_bools_and_ints_counts():
+    assert B.reduce("sum", np.array([True, True, False])).item() == 2
+    assert B.reduce("sum", np.array([1, 2], np.int32)).item() == 3
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (200, 300)])  # a copy when small, a view when large
+def test_broadcast_to(shape):
+    a = R.standard_normal((1, shape[1]))
+    out = B.broadcast_to(a, shape)
+    assert out.shape == shape
+    np.testing.assert_array_equal(out, np.broadcast_to(a, shape))
+    with pytest.raises(ValueError):
+        B.broadcast_to(np.ones(3), (2, 4))
+
+
+def test_layout_primitives():
+    x = np.arange(6.0).reshape(2, 3)
+    assert B.reshape(x, (3, 2)).shape == (3, 2)
+    np.testing.assert_array_equal(B.permute(x, (1, 0)), x.T)
+    c = B.contiguous(x.T)
+    assert c.flags["C_CONTIGUOUS"] and c.base is None
+    np.testing.assert_array_equal(B.concatenate([x, x], 1), np.concatenate([x, x], 1))
+    np.testing.assert_array_equal(B.where(x > 2, x, 0.0), np.where(x > 2, x, 0.0))
+    assert B.cast(x, gg.int64).dtype == np.int64
+    dst = np.zeros((2, 3))
+    B.copy_(dst, np.array([1.0, 2.0, 3.0]))
+    assert dst.tolist() == [[1, 2, 3], [1, 2, 3]]
+
+
+def test_getitem_and_index_add_are_adjoint():
+    x = R.standard_normal((4, 3))
+    index = (np.array([0, 2, 0]), slice(None))
+    np.testing.assert_array_equal(B.getitem(x, index), x[index])
+    out = B.index_add((4, 3), index, np.ones((3, 3)), gg.float64)
+    assert out[:, 0].tolist() == [2.0, 0.0, 1.0, 0.0]  # repeated rows accumulate
+    basic = B.index_add((4,), (slice(1, 3),), np.array([5.0, 6.0]), gg.float64)
+    assert basic.tolist() == [0.0, 5.0, 6.0, 0.0]
+
+
+def test_creation_and_random():
+    assert B.full((2,), 3, gg.int64).tolist() == [3, 3]
+    assert B.arange(0, 3, 1, gg.float32).dtype == np.float32
+    a, b = B.random("normal", (5,), gg.float64, 7), B.random("normal", (5,), gg.float64, 7)
+    np.testing.assert_array_equal(a, b)
+    assert B.random("uniform", (3,), gg.float32, 1).dtype == np.float32
+    r = B.randint(2, 5, (100,), 3)
+    assert r.dtype == np.int64 and r.min() >= 2 and r.max() < 5
+
+
+@pytest.mark.parametrize("act", base.ACTIVATIONS)
+def test_bias_act_and_its_backward(act, torch):
+    x, bias, grad = R.standard_normal((4, 3)), R.standard_normal(3), R.standard_normal((4, 3))
+    tx = torch.tensor(x, requires_grad=True)
+    fn = {"identity": lambda t: t, "relu": torch.relu, "tanh": torch.tanh,
+          "sigmoid": torch.sigmoid}[act]
+    expected = fn(tx + torch.tensor(bias))
+    out = B.bias_act(x, bias, act)
+    np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-12)
+    expected.backward(torch.tensor(grad))
+    np.testing.assert_allclose(B.bias_act_backward(grad, out, act), tx.grad.numpy(), rtol=1e-10)
+
+
+def test_softmax_cross_entropy_and_backward(torch):
+    logits, target = R.standard_normal((4, 5)) * 3, np.array([0, 4, 2, 2])
+    loss, lse = B.softmax_cross_entropy(logits, target)
+    t = torch.tensor(logits, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(t, torch.tensor(target), reduction="none")
+    np.testing.assert_allclose(loss, expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(lse, torch.logsumexp(t, 1).detach().numpy(), rtol=1e-12)
+    grad_rows = np.array([1.0, 0.5, -2.0, 0.0])
+    expected.backward(torch.tensor(grad_rows))
+    np.testing.assert_allclose(B.softmax_cross_entropy_backward(logits, target, lse, grad_rows),
+                               t.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("momentum,nesterov,weight_decay,maximize", [
+    (0.0, False, 0.0, False), (0.9, False, 0.01, False), (0.9, True, 0.0, True)])
+def test_sgd_step_matches_torch(momentum, nesterov, weight_decay, maximize, torch):
+    p0, grads = R.standard_normal(5), [R.standard_normal(5) for _ in range(3)]
+    params, bufs = [p0.copy()], [None]
+    tp = torch.tensor(p0.copy(), requires_grad=True)
+    opt = torch.optim.SGD([tp], lr=0.1, momentum=momentum, nesterov=nesterov,
+                          weight_decay=weight_decay, maximize=maximize)
+    for g in grads:
+        bufs = B.sgd_step(params, [g], bufs, 0.1, momentum, 0.0, weight_decay, nesterov,
+                          maximize)
+        tp.grad = torch.tensor(g)
+        opt.step()
+    np.testing.assert_allclose(params[0], tp.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("decoupled,weight_decay", [(False, 0.0), (False, 0.1), (True, 0.1)])
+def test_adam_step_matches_torch(decoupled, weight_decay, torch):
+    p0, grads = R.standard_normal(5), [R.standard_normal(5) for _ in range(3)]
+    params, m, v = [p0.copy()], [np.zeros(5)], [np.zeros(5)]
+    tp = torch.tensor(p0.copy(), requires_grad=True)
+    cls = torch.optim.AdamW if decoupled else torch.optim.Adam
+    opt = cls([tp], lr=0.01, betas=(0.9, 0.99), eps=1e-8, weight_decay=weight_decay)
+    for step, g in enumerate(grads, 1):
+        B.adam_step(params, [g], m, v, step, 0.01, 0.9, 0.99, 1e-8, weight_decay, decoupled)
+        tp.grad = torch.tensor(g)
+        opt.step()
+    np.testing.assert_allclose(params[0], tp.detach().numpy(), rtol=1e-10)

@@ -1,0 +1,90 @@
+"""Devices: parsing, moving tensors (gradients flow back), errors, and the rule that the engine
+and ops never import NumPy or CuPy."""
+import re
+from pathlib import Path
+
+import pytest
+
+import gpugrad as gg
+from gradtools import assert_close
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("spec,type_,index,text", [
+    ("cpu", "cpu", 0, "cpu"), ("sim", "sim", 0, "sim:0"), ("sim:1", "sim", 1, "sim:1"),
+    ("cuda", "cuda", 0, "cuda:0"), ("cuda:0", "cuda", 0, "cuda:0"), (" CUDA:3 ", "cuda", 3, "cuda:3"),
+])
+def test_device_parses_valid_forms(spec, type_, index, text):
+    if type_ not in gg.device.device_types():
+        pytest.skip(f"the {type_!r} backend is not part of this installation")
+    d = gg.Device(spec)
+    assert (d.type, d.index, str(d)) == (type_, index, text)
+    assert d == text and gg.Device(d) is d and repr(d) == f'gpugrad.Device("{text}")'
+    assert hash(d) == hash(gg.Device(text))
+
+
+@pytest.mark.parametrize("spec", ["gpu", "cpu:1", "sim:x", "cuda:-1", "", "tpu:0", "sim:1:2"])
+def test_unknown_device_lists_the_valid_forms(spec):
+    with pytest.raises(ValueError) as info:
+        gg.Device(spec)
+    message = str(info.value)
+    assert repr(spec) in message and '"cpu"' in message
+    for t in gg.device.device_types():
+        if t != "cpu":
+            assert f'"{t}:N"' in message
+
+
+def test_unknown_device_in_creation_and_to():
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        gg.ones(2, device="gpu")
+    with pytest.raises(ValueError, match="unknown device"):
+        gg.ones(2).to("gpu")
+    with pytest.raises(TypeError, match="device must be a string"):
+        gg.Device(3)
+
+
+def test_tensor_to_device_and_back_keeps_values_and_gradients(device, torch):
+    x = gg.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=gg.float64, requires_grad=True)
+    moved = x.to(device)
+    assert moved.device == gg.Device(device) and moved.dtype == gg.float64
+    y = (moved * moved).sum(dim=1).to("cpu")
+    assert y.device == gg.Device("cpu")
+    y.sum().backward()
+    assert x.grad.device == gg.Device("cpu")
+    assert_close(x.grad, [[2.0, -4.0], [1.0, 6.0]])
+    assert gg.gradcheck(lambda t: (t.to(device).tanh() * 2).cpu(), [x])
+    assert gg.gradgradcheck(lambda t: (t.to(device) ** 3).to("cpu"), [x])
+
+
+def test_to_the_same_device_is_a_no_op(device):
+    x = gg.ones(2, device=device)
+    assert x.to(device) is x and x.to(x.device) is x
+
+
+def test_to_device_and_dtype_together(device):
+    x = gg.ones(2)
+    y = x.to(device, gg.float64)
+    assert y.device == gg.Device(device) and y.dtype == gg.float64
+    z = x.to(gg.ones(1, dtype=gg.float64, device=device))
+    assert z.device == gg.Device(device) and z.dtype == gg.float64
+
+
+def test_grad_lives_on_the_leaf_device(device):
+    w = gg.randn(3, 2, device=device, requires_grad=True)
+    x = gg.ones(1, 3, device=device)
+    (x @ w).relu().sum().backward()
+    assert w.grad.device == w.device == gg.Device(device)
+
+
+ENGINE_FILES = ["autograd.py", "function.py", "tensor.py", "tensor_methods.py", "creation.py"]
+
+
+def test_engine_and_ops_never_import_numpy_or_cupy():
+    package = ROOT / "gpugrad"
+    files = [package / f for f in ENGINE_FILES] + sorted((package / "ops").glob("*.py"))
+    pattern = re.compile(r"^\s*(import|from)\s+(numpy|cupy)\b|__import__\(\s*['\"](numpy|cupy)",
+                         re.MULTILINE)
+    offenders = [f"{f.relative_to(ROOT)}: {m.group(0).strip()}"
+                 for f in files for m in pattern.finditer(f.read_text())]
+    assert len(files) >= 10 and not offenders, offenders

@@ -1,0 +1,132 @@
+"""Tensor basics: reading values, repr, metadata, dtypes, casts, in-place writes outside
+autograd, and the errors a user can act on."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+
+
+def test_reading_values(device):
+    x = gg.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+    assert x.shape == (2, 2) and x.size() == (2, 2) and x.size(1) == 2
+    assert x.ndim == 2 and x.dim() == 2 and x.numel() == 4 and len(x) == 2
+    assert x.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert isinstance(x.numpy(), np.ndarray) and x.numpy().dtype == np.float32
+    assert x[1, 0].item() == 3.0 and isinstance(x.sum().item(), float)
+    assert float(x[0, 1]) == 2.0 and int(gg.tensor(7, device=device)) == 7
+    assert x.device == gg.Device(device) and x.device == device
+
+
+def test_item_needs_one_element(device):
+    with pytest.raises(RuntimeError, match="4 elements cannot be converted"):
+        gg.ones(2, 2, device=device).item()
+
+
+def test_bool_of_many_elements_is_ambiguous(device):
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(gg.ones(2, device=device))
+    assert bool(gg.ones(1, device=device))
+
+
+def test_repr_shows_device_dtype_and_grad_fn(device):
+    x = gg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    dev = str(gg.Device(device))
+    assert repr(x) == f"tensor([1., 2.], device='{dev}', requires_grad=True)"
+    y = x * 2
+    assert repr(y) == f"tensor([2., 4.], device='{dev}', grad_fn=<MulBackward>)"
+    z = gg.tensor([1.0], dtype=gg.float64, device=device)
+    assert "dtype=gpugrad.float64" in repr(z)
+    assert repr(gg.tensor([1, 2], device=device)) == f"tensor([1, 2], device='{dev}')"
+
+
+def test_dtypes_default_and_inference(device):
+    assert gg.tensor([1.0], device=device).dtype == gg.float32
+    assert gg.tensor([1], device=device).dtype == gg.int64
+    assert gg.tensor([True], device=device).dtype == gg.bool
+    assert gg.tensor([1.0], dtype=gg.float64, device=device).dtype == gg.float64
+    assert gg.tensor(np.array([1.0]), device=device).dtype == gg.float64  # NumPy keeps its dtype
+    assert gg.tensor([1.0], dtype="float64", device=device).dtype is gg.float64
+    assert gg.float is gg.float32 and gg.double is gg.float64 and gg.long is gg.int64
+    assert gg.float32.is_floating_point and not gg.int64.is_floating_point
+    assert gg.float32 == "float32" and repr(gg.float64) == "gpugrad.float64"
+
+
+def test_unsupported_dtype_is_an_error():
+    with pytest.raises(TypeError, match="unsupported dtype.*float16"):
+        gg.tensor([1.0], dtype="float16")
+
+
+def test_mixed_float_precision_promotes_like_torch(device):
+    a = gg.tensor([1.0], device=device)
+    b = gg.tensor([1.0], dtype=gg.float64, device=device)
+    assert (a + b).dtype == gg.float64 and (a * 2).dtype == gg.float32
+
+
+def test_casts_between_dtypes(device):
+    x = gg.tensor([1.5, -2.5], device=device)
+    assert x.double().dtype == gg.float64 and x.float() is x
+    assert x.long().tolist() == [1, -2] and x.int().dtype == gg.int32
+    assert x.to(gg.float64).dtype == gg.float64 and x.type_as(gg.ones(1, dtype=gg.float64)).dtype \
+        == gg.float64
+    assert gg.tensor([0, 3], device=device).bool().tolist() == [False, True]
+
+
+def test_clone_copies_and_keeps_the_graph(device):
+    x = gg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    c = x.clone()
+    assert c.grad_fn is not None
+    (c * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+    d = x.detach().clone()
+    d.fill_(0.0)
+    assert x.tolist() == [1.0, 2.0]
+
+
+def test_in_place_writes_outside_autograd(device):
+    x = gg.zeros(2, 2, device=device)
+    x.fill_(3.0)
+    assert x.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    x.copy_(gg.tensor([1.0, 2.0], device=device))
+    assert x.tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    x.zero_()
+    assert x.sum().item() == 0.0
+    x.copy_([[5, 6], [7, 8]])
+    assert x.tolist() == [[5.0, 6.0], [7.0, 8.0]]
+
+
+def test_data_setter_keeps_shape_and_device(device):
+    x = gg.zeros(2, device=device)
+    x.data = gg.ones(2, device=device)
+    assert x.tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match="keep the shape and device"):
+        x.data = gg.ones(3, device=device)
+
+
+def test_any_all(device):
+    x = gg.tensor([0.0, 1.0], device=device)
+    assert (x > 0).any().item() and not (x > 0).all().item()
+
+
+def test_tensor_constructor_matches_gg_tensor(device):
+    x = gg.Tensor([[1, 2]], dtype=gg.float32, device=device, requires_grad=True)
+    assert x.dtype == gg.float32 and x.requires_grad and x.shape == (1, 2)
+
+
+def test_tensors_on_two_devices_name_both(device):
+    other = "sim" if device == "cpu" else "cpu"
+    if "sim" not in gg.device.device_types():
+        pytest.skip("the sim backend is not part of this installation")
+    a = gg.ones(2, device=device)
+    b = gg.ones(2, device=other)
+    for expr in (lambda: a + b, lambda: a @ b, lambda: gg.cat([a, b]), lambda: a < b,
+                 lambda: gg.where(a > 0, a, b)):
+        with pytest.raises(RuntimeError) as info:
+            expr()
+        message = str(info.value)
+        assert str(gg.Device(device)) in message and str(gg.Device(other)) in message
+        assert ".to(" in message
+
+
+def test_integer_arithmetic(device):
+    i = gg.arange(4, device=device)
+    assert (i * 2 + 1).tolist() == [1, 3, 5, 7] and (i * 2).dtype == gg.int64
