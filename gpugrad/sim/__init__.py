@@ -19,7 +19,7 @@ import types
 from ..device import Device, get_backend
 from . import profiles as _profiles_module
 
-__all__ = ["configure", "stats", "reset", "profiles"]
+__all__ = ["configure", "stats", "reset", "synchronize", "profiles"]
 
 
 def _backend(device="sim:0"):
@@ -52,6 +52,12 @@ def stats(device="sim:0"):
 def reset(device="sim:0"):
     """Clear ``device``'s counters, timeline and peak memory (live arrays keep their memory)."""
     _backend(device).reset()
+
+
+def synchronize(device="sim:0"):
+    """Wait for ``device``'s pending kernels and copies (``torch.cuda.synchronize``): the modeled
+    host clock moves to when the device is idle. Returns that time in µs."""
+    return _backend(device).timeline.synchronize()
 
 
 def _list_profiles():

@@ -66,6 +66,17 @@ def test_read_back_waits_for_the_stream(read):
     assert after.d2h_bytes > 0
 
 
+def test_synchronize_moves_the_host_clock_to_the_stream_end():
+    gg.sim.configure(DEV)
+    a = gg.ones(1024, 1024, device=DEV)
+    b = a @ a
+    before = gg.sim.stats(DEV)
+    assert before.host_us < before.stream_us
+    assert gg.sim.synchronize(DEV) >= before.stream_us
+    assert gg.sim.stats(DEV).host_us >= before.stream_us
+    del b
+
+
 def test_many_small_ops_are_host_bound_and_a_big_matmul_is_device_bound(dev):
     x = gg.ones(32, device=dev)
     gg.sim.reset(dev)
