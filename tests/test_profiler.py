@@ -102,3 +102,18 @@ def test_outside_a_profile_the_timeline_keeps_no_events():
     from gpugrad.device import get_backend
 
     assert get_backend(DEV).timeline.events == []
+
+
+def test_memory_counter_follows_allocations(tmp_path):
+    gg.sim.configure(DEV)
+    with gg.profiler.profile() as prof:
+        a = gg.zeros(1000, device=DEV)  # 4096 bytes
+        b = a + 1  # 8192
+        del a  # 4096
+    counters = [e for e in prof.trace()["traceEvents"] if e["ph"] == "C"]
+    values = [e["args"]["in_use_bytes"] for e in counters]
+    assert values == [0, 4096, 8192, 4096]
+    assert values[-1] == gg.sim.stats(DEV).in_use_bytes
+    times = [e["ts"] for e in counters]
+    assert times == sorted(times)
+    del b

@@ -235,3 +235,19 @@ def test_profile_from_configure_and_environment(monkeypatch):
     assert set(gg.sim.profiles()) == {"h100", "h200", "a100", "l4"}
     with pytest.raises(ValueError, match="sim device"):
         gg.sim.stats("cpu")
+
+
+def test_stats_are_plain_data_with_a_readable_summary(sim):
+    import json
+
+    x = gg.ones(8, 8, device=DEV)
+    (x @ x).sum().item()
+    stats = gg.sim.stats(DEV)
+    data = json.loads(json.dumps(stats.as_dict()))
+    assert data["kernels"] == stats.kernels == 3
+    assert data["by_op"]["matmul"]["count"] == 1 and data["by_op"]["matmul"]["flops"] == 2 * 8 ** 3
+    assert sum(stats.by_class.values()) == pytest.approx(stats.device_us)
+    text = repr(stats)
+    for word in ("kernels", "h2d", "d2h", "in use", "peak", "host", "device busy"):
+        assert word in text
+    assert "matmul" in stats.table() and "2 more ops" in stats.table(top=1)
