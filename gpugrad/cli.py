@@ -77,7 +77,7 @@ def _accuracy(model, x, y):
     import gpugrad as gg
 
     with gg.no_grad():
-        accuracy = (model(x).argmax(dim=1) == y).float().mean().item()
+        accuracy = (model(x).argmax(dim=1) == y).long().sum().item() / len(y)  # exact count
     model.train()
     return accuracy
 
