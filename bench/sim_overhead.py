@@ -3,9 +3,9 @@ against the same step on ``cpu``, measured in this run. Goal (issue 3): sim / cp
 
 The step is plain Tensor ops (matmul, bias add, relu, log_softmax, gather, mean), backward, and a
 manual SGD update under ``gg.no_grad()``, ending with ``loss.item()`` (a read-back that waits for
-the device). Steps alternate between the devices so both see the same machine load; the ratio
-is of the fastest step on each (as ``timeit`` does: interference from other processes only ever
-adds time), and the medians are printed beside it.
+the device). Steps alternate between the devices (in both orders), so each sim step has a cpu
+step beside it that saw the same machine load; the ratio is the median over those pairs of sim
+time / cpu time (robust to the load of a shared machine); the fastest steps are printed too.
 
     python bench/sim_overhead.py [--steps N] [--blas-threads N]
 
@@ -71,13 +71,14 @@ def main():
             step(*setup)
     times = {"cpu": [], "sim": []}
     losses = {}
-    for _ in range(args.steps):
-        for dev, setup in setups.items():
+    for i in range(args.steps):
+        for dev in ("cpu", "sim") if i % 2 == 0 else ("sim", "cpu"):
             start = time.perf_counter()
-            losses[dev] = step(*setup)
+            losses[dev] = step(*setups[dev])
             times[dev].append(time.perf_counter() - start)
-    cpu_ms, sim_ms = min(times["cpu"]) * 1e3, min(times["sim"]) * 1e3
-    cpu_med, sim_med = (statistics.median(times[d]) * 1e3 for d in ("cpu", "sim"))
+    cpu_ms, sim_ms = (statistics.median(times[d]) * 1e3 for d in ("cpu", "sim"))
+    cpu_best, sim_best = min(times["cpu"]) * 1e3, min(times["sim"]) * 1e3
+    ratio = statistics.median(s / c for s, c in zip(times["sim"], times["cpu"]))
     stats = gg.sim.stats("sim:0")
     gg.sim.reset("sim:0")
     step(*setups["sim"])
@@ -85,14 +86,14 @@ def main():
     threads = args.blas_threads or "NumPy's default"
     print(f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, {args.steps} steps per device, "
           f"BLAS threads: {threads}")
-    print(f"cpu: {cpu_ms:.3f} ms/step   sim: {sim_ms:.3f} ms/step   (fastest step; medians "
-          f"{cpu_med:.3f} and {sim_med:.3f}; last loss cpu {losses['cpu']:.6f}, "
+    print(f"cpu: {cpu_ms:.3f} ms/step   sim: {sim_ms:.3f} ms/step   (medians; fastest "
+          f"{cpu_best:.3f} and {sim_best:.3f}; last loss cpu {losses['cpu']:.6f}, "
           f"sim {losses['sim']:.6f})")
     print(f"one sim step: {one.kernels} modeled kernels, modeled host {one.host_us:.1f} µs, "
           f"device busy {one.device_us:.1f} µs ({stats.kernels} kernels in the whole run)")
     print(f"modeling overhead: {(sim_ms - cpu_ms) * 1e3 / one.kernels:.1f} µs per modeled kernel")
-    print(f"ratio sim/cpu wall time: {sim_ms / cpu_ms:.3f}  (goal <= 1.3; ratio of medians "
-          f"{sim_med / cpu_med:.3f})")
+    print(f"ratio sim/cpu wall time: {ratio:.3f}  (goal <= 1.3; median of paired steps; "
+          f"fastest steps give {sim_best / cpu_best:.3f})")
 
 
 if __name__ == "__main__":
