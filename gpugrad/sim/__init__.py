@@ -12,7 +12,10 @@ gg.sim.reset("sim:0")
 Each ``sim:N`` is an independent GPU with its own profile, clocks, memory and counters. The
 profile comes from ``configure``, else the environment variable ``GPUGRAD_SIM_PROFILE``, else
 ``h100``. Host arrays copied to a sim device are pageable unless made with
-``Tensor.pin_memory()`` (as in PyTorch), which makes the copy faster.
+``Tensor.pin_memory()`` (as in PyTorch), which makes the copy faster. Memory follows CuPy's
+caching pool (sizes rounded to 512 bytes; see ``gpugrad/sim/memory.py``). ``GPUGRAD_DEBUG=2``
+(read when a device is created or configured) prints one line per modeled kernel to stderr, and
+``gg.profiler.profile()`` records the modeled timeline as a Perfetto trace.
 """
 import types
 
