@@ -33,11 +33,13 @@ def test_digits_mlp_reaches_95_percent(device):
     gg.manual_seed(0)
     model = gg.nn.MLP([64, 128, 64, 10]).to(device)
     optimizer = gg.optim.Adam(model.parameters(), lr=1e-2)
+    scheduler = gg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=8)
     loader = gg.data.DataLoader(gg.data.TensorDataset(x_train, y_train), batch_size=64,
                                 shuffle=True, seed=0)
     before = _accuracy(model, x_test, y_test)
-    for _ in range(6):
+    for _ in range(8):  # 0.975 with this seed; 0.97-0.98 over seeds 0-4
         _epoch(model, optimizer, loader)
+        scheduler.step()
     after = _accuracy(model, x_test, y_test)
     assert before < 0.3 and after >= 0.95, (before, after)
 
