@@ -70,8 +70,15 @@ def _decode(node, arrays, map_location):
     if "$tensor" in node:
         from .creation import from_numpy
 
+        from .errors import DeviceUnavailableError
+
         device = _target_device(node["device"], map_location)
-        out = from_numpy(arrays[node["$tensor"]], device=device)
+        try:
+            out = from_numpy(arrays[node["$tensor"]], device=device)
+        except DeviceUnavailableError as exc:
+            raise DeviceUnavailableError(
+                f"{exc}. The checkpoint holds tensors saved on {node['device']}; load them "
+                f"elsewhere with gg.load(path, map_location='cpu') (or 'sim')") from exc
         return out.requires_grad_(True) if node.get("requires_grad") else out
     if "$ndarray" in node:
         return arrays[node["$ndarray"]]

@@ -135,3 +135,12 @@ def test_foreign_npz_is_not_a_checkpoint(tmp_path):
     np.savez(path, a=np.ones(3))
     with pytest.raises(CheckpointError, match="not a gpugrad checkpoint"):
         gg.load(path)
+
+
+def test_unavailable_target_device_suggests_map_location(tmp_path):
+    if gg.cuda.is_available():
+        pytest.skip("cuda is usable here")
+    path = tmp_path / "ckpt.npz"
+    gg.save({"w": gg.ones(2)}, path)
+    with pytest.raises(gg.DeviceUnavailableError, match="map_location='cpu'"):
+        gg.load(path, map_location={"cpu": "cuda"})
