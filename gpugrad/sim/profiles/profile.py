@@ -24,6 +24,7 @@ reuse them as fractions of their own spec numbers.
 from ..costmodel import OP_CLASSES
 
 _MIB = 1 << 20
+_ITEMSIZE = {"float32": 4, "float64": 8, "int32": 4, "int64": 8, "bool": 1}
 
 
 class Profile:
@@ -95,6 +96,9 @@ class Profile:
             "float32": self.fp32_tflops * 1e6 * p["mm_eff.float32"],
             "float64": self.fp64_tensor_tflops * 1e6 * p["mm_eff.float64"],
         }
+        self._row_us_l2 = p["row_latency_ns.l2"] * 1e-3
+        self._row_us_hbm = p["row_latency_ns.hbm"] * 1e-3
+        self._resident_threads = self.sm_count * 2048   # threads resident at once (2048 per SM)
         self._matmul_cache = {}   # (batch, m, n, k, dtype, bytes) -> us: the tiling is costly
         self._link_bw = {
             "h2d": self.pcie_gbps * 1e3 * p["pcie_eff"],
@@ -109,15 +113,29 @@ class Profile:
             return self._matmul_us(spec)
         bw_hbm, bw_l2, elem_rate, fixed, _ = self._classes[spec.op_class]
         nbytes = spec.bytes_read + spec.bytes_written
-        t = nbytes / (bw_l2 if nbytes <= self.l2_fit_bytes else bw_hbm)
+        in_l2 = nbytes <= self.l2_fit_bytes
+        t = nbytes / (bw_l2 if in_l2 else bw_hbm)
         te = spec.elements / elem_rate
         if te > t:
             t = te
+        if spec.op_class == "reduce_outer" and spec.bytes_written:
+            te = self._column_reduce_us(spec, in_l2)
+            if te > t:
+                t = te
         tf = spec.flops / self._flop_rate.get(spec.dtype, self._simt_default)
         if tf > t:
             t = tf
         t += fixed
         return t if t > self.min_kernel_us else self.min_kernel_us
+
+    def _column_reduce_us(self, spec, in_l2):
+        """A reduction over leading axes runs one thread (group) per output column walking down
+        its rows: with few columns it is bound by the latency of those dependent row loads."""
+        outputs = spec.bytes_written / _ITEMSIZE.get(spec.dtype, 4)
+        rows = spec.elements / outputs
+        waves = outputs / self._resident_threads
+        per_row = self._row_us_l2 if in_l2 else self._row_us_hbm
+        return rows * per_row * (waves if waves > 1.0 else 1.0)
 
     def _matmul_us(self, spec):
         t = self._matmul_cache.get(spec.gemm + (spec.dtype, spec.nbytes))
@@ -216,6 +234,8 @@ PARAMETERS = {
     "elem_rate.<class>": ("elements/SM/clock", "element issue limit of one-thread-per-element "
                                                 "kernels (index arithmetic)"),
     "bw.<class>": ("fraction", "bandwidth of this class relative to a streaming copy"),
+    "row_latency_ns.l2": ("ns", "a column reduction's time per row, working set in L2"),
+    "row_latency_ns.hbm": ("ns", "a column reduction's time per row, working set in HBM"),
     "fixed.<class>": ("us", "per-kernel device overhead of this class (else kernel_fixed_us)"),
     "host.<class>": ("us", "host dispatch of a call of this class (else host.elementwise)"),
     "host_per_array_us": ("us", "host dispatch per array operand"),
