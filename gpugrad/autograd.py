@@ -7,6 +7,7 @@ a graph of the backward pass and gives higher derivatives), and sums the gradien
 """
 import functools
 import gc as _gc
+import operator
 
 # Module-level flags, read on every op's dispatch: one attribute lookup each.
 grad_enabled = True
@@ -133,9 +134,8 @@ FREED_GRAPH_MESSAGE = (
 )
 
 
-def _parents(node):
-    # A leaf tensor's ``next_nodes`` is the class attribute ``()``; an op's are its inputs' nodes.
-    return node.next_nodes
+# A leaf tensor's ``next_nodes`` is the class attribute ``()``; an op's are its inputs' nodes.
+_parents = operator.attrgetter("next_nodes")
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,

@@ -67,7 +67,7 @@ class Tensor:
     @property
     def shape(self):
         """The size of each dimension, as a tuple (PyTorch returns ``torch.Size``, a tuple)."""
-        return tuple(self._data.shape)
+        return self._data.shape  # backend arrays' shapes are tuples (the backend contract)
 
     def size(self, dim=None):
         """``shape``, or the size of one dimension."""
