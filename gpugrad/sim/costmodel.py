@@ -190,9 +190,12 @@ def spec(name, inputs, outputs, **info):
         return KernelSpec(name, "gather", dtype, nwritten + index_bytes, nwritten, 0, shapes,
                           out_elems, scalars)
     if name == "index_add":
-        # Reads the values and indices, writes (read-modify-write) the selected destination.
-        return KernelSpec(name, "scatter", dtype, nread, nwritten, _size(shapes[-1] or (1,)),
-                          shapes, out_elems or _size(shapes[-1] or (1,)), scalars)
+        # One thread per value: reads it and its indices, then read-modify-writes only the
+        # destination elements it hits (the rest of the output was filled by another kernel).
+        n = _size(shapes[0]) if shapes[0] else _size(shapes[-1])
+        itemsize = outs[0].itemsize if outs else 4
+        return KernelSpec(name, "scatter", dtype, nread + n * itemsize, n * itemsize, n,
+                          shapes, n, scalars)
     if name in ("bias_act", "bias_act_backward"):
         per = ACT_FLOPS.get(info.get("act", "relu"), 1) + (name == "bias_act")
         return KernelSpec(name, "fused", dtype, nread, nwritten, per * out_elems, shapes,

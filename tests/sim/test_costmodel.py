@@ -162,3 +162,12 @@ def test_every_model_parameter_is_documented():
         unit, meaning = describe_param(name)
         assert unit and meaning
     assert not set(h200.ASSUMED) & set(h200.FITTED)
+
+
+def test_scatter_add_touches_only_the_destinations_it_hits():
+    values, idx, table = f32(32, 16), np.zeros(32, np.int64), f32(50_000, 16)
+    s = costmodel.spec("index_add", [values, idx], table)
+    assert s.op_class == "scatter" and s.elements == 32 * 16
+    assert s.bytes_written == values.nbytes
+    assert s.bytes_read == 2 * values.nbytes + idx.nbytes
+    assert costmodel.spec("index_add", [1.0, idx], table).elements == 32
