@@ -216,8 +216,9 @@ def spec(name, inputs, outputs, **info):
 
 
 def _dense(a):
+    """Read in order: contiguous, or a broadcast (stride-0) view whose few elements stay cached."""
     flags = getattr(a, "flags", None)
-    return flags is None or flags.c_contiguous
+    return flags is None or flags.c_contiguous or 0 in a.strides
 
 
 def _optimizer_spec(name, info, shapes):

@@ -171,3 +171,8 @@ def test_scatter_add_touches_only_the_destinations_it_hits():
     assert s.bytes_written == values.nbytes
     assert s.bytes_read == 2 * values.nbytes + idx.nbytes
     assert costmodel.spec("index_add", [1.0, idx], table).elements == 32
+
+
+def test_copy_from_a_broadcast_view_is_not_a_transpose():
+    src = np.broadcast_to(f32(1, 16), (8, 16))
+    assert costmodel.spec("copy", [src], f32(8, 16)).op_class == "copy"
