@@ -110,10 +110,23 @@ def test_memory_counter_follows_allocations(tmp_path):
         a = gg.zeros(1000, device=DEV)  # 4096 bytes
         b = a + 1  # 8192
         del a  # 4096
-    counters = [e for e in prof.trace()["traceEvents"] if e["ph"] == "C"]
+    events = prof.trace()["traceEvents"]
+    pid = next(e["pid"] for e in events if e["ph"] == "M" and e["name"] == "process_name"
+               and DEV in e["args"]["name"])
+    counters = [e for e in events if e["ph"] == "C" and e["pid"] == pid]
     values = [e["args"]["in_use_bytes"] for e in counters]
     assert values == [0, 4096, 8192, 4096]
     assert values[-1] == gg.sim.stats(DEV).in_use_bytes
     times = [e["ts"] for e in counters]
     assert times == sorted(times)
     del b
+
+
+def test_devices_unused_in_the_block_stay_out_of_the_trace():
+    gg.sim.configure(DEV)
+    gg.sim.configure("sim:9")
+    with gg.profiler.profile() as prof:
+        gg.ones(4, device=DEV).sum()
+    names = [e["args"]["name"] for e in prof.trace()["traceEvents"]
+             if e["ph"] == "M" and e["name"] == "process_name"]
+    assert len(names) == 1 and DEV in names[0]

@@ -35,7 +35,7 @@ _REDUCE_NAME = {op: f"reduce:{op}" for op in ref.REDUCE}
 _spec = costmodel.spec
 _ndarray = np.ndarray
 _as_array = ref.as_array
-SPEC_CACHE_SIZE = 4096  # distinct kernel signatures remembered per device
+ROW_LIMIT = 4096  # distinct kernel signatures counted separately before they are folded
 # NaN and inf pass through as on cpu; NumPy's RuntimeWarnings from this module are silenced by
 # the filter in backends/cpu.py (installed when gpugrad's cpu backend is imported).
 
@@ -113,8 +113,9 @@ class SimBackend(Backend):
         """Clear counters, the timeline, the peak and the pool's cached blocks (live arrays
         keep their memory)."""
         self.timeline.reset()
-        self.by_op = {}  # op name -> [count, device µs, flops, bytes, op_class]
-        self._specs = {}  # kernel signature -> KernelSpec (see _launch)
+        self._rows = {}  # kernel signature -> [KernelSpec, count, device µs] (see _launch)
+        self._folded = {}  # op name -> [count, device µs, flops, bytes, op_class] (old rows)
+        self._folded_class = {}  # op class -> device µs (old rows)
         self.h2d_bytes = 0
         self.d2h_bytes = 0
         self.p2p_bytes = 0
@@ -137,12 +138,15 @@ class SimBackend(Backend):
         if generation != self.generation:  # reset inside the block: the clocks restarted at 0
             first_event = first_sample = 0
             t0 = 0.0
-        sink.set_label(device, f"{device} (simulated {self.profile.name})")
-        sink.add_counter(device, profiler.MEMORY_COUNTER, 0.0, in_use)
-        for track, name, start, dur, args in self.timeline.events[first_event:]:
-            sink.add_event(device, track, name, start - t0, dur, args)
-        for ts, value in pool.samples[first_sample:]:
-            sink.add_counter(device, profiler.MEMORY_COUNTER, ts - t0, value)
+        events = self.timeline.events[first_event:]
+        samples = pool.samples[first_sample:]
+        if events or samples:  # a device unused during the block stays out of the trace
+            sink.set_label(device, f"{device} (simulated {self.profile.name})")
+            sink.add_counter(device, profiler.MEMORY_COUNTER, 0.0, in_use)
+            for track, name, start, dur, args in events:
+                sink.add_event(device, track, name, start - t0, dur, args)
+            for ts, value in samples:
+                sink.add_counter(device, profiler.MEMORY_COUNTER, ts - t0, value)
         pool.recording -= 1
         if not pool.recording:
             pool.samples.clear()
@@ -154,28 +158,47 @@ class SimBackend(Backend):
         """Model one kernel launch: cost it, place it on the timeline, count it.
 
         This runs on every op, so it stays flat. A spec depends only on the name, the operands'
-        shapes, strides and dtypes and ``info``; callers on the hot path pass that as ``key`` and
-        the spec is built once per distinct key.
+        shapes, strides and dtypes and ``info``: callers on the hot path pass that as ``key``,
+        and one row per distinct key holds the spec and the counts (totals are summed from the
+        rows when stats are read).
         """
-        if key is None:
-            spec = _spec(name, inputs, outputs, **info) if info else _spec(name, inputs, outputs)
-        else:
-            spec = self._specs.get(key)
-            if spec is None:
-                if len(self._specs) >= SPEC_CACHE_SIZE:
-                    self._specs.clear()
-                spec = self._specs[key] = (_spec(name, inputs, outputs, **info) if info
-                                           else _spec(name, inputs, outputs))
-        start, end = self.timeline.kernel(spec)
-        row = self.by_op.get(name)
+        row = self._rows.get(key) if key is not None else None
         if row is None:
-            row = self.by_op[name] = [0, 0.0, 0, 0, spec.op_class]
-        row[0] += 1
-        row[1] += end - start
-        row[2] += spec.flops
-        row[3] += spec.bytes_read + spec.bytes_written
+            spec = _spec(name, inputs, outputs, **info) if info else _spec(name, inputs, outputs)
+            if key is None:
+                key = spec  # specs are hashable: launches with equal specs share a row
+                row = self._rows.get(key)
+            if row is None:
+                if len(self._rows) >= ROW_LIMIT:
+                    self._fold_rows()
+                row = self._rows[key] = [spec, 0, 0.0]
+        spec = row[0]
+        start, end = self.timeline.kernel(spec)
+        row[1] += 1
+        row[2] += end - start
         if self.debug:
             report.print_kernel(self.device, spec, end - start, outputs)
+
+    def _fold_rows(self):
+        """Sum the per-signature rows into per-op totals (bounds memory for endless shapes)."""
+        self._folded, self._folded_class = self.kernel_totals()
+        self._rows.clear()
+
+    def kernel_totals(self):
+        """``(by_op, by_class)`` since the last reset: per op name [count, device µs, flops,
+        bytes, op_class] (the class of its first kernel), and device µs per op class."""
+        by_op = {name: list(total) for name, total in self._folded.items()}
+        by_class = dict(self._folded_class)
+        for spec, count, us in self._rows.values():
+            total = by_op.get(spec.name)
+            if total is None:
+                total = by_op[spec.name] = [0, 0.0, 0, 0, spec.op_class]
+            total[0] += count
+            total[1] += us
+            total[2] += count * spec.flops
+            total[3] += count * (spec.bytes_read + spec.bytes_written)
+            by_class[spec.op_class] = by_class.get(spec.op_class, 0.0) + us
+        return by_op, by_class
 
     def _new(self, data):
         """A SimArray holding fresh modeled memory for a kernel's result ``data``."""

@@ -62,14 +62,11 @@ class SimStats:
         timeline, pool = backend.timeline, backend.pool
         self.device = str(backend.device)
         self.profile = backend.profile.name
+        by_op, self.by_class = backend.kernel_totals()
         self.by_op = {
             name: {"count": c, "device_us": us, "flops": fl, "bytes": by, "op_class": cls}
-            for name, (c, us, fl, by, cls) in backend.by_op.items()
+            for name, (c, us, fl, by, cls) in by_op.items()
         }
-        self.by_class = {}
-        for row in self.by_op.values():
-            cls = row["op_class"]
-            self.by_class[cls] = self.by_class.get(cls, 0.0) + row["device_us"]
         self.kernels = sum(r["count"] for r in self.by_op.values())
         self.flops = sum(r["flops"] for r in self.by_op.values())
         self.bytes = sum(r["bytes"] for r in self.by_op.values())

@@ -251,3 +251,22 @@ def test_stats_are_plain_data_with_a_readable_summary(sim):
     for word in ("kernels", "h2d", "d2h", "in use", "peak", "host", "device busy"):
         assert word in text
     assert "matmul" in stats.table() and "2 more ops" in stats.table(top=1)
+
+
+def test_counts_survive_folding_of_many_kernel_signatures(sim, monkeypatch):
+    from gpugrad.sim import backend as sim_backend
+
+    xs = [gg.ones(n, device=DEV) for n in range(1, 12)]
+    gg.sim.reset(DEV)
+    for x in xs:
+        x + 1
+    expected = gg.sim.stats(DEV)
+    monkeypatch.setattr(sim_backend, "ROW_LIMIT", 3)  # fold the rows every few signatures
+    gg.sim.reset(DEV)
+    for x in xs:
+        x + 1
+    folded = gg.sim.stats(DEV)
+    assert folded.kernels == expected.kernels == 11
+    assert folded.by_op["binary:add"]["flops"] == expected.by_op["binary:add"]["flops"]
+    assert folded.device_us == pytest.approx(expected.device_us)
+    assert sum(folded.by_class.values()) == pytest.approx(folded.device_us)
