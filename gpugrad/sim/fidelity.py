@@ -3,15 +3,19 @@
     python -m gpugrad.sim.fidelity ../shared/gpu-measurements/h200-run1.json --profile h200
 
 Each record of a measurement file (format: ../shared/gpu-measurements/README.md) becomes a small
-program of simulator actions, run on a fresh Timeline exactly as measure.py ran it on the GPU:
+program of simulator actions, run on a fresh Timeline as measure.py ran it on the GPU:
 
-- per-op records: CUDA event, the op's kernels, CUDA event; predicts ``gpu_us``;
+- per-op records: three warm-up calls, a sync, a CUDA event, the op's kernels, a CUDA event
+  (``cupyx.profiler.benchmark``); predicts ``gpu_us``;
 - transfers (a copy then a device sync) and allocations predict ``wall_us``;
 - ``mlp_step_handwritten``: the hand-written CuPy training step of measure.py, op by op (matmul,
-  bias add, ReLU, softmax cross-entropy, backward, SGD), then a sync; predicts ``wall_us_synced``.
+  bias add, ReLU, softmax cross-entropy, backward, SGD), once to warm up, then timed to the final
+  sync; predicts ``wall_us_synced``.
 
-Kernels are described by ``costmodel.spec`` from NumPy arrays of the real shapes, the same call
-the sim backend makes for its primitives (``np.empty`` arrays: their pages are never touched).
+Per-op records small enough to compute quickly run through the sim backend itself
+(``--via backend``, the default): its primitives, its ``costmodel.spec`` calls, its memory pool
+and timeline. The others (and all with ``--via direct``) replay the same ``costmodel.spec`` kernel
+descriptions, built from ``np.empty`` arrays of the real shapes (their pages are never touched).
 The table gives, per op family, the median and 90th percentile of ``|modeled / measured - 1|``;
 the last line is ``overall: median X% p90 Y% (n=N)``.
 """
