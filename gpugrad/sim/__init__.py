@@ -53,7 +53,8 @@ def stats(device="sim:0"):
 
 
 def reset(device="sim:0"):
-    """Clear ``device``'s counters, timeline and peak memory (live arrays keep their memory)."""
+    """Clear ``device``'s counters, timeline and peak memory. Live arrays keep their memory and
+    the caching pool keeps its free blocks (a warm start; ``configure`` starts cold)."""
     _backend(device).reset()
 
 
