@@ -37,16 +37,17 @@ def _log(x):
 class Value:
     """A scalar with a gradient: ``a = Value(2.0); (a * a).backward(); a.grad == 4.0``."""
 
-    __slots__ = ("data", "grad", "_children", "_local", "_op", "_backward_fn", "__weakref__")
+    __slots__ = ("data", "grad", "_children", "_local", "_op", "__weakref__")
 
     def __init__(self, data, _children=(), _op="", _local=None):
         self.data = data
         self.grad = 0.0
-        self._children = tuple(_children)
-        # local derivatives d(self)/d(child); None means "use _backward_fn" (a custom op)
-        self._local = _local if _children else ()
+        self._children = _children if type(_children) is tuple else tuple(_children)
+        # How backward reaches the operands: a tuple of local derivatives d(self)/d(child)
+        # (built-in ops), a function (micrograd-style ``_backward`` assigned by the user), or
+        # None (a leaf, or a custom op without a backward).
+        self._local = _local
         self._op = _op
-        self._backward_fn = None
 
     # ---- micrograd's attributes ------------------------------------------------------------
     @property
@@ -57,16 +58,14 @@ class Value:
     @property
     def _backward(self):
         """Add this node's contribution to its operands' gradients (micrograd's ``_backward``)."""
-        if self._backward_fn is not None:
-            return self._backward_fn
-        if not self._children:
+        local = self._local
+        if local is None:
             return _noop
-        return self._propagate
+        return self._propagate if type(local) is tuple else local
 
     @_backward.setter
     def _backward(self, fn):
-        self._backward_fn = fn
-        self._local = None  # backward() now calls fn for this node
+        self._local = fn  # backward() now calls fn for this node
 
     def _propagate(self):
         g = self.grad
@@ -174,9 +173,10 @@ class Value:
         self.grad = 1.0
         for v in reversed(topo):
             local = v._local
-            if not local:  # a leaf: (), or a custom op: None
-                if local is None and v._backward_fn is not None:
-                    v._backward_fn()
+            if local is None:  # a leaf
+                continue
+            if type(local) is not tuple:  # a custom op's assigned _backward
+                local()
                 continue
             g = v.grad
             children = v._children
