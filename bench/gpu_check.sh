@@ -9,7 +9,8 @@
 # 3. runs bench/mlp.py: gpugrad vs PyTorch eager vs hand-written CuPy training steps;
 # 4. runs the same steps on the simulator with the profile matching the GPU (h100 or h200);
 # and prints a summary table last. A failing step is recorded and the script goes on.
-# Environment: PYTHON (default python3), OUT (default ./gpu_check_out), TEST_TIMEOUT (s, 210).
+# Environment: PYTHON (default python3), OUT (default ./gpu_check_out), TEST_TIMEOUT (s, 180),
+# TEST_SHARDS (parallel pytest processes, 4).
 set -u
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -53,7 +54,7 @@ EOF
 cat "$OUT/env.txt"
 
 # 1. install (no network: no dependencies, no build isolation); PYTHONPATH covers a failure
-step install 120 "$OUT/install.log" \
+step install 60 "$OUT/install.log" \
     "$PY" -m pip install --no-deps --no-build-isolation --no-index -e "$ROOT"
 step import 60 "$OUT/import.log" "$PY" -c "
 import gpugrad as gg, gpugrad.cuda as c
@@ -62,12 +63,45 @@ print('cuda available:', c.is_available(), c.unavailable_reason() or c.describe(
 print('kernels from', c.kernel_dir())
 print(gg.devices())"
 
-# 2. the whole test suite, cuda included; JUnit XML for the summary
-step tests "${TEST_TIMEOUT:-210}" "$OUT/pytest.log" \
-    "$PY" -m pytest -q -rfEs -p no:cacheprovider --junitxml="$OUT/junit.xml" "$ROOT/tests"
+# 2. the whole test suite, cuda included, in TEST_SHARDS parallel pytest processes (the files
+#    split by size; the GPU is shared), each writing a log and a JUnit XML for the summary
+step tests "$(( ${TEST_TIMEOUT:-180} + 20 ))" "$OUT/pytest.log" "$PY" - "$ROOT" "$OUT" \
+    "${TEST_SHARDS:-4}" "${TEST_TIMEOUT:-180}" <<'EOF'
+import glob, os, subprocess, sys, time
+root, out, shards, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+files = sorted(glob.glob(os.path.join(root, "tests", "**", "test_*.py"), recursive=True),
+               key=os.path.getsize, reverse=True)
+groups, sizes = [[] for _ in range(shards)], [0] * shards
+for path in files:
+    i = sizes.index(min(sizes))
+    groups[i].append(os.path.relpath(path, root))
+    sizes[i] += os.path.getsize(path)
+procs = []
+for i, group in enumerate(g for g in groups if g):
+    log = open(os.path.join(out, f"pytest-{i}.log"), "w")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider",
+           f"--junitxml={os.path.join(out, f'junit-{i}.xml')}"] + group
+    procs.append((i, subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT), log))
+deadline, rc = time.time() + limit, 0
+for i, proc, log in procs:
+    try:
+        code = proc.wait(timeout=max(1.0, deadline - time.time()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        code = 124
+        print(f"shard {i}: killed after {limit} s")
+    log.close()
+    rc = max(rc, code if code >= 0 else 124)
+    with open(log.name) as f:
+        lines = f.read().splitlines()
+    print(f"--- shard {i} (rc {code}): " + (lines[-1] if lines else "no output"))
+    print("\n".join(l for l in lines if l.startswith(("FAILED", "ERROR"))))
+sys.exit(rc)
+EOF
 
 # 3. measured training steps; 4. the simulator's prediction for this GPU
-step bench_cuda 150 "$OUT/mlp_cuda.log" "$PY" "$ROOT/bench/mlp.py" --device cuda \
+step bench_cuda 120 "$OUT/mlp_cuda.log" "$PY" "$ROOT/bench/mlp.py" --device cuda \
     --json "$OUT/mlp_cuda.json"
 GPU_NAME="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
 case "$GPU_NAME" in
@@ -77,12 +111,12 @@ case "$GPU_NAME" in
     *L4*) PROFILE=l4 ;;
     *) PROFILE=h100 ;;
 esac
-step bench_sim 120 "$OUT/mlp_sim.log" "$PY" "$ROOT/bench/mlp.py" --device sim \
+step bench_sim 90 "$OUT/mlp_sim.log" "$PY" "$ROOT/bench/mlp.py" --device sim \
     --profile "$PROFILE" --json "$OUT/mlp_sim_$PROFILE.json"
 
 # summary, last
 "$PY" - "$OUT" "$PROFILE" "$GPU_NAME" "$START" <<'EOF' 2>&1 | tee "$OUT/summary.txt"
-import json, os, sys, time
+import glob, json, os, sys, time
 import xml.etree.ElementTree as ET
 out, profile, gpu, start = sys.argv[1], sys.argv[2], sys.argv[3] or "unknown GPU", int(sys.argv[4])
 
@@ -99,18 +133,27 @@ with open(os.path.join(out, "steps.tsv")) as f:
     for line in f:
         name, rc, secs = line.split()
         print(f"  step {name:<11} {'ok' if rc == '0' else 'FAILED rc=' + rc:<14} {secs:>4} s")
-try:
-    suite = ET.parse(os.path.join(out, "junit.xml")).getroot()
-    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
-    n, fail, err, skip = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
-    cuda = [c for c in suite.iter("testcase") if "cuda" in c.get("name", "") + c.get("classname", "")]
-    cuda_bad = sum(1 for c in cuda if c.find("failure") is not None or c.find("error") is not None)
-    cuda_skip = sum(1 for c in cuda if c.find("skipped") is not None)
-    print(f"tests: {n - fail - err - skip} passed, {fail} failed, {err} errors, {skip} skipped; "
-          f"cuda tests: {len(cuda) - cuda_bad - cuda_skip} passed, {cuda_bad} failed, "
-          f"{cuda_skip} skipped")
-except Exception as exc:
-    print(f"tests: no JUnit report ({exc})")
+cases = []
+for path in sorted(glob.glob(os.path.join(out, "junit-*.xml"))):
+    try:
+        cases += list(ET.parse(path).getroot().iter("testcase"))
+    except Exception as exc:
+        print(f"tests: unreadable {os.path.basename(path)} ({exc})")
+
+
+def outcome(case):
+    if case.find("failure") is not None or case.find("error") is not None:
+        return "failed"
+    return "skipped" if case.find("skipped") is not None else "passed"
+
+
+def count(group):
+    kinds = [outcome(c) for c in group]
+    return ", ".join(f"{kinds.count(k)} {k}" for k in ("passed", "failed", "skipped"))
+
+
+cuda = [c for c in cases if "cuda" in c.get("name", "") + c.get("classname", "")]
+print(f"tests: {count(cases)}; cuda tests: {count(cuda)}" if cases else "tests: no JUnit report")
 cuda_res, sim_res = load("mlp_cuda.json"), load(f"mlp_sim_{profile}.json")
 targets = {"small": 1.5, "large": 1.0}
 head = (f"{'MLP':<6} {'gpugrad ms':>10} {'torch ms':>9} {'cupy ms':>8} {'vs torch':>9} "
