@@ -352,11 +352,13 @@ class CupyBackend(Backend):
                                       (table, n, _OPTIMIZER_CHUNK) + args)
 
     def _optimizer_groups(self, params, grads, states):
-        """Dense working arrays grouped by dtype, and the write-backs for non-dense inputs.
+        """Dense working arrays grouped by dtype, and the write-backs for the others.
 
-        Returns ``({dtype: [index, ...]}, work)`` where ``work[i]`` is ``[param, grad, *states]``
-        for tensor i, each dense and of the parameter's dtype; ``copies`` lists (original, work)
-        pairs to copy back after the launch for arrays updated in place that were not dense.
+        Returns ``(groups, work, copies)``: ``groups`` maps a dtype to the indices of the
+        non-empty tensors of that dtype; ``work[i]`` is ``[param, grad, *states]`` for tensor i,
+        each dense and of the parameter's dtype; ``copies`` lists (original, working copy) pairs
+        to write back after the launch, for in-place arrays that were not dense or not of the
+        parameter's dtype.
         """
         groups, work, copies = {}, [], []
         for i, p in enumerate(params):
@@ -370,8 +372,9 @@ class CupyBackend(Backend):
             for s in states:
                 row.append(s[i])
             for k in (0,) + tuple(range(2, len(row))):
-                if row[k] is not None and not row[k].flags.c_contiguous:
-                    dense = cupy.ascontiguousarray(row[k])
+                a = row[k]
+                if a is not None and (not a.flags.c_contiguous or a.dtype != p.dtype):
+                    dense = cupy.ascontiguousarray(a, dtype=p.dtype)
                     copies.append((row[k], dense))
                     row[k] = dense
             work.append(row)
