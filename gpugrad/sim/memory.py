@@ -106,7 +106,7 @@ def _rebuild(device, data):
 class MemoryPool:
     """The caching allocator of one sim device, with exact in-use and peak byte counts."""
 
-    __slots__ = ("device", "capacity", "timeline", "in_use", "peak", "cached", "_free",
+    __slots__ = ("device", "capacity", "timeline", "in_use", "peak", "reserved", "_free",
                  "recording", "samples", "hits", "misses")
 
     def __init__(self, device, capacity, timeline):
@@ -115,7 +115,7 @@ class MemoryPool:
         self.timeline = timeline
         self.in_use = 0  # bytes in live blocks (rounded)
         self.peak = 0  # the most in_use has been since the last reset_peak()
-        self.cached = 0  # bytes in free blocks kept by the pool
+        self.reserved = 0  # bytes taken from the device: live blocks plus cached free ones
         self._free = {}  # rounded size -> number of cached free blocks of that size
         self.recording = 0  # profilers listening: memory samples are kept only then
         self.samples = []  # (host clock µs, in_use bytes), for the trace's memory counter
@@ -134,14 +134,14 @@ class MemoryPool:
                 del free[size]
             else:
                 free[size] = count - 1
-            self.cached -= size
             self.hits += 1
         else:
-            if self.in_use + self.cached + size > self.capacity:
+            if self.reserved + size > self.capacity:
                 self.empty_cache()
                 if self.in_use + size > self.capacity:
                     raise OutOfMemoryError(self.device, size, self.in_use, self.capacity)
             self.misses += 1
+            self.reserved += size
             self.timeline.malloc(size)
         in_use = self.in_use = self.in_use + size
         if in_use > self.peak:
@@ -153,7 +153,6 @@ class MemoryPool:
     def free(self, size):
         """Return a block to the pool's cache (called when its last array dies)."""
         self.in_use -= size
-        self.cached += size
         free = self._free
         free[size] = free.get(size, 0) + 1
         if self.recording:
@@ -162,7 +161,12 @@ class MemoryPool:
     def empty_cache(self):
         """Release every cached free block back to the device (``free_all_blocks``)."""
         self._free.clear()
-        self.cached = 0
+        self.reserved = self.in_use
+
+    @property
+    def cached(self):
+        """Bytes in free blocks the pool keeps for reuse."""
+        return self.reserved - self.in_use
 
     def reset_peak(self):
         self.peak = self.in_use

@@ -47,7 +47,8 @@ class SimStats:
     """A snapshot of one sim device's counters (``gg.sim.stats(device)``).
 
     Attributes: ``kernels``, ``flops``, ``bytes`` (moved by kernels), ``h2d_bytes``,
-    ``d2h_bytes``, ``p2p_bytes``, ``in_use_bytes``, ``peak_bytes``, ``capacity_bytes``,
+    ``d2h_bytes``, ``p2p_bytes``, ``in_use_bytes``, ``peak_bytes``, ``reserved_bytes`` (held by
+    the caching pool: in use plus cached free blocks), ``capacity_bytes``,
     ``device_us`` (modeled time the device was busy), ``host_us`` (the modeled host clock),
     ``stream_us`` (when the stream's last kernel ends), ``pool_hits``/``pool_misses``, ``by_op``
     (op name -> dict(count, device_us, flops, bytes, op_class)), ``by_class`` (op class ->
@@ -55,7 +56,8 @@ class SimStats:
     """
 
     __slots__ = ("device", "profile", "kernels", "flops", "bytes", "h2d_bytes", "d2h_bytes",
-                 "p2p_bytes", "in_use_bytes", "peak_bytes", "capacity_bytes", "device_us",
+                 "p2p_bytes", "in_use_bytes", "peak_bytes", "reserved_bytes", "capacity_bytes",
+                 "device_us",
                  "host_us", "stream_us", "pool_hits", "pool_misses", "by_op", "by_class")
 
     def __init__(self, backend):
@@ -75,6 +77,7 @@ class SimStats:
         self.p2p_bytes = backend.p2p_bytes
         self.in_use_bytes = pool.in_use
         self.peak_bytes = pool.peak
+        self.reserved_bytes = pool.reserved
         self.capacity_bytes = pool.capacity
         self.pool_hits = pool.hits
         self.pool_misses = pool.misses
@@ -102,8 +105,8 @@ class SimStats:
             f"  transfers: h2d {_si(self.h2d_bytes, 'B')}, d2h {_si(self.d2h_bytes, 'B')}, "
             f"p2p {_si(self.p2p_bytes, 'B')}\n"
             f"  memory: {_fmt(self.in_use_bytes)} in use, peak {_fmt(self.peak_bytes)} "
-            f"of {_fmt(self.capacity_bytes)} (pool hits {self.pool_hits}, misses "
-            f"{self.pool_misses})\n"
+            f"of {_fmt(self.capacity_bytes)}; pool reserves {_fmt(self.reserved_bytes)} "
+            f"(hits {self.pool_hits}, misses {self.pool_misses})\n"
             f"  modeled time: host {self.host_us:.2f} µs, device busy {self.device_us:.2f} µs "
             f"({busy:.0%} of host time), stream ends at {self.stream_us:.2f} µs"
         )

@@ -97,8 +97,9 @@ def test_pool_is_emptied_and_retried_before_out_of_memory(dev):
     gg.sim.configure(dev, memory_bytes=8192)
     x = gg.zeros(1024, device=dev)  # 4096 bytes
     del x  # cached by the pool: 4096 in use by nobody, but reserved
+    assert gg.sim.stats(dev).reserved_bytes == 4096
     y = gg.zeros(1536, device=dev)  # 6144 bytes: only fits once the cached block is released
-    assert in_use() == 6144
+    assert in_use() == 6144 == gg.sim.stats(dev).reserved_bytes
     del y
 
 
