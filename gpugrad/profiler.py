@@ -22,8 +22,9 @@ Backends feed it through a small recording interface, the same for modeled and m
 - *push*: while ``is_recording()``, a backend may call ``record_event(...)`` and
   ``record_counter(...)`` (same arguments as the sink methods) as it goes.
 
-Each device's times must be in microseconds on one clock per device; the sink shifts each
-device so that its first reported time after ``profile_begin`` is relative to the start.
+Times are microseconds on one clock per device, counted from the start of the block: the sim
+backend subtracts its host clock at ``profile_begin``; a cuda source would subtract the time of
+a CUDA event recorded then. Each device becomes one process of the trace.
 """
 import json
 import os
