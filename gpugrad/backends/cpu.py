@@ -61,6 +61,9 @@ REDUCE = {"sum": np.sum, "max": np.max, "min": np.min, "argmax": np.argmax, "arg
 ACT_FORWARD = {"identity": None, "relu": _relu, "tanh": np.tanh, "sigmoid": _sigmoid}
 
 
+_ndarray = np.ndarray
+
+
 def as_array(x):
     """NumPy returns scalars for 0-d results; the contract promises arrays."""
     return x if type(x) is np.ndarray else np.asarray(x)
@@ -194,11 +197,14 @@ class NumpyBackend(Backend):
     def randint(self, low, high, shape, seed):
         return np.random.default_rng(seed).integers(low, high, size=shape, dtype=np.int64)
 
+    # unary/binary are the hot path of every op: as_array inlined
     def unary(self, op, a):
-        return as_array(UNARY[op](a))
+        out = UNARY[op](a)
+        return out if type(out) is _ndarray else np.asarray(out)
 
     def binary(self, op, a, b):
-        return as_array(BINARY[op](a, b))
+        out = BINARY[op](a, b)
+        return out if type(out) is _ndarray else np.asarray(out)
 
     def where(self, cond, a, b):
         return np.where(cond, a, b)
