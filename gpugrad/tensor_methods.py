@@ -81,6 +81,9 @@ def clamp(self, min=None, max=None):
     """Limit values to ``[min, max]`` (either may be None)."""
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):  # tensor bounds: elementwise ops
+        out = self if min is None else E.Maximum.apply(self, min)
+        return out if max is None else E.Minimum.apply(out, max)
     return E.Clamp.apply(self, min=min, max=max)
 
 
@@ -233,11 +236,15 @@ def logsumexp(self, dim, keepdim=False):
 
 @_method("softmax")
 def softmax(self, dim=-1):
+    if self.ndim == 0:  # one element along the only "dim"
+        return self.reshape(1).softmax(dim).reshape(())
     return SM.Softmax.apply(self, dim=normalize_dims(dim, self.ndim, "softmax")[0])
 
 
 @_method("log_softmax")
 def log_softmax(self, dim=-1):
+    if self.ndim == 0:
+        return self.reshape(1).log_softmax(dim).reshape(())
     return SM.LogSoftmax.apply(self, dim=normalize_dims(dim, self.ndim, "log_softmax")[0])
 
 
@@ -379,10 +386,10 @@ def _index_entry(entry, backend):
         if entry.dtype.is_floating_point:
             raise IndexError("tensors used as indices must be long, int or bool tensors")
         return entry._data
-    if isinstance(entry, (list, tuple)):
+    if isinstance(entry, (list, tuple)) or getattr(entry, "ndim", 0):  # lists, NumPy arrays
         return backend.from_host(entry)
-    if entry is None or entry is Ellipsis or isinstance(entry, slice):
-        return entry
+    if entry is None or entry is Ellipsis or isinstance(entry, (slice, bool)):
+        return entry  # (a bool adds a dimension, as in NumPy and PyTorch; it is no 0 or 1)
     try:
         return operator.index(entry)
     except TypeError:

@@ -130,3 +130,18 @@ def test_tensors_on_two_devices_name_both(device):
 def test_integer_arithmetic(device):
     i = gg.arange(4, device=device)
     assert (i * 2 + 1).tolist() == [1, 3, 5, 7] and (i * 2).dtype == gg.int64
+
+
+def test_int_float_promotion_follows_pytorch(device, torch):
+    i, f = gg.tensor([1, 2, 3], device=device), gg.tensor([0.5, 1.0, 2.0], device=device)
+    ti, tf = torch.tensor([1, 2, 3]), torch.tensor([0.5, 1.0, 2.0])
+    for got, expected in (((i / 2), ti / 2), ((i * 2.5), ti * 2.5), ((i + f), ti + tf),
+                          ((i / i), ti / ti), (gg.where(i > 1, 1.0, 0.0),
+                                               torch.where(ti > 1, 1.0, 0.0)),
+                          ((i * 2), ti * 2)):
+        assert str(got.dtype).split(".")[-1] == str(expected.dtype).split(".")[-1]
+        assert got.tolist() == pytest.approx(expected.tolist())
+    assert (i + gg.tensor([1.0], dtype=gg.float64, device=device)).dtype == gg.float64
+    w = gg.tensor([0.5, 0.5, 0.5], device=device, requires_grad=True)
+    (w * i).sum().backward()
+    assert w.grad.dtype == gg.float32 and w.grad.tolist() == [1.0, 2.0, 3.0]

@@ -1,4 +1,5 @@
 """Elementwise ops with broadcasting: arithmetic, unary math, activations, where, clamp."""
+from ..dtypes import float32, float64
 from ..function import Function
 from .broadcast import checked_binary, sum_to
 from .fused import BiasActGrad
@@ -12,10 +13,20 @@ class _Binary(Function):
 
     def forward(self, a, b):
         self.shapes = (getattr(a, "shape", None), getattr(b, "shape", None))
+        backend = self.backend
         try:
-            return self.backend.binary(self.op, a, b)
+            out = backend.binary(self.op, a, b)
         except ValueError:  # name the op and both shapes (checked only on failure: hot path)
-            return checked_binary(self.backend, self.op, a, b)
+            out = checked_binary(backend, self.op, a, b)
+        if backend.dtype(out) is float64 and not _has_float64(backend, a, b):
+            # NumPy makes int64 op float32 (and int / int) float64; PyTorch gives float32
+            out = backend.cast(out, float32)
+        return out
+
+
+def _has_float64(backend, a, b):
+    return any(getattr(x, "shape", None) is not None and backend.dtype(x) is float64
+               for x in (a, b))
 
 
 class Add(_Binary):
@@ -208,13 +219,16 @@ class Where(Function):
     def forward(self, cond, a, b):
         self.shapes = (getattr(a, "shape", None), getattr(b, "shape", None))
         try:
-            return self.backend.where(cond, a, b)
+            out = self.backend.where(cond, a, b)
         except ValueError:
             from .broadcast import broadcast_shapes
 
             shape = broadcast_shapes("where", cond.shape, self.shapes[0] or ())
             broadcast_shapes("where", shape, self.shapes[1] or ())
             raise
+        if self.backend.dtype(out) is float64 and not _has_float64(self.backend, a, b):
+            out = self.backend.cast(out, float32)  # where(c, 1.0, 0.0) is float32, as in PyTorch
+        return out
 
     def backward(self, grad):
         cond = self.inputs[0]

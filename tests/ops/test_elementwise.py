@@ -233,3 +233,15 @@ def test_ndarray_on_the_left_defers_to_tensor(device):
     x = gg.tensor([1.0, 2.0], device=device)
     out = np.float32(2.0) * x
     assert isinstance(out, gg.Tensor) and out.tolist() == [2.0, 4.0]
+
+
+def test_clamp_with_tensor_bounds_matches_torch(device, torch):
+    data, lo, hi = [-1.0, 0.2, 3.0], [0.0, 0.5, 0.0], [0.5, 1.0, 2.0]
+    x = gg.tensor(data, device=device, requires_grad=True)
+    out = x.clamp(min=gg.tensor(lo, device=device), max=gg.tensor(hi, device=device))
+    t = torch.tensor(data, requires_grad=True)
+    expected = t.clamp(min=torch.tensor(lo), max=torch.tensor(hi))
+    assert_close(out, expected)
+    out.sum().backward()
+    expected.sum().backward()
+    assert_close(x.grad, t.grad)

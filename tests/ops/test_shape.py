@@ -144,3 +144,13 @@ def test_getitem_then_index_add_second_order_matches_torch(device, torch):
     (th,) = torch.autograd.grad((tg * tg).sum(), t)
     assert_close(g, tg)
     assert_close(h, th)
+
+
+def test_numpy_array_and_bool_indices_like_torch(device, torch):
+    x = gg.tensor(M, device=device, requires_grad=True)
+    t = torch.tensor(M, requires_grad=True)
+    assert_close(x[np.array([2, 0])], t[np.array([2, 0])])
+    assert x[True].shape == tuple(t[True].shape) == (1, 3, 4)
+    assert x[None, False].shape == tuple(t[None, False].shape)
+    x[True].sum().backward()
+    assert x.grad.tolist() == np.ones((3, 4)).tolist()

@@ -54,3 +54,11 @@ def test_softmax_rows_sum_to_one(device):
 def test_softmax_dim_out_of_range(device):
     with pytest.raises(IndexError, match="softmax"):
         gg.ones(2, 3, device=device).softmax(dim=2)
+
+
+def test_softmax_of_a_zero_dim_tensor(device, torch):
+    x = gg.tensor(2.0, device=device, requires_grad=True)
+    assert x.softmax(0).item() == torch.tensor(2.0).softmax(0).item() == 1.0
+    assert x.log_softmax(-1).item() == 0.0
+    x.softmax(0).backward()
+    assert x.grad.item() == 0.0
