@@ -15,9 +15,17 @@ anomaly_enabled = False
 
 
 class _GradMode:
-    """Base of ``no_grad`` / ``enable_grad``: a context manager and a decorator."""
+    """Base of ``no_grad`` / ``enable_grad``: a context manager and a decorator, used as
+    ``@gg.no_grad()`` or, as in PyTorch 2, ``@gg.no_grad``."""
 
     mode = True
+
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        if fn is not None and cls is not set_grad_enabled:  # bare decorator: @gg.no_grad
+            self.__init__()
+            return self(fn)
+        return self
 
     def __enter__(self):
         global grad_enabled
@@ -52,12 +60,22 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
-    """``with gg.set_grad_enabled(flag): ...`` records the graph only when ``flag`` is true."""
+    """Set graph recording on or off, as in PyTorch: at once when called as a function,
+    ``gg.set_grad_enabled(False)``; for a block, ``with gg.set_grad_enabled(flag): ...``
+    (restored after it); or for a function, as a decorator."""
 
     def __init__(self, mode=True):
+        global grad_enabled
         self.mode = bool(mode)
+        self._prev = grad_enabled
+        grad_enabled = self.mode
+
+    def __enter__(self):
+        return self  # already set by __init__; __exit__ restores what was before
 
     def __call__(self, fn):
+        global grad_enabled
+        grad_enabled = self._prev  # used as a decorator: the mode applies only inside fn
         mode = self.mode
 
         @functools.wraps(fn)

@@ -309,3 +309,29 @@ def test_topological_order_is_iterative_and_puts_parents_first():
     position = {n: i for i, n in enumerate(order)}
     assert all(position[p] < position[n] for n in parents for p in parents[n] if p is not None)
     assert sys.getrecursionlimit() == limit
+
+
+def test_grad_mode_forms_of_pytorch_2(device):
+    x = leaf([1.0], device)
+
+    @gg.no_grad
+    def bare(t):
+        return t * 2
+
+    assert not bare(x).requires_grad and bare.__name__ == "bare" and gg.is_grad_enabled()
+    gg.set_grad_enabled(False)  # as a function call: takes effect at once
+    try:
+        assert not gg.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        gg.set_grad_enabled(True)
+    assert gg.is_grad_enabled()
+
+    @gg.set_grad_enabled(False)
+    def off(t):
+        return t * 2
+
+    assert gg.is_grad_enabled() and not off(x).requires_grad and gg.is_grad_enabled()
+    with gg.no_grad():
+        with gg.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+        assert not gg.is_grad_enabled()
