@@ -9,7 +9,7 @@
 # 3. runs bench/mlp.py: gpugrad vs PyTorch eager vs hand-written CuPy training steps;
 # 4. runs the same steps on the simulator with the profile matching the GPU (h100 or h200);
 # and prints a summary table last. A failing step is recorded and the script goes on.
-# Environment: PYTHON (default python3), OUT (default ./gpu_check_out), TEST_TIMEOUT (s, 180),
+# Environment: PYTHON (default python3), OUT (default ./gpu_check_out), TEST_TIMEOUT (s, 150),
 # TEST_SHARDS (parallel pytest processes, 4).
 set -u
 cd "$(dirname "$0")/.."
@@ -54,9 +54,9 @@ EOF
 cat "$OUT/env.txt"
 
 # 1. install (no network: no dependencies, no build isolation); PYTHONPATH covers a failure
-step install 60 "$OUT/install.log" \
+step install 45 "$OUT/install.log" \
     "$PY" -m pip install --no-deps --no-build-isolation --no-index -e "$ROOT"
-step import 60 "$OUT/import.log" "$PY" -c "
+step import 45 "$OUT/import.log" "$PY" -c "
 import gpugrad as gg, gpugrad.cuda as c
 print('gpugrad from', gg.__file__)
 print('cuda available:', c.is_available(), c.unavailable_reason() or c.describe())
@@ -65,8 +65,8 @@ print(gg.devices())"
 
 # 2. the whole test suite, cuda included, in TEST_SHARDS parallel pytest processes (the files
 #    split by size; the GPU is shared), each writing a log and a JUnit XML for the summary
-step tests "$(( ${TEST_TIMEOUT:-180} + 20 ))" "$OUT/pytest.log" "$PY" - "$ROOT" "$OUT" \
-    "${TEST_SHARDS:-4}" "${TEST_TIMEOUT:-180}" <<'EOF'
+step tests "$(( ${TEST_TIMEOUT:-150} + 15 ))" "$OUT/pytest.log" "$PY" - "$ROOT" "$OUT" \
+    "${TEST_SHARDS:-4}" "${TEST_TIMEOUT:-150}" <<'EOF'
 import glob, os, subprocess, sys, time
 root, out, shards, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 files = sorted(glob.glob(os.path.join(root, "tests", "**", "test_*.py"), recursive=True),
@@ -102,7 +102,7 @@ sys.exit(rc)
 EOF
 
 # 3. measured training steps; 4. the simulator's prediction for this GPU
-step bench_cuda 120 "$OUT/mlp_cuda.log" "$PY" "$ROOT/bench/mlp.py" --device cuda \
+step bench_cuda 100 "$OUT/mlp_cuda.log" "$PY" "$ROOT/bench/mlp.py" --device cuda \
     --json "$OUT/mlp_cuda.json"
 GPU_NAME="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
 case "$GPU_NAME" in
@@ -112,7 +112,7 @@ case "$GPU_NAME" in
     *L4*) PROFILE=l4 ;;
     *) PROFILE=h100 ;;
 esac
-step bench_sim 90 "$OUT/mlp_sim.log" "$PY" "$ROOT/bench/mlp.py" --device sim \
+step bench_sim 60 "$OUT/mlp_sim.log" "$PY" "$ROOT/bench/mlp.py" --device sim \
     --profile "$PROFILE" --json "$OUT/mlp_sim_$PROFILE.json"
 
 # summary, last

@@ -78,8 +78,12 @@ def _dense(a):
 
 
 def _stride(a):
-    """The element stride of a 1-D array (0 for a broadcast view)."""
-    return a.strides[0] // a.itemsize if a.ndim == 1 else 1
+    """The element stride of a vector: 0 for a broadcast view or a 0-d array (one value)."""
+    if a.ndim == 0:
+        return 0
+    if a.ndim != 1:
+        raise ValueError(f"expected a 1-D array of per-row values, got shape {tuple(a.shape)}")
+    return a.strides[0] // a.itemsize
 
 
 def _pow2_at_least(n, low, high):
