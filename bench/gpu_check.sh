@@ -2,7 +2,7 @@
 # The GPU check (issue 4), for a machine with an NVIDIA H100/H200, CuPy, PyTorch and no network.
 # Run from anywhere; it works in the repository root that holds this script:
 #
-#     OUT=/some/dir bash bench/gpu_check.sh      # about 3-4 minutes; everything lands in $OUT
+#     OUT=/some/dir bash bench/gpu_check.sh   # about 3 minutes; 7 at most (each step has a limit)
 #
 # 1. installs gpugrad from the working tree without network (editable; PYTHONPATH as fallback);
 # 2. runs the whole test suite with cuda enabled (the `device` fixture includes cuda);
