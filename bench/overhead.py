@@ -4,9 +4,11 @@
     python bench/overhead.py value      # cases whose name contains "value"
 
 Each case is a named entry in CASES: a function returning ``(ours_seconds, peer_seconds,
-note)`` for one repetition; the runner takes the best of several and prints ``peer/ours``
-(above 1: gpugrad is faster). Goals (issue 2): tensor overhead at most PyTorch's (ratio >= 1);
-``Value`` at least 3x faster than micrograd (ratio >= 3).
+note)``, each the best of several runs alternated with the peer's; the runner prints
+``peer/ours`` (above 1: gpugrad is faster). Goals (issue 2): tensor overhead at most PyTorch's
+(ratio >= 1); ``Value`` at least 3x faster than micrograd (ratio >= 3), as Python normally runs
+(cyclic GC on). ``value_vs_micrograd_gc_off`` shows the same race with the cyclic GC off, which
+isolates the interpreter work: much of micrograd's time is the GC walking its closures.
 """
 import gc
 import os
@@ -93,6 +95,16 @@ def value_graph(V, n_nodes):
     return terms[0], xs
 
 
+def case_value_vs_micrograd_gc_off():
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return case_value_vs_micrograd()
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def case_value_vs_micrograd():
     try:
         from micrograd.engine import Value as MicroValue
@@ -174,6 +186,7 @@ def case_anomaly_off_vs_on():
 CASES = [
     ("tiny_tensor_vs_torch", case_tiny_tensor_vs_torch),
     ("value_vs_micrograd", case_value_vs_micrograd),
+    ("value_vs_micrograd_gc_off", case_value_vs_micrograd_gc_off),
     ("anomaly_off_vs_on", case_anomaly_off_vs_on),
 ]
 

@@ -120,27 +120,27 @@ def topological_order(roots, parents_of):
     maps a node to an iterable of parent nodes (``None`` entries are skipped). Shared by the
     tensor engine and the scalar ``Value``.
     """
-    # Nodes go in the set themselves (hashed by identity: no op or Value defines __eq__ for
-    # hashing, and Tensor keeps object.__hash__), which is faster than keying by id().
+    # Depth-first with an explicit stack of (node, expanded) pairs: a node is emitted when its
+    # "expanded" entry comes back to the top, i.e. after everything pushed above it (its
+    # parents). Nodes go in the set themselves (hashed by identity: no op or Value defines
+    # __eq__ for hashing, and Tensor keeps object.__hash__), which is faster than keying by id().
     order = []
     visited = set()
-    mark = visited.add
-    for root in roots:
-        if root in visited:
+    mark, emit = visited.add, order.append
+    stack = [(root, False) for root in reversed(list(roots))]
+    push, pop = stack.append, stack.pop
+    while stack:
+        node, expanded = pop()
+        if expanded:
+            emit(node)
             continue
-        mark(root)
-        stack = [(root, iter(parents_of(root)))]
-        push, pop, emit = stack.append, stack.pop, order.append
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if parent is not None and parent not in visited:
-                    mark(parent)
-                    push((parent, iter(parents_of(parent))))
-                    break
-            else:
-                pop()
-                emit(node)
+        if node in visited:  # reached again through another path before it was popped
+            continue
+        mark(node)
+        push((node, True))
+        for parent in parents_of(node):
+            if parent is not None and parent not in visited:
+                push((parent, False))
     return order
 
 
