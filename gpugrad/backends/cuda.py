@@ -133,9 +133,11 @@ class CupyBackend(Backend):
     def from_host(self, data, dtype=None):
         self._use()
         if isinstance(data, cupy.ndarray):
-            if dtype is not None:
-                return data.astype(NP_DTYPE[dtypes.as_dtype(dtype)], copy=True)
-            return cupy.asarray(host_array(data.get())) if data.dtype not in _GG else data.copy()
+            if data.device.id == self.index and (dtype is not None or data.dtype in _GG):
+                if dtype is not None:
+                    return data.astype(NP_DTYPE[dtypes.as_dtype(dtype)], copy=True)
+                return data.copy()
+            data = data.get()  # another GPU, or a dtype to infer: through the host
         kind = type(data)
         if kind is float or kind is int or kind is bool:  # no host buffer, no transfer
             np_dtype = NP_DTYPE[dtypes.as_dtype(dtype)] if dtype is not None else \
