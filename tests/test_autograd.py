@@ -133,7 +133,7 @@ def test_hook_on_a_tensor_without_grad_is_an_error(device):
         gg.ones(2, device=device).register_hook(lambda g: g)
 
 
-def test_backward_with_an_explicit_gradient(device, torch):
+def test_backward_with_an_explicit_gradient(device):
     x = leaf([1.0, 2.0, 3.0], device)
     (x * x).backward(gradient=gg.tensor([1.0, 0.5, -1.0], dtype=gg.float64, device=device))
     assert x.grad.tolist() == [2.0, 2.0, -6.0]
@@ -183,7 +183,7 @@ def test_grad_returns_gradients_without_touching_dot_grad(device):
     assert x.grad is None and w.grad is None
 
 
-def test_grad_with_grad_outputs_and_multiple_outputs(device, torch):
+def test_grad_with_grad_outputs_and_multiple_outputs(device):
     x = leaf([1.0, 2.0], device)
     a, b = x * x, x.exp()
     ga, = gg.grad([a, b], [x], grad_outputs=[gg.ones(2, dtype=gg.float64, device=device),

@@ -44,7 +44,7 @@ def test_unknown_device_in_creation_and_to():
         gg.Device(3)
 
 
-def test_tensor_to_device_and_back_keeps_values_and_gradients(device, torch):
+def test_tensor_to_device_and_back_keeps_values_and_gradients(device):
     x = gg.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=gg.float64, requires_grad=True)
     moved = x.to(device)
     assert moved.device == gg.Device(device) and moved.dtype == gg.float64

@@ -156,7 +156,7 @@ def test_float32_inputs_stay_float32(device):
     assert a.grad.dtype == gg.float32
 
 
-def test_cast_gradient_returns_in_input_dtype(device, torch):
+def test_cast_gradient_returns_in_input_dtype(device):
     x = gg.tensor([0.5, -1.25], dtype=gg.float64, device=device, requires_grad=True)
     y = x.float()
     assert y.dtype == gg.float32 and y.grad_fn is not None
