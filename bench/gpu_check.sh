@@ -155,6 +155,11 @@ def count(group):
 
 cuda = [c for c in cases if "cuda" in c.get("name", "") + c.get("classname", "")]
 print(f"tests: {count(cases)}; cuda tests: {count(cuda)}" if cases else "tests: no JUnit report")
+failed = [f"{c.get('classname')}::{c.get('name')}" for c in cases if outcome(c) == "failed"]
+for name in failed[:15]:
+    print(f"  FAILED {name}")
+if len(failed) > 15:
+    print(f"  ... and {len(failed) - 15} more (see pytest-*.log)")
 cuda_res, sim_res = load("mlp_cuda.json"), load(f"mlp_sim_{profile}.json")
 targets = {"small": 1.5, "large": 1.0}
 head = (f"{'MLP':<6} {'gpugrad ms':>10} {'torch ms':>9} {'cupy ms':>8} {'vs torch':>9} "
