@@ -73,3 +73,21 @@ def check_against_torch(case, device, torch, seed=0):
         got = x.grad if x.grad is not None else gg.zeros_like(x)
         assert got.device == x.device and got.dtype == x.dtype
         assert_close(got, expected_grad, atol=case.atol, what=f"{case.name} grad of input {i}")
+
+
+def op_tests(cases):
+    """The two standard tests of a list of OpCases, each parametrized over the cases (and, by
+    the ``device`` fixture, over devices): ``test_gradcheck, test_matches_torch = op_tests(C)``."""
+    import pytest
+
+    parametrize = pytest.mark.parametrize("case", cases, ids=ids(cases))
+
+    @parametrize
+    def test_gradcheck(case, device):
+        check_gradcheck(case, device)
+
+    @parametrize
+    def test_matches_torch(case, device, torch):
+        check_against_torch(case, device, torch)
+
+    return test_gradcheck, test_matches_torch

@@ -152,39 +152,30 @@ class Abs(Function):
         return grad * self.inputs[0].sign()
 
 
-class Tanh(Function):
+class _Activation(Function):
+    """tanh, relu or sigmoid (``act``). Backward is one kernel, bias_act's gradient from the
+    saved output, instead of three elementwise ops; that kernel has its own backward."""
+
     save_output = True
+    act = None
 
     def forward(self, a):
-        return self.backend.unary("tanh", a)
+        return self.backend.unary(self.act, a)
 
     def backward(self, grad):
-        # one kernel (bias_act's gradient) instead of three; it has its own backward
-        return _act_grad(grad, self.output(), "tanh")
+        return BiasActGrad.apply(grad, self.output(), act=self.act)
 
 
-class Relu(Function):
-    save_output = True
-
-    def forward(self, a):
-        return self.backend.unary("relu", a)
-
-    def backward(self, grad):
-        return _act_grad(grad, self.output(), "relu")
+class Tanh(_Activation):
+    act = "tanh"
 
 
-class Sigmoid(Function):
-    save_output = True
-
-    def forward(self, a):
-        return self.backend.unary("sigmoid", a)
-
-    def backward(self, grad):
-        return _act_grad(grad, self.output(), "sigmoid")
+class Relu(_Activation):
+    act = "relu"
 
 
-def _act_grad(grad, out, act):
-    return BiasActGrad.apply(grad, out, act=act)
+class Sigmoid(_Activation):
+    act = "sigmoid"
 
 
 class _MaxMin(_Binary):

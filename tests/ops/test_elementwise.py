@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import OpCase, assert_close, check_against_torch, check_gradcheck, ids
+from gradtools import OpCase, assert_close, op_tests
 
 R = np.random.default_rng(42)
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,14 +93,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_gradcheck(case, device):
-    check_gradcheck(case, device)
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_matches_torch(case, device, torch):
-    check_against_torch(case, device, torch)
+test_gradcheck, test_matches_torch = op_tests(CASES)
 
 
 def test_pow_of_zero_base_with_tensor_exponent_has_finite_gradient(device, torch):

@@ -5,7 +5,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.ops.fused import SoftmaxCrossEntropy
-from gradtools import OpCase, assert_close, check_against_torch, check_gradcheck, ids
+from gradtools import OpCase, assert_close, op_tests
 
 R = np.random.default_rng(9)
 ACTS = {
@@ -43,14 +43,7 @@ CE = [OpCase("softmax_cross_entropy", _gg_ce, _torch_ce, [R.standard_normal((3, 
 CASES = BIAS_ACT + CE
 
 
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_gradcheck(case, device):
-    check_gradcheck(case, device)
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_matches_torch(case, device, torch):
-    check_against_torch(case, device, torch)
+test_gradcheck, test_matches_torch = op_tests(CASES)
 
 
 def test_cross_entropy_is_stable_for_huge_logits(device, torch):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import OpCase, check_against_torch, check_gradcheck, ids
+from gradtools import OpCase, op_tests
 
 R = np.random.default_rng(3)
 SHAPES = [
@@ -24,14 +24,7 @@ CASES.append(OpCase("matmul_method", lambda a, b: a.matmul(b).tanh(),
                     [R.standard_normal((3, 2)), R.standard_normal((2, 2))]))
 
 
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_gradcheck(case, device):
-    check_gradcheck(case, device)
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_matches_torch(case, device, torch):
-    check_against_torch(case, device, torch)
+test_gradcheck, test_matches_torch = op_tests(CASES)
 
 
 @pytest.mark.parametrize("sa,sb", [((2, 3), (4, 5)), ((3,), (4,)), ((2, 3), (2,)),

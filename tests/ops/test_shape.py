@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import OpCase, assert_close, check_against_torch, check_gradcheck, ids
+from gradtools import OpCase, assert_close, op_tests
 
 R = np.random.default_rng(11)
 X = R.standard_normal((2, 3, 4))
@@ -71,14 +71,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_gradcheck(case, device):
-    check_gradcheck(case, device)
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_matches_torch(case, device, torch):
-    check_against_torch(case, device, torch)
+test_gradcheck, test_matches_torch = op_tests(CASES)
 
 
 def test_repeated_indices_accumulate(device):
