@@ -252,3 +252,33 @@ def test_kernels_compiled_once_per_process(be, rng):
 def test_devices_describes_the_gpu():
     row = [r for r in gg.devices() if r.device == "cuda"][0]
     assert row.available and "cuda:0" in row.detail
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: gg.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda ps: gg.optim.Adam(ps, lr=1e-2),
+    lambda ps: gg.optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
+], ids=["sgd_nesterov", "adam", "adamw"])
+def test_training_steps_match_cpu(rng, make_opt):
+    """A few steps of an MLP (fused bias+ReLU, fused cross-entropy, one-launch optimizer) on cuda
+    give cpu's losses and weights."""
+    x_np = rng.standard_normal((32, 20)).astype(np.float32)
+    y_np = rng.integers(0, 5, 32)
+    runs = {}
+    for device in ("cpu", "cuda"):
+        gg.manual_seed(7)
+        model = gg.nn.Sequential(gg.nn.Linear(20, 16, activation="relu"), gg.nn.Linear(16, 5))
+        model.to(device)
+        opt = make_opt(model.parameters())
+        x, y = gg.tensor(x_np, device=device), gg.tensor(y_np, device=device)
+        losses = []
+        for _ in range(4):
+            opt.zero_grad()
+            loss = gg.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        runs[device] = (losses, [p.numpy() for p in model.parameters()])
+    np.testing.assert_allclose(runs["cuda"][0], runs["cpu"][0], rtol=1e-5)
+    for got, want in zip(runs["cuda"][1], runs["cpu"][1]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
