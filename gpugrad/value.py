@@ -6,7 +6,8 @@ result with respect to each operand, computed once in forward. ``backward()`` or
 with the engine's iterative ``gpugrad.autograd.topological_order`` (so a chain a million deep
 works) and applies the chain rule: ``child.grad += local * node.grad``.
 
-micrograd's extension point still works: build ``Value(data, (a, b), "op")`` and assign
+A number operand (``a * 2``) is folded into the op rather than wrapped in a Value, so ``_prev``
+holds only Values. micrograd's extension point still works: build ``Value(data, (a, b), "op")`` and assign
 ``out._backward = fn``; ``backward()`` then calls ``fn()`` for that node.
 
 ``Neuron``, ``Layer`` and ``MLP`` are micrograd's small neural net over Values, and ``mse`` is
@@ -74,23 +75,23 @@ class Value:
 
     # ---- arithmetic ------------------------------------------------------------------------
     def __add__(self, other):
-        if type(other) is Value:
+        if isinstance(other, Value):
             return Value(self.data + other.data, (self, other), "+", (1.0, 1.0))
         return Value(self.data + _number(other, "+"), (self,), "+", (1.0,))
 
     def __mul__(self, other):
-        if type(other) is Value:
+        if isinstance(other, Value):
             return Value(self.data * other.data, (self, other), "*", (other.data, self.data))
         other = _number(other, "*")
         return Value(self.data * other, (self,), "*", (other,))
 
     def __sub__(self, other):
-        if type(other) is Value:
+        if isinstance(other, Value):
             return Value(self.data - other.data, (self, other), "-", (1.0, -1.0))
         return Value(self.data - _number(other, "-"), (self,), "-", (1.0,))
 
     def __truediv__(self, other):
-        if type(other) is Value:
+        if isinstance(other, Value):
             b = other.data
             return Value(self.data / b, (self, other), "/", (1.0 / b, -self.data / (b * b)))
         other = _number(other, "/")
@@ -98,7 +99,7 @@ class Value:
 
     def __pow__(self, other):
         a = self.data
-        if type(other) is Value:
+        if isinstance(other, Value):
             b = other.data
             out = a ** b
             # d(a**b)/db = a**b * log(a), taken as 0 at a == 0 (as PyTorch does)
@@ -199,8 +200,6 @@ def _noop():
 def _number(x, op):
     if isinstance(x, (int, float)):
         return x
-    if isinstance(x, Value):
-        return x.data
     try:
         return float(x)
     except (TypeError, ValueError):

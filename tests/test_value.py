@@ -203,3 +203,12 @@ def test_mse_matches_definition_and_checks_lengths():
     assert p[0].grad == pytest.approx(1.0) and p[1].grad == pytest.approx(-2.0)
     with pytest.raises(ValueError, match="1 predictions and 2 targets"):
         mse([Value(1.0)], [1.0, 2.0])
+
+
+def test_subclass_operands_get_gradients():
+    class Named(Value):
+        __slots__ = ("name",)
+
+    a, b = Value(2.0), Named(3.0)
+    (a * b + b).backward()
+    assert a.grad == 3.0 and b.grad == 3.0 and isinstance(b, Value)
