@@ -177,6 +177,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         grads[node] = grads[node] + grad if node in grads else grad
         root_nodes.append(node)
 
+    # ids of arrays already visible to the user (root gradients, .grad set in this pass)
+    handed_out = {id(g._data) for g in root_grads}
     wanted = None
     if inputs is not None:
         wanted = {}
@@ -198,12 +200,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 continue
             if node._is_leaf_tensor:
                 if node._hooks:
-                    grad = _run_hooks(node._hooks, grad)
+                    grad = _run_hooks(node._hooks, grad, handed_out)
                 if wanted is None:
                     if node.grad is None:
-                        # a fresh array: backward may hand the same (or a read-only broadcast)
-                        # array to several tensors, and users update .grad in place
-                        node.grad = grad if create_graph else grad.clone()
+                        node.grad = grad if create_graph else _adopt(grad, handed_out)
                     else:
                         node.grad = node.grad + grad
                 else:
@@ -212,7 +212,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 continue
             # an op node
             if node.tensor_hooks:
-                grad = _run_hooks(node.tensor_hooks, grad)
+                grad = _run_hooks(node.tensor_hooks, grad, handed_out)
             if wanted is not None:
                 for i in wanted.get(node, ()):
                     captured[i] = grad
@@ -220,7 +220,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 retained = node.retained()
                 if retained is not None:
                     if retained.grad is None:
-                        retained.grad = grad if create_graph else grad.clone()
+                        retained.grad = grad if create_graph else _adopt(grad, handed_out)
                     else:
                         retained.grad = retained.grad + grad
             if node.released:
@@ -254,11 +254,22 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     return captured
 
 
-def _run_hooks(hooks, grad):
-    for hook in list(hooks.values()) if hooks else ():
+def _adopt(grad, handed_out):
+    """``grad`` to store as a ``.grad``: the array itself when nothing else can see it (as
+    PyTorch steals the incoming gradient), else a copy. Backward may pass one array to several
+    tensors, or a view (a broadcast, a transpose), and users update ``.grad`` in place."""
+    if id(grad._data) in handed_out or not grad._backend.owns_memory(grad._data):
+        grad = grad.clone()
+    handed_out.add(id(grad._data))
+    return grad
+
+
+def _run_hooks(hooks, grad, handed_out):
+    for hook in list(hooks.values()):
         result = hook(grad)
         if result is not None:
             grad = result
+            handed_out.add(id(grad._data))  # the hook's caller may keep that tensor
     return grad
 
 

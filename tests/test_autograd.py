@@ -335,3 +335,27 @@ def test_grad_mode_forms_of_pytorch_2(device):
         with gg.set_grad_enabled(True):
             assert (x * 2).requires_grad
         assert not gg.is_grad_enabled()
+
+
+def test_leaf_grads_never_share_memory_but_fresh_ones_are_not_copied():
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = gg.tensor([3.0, 4.0], requires_grad=True)
+    (x + y).sum().backward()  # add's backward hands one broadcast array to both leaves
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+    x.grad.zero_()
+    assert y.grad.tolist() == [1.0, 1.0]
+    root = gg.ones(2)
+    z = x * 1.0
+    z.backward(root)  # a user's gradient tensor is never adopted as a .grad
+    assert not np.shares_memory(x.grad.numpy(), root.numpy())
+
+
+def test_a_linear_training_step_on_sim_copies_no_gradient():
+    gg.sim.configure("sim:3")
+    model = gg.nn.MLP([8, 16, 4]).to("sim:3")
+    x, y = gg.randn(5, 8, device="sim:3"), gg.randint(0, 4, size=(5,), device="sim:3")
+    gg.sim.reset("sim:3")
+    gg.nn.functional.cross_entropy(model(x), y).backward()
+    by_op = gg.sim.stats("sim:3").by_op
+    assert "copy" not in by_op, by_op  # every weight and bias gradient is adopted as it comes
+    assert all(p.grad.shape == p.shape for p in model.parameters())

@@ -135,6 +135,11 @@ class Backend:
     def synchronize(self):
         """Wait for pending device work."""
 
+    def owns_memory(self, a):
+        """True when ``a`` is not a view of another array, so the engine may hand it out as a
+        leaf's ``.grad`` without a copy (NumPy and CuPy arrays say so through ``.base``)."""
+        return a.base is None
+
     # ---- fused kernels -------------------------------------------------------------------
     def bias_act(self, x, bias, act):
         """``act(x + bias)`` for a 2-D ``x`` and 1-D ``bias``; ``act`` in ACTIVATIONS."""

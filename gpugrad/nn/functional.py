@@ -6,6 +6,7 @@ bias + activation op, so the hot path of training is a few kernels per layer.
 """
 from ..creation import rand_like
 from ..ops.fused import SoftmaxCrossEntropy
+from ..ops.matmul import Linear as _Linear
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -59,12 +60,7 @@ def linear(input, weight, bias=None, activation=None):
     if activation not in _ACTIVATIONS:
         raise ValueError(f"linear: unknown activation {activation!r}; expected one of "
                          f"{_ACTIVATIONS}")
-    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise RuntimeError(
-            f"linear: input of shape {input.shape} does not match weight of shape "
-            f"{weight.shape}: the last input dimension must equal in_features={weight.shape[1]}"
-        )
-    out = input @ weight.T
+    out = _Linear.apply(input, weight)
     if bias is not None and out.ndim == 2:
         return out.bias_act(bias, activation or "identity")
     if bias is not None:

@@ -46,3 +46,34 @@ class Matmul(Function):
             gb = a.mT @ grad if self.next_nodes[1] is not None else None
         return (None if ga is None else sum_to(ga, a.shape),
                 None if gb is None else sum_to(gb, b.shape))
+
+
+class Linear(Function):
+    """``x @ weight.T`` for ``weight`` of shape (out, in), as ``torch.nn.functional.linear``.
+
+    Its own op (not matmul of a transposed view) so that the weight's gradient comes out as
+    ``grad.T @ x``, already in the weight's (out, in) layout: the engine then keeps it as
+    ``.grad`` with no transposing copy, one kernel fewer per layer on a GPU.
+    """
+
+    save_inputs = True
+
+    def forward(self, x, weight):
+        if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+            raise RuntimeError(
+                f"linear: input of shape {tuple(x.shape)} does not match weight of shape "
+                f"{tuple(weight.shape)}: the last input dimension must equal in_features="
+                f"{weight.shape[1] if weight.ndim == 2 else '?'}"
+            )
+        return self.backend.matmul(x, self.backend.permute(weight, (1, 0)))
+
+    def backward(self, grad):
+        x, weight = self.inputs
+        gx = grad @ weight if self.next_nodes[0] is not None else None
+        gw = None
+        if self.next_nodes[1] is not None:
+            if x.ndim == 1:
+                gw = grad.unsqueeze(1) @ x.unsqueeze(0)
+            else:
+                gw = grad.reshape(-1, grad.shape[-1]).mT @ x.reshape(-1, x.shape[-1])
+        return gx, gw

@@ -246,6 +246,9 @@ class SimBackend(Backend):
             return self._upload(np.array(a, order="C"), is_pinned(a))
         return self._upload(np.array(source.to_host(a), order="C"), False)
 
+    def owns_memory(self, a):
+        return a.data.base is None
+
     def synchronize(self):
         self.timeline.synchronize()
 
