@@ -266,6 +266,7 @@ def _adopt(grad, handed_out):
 
 def _run_hooks(hooks, grad, handed_out):
     for hook in list(hooks.values()):
+        handed_out.add(id(grad._data))  # a hook may keep the gradient it is shown (logging)
         result = hook(grad)
         if result is not None:
             grad = result

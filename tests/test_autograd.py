@@ -350,6 +350,17 @@ def test_leaf_grads_never_share_memory_but_fresh_ones_are_not_copied():
     assert not np.shares_memory(x.grad.numpy(), root.numpy())
 
 
+def test_a_gradient_a_hook_kept_is_not_adopted_as_grad():
+    """A hook that records gradients (logging) must not see them change when ``.grad`` is
+    updated in place, e.g. by ``zero_grad(set_to_none=False)``."""
+    seen = []
+    w = gg.zeros(2, 2, requires_grad=True)
+    w.register_hook(seen.append)
+    (w @ gg.ones(2, 2)).sum().backward()
+    w.grad.zero_()
+    assert seen[0].tolist() == [[2.0, 2.0], [2.0, 2.0]]
+
+
 def test_a_linear_training_step_on_sim_copies_no_gradient():
     gg.sim.configure("sim:3")
     model = gg.nn.MLP([8, 16, 4]).to("sim:3")
