@@ -282,3 +282,17 @@ def test_training_steps_match_cpu(rng, make_opt):
     np.testing.assert_allclose(runs["cuda"][0], runs["cpu"][0], rtol=1e-5)
     for got, want in zip(runs["cuda"][1], runs["cpu"][1]):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_training_step_adopts_gradients_without_copies(monkeypatch):
+    """CuPy's fresh results own their memory (``.base is None``), so the engine keeps every weight
+    and bias gradient as ``.grad`` without a copy kernel."""
+    be = gg.device.get_backend("cuda")
+    copies = []
+    original = be.contiguous
+    monkeypatch.setattr(be, "contiguous", lambda a: copies.append(a.shape) or original(a))
+    model = gg.nn.MLP([8, 16, 4]).to("cuda")
+    x, y = gg.randn(5, 8, device="cuda"), gg.randint(0, 4, (5,), device="cuda")
+    gg.nn.functional.cross_entropy(model(x), y).backward()
+    assert copies == []
+    assert all(p.grad.shape == p.shape for p in model.parameters())
