@@ -1,6 +1,10 @@
 """The cuda backend on a real GPU: the fused kernels against the NumPy reference on random data,
 cuda <-> cpu <-> sim round trips, ``cuda:N`` selection, device-side random numbers and
 out-of-memory errors. Skipped, with the reason, where no GPU is usable."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -296,3 +300,23 @@ def test_training_step_adopts_gradients_without_copies(monkeypatch):
     gg.nn.functional.cross_entropy(model(x), y).backward()
     assert copies == []
     assert all(p.grad.shape == p.shape for p in model.parameters())
+
+
+def test_hidden_gpus_give_the_no_device_reason():
+    """The real CuPy with every GPU hidden: the "no device" case, with the driver present."""
+    code = ("import gpugrad as gg\n"
+            "print(gg.cuda.is_available())\n"
+            "print(gg.cuda.unavailable_reason())\n"
+            "try:\n"
+            "    gg.ones(1).to('cuda')\n"
+            "except gg.DeviceUnavailableError as exc:\n"
+            "    print('raised:', exc)\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="",
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    available, reason, raised = done.stdout.splitlines()
+    assert available == "False" and "no NVIDIA GPU found" in reason
+    assert raised.startswith("raised: cuda:0 is unavailable: no NVIDIA GPU found")
