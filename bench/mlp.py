@@ -277,12 +277,14 @@ def run_sim(names, profile, save):
                "modeled_ms": pipelined.host_us / n / 1e3,
                "modeled_ms_synced": synced.host_us / n / 1e3,
                "modeled_device_ms": pipelined.device_us / n / 1e3,
-               "kernels_per_step": pipelined.kernels / n}
+               "kernels_per_step": pipelined.kernels / n,
+               "framework_us": backend.timeline.framework_us}  # gpugrad's Python per kernel
         result["configs"][name] = row
         print(f"{name}: MLP {'-'.join(map(str, cfg['sizes']))} @ batch {cfg['batch']} on "
               f"{device} ({profile}): modeled {row['modeled_ms']:.3f} ms/step (synced "
               f"{row['modeled_ms_synced']:.3f} ms, device busy {row['modeled_device_ms']:.3f} ms, "
-              f"{row['kernels_per_step']:.0f} kernels/step)")
+              f"{row['kernels_per_step']:.0f} kernels/step, incl. gpugrad's host overhead "
+              f"{row['framework_us']:g} us/kernel)")
         save(result)
     return result
 

@@ -33,15 +33,18 @@ def _backend(device="sim:0"):
     return get_backend(dev)
 
 
-def configure(device="sim:0", profile=None, memory_bytes=None):
+def configure(device="sim:0", profile=None, memory_bytes=None, framework_overhead=True):
     """Set ``device``'s GPU profile and memory capacity, and clear its counters and clocks.
 
     Each call sets the whole configuration: ``profile=None`` means ``$GPUGRAD_SIM_PROFILE`` or
-    ``h100``, and ``memory_bytes=None`` the profile's memory. Live arrays keep their memory.
-    Returns the device's description.
+    ``h100``, and ``memory_bytes=None`` the profile's memory. ``framework_overhead=True`` charges
+    the host gpugrad's own Python time per kernel (the profile's ``framework_us``, measured on
+    one host CPU); ``False`` models only the CuPy calls, as if written by hand (fidelity.py's
+    replays of raw CuPy measurements). Live arrays keep their memory. Returns the device's
+    description.
     """
     b = _backend(device)
-    b.configure(profile=profile, memory_bytes=memory_bytes)
+    b.configure(profile=profile, memory_bytes=memory_bytes, framework_overhead=framework_overhead)
     return b.describe()
 
 

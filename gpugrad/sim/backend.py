@@ -4,7 +4,9 @@ NumPy computes every value, with the ``cpu`` backend's own helpers, so results e
 Beside each value the backend models the GPU:
 
 - every primitive that launches a kernel on a real GPU is one modeled kernel
-  (``costmodel.spec`` + ``timeline.kernel``); the fused primitives (``bias_act``,
+  (``costmodel.spec`` + ``timeline.kernel``), and the host also pays gpugrad's own Python per
+  kernel (``framework_us``) unless configured with ``framework_overhead=False``, as fidelity.py
+  does to replay raw CuPy calls through these primitives; the fused primitives (``bias_act``,
   ``softmax_cross_entropy`` and their backwards, ``sgd_step``, ``adam_step``) are one kernel each;
 - views (reshape of a contiguous array, permute, broadcast_to, basic slicing) launch nothing and
   share their base's memory, as in CuPy;
@@ -84,10 +86,12 @@ class SimBackend(Backend):
         profiler.register_source(self)
 
     # ---- configuration and counters --------------------------------------------------------
-    def configure(self, profile=None, memory_bytes=None):
+    def configure(self, profile=None, memory_bytes=None, framework_overhead=True):
         """Set the profile and capacity (omitted: the defaults) and clear counters and clocks.
 
-        Live arrays keep their memory; the pool's cached blocks are released.
+        ``framework_overhead``: charge the host the profile's ``framework_us`` per kernel for
+        gpugrad's own Python (on for gpugrad programs; off when primitives stand for raw CuPy
+        calls). Live arrays keep their memory; the pool's cached blocks are released.
         """
         self.profile = profiles.get_profile(profile_name(profile))
         if memory_bytes is None:
@@ -99,7 +103,9 @@ class SimBackend(Backend):
             capacity = int(memory_bytes)
         recording = self.pool is not None and self.pool.recording > 0
         # trace events are kept only while a profiler listens, so long runs stay small
-        self.timeline = timeline_mod.Timeline(self.profile, record_events=recording)
+        self.framework_overhead = bool(framework_overhead)
+        self.timeline = timeline_mod.Timeline(self.profile, record_events=recording,
+                                              framework=self.framework_overhead)
         if self.pool is None:
             self.pool = MemoryPool(str(self.device), capacity, self.timeline)
         else:

@@ -13,6 +13,16 @@ a pattern search of our own: each parameter in turn is moved up and down by a st
 for positive parameters, linearly for fractions), improvements are kept, and the step halves when
 a sweep finds none. It starts from ``INITIAL`` (rough values read off the data), so a rerun
 reproduces the committed FITTED exactly. ``ASSUMED`` parameters in h200.py stay fixed.
+
+``--fit-framework`` is a separate, later fit of one parameter, ``framework_us`` (gpugrad's own
+Python host time per kernel it dispatches), on bench/mlp.py results of gpugrad's training steps:
+
+    python -m gpugrad.sim.calibrate --fit-framework bench/results/h200-run1/mlp_cuda.json --write
+
+It holds FITTED (the raw-CuPy model) at its committed values, replays the "gpugrad step" records
+(``fidelity.bench_step_program``: the step run through gg.nn/gg.optim on sim, as the measured
+commit launched it) and minimizes the same robust loss over ``framework_us`` alone; ``--write``
+rewrites the FRAMEWORK block of profiles/h200.py. Raw-CuPy records never pay ``framework_us``.
 """
 import argparse
 import math
@@ -99,6 +109,9 @@ INITIAL = {
     "stage_gbps.d2h": 20.0, "stage_slow_gbps.d2h": 4.0,
     "malloc_base_us": 5.0, "malloc_gbps": 5400.0, "pool_alloc_us": 2.0,
 }
+#: the framework fit: bounds, and where it starts (it is 1-D; the start barely matters)
+FRAMEWORK_FREE = {"framework_us": (0.0, 200.0, "log")}
+FRAMEWORK_INITIAL = {"framework_us": 20.0}
 HOST_WEIGHT = 0.5
 SOFT = 0.15   # soft-L1 scale in log ratio: errors beyond ~15% count linearly, not squared
 
@@ -128,7 +141,7 @@ class Objective:
 
 
 def _step(value, name, direction, step):
-    low, high, scale = FREE[name]
+    low, high, scale = FREE[name] if name in FREE else FRAMEWORK_FREE[name]
     if scale == "log":
         new = max(value, low * 1e-3 if low > 0 else 1e-3) * math.exp(direction * step)
     else:
@@ -182,15 +195,31 @@ def format_fitted(params):
     return "\n".join(lines)
 
 
-def write_h200(params):
-    """Replace the FITTED block of profiles/h200.py (atomically)."""
+def write_h200(params, block="FITTED"):
+    """Replace the FITTED (or FRAMEWORK) block of profiles/h200.py (atomically)."""
     path = Path(h200.__file__)
     text = path.read_text()
-    new = re.sub(r"(# --- fitted by gpugrad/sim/calibrate.py \(BEGIN FITTED\) ---\n).*?(\n# ---)",
-                 lambda m: m.group(1) + format_fitted(params) + m.group(2), text, flags=re.S)
+    new = re.sub(r"(# --- fitted by gpugrad/sim/calibrate.py[^\n]* \(BEGIN " + block
+                 + r"\) ---\n).*?(\n# ---)",
+                 lambda m: m.group(1) + format_fitted(params).replace("FITTED", block, 1)
+                 + m.group(2), text, flags=re.S)
     tmp = path.with_suffix(".py.tmp")
     tmp.write_text(new)
     tmp.replace(path)
+
+
+def fit_framework(paths, step_version=None, verbose=True):
+    """Fit ``framework_us`` on the "gpugrad step" records of bench/mlp.py result files, the
+    raw-CuPy parameters held at h200.py's values; returns (params, loss, compiled records)."""
+    records = [r for r in fidelity.load_records(paths, step_version) if r["op"] == "gpugrad_step"]
+    if not records:
+        raise ValueError(f"no gpugrad step records in {', '.join(map(str, paths))} (expected "
+                         "bench/mlp.py --device cuda results)")
+    compiled = fidelity.compile_records(records)
+    start = dict(h200.FITTED, **FRAMEWORK_INITIAL)
+    params, loss = fit(compiled, start, step=1.0, min_step=1e-3, verbose=verbose,
+                       names=list(FRAMEWORK_FREE))
+    return _rounded({k: params[k] for k in FRAMEWORK_FREE}), loss, compiled
 
 
 def report(compiled, params, label):
@@ -207,7 +236,19 @@ def main(argv=None):
     parser.add_argument("--check", nargs="+", default=(), help="report (not fit) on these files")
     parser.add_argument("--write", action="store_true", help="rewrite FITTED in profiles/h200.py")
     parser.add_argument("--rounds", type=int, default=150)
+    parser.add_argument("--fit-framework", action="store_true",
+                        help="fit framework_us on bench/mlp.py results (gpugrad steps) instead")
     args = parser.parse_args(argv)
+    if args.fit_framework:
+        if not args.files:
+            parser.error("give bench/mlp.py result files, e.g. bench/results/h200-run1/mlp_cuda.json")
+        params, loss, compiled = fit_framework(args.files)
+        print(format_fitted(params).replace("FITTED", "FRAMEWORK", 1))
+        report(compiled, dict(h200.FITTED, **params), f"gpugrad steps (loss {loss:.4f})")
+        if args.write:
+            write_h200(params, "FRAMEWORK")
+            print(f"wrote {h200.__file__}", file=sys.stderr)
+        return 0
     fit_files = args.fit or args.files
     if not fit_files:
         parser.error("give measurement files to fit on")

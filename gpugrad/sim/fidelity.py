@@ -18,19 +18,30 @@ and timeline. The others (and all with ``--via direct``) replay the same ``costm
 descriptions, built from ``np.empty`` arrays of the real shapes (their pages are never touched).
 The table gives, per op family, the median and 90th percentile of ``|modeled / measured - 1|``;
 the last line is ``overall: median X% p90 Y% (n=N)``.
+
+A ``bench/mlp.py`` result file (``bench/results/*/mlp_cuda.json``) is read too: each MLP's
+gpugrad step (``ms`` back-to-back, ``ms_synced``) becomes a "gpugrad step" record, replayed by
+running the step through gg.nn and gg.optim on sim (the framework cost ``framework_us`` charged,
+see ``gpugrad_step_actions``), and the hand-written CuPy peer of the same run a "cupy step (bench)"
+record, replayed as ``mlp_step_program`` without it.
+
+    python -m gpugrad.sim.fidelity bench/results/h200-run1/mlp_cuda.json --profile h200
 """
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from . import costmodel
+from . import costmodel, steps
 from .profiles import PROFILE_NAMES, get_profile
 from .timeline import Timeline
 
 # Program actions: ("kernel", spec) | ("event",) | ("transfer", kind, nbytes, pinned)
-# | ("malloc", nbytes) | ("pool_alloc",) | ("sync",) | ("mark",)
+# | ("malloc", nbytes) | ("pool_alloc",) | ("host", us) | ("sync",) | ("mark",)
+# | ("framework",): from here on the host pays framework_us per kernel (a gpugrad program)
+# | ("per", n): the result is divided by n (n timed steps)
 FAMILIES = {
     "add": "elementwise", "mul_scalar": "elementwise", "exp": "elementwise",
     "tanh": "elementwise", "relu": "elementwise", "relu_backward": "elementwise",
@@ -42,6 +53,13 @@ FAMILIES = {
     "d2h_pinned": "transfer", "alloc_cold": "alloc", "alloc_pooled": "alloc",
     "mlp_step_handwritten": "mlp step",
 }
+#: families of bench/mlp.py result files (bench/results/*/mlp_cuda.json)
+BENCH_FAMILIES = {"gpugrad_step": "gpugrad step", "cupy_step": "cupy step (bench)"}
+#: the gpugrad commit each bench/results run measured (bench/results/README.md), by folder name;
+#: other files are taken as measurements of this checkout ("head")
+BENCH_RUNS = {"h200-run1": "b3d5b18"}
+#: bench/mlp.py's CONFIGS: steps timed back-to-back between two syncs
+BENCH_STEPS = {"small": 20, "large": 10}
 
 
 def _arr(shape, dtype="float32"):
@@ -168,6 +186,25 @@ def mlp_step_program(b, sizes, batch):
 WARMUP = 3   # cupyx.profiler.benchmark's n_warmup; the loop before a call leaves caches warm
 
 
+def bench_step_program(rec):
+    """Actions of one bench/mlp.py timing: ``n`` steps back-to-back then a sync (``ms``), or
+    one step then a sync (``ms_synced``), after warm-up steps; the result is per step.
+
+    The gpugrad step runs through gg.nn/gg.optim on sim (``steps.step_actions``) and pays
+    ``framework_us`` per kernel; the CuPy peer is ``mlp_step_program``, raw calls.
+    """
+    if rec["op"] == "gpugrad_step":
+        head, body = [("framework",)], steps.step_actions(rec["sizes"], rec["batch"],
+                                                          rec["version"])
+    else:
+        b = _Builder()
+        mlp_step_program(b, rec["sizes"], rec["batch"])
+        head, body = [], b.actions
+    n = rec["steps"]
+    timed = (body + [("sync",)]) if rec["timing"] == "ms_synced" else body * n + [("sync",)]
+    return head + body * 2 + [("sync",), ("mark",)] + timed + [("per", n)]
+
+
 def compile_record(rec):
     """(family, measured value, actions, measured host time or None) for one record.
 
@@ -189,6 +226,8 @@ def compile_record(rec):
         return "alloc", rec["wall_us"], [("mark",), ("malloc", rec["bytes"]), ("sync",)], None
     if op == "alloc_pooled":
         return "alloc", rec["wall_us"], [("mark",), ("pool_alloc",)], None
+    if op in BENCH_FAMILIES:
+        return BENCH_FAMILIES[op], rec["wall_us_step"], bench_step_program(rec), None
     if op == "mlp_step_handwritten":
         mlp_step_program(b, rec["sizes"], rec["batch"])
         body = b.actions
@@ -204,7 +243,7 @@ def run_program(actions, profile):
     the mark to the end. Dispatch is summed over the kernels after the first event or mark.
     """
     tl = Timeline(profile, record_events=False)
-    events, mark, dispatch = [], 0.0, 0.0
+    events, mark, dispatch, per = [], 0.0, 0.0, 1
     for act in actions:
         tag = act[0]
         if tag == "kernel":
@@ -221,13 +260,19 @@ def run_program(actions, profile):
             tl.malloc(act[1])
         elif tag == "pool_alloc":
             tl.host_work(profile.pool_alloc_us, "pool alloc")
+        elif tag == "host":
+            tl.host_work(act[1])
+        elif tag == "framework":
+            tl.framework_us = profile.framework_us
+        elif tag == "per":
+            per = act[1]
         elif tag == "sync":
             tl.synchronize()
         elif tag == "mark":
             mark, dispatch = tl.host_us, 0.0
     if len(events) == 2:
         return events[1] - events[0], dispatch
-    return tl.host_us - mark, dispatch
+    return (tl.host_us - mark) / per, dispatch
 
 
 class _BackendBuilder:
@@ -294,7 +339,7 @@ def run_on_backend(rec, profile_name, device="sim:0"):
     from ..device import get_backend
     from . import configure
 
-    configure(device, profile=profile_name)
+    configure(device, profile=profile_name, framework_overhead=False)   # raw CuPy calls
     backend = get_backend(device)
     builder = _BackendBuilder(backend)
     op, shapes, dtype = rec["op"], rec["shapes"], rec.get("dtype", "float32")
@@ -309,13 +354,37 @@ def run_on_backend(rec, profile_name, device="sim:0"):
     return end - start
 
 
-def load_records(paths):
+def load_records(paths, step_version=None):
+    """Records of measurement files (``records``) and bench/mlp.py results (``configs``).
+
+    ``step_version``: which gpugrad step a bench file measured (``steps.STEP_VERSIONS``);
+    default: ``BENCH_RUNS`` by the file's folder, else "head".
+    """
     records = []
     for path in paths:
         with open(path) as f:
             data = json.load(f)
-        records += [dict(r, _file=str(path)) for r in data["records"]]
+        if "configs" in data:
+            version = step_version or BENCH_RUNS.get(Path(path).resolve().parent.name, "head")
+            records += bench_records(data, version, str(path))
+        else:
+            records += [dict(r, _file=str(path)) for r in data["records"]]
     return records
+
+
+def bench_records(data, version, path=""):
+    """One record per MLP, peer (gpugrad, cupy) and timing (``ms``, ``ms_synced``)."""
+    out = []
+    for name, row in data["configs"].items():
+        for peer in ("gpugrad", "cupy"):
+            for timing in ("ms", "ms_synced"):
+                ms = row.get(timing, {}).get(peer)
+                if ms is not None:
+                    out.append({"op": f"{peer}_step", "config": name, "sizes": row["sizes"],
+                                "batch": row["batch"], "timing": timing, "version": version,
+                                "steps": BENCH_STEPS.get(name, 20) if timing == "ms" else 1,
+                                "wall_us_step": ms * 1e3, "_file": path})
+    return out
 
 
 def compile_records(records):
@@ -365,10 +434,13 @@ def main(argv=None):
                              "backend's primitives; direct: every record from costmodel specs")
     parser.add_argument("--device", default="sim:0",
                         help="sim device the backend replay reconfigures (default sim:0)")
+    parser.add_argument("--step-version", choices=steps.STEP_VERSIONS, default=None,
+                        help="gpugrad step a bench/mlp.py file measured (default: BENCH_RUNS "
+                             "by its folder, else head)")
     args = parser.parse_args(argv)
     try:
         profile = get_profile(args.profile)
-        compiled = compile_records(load_records(args.files))
+        compiled = compile_records(load_records(args.files, args.step_version))
     except (OSError, ValueError, KeyError) as exc:
         parser.error(f"{exc} (the file format is described in ../shared/gpu-measurements/README.md)"
                      if isinstance(exc, KeyError) else str(exc))
@@ -381,7 +453,14 @@ def main(argv=None):
                   f"measured {measured:>10.2f}  modeled {modeled:>10.2f}  {modeled / measured - 1:+.0%}")
     via = sum(args.via == "backend" and backend_replayable(c[0], c[3]) for c in compiled)
     print(f"profile {profile.name}: {len(rows)} records from {', '.join(args.files)}")
-    print(f"({via} replayed through the sim backend's primitives, the rest from their specs)")
+    if any(c[0]["op"] not in BENCH_FAMILIES for c in compiled):
+        print(f"({via} replayed through the sim backend's primitives, the rest from their specs)")
+    for (family, op, modeled, measured), (rec, *_rest) in zip(rows, compiled):
+        if op in BENCH_FAMILIES:
+            extra = (f"gpugrad as of {rec['version']}, framework_us {profile.framework_us:g}"
+                     if op == "gpugrad_step" else "raw CuPy calls")
+            print(f"  {family:<18}{rec['config']:<6}{rec['timing']:<10}measured {measured:>8.1f} us"
+                  f"  modeled {modeled:>8.1f} us  {modeled / measured - 1:+6.1%}  ({extra})")
     for line in summarize(rows):
         print(line)
     return 0

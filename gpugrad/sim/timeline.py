@@ -8,7 +8,10 @@ the sequence of calls and the profile, never on the wall clock, so a program rep
   caches; a real program alternates between many code paths and each call runs colder); the
   kernel is submitted at
   ``launch_point`` of the way through that dispatch, reaches the stream ``launch_latency_us``
-  later and starts once the stream is free.
+  later and starts once the stream is free. With ``framework=True`` the host first pays the
+  profile's ``framework_us``: gpugrad's own Python around the call (Tensor and Function.apply,
+  the autograd engine, nn modules, the optimizer). The sim backend turns it on for gpugrad
+  programs; a bare Timeline, like fidelity.py's replays of raw CuPy calls, leaves it off.
 - ``transfer(kind, ...)``: runs on the copy engine. Host-to-device and device-to-host copies are
   synchronous for the host (as CuPy's ``set``/``get``); a device-to-host copy first waits for the
   stream, since it reads what the kernels wrote. Device-to-device and peer copies are
@@ -37,10 +40,12 @@ class TraceEvent(NamedTuple):
 class Timeline:
     """Host, stream and copy-engine clocks for one simulated device."""
 
-    def __init__(self, profile, record_events=True):
+    def __init__(self, profile, record_events=True, framework=False):
         self.profile = profile
         #: when False, no trace events are kept (long runs without a profiler stay small)
         self.record_events = record_events
+        #: host µs charged before each kernel's dispatch for gpugrad's own Python (0: raw calls)
+        self.framework_us = profile.framework_us if framework else 0.0
         self.reset()
 
     def reset(self):
@@ -59,7 +64,7 @@ class Timeline:
         """Launch one kernel; returns its (start_us, end_us) on the stream."""
         p = self.profile
         dispatch = p.host_dispatch_us(spec) + p.host_mix_us * self._mix(spec.name)
-        host_start = self.host_us
+        host_start = self.host_us + self.framework_us   # gpugrad's Python runs before the call
         self.host_us = host_start + dispatch
         arrive = host_start + p.launch_point * dispatch + p.launch_latency_us
         start = arrive if arrive > self.stream_us else self.stream_us
@@ -70,7 +75,8 @@ class Timeline:
         if self.record_events:
             args = {"shapes": spec.shapes, "dtype": spec.dtype, "bytes": spec.nbytes,
                     "flops": spec.flops, "op_class": spec.op_class}
-            self.events.append(TraceEvent("host", spec.name, host_start, dispatch, args))
+            self.events.append(TraceEvent("host", spec.name, host_start - self.framework_us,
+                                          dispatch + self.framework_us, args))
             self.events.append(TraceEvent("stream", spec.name, start, dur, args))
         return start, end
 

@@ -1,11 +1,12 @@
 """The model against real H200 measurements (../shared/gpu-measurements), and its replay tools."""
+import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gpugrad.sim import calibrate, configure, fidelity
+from gpugrad.sim import calibrate, configure, fidelity, steps
 from gpugrad.sim.profiles import get_profile, h200
 
 MEASUREMENTS = Path(__file__).resolve().parents[2].parent / "shared" / "gpu-measurements"
@@ -112,3 +113,91 @@ def test_cli_errors_name_the_problem(capsys, tmp_path):
     with pytest.raises(SystemExit):
         fidelity.main([str(tmp_path / "missing.json"), "--profile", "v100"])
     assert "h100, h200, a100, l4" in capsys.readouterr().err
+
+
+# ---- gpugrad's own training steps (bench/mlp.py results) and framework_us ----------------------
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "results" / "h200-run1" / "mlp_cuda.json"
+SMALL = [64, 128, 128, 10]
+
+
+def small_bench_file(tmp_path, gpugrad_ms=None):
+    """The H200 run's bench file with only the small MLP (the large one takes seconds in NumPy);
+    ``gpugrad_ms`` replaces gpugrad's measured times (both timings)."""
+    data = json.loads(BENCH.read_text())
+    data["configs"] = {"small": data["configs"]["small"]}
+    if gpugrad_ms is not None:
+        for timing, ms in gpugrad_ms.items():
+            data["configs"]["small"][timing]["gpugrad"] = ms
+    path = tmp_path / "mlp_cuda.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_bench_records_and_the_measured_commit():
+    records = fidelity.load_records([BENCH])
+    assert {r["op"] for r in records} == {"gpugrad_step", "cupy_step"}
+    assert len(records) == 8 and {r["version"] for r in records} == {"b3d5b18"}
+    assert {r["config"] for r in records} == {"small", "large"}
+    assert fidelity.load_records([BENCH], "head")[0]["version"] == "head"
+
+
+def test_the_b3d5b18_step_launches_one_gradient_copy_per_parameter():
+    head = steps.step_actions(SMALL, 64, "head")
+    old = steps.step_actions(SMALL, 64, "b3d5b18")
+    names = [[a[1].name for a in acts if a[0] == "kernel"] for acts in (head, old)]
+    assert len(names[1]) - len(names[0]) == 6 and names[1].count("copy") == 6
+    classes = [a[1].op_class for a in old if a[0] == "kernel" and a[1].name == "copy"]
+    assert classes.count("transpose") == 3 and classes.count("copy") == 3   # weights, biases
+    assert {"matmul", "bias_act", "softmax_cross_entropy", "sgd_step"} <= set(names[0])
+
+
+def test_small_mlp_step_on_sim_is_host_bound_as_measured():
+    """The measured gpugrad step (1.42 ms on the H200) is mostly gpugrad's own Python: the model
+    gets it within 10% with framework_us, and at under half the time without it."""
+    records = [r for r in fidelity.load_records([BENCH]) if r["op"] == "gpugrad_step"
+               and r["config"] == "small"]
+    compiled = fidelity.compile_records(records)
+    h = get_profile("h200")
+    for profile, low, high in ((h, 0.9, 1.1), (h.with_params(framework_us=0.0), 0.2, 0.5)):
+        for _fam, _op, modeled, measured in fidelity.evaluate(compiled, profile):
+            assert low <= modeled / measured <= high, (profile.framework_us, modeled, measured)
+    tl = fidelity.Timeline(h, record_events=False, framework=True)
+    for act in steps.step_actions(SMALL, 64, "b3d5b18"):
+        if act[0] == "kernel":
+            tl.kernel(act[1])
+    assert tl.device_busy_us < 0.1 * tl.host_us   # the GPU idles: gpugrad's host is the limit
+
+
+def test_cli_reports_the_gpugrad_step_family(tmp_path, capsys):
+    path = small_bench_file(tmp_path)
+    assert fidelity.main([str(path), "--profile", "h200", "--step-version", "b3d5b18"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"overall: median \d+\.\d% p90 \d+\.\d% \(n=4\)", lines[-1])
+    assert any(line.startswith("gpugrad step") for line in lines)
+    assert any(line.startswith("cupy step (bench)") for line in lines)
+    assert any("as of b3d5b18" in line for line in lines)
+
+
+def test_raw_replays_through_the_backend_do_not_pay_the_framework_cost():
+    from gpugrad.device import get_backend
+
+    rec = {"op": "add", "shapes": [[256], [256]], "dtype": "float32", "gpu_us": 10.0}
+    try:
+        modeled = fidelity.run_on_backend(rec, "h200", "sim:3")
+        assert get_backend("sim:3").timeline.framework_us == 0.0
+    finally:
+        configure("sim:3")
+    direct, _ = fidelity.run_program(fidelity.compile_record(rec)[2], get_profile("h200"))
+    assert modeled == pytest.approx(direct, rel=1e-12)
+
+
+def test_fit_framework_recovers_a_known_value(tmp_path):
+    """Measurements made by the model itself with framework_us = 12 give back 12."""
+    truth = get_profile("h200").with_params(framework_us=12.0)
+    records = [r for r in fidelity.load_records([small_bench_file(tmp_path)], "head")
+               if r["op"] == "gpugrad_step"]
+    ms = {r["timing"]: fidelity.evaluate(fidelity.compile_records([r]), truth)[0][2] / 1e3
+          for r in records}
+    params, loss, _ = calibrate.fit_framework([small_bench_file(tmp_path, ms)], "head",
+                                              verbose=False)
+    assert params["framework_us"] == pytest.approx(12.0, rel=0.01) and loss < 1e-3

@@ -127,3 +127,62 @@ def test_events_can_be_switched_off():
     tl = Timeline(get_profile("h100"), record_events=False)
     tl.kernel(SMALL_ADD)
     assert tl.events == [] and tl.host_us > 0
+
+
+# ---- gpugrad's own host overhead (framework_us) ------------------------------------------------
+def test_framework_cost_is_off_on_a_bare_timeline_and_charged_per_kernel_when_on():
+    p = get_profile("h200")
+    assert p.framework_us > 0
+    raw, framework = Timeline(p), Timeline(p, framework=True)
+    assert raw.framework_us == 0.0 and framework.framework_us == p.framework_us
+    for tl in (raw, framework):
+        for _ in range(7):
+            tl.kernel(SMALL_ADD)
+        tl.kernel(BIG_MATMUL)
+    assert framework.host_us - raw.host_us == pytest.approx(8 * p.framework_us)
+    assert framework.device_busy_us == raw.device_busy_us   # the device side is unchanged
+    # gpugrad's Python runs before the CuPy call, so it delays the launch as well
+    assert framework.stream_us > raw.stream_us
+
+
+def test_framework_time_is_inside_the_host_span_of_its_kernel():
+    tl = Timeline(get_profile("h200"), framework=True)
+    tl.kernel(SMALL_ADD)
+    tl.kernel(SMALL_ADD)
+    spans = [e for e in tl.events if e.track == "host"]
+    assert spans[0].start_us == 0.0 and spans[1].start_us == pytest.approx(spans[0].dur_us)
+    assert spans[0].dur_us > tl.profile.framework_us
+    assert spans[1].start_us + spans[1].dur_us == pytest.approx(tl.host_us)
+
+
+def test_every_profile_carries_the_h200_hosts_framework_cost():
+    """framework_us belongs to the measured host CPU, not to a GPU: every profile shares it."""
+    values = {get_profile(name).framework_us for name in PROFILE_NAMES}
+    assert len(values) == 1
+
+
+def test_tensor_ops_on_sim_pay_the_framework_cost_and_raw_primitives_can_switch_it_off():
+    import gpugrad as gg
+    from gpugrad.device import get_backend
+
+    dev = "sim:6"
+    host, kernels = {}, {}
+    try:
+        for on in (True, False):
+            gg.sim.configure(dev, profile="h200", framework_overhead=on)
+            x = gg.ones(32, 32, device=dev)
+            ((x @ x).relu() * 2.0).sum()   # warms the pool: no cudaMalloc (a sync) below
+            gg.sim.reset(dev)
+            start = gg.sim.stats(dev)
+            y = ((x @ x).relu() * 2.0).sum()
+            stats = gg.sim.stats(dev)
+            host[on] = stats.host_us - start.host_us
+            kernels[on] = stats.kernels
+            assert get_backend(dev).framework_overhead is on
+            del y
+        assert kernels[True] == kernels[False] >= 4
+        expected = kernels[True] * get_profile("h200").framework_us
+        assert host[True] - host[False] == pytest.approx(expected)
+    finally:
+        gg.sim.configure(dev)
+    assert get_backend(dev).timeline.framework_us > 0   # the default is on

@@ -12,6 +12,11 @@ that ``python -m gpugrad.sim.calibrate --write`` fitted on the H200 measurement 
 edit them by hand, rerun the calibration. ``ASSUMED`` holds the few the data cannot pin down.
 The other profiles reuse both as fractions of their own spec numbers (efficiencies, per-SM rates)
 or as host-side costs (the Python/CuPy host is the same).
+
+``FRAMEWORK`` holds ``framework_us``, gpugrad's own Python host time per kernel it dispatches,
+fitted by ``python -m gpugrad.sim.calibrate --fit-framework`` on gpugrad's measured training steps
+(bench/results/h200-run1/mlp_cuda.json). It belongs to the host CPU of the machine that H200 sat in
+(and to gpugrad's code at the time), not to the GPU: two points, one parameter, a fit.
 """
 from .profile import Profile
 
@@ -81,8 +86,17 @@ FITTED = {
 }
 # --- fitted by gpugrad/sim/calibrate.py (END FITTED) ---
 
+# gpugrad's own host overhead per kernel it dispatches (Tensor/Function.apply, the autograd
+# engine, nn modules, optimizer). Fitted on gpugrad's MLP steps measured on the H200 machine's
+# CPU (Python 3.12); a faster or slower host CPU, or a change to gpugrad's Python, changes it.
+# --- fitted by gpugrad/sim/calibrate.py --fit-framework (BEGIN FRAMEWORK) ---
+FRAMEWORK = {
+    "framework_us": 30.8,
+}
+# --- fitted by gpugrad/sim/calibrate.py --fit-framework (END FRAMEWORK) ---
+
 #: every model parameter; the other profiles reuse these
-MODEL_PARAMS = {**ASSUMED, **FITTED}
+MODEL_PARAMS = {**ASSUMED, **FITTED, **FRAMEWORK}
 
 SPEC = dict(
     memory_bytes=150_109_880_320,

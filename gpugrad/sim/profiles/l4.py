@@ -9,6 +9,9 @@ FP64 at 1/64 of the FP32 rate, 0.47 TFLOPS, with no FP64 tensor cores.
 Model parameters are the H200 fit (h200.MODEL_PARAMS) carried over unchanged: efficiencies are fractions
 of this card's own spec numbers and per-SM rates scale with its SM count and clock; host costs are
 the same Python/CuPy host. Nothing here is tuned to the H200 data.
+The host costs include ``framework_us`` (gpugrad's own Python
+time per kernel), fitted on the H200 machine's host CPU: it belongs to that CPU, not to any GPU,
+and holds for a card in another machine only as far as its CPU runs Python as fast.
 """
 from .h200 import MODEL_PARAMS
 from .profile import Profile

@@ -16,6 +16,10 @@ The model (docs/sim-model.md has the full story):
 - **Transfers** are a latency plus bytes over the PCIe (or NVLink) rate; pageable memory adds a
   host staging copy that is fast while it fits the host's caches and slow beyond.
 - **Allocation** (a pool miss) is a cudaMalloc: a base cost plus a cost per byte mapped.
+- **Framework** (``framework_us``): gpugrad's own Python host time per kernel it dispatches
+  (Tensor op, autograd node, nn module, optimizer), on top of the CuPy call's dispatch. It is a
+  property of the host CPU and gpugrad's code, not of the GPU; the timeline charges it only when
+  the sim backend runs a gpugrad program (raw-primitive replays switch it off).
 
 Every profile shares this structure. Spec numbers come from each GPU's public data sheet; the
 model parameters were fitted on H200 measurements (``gpugrad/sim/calibrate.py``), and other GPUs
@@ -71,6 +75,7 @@ class Profile:
         self.sync_us = p["sync_us"]
         self.launch_point = p["launch_point"]
         self.host_mix_us = p["host_mix_us"]
+        self.framework_us = p["framework_us"]
         self.min_kernel_us = p["min_kernel_us"]
         hbm = self.hbm_gbps * 1e3 * p["hbm_eff"]
         self.hbm_bw = hbm
@@ -240,6 +245,8 @@ PARAMETERS = {
     "host.<class>": ("us", "host dispatch of a call of this class (else host.elementwise)"),
     "host_per_array_us": ("us", "host dispatch per array operand"),
     "host_per_scalar_us": ("us", "host dispatch per Python-number operand"),
+    "framework_us": ("us", "gpugrad's own Python host time per kernel it dispatches (the "
+                           "measured host CPU)"),
     "mm_tile": ("elements", "largest GEMM output tile edge"),
     "mm_tile_min": ("elements", "smallest GEMM tile edge (thin operands)"),
     "mm_split_k": ("elements", "k per split when split-K fills idle SMs"),
