@@ -353,3 +353,13 @@ def detect_anomaly(check_nan=True):
     from .anomaly import detect_anomaly as _detect
 
     return _detect(check_nan)
+
+
+def __getattr__(name):
+    # ``gg.autograd.Function``, the base class of ops, lives in function.py (which imports this
+    # module, so it is looked up lazily)
+    if name == "Function":
+        from .function import Function
+
+        return Function
+    raise AttributeError(f"module 'gpugrad.autograd' has no attribute {name!r}")
