@@ -15,7 +15,7 @@ import math
 import os
 import sys
 
-from .serialization import _atomic_write  # temporary file, fsync, rename
+from .atomic import atomic_write
 
 TARGET_ACCURACY = 0.95
 
@@ -181,7 +181,7 @@ def _finish(args, device, model, loader, history, prof, stats):
     summary["files"] = {"trace": trace_path, "figure": _figure(args.out, history, summary),
                         "checkpoint": os.path.join(args.out, "model.npz")}
     gg.save(model.state_dict(), summary["files"]["checkpoint"])
-    _atomic_write(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=1).encode())
+    atomic_write(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=1).encode())
     print(f"wrote {trace_path} (open in ui.perfetto.dev), {summary['files']['figure']}, "
           f"{summary['files']['checkpoint']}")
     return summary
@@ -259,7 +259,7 @@ def _figure(out, history, summary):
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
-    _atomic_write(path, png.getvalue())
+    atomic_write(path, png.getvalue())
     return path
 
 

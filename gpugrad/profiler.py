@@ -27,9 +27,8 @@ backend subtracts its host clock at ``profile_begin``; a cuda source would subtr
 a CUDA event recorded then. Each device becomes one process of the trace.
 """
 import json
-import os
-import tempfile
 
+from .atomic import atomic_write
 from .sim.report import format_table
 
 TRACKS = ("host", "stream", "copy")  # thread ids 1, 2, 3 in the trace; other names follow
@@ -151,17 +150,7 @@ class profile:  # noqa: N801  (PyTorch's name: torch.profiler.profile)
 
     def export_chrome_trace(self, path):
         """Write the trace as JSON to ``path`` (atomically); open it in ui.perfetto.dev."""
-        text = json.dumps(self.trace(), default=_plain)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".json", dir=folder)
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, json.dumps(self.trace(), default=_plain))
         return path
 
 

@@ -13,10 +13,10 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from .atomic import atomic_write
 from .device import Device
 from .tensor import Tensor
 
@@ -137,32 +137,7 @@ def save(obj, path):
         members[_META_KEY] = np.frombuffer(meta.encode(), dtype=np.uint8)
         np.savez(buffer, **members)
         payload = buffer.getvalue()
-    _atomic_write(path, payload)
-
-
-def _atomic_write(path, payload):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    atomic_write(path, payload)
 
 
 # ---- reading ------------------------------------------------------------------------------------

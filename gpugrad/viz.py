@@ -13,10 +13,10 @@ returns the DOT source.
 import os
 import shutil
 import subprocess
-import tempfile
 import warnings
 from collections import namedtuple
 
+from .atomic import atomic_write
 from .autograd import topological_order
 from .tensor import Tensor
 from .value import Value
@@ -210,18 +210,6 @@ def _render(source, fmt):
     return graphviz.Source(source).pipe(format=fmt)
 
 
-def _write_atomic(path, data):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".viz-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def draw(root, format="svg", path=None, names=None, rankdir="LR"):
     """Draw the graph that computed ``root`` (a ``Value`` or a ``Tensor``).
 
@@ -253,5 +241,5 @@ def draw(root, format="svg", path=None, names=None, rankdir="LR"):
         data = _render(source, "png")
         result = PngImage(data)
     if path is not None:
-        _write_atomic(path, data)
+        atomic_write(path, data)
     return result

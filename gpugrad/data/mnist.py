@@ -8,13 +8,12 @@ The cache is ``$GPUGRAD_CACHE`` or ``~/.cache/gpugrad``; with no network, put th
 import gzip
 import hashlib
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 
 import numpy as np
 
+from ..atomic import atomic_open
 from ..creation import tensor
 
 MIRRORS = (
@@ -69,6 +68,10 @@ def _md5(path):
     return h.hexdigest()
 
 
+class _ChecksumMismatch(Exception):
+    """A download whose bytes do not match the published checksum."""
+
+
 def _download(name, md5, folder, mirrors):
     """Fetch ``name`` into ``folder`` from the first mirror that works; verify its MD5."""
     target = os.path.join(folder, name)
@@ -78,21 +81,21 @@ def _download(name, md5, folder, mirrors):
     failures = []
     for mirror in mirrors:
         url = mirror + name
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
-                shutil.copyfileobj(response, out)
-            got = _md5(tmp)
-            if got != md5:
-                failures.append(f"{url}: checksum mismatch (md5 {got}, expected {md5})")
-                continue
-            os.replace(tmp, target)
+            # the file appears only if the whole download matches the checksum
+            with atomic_open(target) as out, urllib.request.urlopen(url, timeout=30) as response:
+                digest = hashlib.md5()
+                for chunk in iter(lambda: response.read(1 << 20), b""):
+                    digest.update(chunk)
+                    out.write(chunk)
+                if digest.hexdigest() != md5:
+                    raise _ChecksumMismatch(f"{url}: checksum mismatch (md5 "
+                                            f"{digest.hexdigest()}, expected {md5})")
             return target
+        except _ChecksumMismatch as exc:
+            failures.append(str(exc))
         except (urllib.error.URLError, OSError, ValueError) as exc:
             failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     raise DatasetError(
         f"could not download {name} (offline?). Tried:\n  " + "\n  ".join(failures)
         + f"\nDownload it by hand (from {MIRRORS[0]}{name}) into {folder}, or set "

@@ -232,8 +232,7 @@ class SimBackend(Backend):
     def to_host(self, a):
         data = a.data
         if not data.flags.c_contiguous:  # CuPy packs a strided array on the device first
-            staging = self._kernel("copy", (data,), np.ascontiguousarray(data))
-            del staging
+            self._kernel("copy", (data,), np.ascontiguousarray(data))  # freed at once
         # a synchronous copy: it waits for the stream (the kernels writing ``a``), then the host
         # waits for the copy, as cudaMemcpy does; so item(), numpy(), printing... all wait
         self.timeline.transfer("d2h", data.nbytes, False)

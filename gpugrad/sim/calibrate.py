@@ -30,7 +30,6 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from . import fidelity
 from .profiles import h200
