@@ -6,7 +6,8 @@ handwritten digits that ship with scikit-learn, with a progress bar showing the 
 accuracy and the global gradient norm. On ``sim`` (the default) it then reports what the same
 training would cost on a GPU: modeled step time, kernels per step, bytes transferred, peak
 device memory and the most expensive ops. It writes ``trace.json`` (open it in
-ui.perfetto.dev), ``summary.json`` and ``demo.png`` into ``--out``.
+ui.perfetto.dev), ``summary.json``, ``demo.png`` and the trained weights ``model.npz`` into
+``--out``.
 """
 import argparse
 import io
@@ -23,7 +24,8 @@ TARGET_ACCURACY = 0.95
 def _parser():
     parser = argparse.ArgumentParser(prog="gpugrad", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="train an MLP on the digits and report what it costs")
+    demo = sub.add_parser("demo", help="train an MLP on the digits and report what it costs",
+                          description=__doc__.split("\n\n")[1])
     demo.add_argument("--device", default="sim", help="sim (default), sim:N, cpu or cuda")
     demo.add_argument("--profile", default=None,
                       help="GPU profile for sim: h100 (default), h200, a100, l4")
@@ -33,7 +35,8 @@ def _parser():
     demo.add_argument("--batch-size", type=int, default=64, help="examples per step (64)")
     demo.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (1e-2)")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    sub.add_parser("devices", help="list the devices (and sim GPU profiles) available here")
+    sub.add_parser("devices", help="list the devices (and sim GPU profiles) available here",
+                   description="List cpu, each sim GPU profile and cuda (or why cuda is absent).")
     return parser
 
 
@@ -67,6 +70,17 @@ def _setup_device(args):
     return device
 
 
+def _check_out(out):
+    """Create the ``--out`` folder; ValueError saying why when it cannot be written."""
+    try:
+        os.makedirs(out, exist_ok=True)
+        if not os.access(out, os.W_OK):
+            raise PermissionError("permission denied")
+    except OSError as exc:
+        raise ValueError(f"--out {out!r} is not a writable folder "
+                         f"({exc.strerror or exc}); pass another with --out DIR") from None
+
+
 def _grad_norm(params):
     from .nn.utils import clip_grad_norm_
 
@@ -88,7 +102,10 @@ def run_demo(args):
 
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     device = _setup_device(args)
+    _check_out(args.out)  # before training, not after minutes of it
     gg.manual_seed(args.seed)
     x, y = gg.data.load_digits()
     x_train, x_test, y_train, y_test = gg.data.train_test_split(x, y, test_size=0.2,
@@ -168,7 +185,6 @@ def _progress(args, total):
 def _finish(args, device, model, loader, history, prof, stats):
     import gpugrad as gg
 
-    os.makedirs(args.out, exist_ok=True)
     accuracy = history["test_acc"][-1]
     mark = "reached" if accuracy >= TARGET_ACCURACY else "below"
     print(f"test accuracy {accuracy:.4f} ({mark} the {TARGET_ACCURACY} target), train accuracy "

@@ -57,3 +57,23 @@ def test_unavailable_device_is_a_clear_error(tmp_path, capsys):
         pytest.skip("cuda is usable here")
     assert cli.main(["demo", "--device", "cuda", "--epochs", "1", "--out", str(tmp_path)]) == 2
     assert "cuda" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--device", "tpu", "unknown device 'tpu'"),
+    ("--profile", "v100", "unknown sim profile 'v100'"),
+    ("--epochs", "0", "--epochs must be at least 1"),
+    ("--batch-size", "0", "--batch-size must be at least 1"),
+])
+def test_bad_option_is_a_clear_error(option, value, message, tmp_path, capsys):
+    assert cli.main(["demo", option, value, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unwritable_out_fails_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert cli.main(["demo", "--epochs", "1", "--out", str(blocker / "demo")]) == 2
+    captured = capsys.readouterr()
+    assert "--out" in captured.err and "not a writable folder" in captured.err
+    assert "test accuracy" not in captured.out  # it stopped before training

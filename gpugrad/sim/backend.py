@@ -55,7 +55,7 @@ def profile_name(profile=None):
     name = profile or os.environ.get(ENV_PROFILE) or DEFAULT_PROFILE
     name = str(name).strip().lower()
     if name not in profiles.PROFILE_NAMES:
-        source = "profile" if profile else ENV_PROFILE
+        source = "the profile argument" if profile else ENV_PROFILE
         raise ValueError(f"unknown sim profile {name!r} (from {source}); expected one of "
                          f"{', '.join(profiles.PROFILE_NAMES)}")
     return name
