@@ -2,14 +2,14 @@
 first with scalar ``gg.Value`` nodes (as micrograd does), then with ``gg.Tensor`` batches on any
 device. Each run draws its decision boundary.
 
-    python examples/moons.py [--out moons-out] [--steps 100] [--device cpu|sim] [--skip-value]
+    python examples/moons.py [--out moons-out] [--steps 100] [--samples 100] [--device cpu|sim]
+                             [--skip-value]
 
 The scalar version builds one graph node per multiply and add: about 50,000 nodes per step,
-which is why tensors (one node per layer) exist.
+which is why tensors (one node per layer) exist. A quick run: ``--steps 5 --samples 40``.
 """
 import argparse
 import os
-import random
 import sys
 import time
 
@@ -18,41 +18,13 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import gpugrad as gg  # noqa: E402
+from gpugrad.value import MLP  # noqa: E402
 
 
-# ---- the scalar version: neurons of Values, as in micrograd ---------------------------------
-class Neuron:
-    def __init__(self, n_in, nonlin=True):
-        self.w = [gg.Value(random.uniform(-1, 1)) for _ in range(n_in)]
-        self.b = gg.Value(0.0)
-        self.nonlin = nonlin
-
-    def __call__(self, x):
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        return act.relu() if self.nonlin else act
-
-    def parameters(self):
-        return self.w + [self.b]
-
-
-class ValueMLP:
-    def __init__(self, sizes):
-        self.layers = [[Neuron(n_in, nonlin=i < len(sizes) - 2) for _ in range(n_out)]
-                       for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))]
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = [neuron(x) for neuron in layer]
-        return x[0] if len(x) == 1 else x
-
-    def parameters(self):
-        return [p for layer in self.layers for neuron in layer for p in neuron.parameters()]
-
-
+# ---- the scalar version: gpugrad.value's micrograd-style MLP of Values ----------------------
 def train_value(x, y, steps, alpha=1e-4):
     """micrograd's loop: full batch, hinge loss + L2, SGD with a decaying learning rate."""
-    random.seed(1337)
-    model = ValueMLP([2, 16, 16, 1])
+    model = MLP(2, [16, 16, 1], seed=1337)
     params = model.parameters()
     rows = [[gg.Value(float(a)) for a in row] for row in x]
     labels = [1.0 if label else -1.0 for label in y]
@@ -63,8 +35,7 @@ def train_value(x, y, steps, alpha=1e-4):
         reg_loss = alpha * sum(p * p for p in params)
         loss = data_loss + reg_loss
         accuracy = np.mean([(yi > 0) == (si.data > 0) for yi, si in zip(labels, scores)])
-        for p in params:
-            p.grad = 0.0
+        model.zero_grad()
         loss.backward()
         lr = 1.0 - 0.9 * k / steps
         for p in params:
