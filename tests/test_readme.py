@@ -1,4 +1,4 @@
-"""The README's Python example runs as written, and its two quick-start commands are the ones
+"""The README's Python example (and docs/sim-model.md's) runs as written, and its two quick-start commands are the ones
 ``.ci/run`` reads (so CI runs exactly what a new user is told to run)."""
 import pathlib
 import re
@@ -16,6 +16,16 @@ def test_readme_python_examples_run(capsys):
     for line, code in blocks:
         exec(compile("\n" * (line - 1) + code, str(ROOT / "README.md"), "exec"), namespace)
     assert "SimStats" in capsys.readouterr().out
+
+
+def test_sim_model_doc_python_examples_run(capsys):
+    path = ROOT / "docs" / "sim-model.md"
+    blocks = python_blocks(path.read_text())
+    assert blocks, "docs/sim-model.md has no ```python example"
+    namespace = {"__name__": "sim_model_doc"}
+    for line, code in blocks:
+        exec(compile("\n" * (line - 1) + code, str(path), "exec"), namespace)
+    assert "h100" in capsys.readouterr().out
 
 
 def test_quick_start_commands_are_marked_for_ci():
