@@ -65,11 +65,13 @@ def full(*shape, fill_value=None, dtype=None, device=None, requires_grad=False):
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``; float32 unless ``dtype`` says."""
     return full(_shape_args(shape), 0, dtype=_float_dtype(dtype), device=device,
                 requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; float32 unless ``dtype`` says."""
     return full(_shape_args(shape), 1, dtype=_float_dtype(dtype), device=device,
                 requires_grad=requires_grad)
 
@@ -80,21 +82,24 @@ def empty(*shape, dtype=None, device=None, requires_grad=False):
 
 
 def _like(fn, input, dtype, device, requires_grad, **kw):
+    """``fn`` with ``input``'s shape, and its dtype and device unless given."""
     return fn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
               requires_grad=requires_grad, **kw)
 
 
 def zeros_like(input, dtype=None, device=None, requires_grad=False):
+    """Zeros with ``input``'s shape, dtype and device (unless ``dtype``/``device`` say)."""
     return _like(zeros, input, dtype, device, requires_grad)
 
 
 def ones_like(input, dtype=None, device=None, requires_grad=False):
+    """Ones with ``input``'s shape, dtype and device (unless ``dtype``/``device`` say)."""
     return _like(ones, input, dtype, device, requires_grad)
 
 
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
-    return full(input.shape, fill_value=fill_value, dtype=dtype or input.dtype,
-                device=device or input.device, requires_grad=requires_grad)
+    """``fill_value`` everywhere, with ``input``'s shape, dtype and device (unless given)."""
+    return _like(full, input, dtype, device, requires_grad, fill_value=fill_value)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -133,13 +138,13 @@ def randn(*shape, dtype=None, device=None, requires_grad=False):
 
 
 def rand_like(input, dtype=None, device=None, requires_grad=False):
-    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                requires_grad=requires_grad)
+    """``rand`` with ``input``'s shape, dtype and device (unless ``dtype``/``device`` say)."""
+    return _like(rand, input, dtype, device, requires_grad)
 
 
 def randn_like(input, dtype=None, device=None, requires_grad=False):
-    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                 requires_grad=requires_grad)
+    """``randn`` with ``input``'s shape, dtype and device (unless ``dtype``/``device`` say)."""
+    return _like(randn, input, dtype, device, requires_grad)
 
 
 def randint(low, high=None, size=None, device=None):
