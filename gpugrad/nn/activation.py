@@ -10,6 +10,8 @@ class ReLU(Module):
 
 
 class Tanh(Module):
+    """``tanh(x)`` elementwise."""
+
     def forward(self, input):
         return input.tanh()
 
@@ -21,18 +23,26 @@ class Sigmoid(Module):
         return input.sigmoid()
 
 
-class Softmax(Module):
+class _AlongDim(Module):
+    """An activation along one dimension ``dim`` (default: the last)."""
+
     def __init__(self, dim=-1):
         super().__init__()
         self.dim = dim
-
-    def forward(self, input):
-        return input.softmax(dim=self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
 
 
-class LogSoftmax(Softmax):
+class Softmax(_AlongDim):
+    """``exp(x) / sum(exp(x))`` along ``dim``, stable for any finite input."""
+
+    def forward(self, input):
+        return input.softmax(dim=self.dim)
+
+
+class LogSoftmax(_AlongDim):
+    """``x - logsumexp(x)`` along ``dim``, stable for any finite input."""
+
     def forward(self, input):
         return input.log_softmax(dim=self.dim)

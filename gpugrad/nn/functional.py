@@ -15,14 +15,17 @@ _ACTIVATIONS = (None, "identity", "relu", "tanh", "sigmoid")
 
 # ---- activations ---------------------------------------------------------------------------
 def relu(input):
+    """``max(x, 0)`` elementwise."""
     return input.relu()
 
 
 def tanh(input):
+    """``tanh(x)`` elementwise."""
     return input.tanh()
 
 
 def sigmoid(input):
+    """``1 / (1 + exp(-x))`` elementwise, computed without overflow."""
     return input.sigmoid()
 
 
