@@ -85,6 +85,7 @@ class Module:
         self._buffers[name] = tensor
 
     def add_module(self, name, module):
+        """Add ``module`` (or None) as the child ``name``, as ``self.name = module`` does."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self.__dict__.pop(name, None)
@@ -92,6 +93,7 @@ class Module:
 
     # ---- calling ------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """The computation; every subclass defines it. Call the module, not ``forward``."""
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required "
                                   f"\"forward\" function")
 
@@ -111,10 +113,12 @@ class Module:
                 yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
 
     def modules(self):
+        """This module and every descendant, each once."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self):
+        """``(name, module)`` for each direct child, each once."""
         seen = set()
         for name, child in self._modules.items():
             if child is not None and id(child) not in seen:
@@ -122,6 +126,7 @@ class Module:
                 yield name, child
 
     def children(self):
+        """The direct children, each once."""
         for _, child in self.named_children():
             yield child
 
@@ -140,13 +145,16 @@ class Module:
         return self._named_members("_parameters", prefix, recurse)
 
     def parameters(self, recurse=True):
+        """Every parameter (of descendants too unless ``recurse=False``), each once."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix="", recurse=True):
+        """``(name, buffer)`` pairs, names dotted as in ``named_parameters``."""
         return self._named_members("_buffers", prefix, recurse)
 
     def buffers(self, recurse=True):
+        """Every buffer (of descendants too unless ``recurse=False``), each once."""
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
@@ -171,6 +179,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter (False freezes them); returns self."""
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
@@ -206,18 +215,23 @@ class Module:
         return self
 
     def cpu(self):
+        """``self.to("cpu")``."""
         return self.to("cpu")
 
     def sim(self, device=None):
+        """``self.to("sim")``, or ``self.to("sim:N")`` with ``device=N``."""
         return self.to("sim" if device is None else f"sim:{int(device)}")
 
     def cuda(self, device=None):
+        """``self.to("cuda")``, or ``self.to("cuda:N")`` with ``device=N``."""
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 
     def float(self):
+        """Cast floating parameters and buffers to float32, in place; returns self."""
         return self.to(dtype=as_dtype("float32"))
 
     def double(self):
+        """Cast floating parameters and buffers to float64, in place; returns self."""
         return self.to(dtype=as_dtype("float64"))
 
     # ---- state ---------------------------------------------------------------------------
