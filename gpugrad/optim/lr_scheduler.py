@@ -26,6 +26,7 @@ class LRScheduler:
         self.step()
 
     def get_lr(self):
+        """The learning rates for epoch ``last_epoch``, one per group (each schedule defines it)."""
         raise NotImplementedError
 
     def get_last_lr(self):
@@ -33,6 +34,7 @@ class LRScheduler:
         return list(self._last_lr)
 
     def step(self):
+        """Advance one epoch and set each group's ``lr`` for it."""
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
@@ -40,9 +42,11 @@ class LRScheduler:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self):
+        """The schedule's state (everything but the optimizer), for ``gg.save``."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        """Restore a state from ``state_dict()``."""
         self.__dict__.update(state_dict)
 
 

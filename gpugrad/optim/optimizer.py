@@ -57,6 +57,8 @@ class Optimizer:
                     p.grad = None if set_to_none else zeros_like(p.grad)
 
     def step(self, closure=None):
+        """One update of every parameter that has a gradient (each optimizer defines it).
+        ``closure`` re-evaluates the model and returns the loss, which ``step`` returns."""
         raise NotImplementedError
 
     def _closure_loss(self, closure):
