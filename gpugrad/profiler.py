@@ -11,6 +11,9 @@ The trace is Trace Event Format JSON: per device one process, with ``host``, ``s
 ``copy`` tracks (``M`` metadata names them), ``X`` events on them, and a ``C`` counter of device
 memory in use. Times are microseconds from the start of the ``profile`` block.
 
+Which devices report: ``sim`` (its modeled timeline). ``cpu`` and ``cuda`` record nothing yet,
+so a block that runs only on them gives an empty table and a trace without events.
+
 Backends feed it through a small recording interface, the same for modeled and measured times:
 
 - *pull*: ``register_source(source)``. ``source.profile_begin()`` is called when a profile
@@ -88,12 +91,15 @@ class profile:  # noqa: N801  (PyTorch's name: torch.profiler.profile)
 
     # ---- the sink interface ----------------------------------------------------------------
     def add_event(self, device, track, name, start_us, dur_us, args=None):
+        """Record one event on ``track`` of ``device`` (sink interface)."""
         self.events.append((str(device), track, name, float(start_us), float(dur_us), args))
 
     def add_counter(self, device, name, ts_us, value):
+        """Record one sample of counter ``name`` of ``device`` (sink interface)."""
         self.counters.append((str(device), name, float(ts_us), value))
 
     def set_label(self, device, text):
+        """Name ``device``'s process in the trace (sink interface)."""
         self.labels[str(device)] = text
 
     # ---- output ----------------------------------------------------------------------------
