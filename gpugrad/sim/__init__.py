@@ -20,7 +20,7 @@ caching pool (sizes rounded to 512 bytes; see ``gpugrad/sim/memory.py``). ``GPUG
 import types
 
 from ..device import Device, get_backend
-from . import profiles as _profiles_module
+from . import profiles
 
 __all__ = ["configure", "stats", "reset", "synchronize", "profiles"]
 
@@ -69,8 +69,7 @@ def synchronize(device="sim:0"):
 
 def _list_profiles():
     """The GPU profiles the simulator knows: a dict name -> one-line description."""
-    mod = _profiles_module
-    return {name: mod.get_profile(name).describe() for name in mod.PROFILE_NAMES}
+    return {name: profiles.get_profile(name).describe() for name in profiles.PROFILE_NAMES}
 
 
 class _CallableModule(types.ModuleType):
@@ -84,5 +83,4 @@ class _CallableModule(types.ModuleType):
     __call__.__doc__ = _list_profiles.__doc__
 
 
-_profiles_module.__class__ = _CallableModule
-profiles = _profiles_module
+profiles.__class__ = _CallableModule
