@@ -2,6 +2,13 @@
 
 ``get_profile(name)`` returns a fresh ``Profile``; ``PROFILE_NAMES`` lists the names. ``h100`` is
 the default. The model parameters were fitted on an H200 (see h200.py and calibrate.py).
+
+The other profiles carry the H200 fit over unchanged: efficiencies are fractions of each card's own
+spec numbers and per-SM rates scale with its SM count and clock; host costs are the same
+Python/CuPy host. Nothing in them is tuned to the H200 data. The host costs include
+``framework_us`` (gpugrad's own Python time per kernel), fitted on the H200 machine's host CPU: it
+belongs to that CPU, not to any GPU, and holds for a card in another machine only as far as its
+CPU runs Python as fast.
 """
 import importlib
 

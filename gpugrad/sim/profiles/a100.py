@@ -6,15 +6,9 @@ TFLOPS, FP32 19.5 TFLOPS, TF32 Tensor Core 156 TFLOPS (312 with sparsity), BF16 
 with sparsity); 108 SMs at up to 1.41 GHz; 40 MB L2; NVLink 600 GB/s (300 per direction);
 PCIe Gen4 x16.
 
-Model parameters are the H200 fit (h200.MODEL_PARAMS) carried over unchanged: efficiencies are fractions
-of this card's own spec numbers and per-SM rates scale with its SM count and clock; host costs are
-the same Python/CuPy host. Nothing here is tuned to the H200 data.
-The host costs include ``framework_us`` (gpugrad's own Python
-time per kernel), fitted on the H200 machine's host CPU: it belongs to that CPU, not to any GPU,
-and holds for a card in another machine only as far as its CPU runs Python as fast.
+Model parameters: the H200 fit, carried over unchanged (``profiles/__init__.py`` says how).
 """
-from .h200 import MODEL_PARAMS
-from .profile import Profile
+from .h200 import profile_with_fit
 
 SPEC = dict(
     memory_bytes=80 * 2**30,
@@ -34,6 +28,5 @@ SPEC = dict(
 
 
 def make_profile(params=None):
-    merged = dict(MODEL_PARAMS)
-    merged.update(params or {})
-    return Profile("a100", "NVIDIA A100 SXM4 80GB", params=merged, **SPEC)
+    """The A100 profile; ``params`` overrides model parameters."""
+    return profile_with_fit("a100", "NVIDIA A100 SXM4 80GB", SPEC, params)

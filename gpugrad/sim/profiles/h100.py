@@ -5,15 +5,9 @@ whitepaper): HBM3 80 GB at 3.35 TB/s; FP64 34 TFLOPS, FP64 Tensor Core 67 TFLOPS
 TF32 Tensor Core 989 TFLOPS with sparsity (494.7 dense), BF16 1,979 with sparsity (989.4 dense);
 132 SMs at up to 1.98 GHz; 50 MB L2; NVLink 900 GB/s (450 per direction); PCIe Gen5 x16.
 
-Model parameters are the H200 fit (h200.MODEL_PARAMS) carried over unchanged: efficiencies are fractions
-of this card's own spec numbers and per-SM rates scale with its SM count and clock; host costs are
-the same Python/CuPy host. Nothing here is tuned to the H200 data.
-The host costs include ``framework_us`` (gpugrad's own Python
-time per kernel), fitted on the H200 machine's host CPU: it belongs to that CPU, not to any GPU,
-and holds for a card in another machine only as far as its CPU runs Python as fast.
+Model parameters: the H200 fit, carried over unchanged (``profiles/__init__.py`` says how).
 """
-from .h200 import MODEL_PARAMS
-from .profile import Profile
+from .h200 import profile_with_fit
 
 SPEC = dict(
     memory_bytes=80 * 2**30,
@@ -33,6 +27,5 @@ SPEC = dict(
 
 
 def make_profile(params=None):
-    merged = dict(MODEL_PARAMS)
-    merged.update(params or {})
-    return Profile("h100", "NVIDIA H100 SXM5 80GB", params=merged, **SPEC)
+    """The H100 profile; ``params`` overrides model parameters."""
+    return profile_with_fit("h100", "NVIDIA H100 SXM5 80GB", SPEC, params)

@@ -115,8 +115,11 @@ SPEC = dict(
 )
 
 
+def profile_with_fit(name, title, spec, params=None):
+    """A ``Profile`` of ``spec`` numbers with these model parameters, overridden by ``params``."""
+    return Profile(name, title, params={**MODEL_PARAMS, **(params or {})}, **spec)
+
+
 def make_profile(params=None):
     """The H200 profile; ``params`` overrides fitted values (calibrate.py uses this)."""
-    merged = dict(MODEL_PARAMS)
-    merged.update(params or {})
-    return Profile("h200", "NVIDIA H200 SXM 141GB", params=merged, **SPEC)
+    return profile_with_fit("h200", "NVIDIA H200 SXM 141GB", SPEC, params)

@@ -6,15 +6,9 @@ whitepaper): GDDR6 24 GB at 300 GB/s; FP32 30.3 TFLOPS; TF32 Tensor Core 120 TFL
 PCIe Gen4 x16; no NVLink (peer copies go over PCIe). The datasheet gives no FP64 figure: Ada runs
 FP64 at 1/64 of the FP32 rate, 0.47 TFLOPS, with no FP64 tensor cores.
 
-Model parameters are the H200 fit (h200.MODEL_PARAMS) carried over unchanged: efficiencies are fractions
-of this card's own spec numbers and per-SM rates scale with its SM count and clock; host costs are
-the same Python/CuPy host. Nothing here is tuned to the H200 data.
-The host costs include ``framework_us`` (gpugrad's own Python
-time per kernel), fitted on the H200 machine's host CPU: it belongs to that CPU, not to any GPU,
-and holds for a card in another machine only as far as its CPU runs Python as fast.
+Model parameters: the H200 fit, carried over unchanged (``profiles/__init__.py`` says how).
 """
-from .h200 import MODEL_PARAMS
-from .profile import Profile
+from .h200 import profile_with_fit
 
 SPEC = dict(
     memory_bytes=24 * 2**30,
@@ -34,6 +28,5 @@ SPEC = dict(
 
 
 def make_profile(params=None):
-    merged = dict(MODEL_PARAMS)
-    merged.update(params or {})
-    return Profile("l4", "NVIDIA L4 24GB", params=merged, **SPEC)
+    """The L4 profile; ``params`` overrides model parameters."""
+    return profile_with_fit("l4", "NVIDIA L4 24GB", SPEC, params)
