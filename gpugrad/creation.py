@@ -32,7 +32,14 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
             out = Tensor._make(out._backend.contiguous(out._data), out._backend, False)
         return _finish(out._data, out._backend, requires_grad)
     backend = _backend(device)
-    return _finish(backend.from_host(data, _dtypes.as_dtype(dtype)), backend, requires_grad)
+    try:
+        array = backend.from_host(data, _dtypes.as_dtype(dtype))
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc):
+            raise
+        raise ValueError("tensor: the nested lists are ragged; the lists at each depth must all "
+                         f"have the same length (NumPy: {exc})") from None
+    return _finish(array, backend, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):

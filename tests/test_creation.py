@@ -103,3 +103,8 @@ def test_eye_and_shape_validation(device):
 def test_manual_seed_needs_an_int():
     with pytest.raises(TypeError, match="int"):
         gg.manual_seed(1.5)
+
+
+def test_ragged_nested_lists_are_a_clear_error(device):
+    with pytest.raises(ValueError, match="tensor: the nested lists are ragged"):
+        gg.tensor([[1.0, 2.0], [3.0]], device=device)
