@@ -151,9 +151,7 @@ def load(path, map_location=None):
     try:
         arrays, meta = (_read_safetensors if _uses_safetensors(path) else _read_npz)(path)
         info = json.loads(meta)
-    except CheckpointError:
-        raise
-    except ImportError:
+    except (CheckpointError, ImportError):
         raise
     except Exception as exc:  # noqa: BLE001 (any parse failure means a damaged file)
         raise CheckpointError(
