@@ -137,22 +137,27 @@ class Value:
 
     # ---- functions ---------------------------------------------------------------------------
     def exp(self):
+        """``e ** data`` (inf on overflow, as NumPy); local derivative exp(x)."""
         out = _exp(self.data)
         return Value(out, (self,), "exp", (out,))
 
     def log(self):
+        """Natural log (-inf at 0, nan below, as NumPy); local derivative 1/x."""
         x = self.data
         return Value(_log(x), (self,), "log", (1.0 / x if x else math.inf,))
 
     def tanh(self):
+        """``tanh(data)``; local derivative 1 - tanh(x)**2."""
         t = math.tanh(self.data)
         return Value(t, (self,), "tanh", (1.0 - t * t,))
 
     def relu(self):
+        """``max(data, 0)``; local derivative 1 for x > 0, else 0 (0 at x == 0, as PyTorch)."""
         x = self.data
         return Value(x if x > 0 else 0.0, (self,), "ReLU", (1.0 if x > 0 else 0.0,))
 
     def sigmoid(self):
+        """``1 / (1 + exp(-data))``; local derivative s * (1 - s)."""
         s = 0.5 * (1.0 + math.tanh(0.5 * self.data))  # never overflows, unlike 1/(1+exp(-x))
         return Value(s, (self,), "sigmoid", (s * (1.0 - s),))
 
@@ -160,7 +165,7 @@ class Value:
     def backward(self):
         """Fill ``grad`` of every value this one depends on with d(self)/d(value).
 
-        Leaves accumulate (call ``zero_grad`` between steps, as in micrograd); gradients of
+        Leaves accumulate (call ``model.zero_grad()`` between steps, as in micrograd); gradients of
         intermediate values are recomputed from zero on each call.
         """
         with gc_paused():
@@ -213,10 +218,12 @@ class Module:
     """Base of Neuron/Layer/MLP: ``parameters()`` and ``zero_grad()``."""
 
     def zero_grad(self):
+        """Set every parameter's ``grad`` to 0 (backward accumulates into leaves)."""
         for p in self.parameters():
             p.grad = 0.0
 
     def parameters(self):
+        """The trainable Values, in a fixed order."""
         return []
 
 
