@@ -12,7 +12,7 @@ from .ops import matmul as M
 from .ops import reduce as R
 from .ops import shape as S
 from .ops import softmax as SM
-from .ops.broadcast import normalize_dims
+from .ops.broadcast import normalize_dims, reduction_dims
 from .tensor import ReductionResult, Tensor, as_tensor_like
 
 
@@ -153,7 +153,7 @@ def sum_(self, dim=None, keepdim=False):
 
 def _count(self, dim):
     n = 1
-    for d in normalize_dims(dim, self.ndim):
+    for d in reduction_dims(dim, self.ndim):
         n *= self.shape[d]
     return n
 
@@ -194,8 +194,8 @@ def _index_reduce(self, op, dim, keepdim):
     if dim is None:
         data = self._backend.reduce(op, self._data, None, False)
     else:
-        dim = normalize_dims(dim, self.ndim, op)[0]
-        data = self._backend.reduce(op, self._data, dim, keepdim)
+        dims = normalize_dims(dim, self.ndim, op)  # () for dim 0 or -1 of a 0-d tensor: index 0
+        data = self._backend.reduce(op, self._data, dims[0] if dims else None, keepdim)
     return Tensor._make(data, self._backend, False)
 
 
@@ -297,6 +297,9 @@ def permute(self, *dims):
 
 @_method("transpose")
 def transpose(self, dim0, dim1):
+    if self.ndim == 0:  # dims 0 and -1 name the one "dim" of a 0-d tensor, as in PyTorch
+        normalize_dims((dim0, dim1), 0, "transpose")
+        return self
     axes = list(range(self.ndim))
     d0, d1 = (normalize_dims(d, self.ndim, "transpose")[0] for d in (dim0, dim1))
     axes[d0], axes[d1] = axes[d1], axes[d0]
@@ -315,8 +318,15 @@ def _t(self):
 Tensor.t = _t
 Tensor.T = property(lambda self: self if self.ndim < 2 else self.permute(*reversed(range(self.ndim))),
                     doc="The tensor with all dimensions reversed.")
-Tensor.mT = property(lambda self: self.transpose(-2, -1),
-                     doc="The last two dimensions swapped (batched matrix transpose).")
+
+
+def _mT(self):
+    if self.ndim == 1:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    return self.transpose(-2, -1) if self.ndim else self
+
+
+Tensor.mT = property(_mT, doc="The last two dimensions swapped (batched matrix transpose).")
 
 
 @_method("unsqueeze")
@@ -399,12 +409,22 @@ def _index_entry(entry, backend):
         ) from None
 
 
-@_method("__getitem__")
-def getitem(self, index):
+def _index_tuple(self, index):
     if not isinstance(index, tuple):
         index = (index,)
-    index = tuple(_index_entry(i, self._backend) for i in index)
-    return S.Getitem.apply(self, index=index)
+    return tuple(_index_entry(i, self._backend) for i in index)
+
+
+@_method("__getitem__")
+def getitem(self, index):
+    return S.Getitem.apply(self, index=_index_tuple(self, index))
+
+
+@_method("__setitem__")
+def setitem(self, index, value):
+    """``self[index] = value``: a number or a tensor broadcast to ``self[index]``'s shape.
+    Recorded for autograd as in PyTorch (see ``ops.shape.setitem``)."""
+    S.setitem(self, _index_tuple(self, index), value)
 
 
 @_method("__iter__")
@@ -439,6 +459,10 @@ def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat expects a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated; "
+                               f"use stack, or unsqueeze it first")
     first = tensors[0]
     d = normalize_dims(dim, first.ndim, "cat")[0]
     for i, t in enumerate(tensors[1:], 1):

@@ -127,6 +127,12 @@ class Backend:
         indices accumulate): the adjoint of ``getitem``."""
         raise NotImplementedError
 
+    def setitem_(self, a, index, value):
+        """``a[index] = value`` in place: ``index`` as in ``getitem``, ``value`` a number or an
+        array of this backend broadcast to ``a[index]``'s shape and cast to ``a``'s dtype.
+        Repeated indices write one of their values (which one is unspecified, as in PyTorch)."""
+        raise NotImplementedError
+
     # ---- in place --------------------------------------------------------------------------
     def copy_(self, dst, src):
         """Copy ``src`` (broadcastable, same device) into ``dst`` in place."""

@@ -250,6 +250,9 @@ class NumpyBackend(Backend):
             out[index] = values
         return out
 
+    def setitem_(self, a, index, value):
+        a[index] = value
+
     def copy_(self, dst, src):
         np.copyto(dst, src)
 

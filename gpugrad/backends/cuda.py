@@ -246,6 +246,10 @@ class CupyBackend(Backend):
             out[index] = values  # slices and boolean masks never repeat an element
         return out
 
+    def setitem_(self, a, index, value):
+        self._use()
+        a[index] = value  # CuPy's __setitem__: a kernel writing a view, or a scatter for arrays
+
     # ---- in place --------------------------------------------------------------------------
     def copy_(self, dst, src):
         self._use()

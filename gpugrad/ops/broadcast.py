@@ -70,6 +70,13 @@ def normalize_dims(dim, ndim, op_name="reduction"):
     return tuple(sorted(set(out)))
 
 
+def reduction_dims(dim, ndim, op_name="reduction"):
+    """``normalize_dims`` for reductions: an empty tuple or list means every dim, as in PyTorch."""
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
+    return normalize_dims(dim, ndim, op_name)
+
+
 def keepdim_shape(shape, dims):
     """``shape`` with each reduced dim set to 1."""
     return tuple(1 if i in dims else s for i, s in enumerate(shape))

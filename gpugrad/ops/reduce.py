@@ -1,6 +1,6 @@
 """Reductions: sum, max/min (amax/amin), and the index reductions argmax/argmin."""
 from ..function import Function
-from .broadcast import keepdim_shape, normalize_dims
+from .broadcast import keepdim_shape, reduction_dims
 from .shape import Expand, Reshape
 
 
@@ -15,7 +15,7 @@ class Sum(Function):
         if dim is None:  # the common full reduction, without normalizing dims
             self.dims = tuple(range(a.ndim))
             return self.backend.reduce("sum", a, None, keepdim)
-        self.dims = normalize_dims(dim, a.ndim, "sum")
+        self.dims = reduction_dims(dim, a.ndim, "sum")
         return self.backend.reduce("sum", a, _axis(self.dims, a.ndim), keepdim)
 
     def backward(self, grad):
@@ -33,7 +33,7 @@ class _Extreme(Function):
 
     def forward(self, a, dim=None, keepdim=False):
         self.in_shape = a.shape
-        self.dims = normalize_dims(dim, a.ndim, self.op)
+        self.dims = reduction_dims(dim, a.ndim, self.op)
         self.keepdim = keepdim
         if any(a.shape[d] == 0 for d in self.dims):
             raise RuntimeError(

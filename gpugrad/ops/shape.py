@@ -1,5 +1,9 @@
-"""Layout ops: reshape, permute, expand, indexing (and its adjoint), concatenation."""
-from ..function import Function
+"""Layout ops: reshape, permute, expand, indexing (its adjoint, and writes), concatenation."""
+import numbers
+
+from .. import autograd as _autograd
+from ..function import Function, devices_differ_error
+from ..tensor import Tensor
 from .broadcast import sum_to
 
 
@@ -59,6 +63,70 @@ class IndexAdd(Function):
 
     def backward(self, grad):
         return Getitem.apply(grad, index=self.index)
+
+
+class IndexPut(Function):
+    """``a`` with ``a[index] = value``, out of place: what ``Tensor.__setitem__`` records for
+    autograd (PyTorch's CopySlices). ``value`` is an array broadcast to ``a[index]`` or a number."""
+
+    def forward(self, a, value, index=None):
+        self.index = index
+        self.value_shape = getattr(value, "shape", None)
+        out = self.backend.contiguous(a)
+        put(self.backend, out, index, value)
+        return out
+
+    def backward(self, grad):
+        grad_a = IndexPut.apply(grad, 0, index=self.index)  # overwritten elements get nothing
+        if self.value_shape is None:
+            return grad_a, None
+        return grad_a, sum_to(Getitem.apply(grad, index=self.index), self.value_shape)
+
+
+def put(backend, a, index, value):
+    """``backend.setitem_`` with errors that name the index and the shapes."""
+    try:
+        backend.setitem_(a, index, value)
+    except IndexError as exc:
+        raise IndexError(f"index {_describe(index)} is out of range for shape "
+                         f"{tuple(a.shape)}: {exc}") from None
+    except ValueError as exc:
+        if "read-only" in str(exc):
+            raise RuntimeError("cannot write into an expanded tensor (several elements share one "
+                               "memory location); clone() it first") from None
+        target = backend.getitem(a, index).shape
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(getattr(value, 'shape', ()))} "
+                           f"cannot be broadcast to indexing result of shape {list(target)}") from None
+
+
+def setitem(tensor, index, value):
+    """``tensor[index] = value`` for ``Tensor.__setitem__`` (``index``: a tuple of backend
+    entries, as for ``Getitem``). In place outside autograd; when the write must be recorded
+    (grad enabled, and the tensor or the value requires grad) the tensor's array is replaced by
+    an ``IndexPut`` result, so arrays saved for backward keep their values, and the tensor
+    becomes a non-leaf, as in PyTorch."""
+    if isinstance(value, Tensor):
+        if value._backend is not tensor._backend:
+            raise devices_differ_error("index_put_", tensor.device, value.device)
+        if value.dtype is not tensor.dtype:
+            value = value.to(tensor.dtype)
+    elif isinstance(value, numbers.Number):
+        value = value.item() if hasattr(value, "item") else value  # a NumPy scalar: a number
+    else:
+        raise TypeError(f"can't assign a {type(value).__name__} to a Tensor; assign a number or a "
+                        f"tensor (e.g. gg.tensor(value, device=x.device))")
+    value_grad = isinstance(value, Tensor) and value._requires_grad
+    if not (_autograd.grad_enabled and (tensor._requires_grad or value_grad)):
+        put(tensor._backend, tensor._data, index, value._data if isinstance(value, Tensor) else value)
+        return
+    if tensor._requires_grad and tensor.grad_fn is None:
+        # PyTorch's words: basic indexing (but a lone ...) writes a view, index arrays index_put_
+        advanced = any(hasattr(i, "shape") for i in index)
+        view = "a view of " if not advanced and any(i is not Ellipsis for i in index) else ""
+        raise RuntimeError(f"{view}a leaf Variable that requires grad is being used in an in-place "
+                           f"operation.")
+    out = IndexPut.apply(tensor, value, index=index)
+    tensor._data, tensor.grad_fn, tensor._requires_grad = out._data, out.grad_fn, True
 
 
 def _describe(index):

@@ -366,6 +366,17 @@ class SimBackend(Backend):
         self._launch("index_add", inputs, (out,), None, _signature("index_add", inputs, out))
         return result
 
+    def setitem_(self, a, index, value):
+        index = self._index(index)[0]
+        value, data = _unwrap(value), a.data
+        data[index] = value
+        # the kernel writes only the selected elements: a view of them (a gather's copy when the
+        # index holds arrays) stands for its output, so the spec counts what is really written
+        written = _as_array(data[index])
+        inputs = [value] + [i for i in index if isinstance(i, np.ndarray)]
+        key = _signature("index_put", inputs, written)
+        self._launch("index_put", inputs, (written,), None, key)
+
     # ---- in place --------------------------------------------------------------------------
     def copy_(self, dst, src):
         src, dst = _unwrap(src), dst.data

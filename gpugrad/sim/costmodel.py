@@ -148,8 +148,9 @@ def spec(name, inputs, outputs, **info):
     """The ``KernelSpec`` of one backend primitive.
 
     ``name``: "unary:<op>", "binary:<op>", "reduce:<op>", "where", "cast", "matmul", "copy",
-    "getitem", "index_add", "full", "arange", "random", "bias_act", "bias_act_backward",
-    "softmax_cross_entropy", "softmax_cross_entropy_backward", "sgd_step", "adam_step".
+    "getitem", "index_add", "index_put", "full", "arange", "random", "bias_act",
+    "bias_act_backward", "softmax_cross_entropy", "softmax_cross_entropy_backward", "sgd_step",
+    "adam_step".
     ``inputs``: arrays or Python numbers read by the kernel; ``outputs``: an array or a list of
     arrays written. ``info``: ``axis=`` for reductions; ``params=``, ``grads=`` (and ``bufs=``,
     ``exp_avgs=``, ``exp_avg_sqs=``) for the optimizer steps, which are one launch over all
@@ -196,6 +197,13 @@ def spec(name, inputs, outputs, **info):
         itemsize = outs[0].itemsize if outs else 4
         return KernelSpec(name, "scatter", dtype, nread + n * itemsize, n * itemsize, n,
                           shapes, n, scalars)
+    if name == "index_put":
+        # ``a[index] = value`` in place: one thread per written element (the output given is the
+        # selected region), reading the value (a broadcast one once) and the index arrays; an
+        # elementwise copy into a view unless index arrays make it a scatter
+        cls = "scatter" if len(shapes) > 1 else "elementwise"
+        return KernelSpec(name, cls, _dtype_name(outs[0].dtype), nread, nwritten, 0, shapes,
+                          out_elems, scalars)
     if name in ("bias_act", "bias_act_backward"):
         per = ACT_FLOPS.get(info.get("act", "relu"), 1) + (name == "bias_act")
         return KernelSpec(name, "fused", dtype, nread, nwritten, per * out_elems, shapes,
@@ -209,8 +217,8 @@ def spec(name, inputs, outputs, **info):
     cls, per = _FIXED.get(name, (None, 0))
     if cls is None:
         raise ValueError(f"costmodel.spec: unknown primitive {name!r}; expected unary:<op>, "
-                         f"binary:<op>, reduce:<op>, matmul, copy, getitem, index_add, where, "
-                         f"cast, full, arange, random or a fused kernel name")
+                         f"binary:<op>, reduce:<op>, matmul, copy, getitem, index_add, index_put, "
+                         f"where, cast, full, arange, random or a fused kernel name")
     return KernelSpec(name, cls, dtype, nread, nwritten, per * out_elems, shapes, out_elems,
                       scalars)
 

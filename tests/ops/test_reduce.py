@@ -83,3 +83,36 @@ def test_max_of_an_empty_dim_is_an_error(device):
 def test_mean_of_integers_is_an_error(device):
     with pytest.raises(RuntimeError, match="floating"):
         gg.arange(4, device=device).mean()
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin", "var", "std"])
+@pytest.mark.parametrize("dim", [(), []], ids=["tuple", "list"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_an_empty_dim_list_reduces_every_dim_like_torch(device, torch, op, dim, keepdim):
+    data = R.standard_normal((2, 3))
+    x = gg.tensor(data, device=device, requires_grad=True)
+    t = torch.tensor(data, requires_grad=True)
+    out, expected = getattr(x, op)(dim=dim, keepdim=keepdim), getattr(t, op)(dim=dim, keepdim=keepdim)
+    assert_close(out, expected)
+    assert gg.gradcheck(lambda a: getattr(a, op)(dim=dim, keepdim=keepdim), [x])
+    if op not in ("var", "std"):  # torch 2.13's var backward divides by 0 for dim=(): inf
+        out.sum().backward()
+        expected.sum().backward()
+        assert_close(x.grad, t.grad)
+
+
+def test_index_reductions_of_a_zero_dim_tensor_like_torch(device, torch):
+    x, t = gg.tensor(3.0, device=device), torch.tensor(3.0)
+    for dim in (0, -1):
+        for keepdim in (False, True):
+            for op in ("argmax", "argmin"):
+                out = getattr(x, op)(dim, keepdim=keepdim)
+                assert out.dtype == gg.int64 and out.shape == () and out.item() == 0
+                assert getattr(t, op)(dim, keepdim=keepdim).shape == ()
+    values, indices = x.max(0)
+    assert values.item() == 3.0 and indices.shape == () and indices.item() == 0
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of "
+                                         r"\[-1, 0\], but got 1\)"):
+        x.argmax(1)
+    with pytest.raises(IndexError, match="got 1"):
+        t.argmax(1)

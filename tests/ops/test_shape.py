@@ -147,3 +147,35 @@ def test_numpy_array_and_bool_indices_like_torch(device, torch):
     assert x[None, False].shape == tuple(t[None, False].shape)
     x[True].sum().backward()
     assert x.grad.tolist() == np.ones((3, 4)).tolist()
+
+
+def test_transpose_of_a_zero_dim_tensor_like_torch(device, torch):
+    x, t = gg.tensor(2.5, device=device, requires_grad=True), torch.tensor(2.5)
+    for d0, d1 in ((0, 0), (0, -1), (-1, -1)):
+        assert x.transpose(d0, d1).shape == tuple(t.transpose(d0, d1).shape) == ()
+    assert x.mT.shape == x.t().shape == x.T.shape == ()
+    x.transpose(0, -1).backward()
+    assert x.grad.item() == 1.0
+    for d0, d1 in ((0, 1), (-2, 0)):
+        with pytest.raises(IndexError, match=r"range of \[-1, 0\]"):
+            x.transpose(d0, d1)
+        with pytest.raises(IndexError, match=r"range of \[-1, 0\]"):
+            t.transpose(d0, d1)
+    with pytest.raises(RuntimeError, match="only supported on matrices or batches of matrices"):
+        gg.ones(2, device=device).mT
+    with pytest.raises(RuntimeError, match="only supported on matrices or batches of matrices"):
+        torch.ones(2).mT
+
+
+@pytest.mark.parametrize("position", [0, 1])
+def test_cat_of_a_zero_dim_tensor_is_an_error_like_torch(device, torch, position):
+    tensors = [gg.ones(2, device=device)] * 2
+    tensors[position] = gg.tensor(1.0, device=device)
+    with pytest.raises(RuntimeError) as ours:
+        gg.cat(tensors)
+    ttensors = [torch.ones(2)] * 2
+    ttensors[position] = torch.tensor(1.0)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.cat(ttensors)
+    assert str(ours.value).startswith(str(theirs.value))
+    assert gg.stack(tensors[position:position + 1]).shape == (1,)  # stack is the fix

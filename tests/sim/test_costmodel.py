@@ -70,7 +70,7 @@ def test_optimizer_step_is_one_launch_over_all_params():
 
 @pytest.mark.parametrize("name", ["full", "arange", "random", "cast", "where", "bias_act",
                                   "bias_act_backward", "softmax_cross_entropy",
-                                  "softmax_cross_entropy_backward", "index_add"])
+                                  "softmax_cross_entropy_backward", "index_add", "index_put"])
 def test_every_primitive_has_a_spec(name):
     x = f32(4, 5)
     inputs = [] if name in ("full", "arange", "random") else [x, f32(5)]
@@ -176,3 +176,13 @@ def test_scatter_add_touches_only_the_destinations_it_hits():
 def test_copy_from_a_broadcast_view_is_not_a_transpose():
     src = np.broadcast_to(f32(1, 16), (8, 16))
     assert costmodel.spec("copy", [src], f32(8, 16)).op_class == "copy"
+
+
+def test_index_put_writes_only_the_selected_elements():
+    region, value, idx = f32(3, 16), f32(16), np.zeros(3, np.int64)
+    s = costmodel.spec("index_put", [value, idx], region)
+    assert s.op_class == "scatter" and s.elements == 3 * 16 and s.dtype == "float32"
+    assert s.bytes_written == region.nbytes and s.bytes_read == value.nbytes + idx.nbytes
+    fill = costmodel.spec("index_put", [0.0], np.zeros((4, 4), np.float64)[:, 1])  # a view
+    assert fill.op_class == "elementwise" and fill.bytes_read == 0 and fill.scalars == 1
+    assert fill.bytes_written == 4 * 8 and fill.dtype == "float64"
