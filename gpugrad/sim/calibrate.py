@@ -229,15 +229,20 @@ def report(compiled, params, label):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m gpugrad.sim.calibrate")
+    parser = argparse.ArgumentParser(prog="python -m gpugrad.sim.calibrate",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="*", help="measurement files to fit on")
     parser.add_argument("--fit", nargs="+", default=None, help="fit on these files")
     parser.add_argument("--check", nargs="+", default=(), help="report (not fit) on these files")
     parser.add_argument("--write", action="store_true", help="rewrite FITTED in profiles/h200.py")
-    parser.add_argument("--rounds", type=int, default=150)
+    parser.add_argument("--rounds", type=int, default=150,
+                        help="most pattern-search sweeps (150)")
     parser.add_argument("--fit-framework", action="store_true",
                         help="fit framework_us on bench/mlp.py results (gpugrad steps) instead")
     args = parser.parse_args(argv)
+    for path in [*args.files, *(args.fit or ()), *args.check]:
+        if not Path(path).is_file():
+            parser.error(f"no such file: {path}")
     if args.fit_framework:
         if not args.files:
             parser.error("give bench/mlp.py result files, e.g. bench/results/h200-run1/mlp_cuda.json")

@@ -363,12 +363,19 @@ def load_records(paths, step_version=None):
     records = []
     for path in paths:
         with open(path) as f:
-            data = json.load(f)
-        if "configs" in data:
+            try:
+                data = json.load(f)
+            except ValueError as exc:
+                raise ValueError(f"{path}: not JSON ({exc})") from None
+        if isinstance(data, dict) and "configs" in data:
             version = step_version or BENCH_RUNS.get(Path(path).resolve().parent.name, "head")
             records += bench_records(data, version, str(path))
-        else:
+        elif isinstance(data, dict) and "records" in data:
             records += [dict(r, _file=str(path)) for r in data["records"]]
+        else:
+            raise ValueError(f"{path}: neither a measurement file (a 'records' list; format in "
+                             f"../shared/gpu-measurements/README.md) nor bench/mlp.py results "
+                             f"(a 'configs' dict)")
     return records
 
 

@@ -113,6 +113,15 @@ def test_cli_errors_name_the_problem(capsys, tmp_path):
     with pytest.raises(SystemExit):
         fidelity.main([str(tmp_path / "missing.json"), "--profile", "v100"])
     assert "h100, h200, a100, l4" in capsys.readouterr().err
+    for name, text, message in (("empty.json", "{}", "neither a measurement file"),
+                                ("garbled.json", "x", "not JSON")):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(SystemExit):
+            fidelity.main([str(tmp_path / name)])
+        assert f"{name}: {message}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        calibrate.main([str(tmp_path / "missing.json")])
+    assert "no such file" in capsys.readouterr().err
 
 
 # ---- gpugrad's own training steps (bench/mlp.py results) and framework_us ----------------------
