@@ -10,6 +10,7 @@ note)``, each the best of several runs alternated with the peer's; the runner pr
 (cyclic GC on). ``value_vs_micrograd_gc_off`` shows the same race with the cyclic GC off, which
 isolates the interpreter work: much of micrograd's time is the GC walking its closures.
 """
+import argparse
 import gc
 import os
 import sys
@@ -191,8 +192,14 @@ CASES = [
 ]
 
 
-def main(argv):
-    wanted = argv[1] if len(argv) > 1 else ""
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    names = ", ".join(name for name, _ in CASES)
+    parser.add_argument("case", nargs="?", default="",
+                        help=f"run only the cases whose name contains this ({names})")
+    wanted = parser.parse_args(argv).case
+    if not any(wanted in name for name, _ in CASES):
+        parser.error(f"no case name contains {wanted!r}")
     print(f"{'case':<24} {'ours (s)':>10} {'peer (s)':>10} {'peer/ours':>10}  note")
     for name, case in CASES:
         if wanted not in name:
@@ -205,4 +212,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()
