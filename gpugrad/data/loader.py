@@ -26,12 +26,16 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
-        n = tensors[0].shape[0] if tensors[0].ndim else None
         for i, t in enumerate(tensors):
             if not isinstance(t, Tensor):
                 raise TypeError(f"TensorDataset: argument {i} is a {type(t).__name__}, not a "
                                 f"gg.Tensor (wrap it with gg.tensor(...))")
-            if t.ndim == 0 or t.shape[0] != n:
+            if t.ndim == 0:
+                raise ValueError(f"TensorDataset: tensor {i} is 0-d; each tensor needs a first "
+                                 f"dimension of rows (e.g. t.reshape(1))")
+        n = tensors[0].shape[0]
+        for i, t in enumerate(tensors):
+            if t.shape[0] != n:
                 raise ValueError(f"Size mismatch between tensors: tensor 0 has {n} rows, "
                                  f"tensor {i} has shape {t.shape}")
         self.tensors = tensors

@@ -79,3 +79,7 @@ def test_errors():
         TensorDataset(gg.zeros(3, 2), gg.zeros(4))
     with pytest.raises(TypeError, match="gg.tensor"):
         TensorDataset(np.zeros(3))
+    with pytest.raises(TypeError, match="argument 0 is a list"):
+        TensorDataset([1.0, 2.0, 3.0], gg.zeros(3))
+    with pytest.raises(ValueError, match="tensor 1 is 0-d"):
+        TensorDataset(gg.zeros(3), gg.tensor(1.0))
