@@ -221,4 +221,5 @@ def is_anomaly_enabled():
 
 
 def is_anomaly_check_nan_enabled():
+    """True while anomaly detection is on and checks for NaN/inf (``check_nan=True``)."""
     return _autograd.anomaly_enabled and _check_nan
