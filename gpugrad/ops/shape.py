@@ -92,8 +92,9 @@ def put(backend, a, index, value):
                          f"{tuple(a.shape)}: {exc}") from None
     except ValueError as exc:
         if "read-only" in str(exc):
-            raise RuntimeError("cannot write into an expanded tensor (several elements share one "
-                               "memory location); clone() it first") from None
+            raise RuntimeError("unsupported operation: more than one element of the written-to "
+                               "tensor refers to a single memory location. Please clone() the "
+                               "tensor before performing the operation.") from None
         target = backend.getitem(a, index).shape
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(getattr(value, 'shape', ()))} "
                            f"cannot be broadcast to indexing result of shape {list(target)}") from None

@@ -174,3 +174,15 @@ def test_sim_models_one_index_put_kernel_per_write():
     x[0] = w  # recorded: a copy of x, then the write into it
     by_op = gg.device.get_backend("sim").kernel_totals()[0]
     assert by_op["copy"][0] == 1 and by_op["index_put"][0] == 1
+
+
+def test_writing_into_an_expanded_view_says_to_clone_like_torch(torch):
+    x = gg.ones(3, 1, device="sim").expand(3, 4)  # sim's expand is a view, as on a GPU
+    with pytest.raises(RuntimeError) as ours:
+        x[0] = 2.0
+    with pytest.raises(RuntimeError) as theirs:
+        torch.ones(3, 1).expand(3, 4)[0] = 2.0
+    assert str(ours.value) == str(theirs.value)
+    y = x.clone()
+    y[0] = 2.0
+    assert y.tolist()[0] == [2.0] * 4
