@@ -98,8 +98,8 @@ def _download(name, md5, folder, mirrors):
             failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
     raise DatasetError(
         f"could not download {name} (offline?). Tried:\n  " + "\n  ".join(failures)
-        + f"\nDownload it by hand (from {MIRRORS[0]}{name}) into {folder}, or set "
-        f"GPUGRAD_CACHE to a folder whose mnist/ subfolder holds it."
+        + f"\nDownload it by hand (from {(mirrors or MIRRORS)[0]}{name}) into {folder}, or "
+        f"(without root=) set GPUGRAD_CACHE to a folder whose mnist/ subfolder holds it."
     )
 
 

@@ -71,6 +71,8 @@ def test_offline_error_says_what_to_do(tmp_path):
     # Port 9 on localhost (discard) refuses connections at once: no network is touched.
     with pytest.raises(DatasetError, match=r"(?s)offline\?.*127.0.0.1:9.*by hand"):
         load_mnist(root=str(tmp_path), mirrors=["http://127.0.0.1:9/"])
+    with pytest.raises(DatasetError, match=r"by hand \(from http://127.0.0.1:9/train-images"):
+        load_mnist(root=str(tmp_path), mirrors=["http://127.0.0.1:9/"])  # the mirror given
 
 
 def test_no_download_needs_files(tmp_path):
