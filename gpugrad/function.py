@@ -29,6 +29,22 @@ class Function:
       ``save_output = True`` to read the output as ``self.output()``. Extra arrays forward
       computes for backward go in ``self.saved``. All are freed after backward unless
       ``retain_graph=True``.
+
+    Unlike ``torch.autograd.Function`` (static methods taking a ``ctx``), the op instance is the
+    context, and ``forward`` works on backend arrays through ``self.backend`` (the backend
+    contract in ``gpugrad/backends/base.py``)::
+
+        class Cube(gg.autograd.Function):
+            save_inputs = True
+
+            def forward(self, a):
+                return self.backend.binary("mul", a, self.backend.binary("mul", a, a))
+
+            def backward(self, grad):
+                (x,) = self.inputs
+                return grad * 3 * x * x
+
+        y = Cube.apply(x)
     """
 
     save_inputs = False

@@ -370,3 +370,20 @@ def test_a_linear_training_step_on_sim_copies_no_gradient():
     by_op = gg.sim.stats("sim:3").by_op
     assert "copy" not in by_op, by_op  # every weight and bias gradient is adopted as it comes
     assert all(p.grad.shape == p.shape for p in model.parameters())
+
+
+def test_a_user_defined_function_as_its_docstring_shows(device):
+    class Cube(gg.autograd.Function):
+        save_inputs = True
+
+        def forward(self, a):
+            return self.backend.binary("mul", a, self.backend.binary("mul", a, a))
+
+        def backward(self, grad):
+            (x,) = self.inputs
+            return grad * 3 * x * x
+
+    x = gg.tensor([2.0, -1.5], dtype=gg.float64, device=device, requires_grad=True)
+    assert_close(Cube.apply(x), [8.0, -3.375])
+    assert gg.gradcheck(Cube.apply, [x])
+    assert gg.gradgradcheck(Cube.apply, [x])
