@@ -79,3 +79,15 @@ def test_unwritable_out_fails_before_training(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "--out" in captured.err and "not a writable folder" in captured.err
     assert "test accuracy" not in captured.out  # it stopped before training
+
+
+def test_python_dash_m_gpugrad_runs_the_command():
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-m", "gpugrad", "devices"], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("cpu")
