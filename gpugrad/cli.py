@@ -17,6 +17,7 @@ import os
 import sys
 
 from .atomic import atomic_write
+from .errors import format_bytes
 
 TARGET_ACCURACY = 0.95
 
@@ -225,18 +226,11 @@ def _sim_report(stats, steps):
           f"(device busy {report['device_busy_us_per_step']:.1f} µs: "
           f"{stats.device_us / wall_us:.0%})" if wall_us else "  step time        0")
     print(f"  kernels per step {report['kernels_per_step']:.1f}")
-    print(f"  transferred      {_bytes(stats.h2d_bytes)} host->device, "
-          f"{_bytes(stats.d2h_bytes)} device->host")
-    print(f"  peak memory      {_bytes(stats.peak_bytes)}")
+    print(f"  transferred      {format_bytes(stats.h2d_bytes)} host->device, "
+          f"{format_bytes(stats.d2h_bytes)} device->host")
+    print(f"  peak memory      {format_bytes(stats.peak_bytes)}")
     print(stats.table(top=8))
     return report
-
-
-def _bytes(n):
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
 
 
 def _figure(out, history, summary):

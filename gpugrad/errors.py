@@ -14,14 +14,15 @@ class OutOfMemoryError(MemoryError):
         self.in_use = in_use
         self.capacity = capacity
         super().__init__(
-            f"{self.device} out of memory: tried to allocate {_fmt(requested)} ({requested} bytes) "
-            f"with {_fmt(in_use)} ({in_use} bytes) in use of a capacity of {_fmt(capacity)} "
+            f"{self.device} out of memory: tried to allocate {format_bytes(requested)} ({requested} bytes) "
+            f"with {format_bytes(in_use)} ({in_use} bytes) in use of a capacity of {format_bytes(capacity)} "
             f"({capacity} bytes). Free tensors you no longer need, use a smaller batch, or raise "
             f"the capacity with gg.sim.configure(device, memory_bytes=...) on a sim device."
         )
 
 
-def _fmt(n):
+def format_bytes(n):
+    """``n`` bytes in binary units: ``512 B``, ``1.50 KiB``, ``80.00 GiB``."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(n) < 1024 or unit == "TiB":
             return f"{n:.2f} {unit}" if unit != "B" else f"{n} B"

@@ -2,7 +2,7 @@
 modeled kernel that ``GPUGRAD_DEBUG=2`` prints (as tinygrad's ``DEBUG=2`` does)."""
 import sys
 
-from ..errors import _fmt  # binary units (KiB, MiB, GiB) for memory, as the OOM message uses
+from ..errors import format_bytes  # binary units (KiB, MiB, GiB), as the OOM message uses
 
 
 def _si(value, unit):
@@ -104,8 +104,8 @@ class SimStats:
             f"  kernels: {self.kernels}, {_si(self.flops, 'FLOP')}, {_si(self.bytes, 'B')} moved\n"
             f"  transfers: h2d {_si(self.h2d_bytes, 'B')}, d2h {_si(self.d2h_bytes, 'B')}, "
             f"p2p {_si(self.p2p_bytes, 'B')}\n"
-            f"  memory: {_fmt(self.in_use_bytes)} in use, peak {_fmt(self.peak_bytes)} "
-            f"of {_fmt(self.capacity_bytes)}; pool reserves {_fmt(self.reserved_bytes)} "
+            f"  memory: {format_bytes(self.in_use_bytes)} in use, peak {format_bytes(self.peak_bytes)} "
+            f"of {format_bytes(self.capacity_bytes)}; pool reserves {format_bytes(self.reserved_bytes)} "
             f"(hits {self.pool_hits}, misses {self.pool_misses})\n"
             f"  modeled time: host {self.host_us:.2f} µs, device busy {self.device_us:.2f} µs "
             f"({busy:.0%} of host time), stream ends at {self.stream_us:.2f} µs"
