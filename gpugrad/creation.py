@@ -17,8 +17,8 @@ def _finish(data, backend, requires_grad):
 
 
 def _float_dtype(dtype):
-    dtype = _dtypes.as_dtype(dtype) or _dtypes.DEFAULT_FLOAT
-    return dtype
+    """``dtype``, or float32 when None (the default of the float creation functions)."""
+    return _dtypes.as_dtype(dtype) or _dtypes.DEFAULT_FLOAT
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
