@@ -107,6 +107,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
+    if args.samples < 2:
+        parser.error("--samples must be at least 2")
+    try:
+        gg.zeros(1, device=args.device)  # a bad or unusable --device fails now, not after training
+    except (ValueError, gg.DeviceUnavailableError) as exc:
+        parser.error(str(exc))
     os.makedirs(args.out, exist_ok=True)
     x_t, y_t = gg.data.make_moons(args.samples, noise=0.1, seed=0)
     x, y = x_t.numpy(), y_t.numpy()
