@@ -66,8 +66,11 @@ def normalize_dims(dim, ndim, op_name="reduction"):
                 f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})"
             )
         if ndim:  # a 0-d tensor accepts dim 0 or -1 and has no dims to reduce
+            if d % ndim in out:  # x.sum(dim=(0, 0)) or (1, -1): PyTorch refuses, so do we
+                raise RuntimeError(f"{op_name}: dim {d % ndim} appears multiple times in the "
+                                   f"list of dims")
             out.append(d % ndim)
-    return tuple(sorted(set(out)))
+    return tuple(sorted(out))
 
 
 def reduction_dims(dim, ndim, op_name="reduction"):

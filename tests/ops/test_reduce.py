@@ -116,3 +116,13 @@ def test_index_reductions_of_a_zero_dim_tensor_like_torch(device, torch):
         x.argmax(1)
     with pytest.raises(IndexError, match="got 1"):
         t.argmax(1)
+
+
+@pytest.mark.parametrize("dim", [(0, 0), (1, -1)])
+def test_a_repeated_dim_is_an_error_like_torch(device, torch, dim):
+    data = R.standard_normal((2, 3))
+    with pytest.raises(RuntimeError, match="appears multiple times"):
+        torch.tensor(data).sum(dim=dim)
+    for op in ("sum", "mean", "amax"):
+        with pytest.raises(RuntimeError, match=r"dim [01] appears multiple times in the list"):
+            getattr(gg.tensor(data, device=device), op)(dim=dim)
