@@ -15,6 +15,7 @@ Beside each value the backend models the GPU:
   array came from ``Tensor.pin_memory()``; reading back waits for the stream; sim:0 <-> sim:1 is
   a peer copy.
 """
+import operator
 import os
 
 import numpy as np
@@ -97,10 +98,13 @@ class SimBackend(Backend):
         if memory_bytes is None:
             capacity = self.profile.memory_bytes
         else:
-            if isinstance(memory_bytes, bool) or int(memory_bytes) != memory_bytes \
-                    or memory_bytes < 0:
-                raise ValueError(f"memory_bytes must be a non-negative int, got {memory_bytes!r}")
-            capacity = int(memory_bytes)
+            try:
+                capacity = operator.index(memory_bytes)  # ints, NumPy ints; not "1GB" or 1.5
+            except TypeError:
+                capacity = -1
+            if capacity < 0 or isinstance(memory_bytes, bool):
+                raise ValueError(f"memory_bytes must be a non-negative int (bytes, e.g. "
+                                 f"2 * 1024**3 for 2 GiB), got {memory_bytes!r}")
         recording = self.pool is not None and self.pool.recording > 0
         # trace events are kept only while a profiler listens, so long runs stay small
         self.framework_overhead = bool(framework_overhead)

@@ -139,3 +139,12 @@ def test_deepcopy_and_pickle_hold_new_memory_on_the_same_device(dev):
         np.testing.assert_array_equal((clone + x).numpy(), np.full(1000, 2.0))
         del clone
         assert in_use() == base
+
+
+@pytest.mark.parametrize("bad", ["1GB", 1.5, -1, True])
+def test_memory_bytes_must_be_a_byte_count(bad):
+    with pytest.raises(ValueError, match="non-negative int"):
+        gg.sim.configure("sim:5", memory_bytes=bad)
+    gg.sim.configure("sim:5", memory_bytes=np.int64(1 << 20))
+    assert gg.sim.stats("sim:5").capacity_bytes == 1 << 20
+    gg.sim.configure("sim:5")
