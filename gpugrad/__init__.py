@@ -14,7 +14,8 @@ from .dtypes import DType, bool_ as bool, float32, float64, int32, int64  # noqa
 from .errors import DeviceUnavailableError, OutOfMemoryError
 from .random import initial_seed, manual_seed
 from .tensor import Tensor
-from .tensor_methods import cat, stack, where
+from .tensor_methods import where
+from .tensor_shape_methods import cat, stack
 
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64

@@ -24,8 +24,8 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _RUN_BACKWARD_CODE = _autograd.run_backward.__code__
 # Frames in these files are how every op is dispatched; a library frame worth naming (an nn
 # module's forward, say) lies outside them.
-_DISPATCH_FILES = ("function.py", "tensor.py", "tensor_methods.py", "anomaly.py", "ops/",
-                   "autograd.py", "creation.py")
+_DISPATCH_FILES = ("function.py", "tensor.py", "tensor_methods.py", "tensor_shape_methods.py",
+                   "anomaly.py", "ops/", "autograd.py", "creation.py")
 
 # Whether the NaN/inf checks run while anomaly mode is on (``check_nan=False`` only records
 # where ops were created).

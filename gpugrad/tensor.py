@@ -75,12 +75,15 @@ class Tensor:
 
     @property
     def ndim(self):
+        """The number of dimensions."""
         return self._data.ndim
 
     def dim(self):
+        """The number of dimensions (``ndim``)."""
         return self._data.ndim
 
     def numel(self):
+        """The number of elements."""
         n = 1
         for s in self._data.shape:
             n *= s
@@ -93,10 +96,12 @@ class Tensor:
 
     @property
     def dtype(self):
+        """The element type, e.g. ``gg.float32``."""
         return self._backend.dtype(self._data)
 
     @property
     def device(self):
+        """The ``Device`` holding the values, e.g. ``device('cpu')``."""
         return self._backend.device
 
     @property
@@ -106,6 +111,7 @@ class Tensor:
 
     @property
     def requires_grad(self):
+        """Whether backward computes a gradient for this tensor (settable on leaves)."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -134,6 +140,7 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        """Replace the values in place, keeping shape and device, outside autograd."""
         if value.shape != self.shape or value.device != self.device:
             raise RuntimeError(
                 f"data must keep the shape and device: expected {self.shape} on {self.device}, "
@@ -143,7 +150,11 @@ class Tensor:
 
     # ---- reading values ------------------------------------------------------------------
     def numpy(self):
-        """The values as a NumPy array (a copy on sim and cuda; shared memory on cpu)."""
+        """The values as a NumPy array.
+
+        On cpu the array shares memory with the tensor (writes show in both), as in PyTorch; on
+        sim and cuda it is a copy. Unlike PyTorch, works on tensors that require grad.
+        """
         return self._backend.to_host(self._data)
 
     def item(self):
@@ -154,6 +165,7 @@ class Tensor:
         return self._backend.to_host(self._data).item()
 
     def tolist(self):
+        """The values as (nested) Python lists of numbers; a 0-d tensor gives a number."""
         return self._backend.to_host(self._data).tolist()
 
     def __float__(self):
@@ -231,6 +243,7 @@ class Tensor:
 
     @property
     def retains_grad(self):
+        """True for a non-leaf tensor on which ``retain_grad()`` was called."""
         fn = self.grad_fn
         return fn is not None and fn.retained is not None and fn.retained() is self
 
@@ -256,14 +269,19 @@ class Tensor:
         return Tensor._make(self._data, self._backend, False)
 
     def detach_(self):
+        """Detach self from the graph in place (it becomes a leaf); returns self."""
         self.grad_fn = None
         self._requires_grad = False
         return self
 
     # ---- devices and dtypes --------------------------------------------------------------
     def to(self, *args, dtype=None, device=None):
-        """``to(device)``, ``to(dtype)`` or ``to(device, dtype)``: a converted tensor (self if
-        nothing changes). Gradients flow back across the conversion."""
+        """A converted tensor: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``
+        (other's device and dtype) or keywords; self if nothing changes.
+
+        Gradients flow back across device moves and float casts; a cast to an integer or bool
+        dtype leaves the graph.
+        """
         for arg in args:
             if isinstance(arg, (str, Device)):
                 device = arg
@@ -286,6 +304,7 @@ class Tensor:
         return out
 
     def cpu(self):
+        """``self.to('cpu')``."""
         return self.to("cpu")
 
     def pin_memory(self):
@@ -307,27 +326,35 @@ class Tensor:
         return self.device.type == "cpu" and is_pinned(self._data)
 
     def cuda(self, device=None):
+        """``self.to('cuda')``, or ``to('cuda:N')`` for ``device=N``."""
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 
     def sim(self, device=None):
+        """``self.to('sim')``, or ``to('sim:N')`` for ``device=N`` (the simulated GPU)."""
         return self.to("sim" if device is None else f"sim:{int(device)}")
 
     def float(self):
+        """``self.to(gg.float32)``."""
         return self.to(_dtypes.float32)
 
     def double(self):
+        """``self.to(gg.float64)``."""
         return self.to(_dtypes.float64)
 
     def long(self):
+        """``self.to(gg.int64)`` (outside the graph)."""
         return self.to(_dtypes.int64)
 
     def int(self):
+        """``self.to(gg.int32)`` (outside the graph)."""
         return self.to(_dtypes.int32)
 
     def bool(self):
+        """``self.to(gg.bool)`` (outside the graph)."""
         return self.to(_dtypes.bool_)
 
     def type_as(self, other):
+        """``self.to(other.dtype)``."""
         return self.to(other.dtype)
 
     def clone(self):
@@ -337,6 +364,7 @@ class Tensor:
         return Tensor._make(self._backend.contiguous(self._data), self._backend, False)
 
     def contiguous(self):
+        """Self: gpugrad tensors need no contiguity, so there is nothing to do."""
         return self
 
     # ---- in place (outside autograd) -----------------------------------------------------
@@ -356,11 +384,13 @@ class Tensor:
         return self
 
     def fill_(self, value):
+        """Set every element to ``value`` in place (outside autograd); returns self."""
         self._check_inplace()
         self._backend.copy_(self._data, self._backend.full((), value, self.dtype))
         return self
 
     def zero_(self):
+        """Set every element to 0 in place (outside autograd); returns self."""
         return self.fill_(0)
 
 
@@ -370,5 +400,6 @@ def _ops():
     return ops
 
 
-# Arithmetic, math, reductions, shape ops and indexing are attached in ``tensor_methods``.
-from . import tensor_methods  # noqa: E402,F401  (binds the op methods onto Tensor)
+# Arithmetic, math and reductions are attached in ``tensor_methods``; shape ops, indexing and
+# joining in ``tensor_shape_methods``.
+from . import tensor_methods, tensor_shape_methods  # noqa: E402,F401  (bind the op methods)

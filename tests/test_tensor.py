@@ -145,3 +145,16 @@ def test_int_float_promotion_follows_pytorch(device, torch):
     w = gg.tensor([0.5, 0.5, 0.5], device=device, requires_grad=True)
     (w * i).sum().backward()
     assert w.grad.dtype == gg.float32 and w.grad.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_every_public_tensor_method_and_property_has_a_docstring():
+    # The public API is documented (help(gg.Tensor) is enough to use it); dunders other than
+    # indexing are covered by the operator they implement.
+    public = [n for n in dir(gg.Tensor) if not n.startswith("_") or n in ("__getitem__", "__setitem__")]
+    missing = []
+    for name in public:
+        attr = getattr(gg.Tensor, name)
+        if callable(attr) or isinstance(attr, property):
+            if not (attr.__doc__ or "").strip():
+                missing.append(name)
+    assert len(public) > 80 and not missing, f"Tensor attributes without a docstring: {missing}"

@@ -6,7 +6,7 @@ import numpy as np
 from .. import random as _random
 from ..creation import tensor
 from ..tensor import Tensor
-from ..tensor_methods import stack
+from ..tensor_shape_methods import stack
 
 
 class Dataset:

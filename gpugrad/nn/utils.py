@@ -61,7 +61,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         if len(norms) == 1:
             total_norm = norms[0]
         else:
-            from ..tensor_methods import stack
+            from ..tensor_shape_methods import stack
 
             total_norm = vector_norm(stack(norms), norm_type)
     if error_if_nonfinite and not math.isfinite(total_norm.item()):
@@ -206,7 +206,7 @@ def grad_stats(model):
     measured = [(name, p) for name, p in named if p.grad is not None]
     values = []
     if measured:
-        from ..tensor_methods import stack
+        from ..tensor_shape_methods import stack
 
         with _autograd.no_grad():
             columns = []
