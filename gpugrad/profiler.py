@@ -11,8 +11,10 @@ The trace is Trace Event Format JSON: per device one process, with ``host``, ``s
 ``copy`` tracks (``M`` metadata names them), ``X`` events on them, and a ``C`` counter of device
 memory in use. Times are microseconds from the start of the ``profile`` block.
 
-Which devices report: ``sim`` (its modeled timeline). ``cpu`` and ``cuda`` record nothing yet,
-so a block that runs only on them gives an empty table and a trace without events.
+Which devices report: ``sim`` (its modeled timeline) and ``cuda`` (measured: host wall clock,
+kernel and copy times from CUDA events, CuPy's pool bytes; see ``backends/cuda_profile.py``).
+``cpu`` records nothing yet, so a block that runs only on it gives an empty table and a trace
+without events.
 
 Backends feed it through a small recording interface, the same for modeled and measured times:
 
@@ -20,14 +22,15 @@ Backends feed it through a small recording interface, the same for modeled and m
   starts (returning any token) and ``source.profile_end(token, sink)`` when it ends; the source
   then reports through ``sink.add_event(device, track, name, start_us, dur_us, args)``,
   ``sink.add_counter(device, name, ts_us, value)`` and ``sink.set_label(device, text)``. The
-  sim backend reports its modeled timeline this way; a cuda backend can resolve its CUDA
+  sim backend reports its modeled timeline this way; the cuda backend resolves its CUDA
   events at the end of the block (after one synchronize) the same way.
 - *push*: while ``is_recording()``, a backend may call ``record_event(...)`` and
   ``record_counter(...)`` (same arguments as the sink methods) as it goes.
 
 Times are microseconds on one clock per device, counted from the start of the block: the sim
-backend subtracts its host clock at ``profile_begin``; a cuda source would subtract the time of
-a CUDA event recorded then. Each device becomes one process of the trace.
+backend subtracts its host clock at ``profile_begin``; the cuda source measures its GPU tracks
+from a CUDA event recorded then and its host track from ``time.perf_counter_ns`` then. Each
+device becomes one process of the trace.
 """
 import json
 

@@ -1,7 +1,9 @@
 """gg.profiler: a per-op table and a Trace Event Format trace with host, stream and copy tracks,
 a device-memory counter and metadata; events on one track never overlap."""
 import json
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import gpugrad as gg
@@ -130,3 +132,181 @@ def test_devices_unused_in_the_block_stay_out_of_the_trace():
     names = [e["args"]["name"] for e in prof.trace()["traceEvents"]
              if e["ph"] == "M" and e["name"] == "process_name"]
     assert len(names) == 1 and DEV in names[0]
+
+
+# ---- cuda, on a stand-in for CuPy (the real thing runs in tests/backends/test_cuda.py) ----------
+class _FakeArray(np.ndarray):
+    """A NumPy array standing for a CuPy one: ``get()`` copies it to the host."""
+
+    device = SimpleNamespace(id=0)
+    __cuda_array_interface__ = {}
+
+    def get(self):
+        return np.array(self)
+
+
+def _on_device(x):
+    if isinstance(x, _FakeArray):
+        return x
+    out = _FakeArray(np.shape(x), np.asarray(x).dtype)
+    out[...] = x
+    return out
+
+
+class _FakeCupy:
+    """The few CuPy calls the cuda backend makes, on NumPy; CUDA events tick a fake GPU clock
+    (1 µs per record) and, as in CUDA, cannot be timed before a synchronize has completed them."""
+
+    ndarray = _FakeArray
+
+    def __init__(self):
+        self.clock_ms, self.events_made, self.syncs, self.pool_reads = 0.0, 0, 0, 0
+        self.pending = set()  # events recorded since the last synchronize
+        fake = self
+        stream = object()
+
+        class Event:
+            def __init__(self):
+                fake.events_made += 1
+                self.ms = None
+
+            def record(self, on):
+                assert on is stream, "events go on the current stream"
+                fake.clock_ms += 1e-3
+                self.ms = fake.clock_ms
+                fake.pending.add(self)
+
+        class Device:
+            def __init__(self, index):
+                self.mem_info = (0, 2**34)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def synchronize(self):
+                fake.syncs += 1
+                fake.pending.clear()
+
+        def get_elapsed_time(a, b):
+            if a in fake.pending or b in fake.pending:
+                raise RuntimeError("cudaErrorNotReady: timed an event before synchronizing")
+            return b.ms - a.ms
+
+        props = {"name": b"Fake GPU", "totalGlobalMem": 2**34}
+        self.cuda = SimpleNamespace(
+            Event=Event, Device=Device, get_elapsed_time=get_elapsed_time,
+            get_current_stream=lambda: stream,
+            memory=SimpleNamespace(OutOfMemoryError=type("OutOfMemoryError", (MemoryError,), {})),
+            runtime=SimpleNamespace(getDevice=lambda: 0, setDevice=lambda i: None,
+                                    getDeviceProperties=lambda i: props))
+
+    def get_default_memory_pool(self):
+        def used_bytes():
+            self.pool_reads += 1
+            return 512 * self.pool_reads  # what the test expects to see in the counter
+
+        return SimpleNamespace(used_bytes=used_bytes)
+
+    def ElementwiseKernel(self, *spec):  # noqa: N802  (CuPy's name)
+        return lambda x: _on_device(1 / (1 + np.exp(-x)))
+
+    def RawModule(self, code, options):  # noqa: N802  (CuPy's name)
+        return SimpleNamespace(get_function=lambda name: lambda grid, block, args: None)
+
+    def empty(self, shape, dtype):
+        return _on_device(np.zeros(shape, dtype))
+
+    def __getattr__(self, name):  # everything else: NumPy's function, returning a fake array
+        function = getattr(np, name)
+        return lambda *args, **kwargs: _on_device(function(*args, **kwargs))
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    """``cuda:0`` served by the real cuda backend on ``_FakeCupy``; undone after the test."""
+    from gpugrad import cuda as gg_cuda
+    from gpugrad import device as device_module
+    from gpugrad.backends import cuda as cuda_backend
+
+    fake = _FakeCupy()
+    monkeypatch.setitem(gg_cuda._probe_cache, "result", (fake, 1, None))
+    monkeypatch.setattr(device_module, "_BACKENDS", {})
+    monkeypatch.setattr(cuda_backend, "cupy", cuda_backend.cupy)
+    monkeypatch.setattr(cuda_backend, "_MODULES", {})
+    monkeypatch.setattr(profiler, "_SOURCES", [])
+    return fake, device_module.get_backend("cuda:0")
+
+
+def _cuda_step(rng):
+    model = gg.nn.Sequential(gg.nn.Linear(6, 5, activation="relu"), gg.nn.Linear(5, 3))
+    model.to("cuda")
+    x = gg.tensor(rng.standard_normal((4, 6)).astype(np.float32), device="cuda")
+    y = gg.tensor(rng.integers(0, 3, 4), device="cuda")
+    loss = gg.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    return loss.item()
+
+
+def test_cuda_outside_a_profile_records_nothing(fake_cuda, rng):
+    fake, be = fake_cuda
+    _cuda_step(rng)
+    assert be._recorder is None and fake.events_made == 0 and fake.pool_reads == 0
+
+
+def test_cuda_profile_measures_kernels_copies_and_memory(fake_cuda, rng):
+    fake, be = fake_cuda
+    with gg.profiler.profile() as prof:
+        _cuda_step(rng)
+    assert fake.syncs == 1 and be._recorder is None  # resolved once, at the end
+    events = prof.trace()["traceEvents"]
+    assert [e["args"]["name"] for e in events if e.get("name") == "process_name"] \
+        == ["cuda:0 (Fake GPU)"]
+    spans = [e for e in events if e["ph"] == "X"]
+    by_track = {}
+    for e in spans:
+        by_track.setdefault(e["cat"], []).append(e)
+    stream = [e["name"] for e in by_track["stream"]]
+    for kernel in ("matmul", "bias_act", "softmax_cross_entropy", "bias_act_backward",
+                   "softmax_cross_entropy_backward"):
+        assert kernel in stream
+    assert any(name.startswith(("binary:", "reduce:")) for name in stream)
+    assert not {"permute", "reshape", "getitem", "broadcast_to"} & set(stream)  # views
+    copies = [e["name"] for e in by_track["copy"]]
+    assert "h2d" in copies and copies[-1] == "d2h"  # parameters and data up, the loss back
+    # one host span per recorded call, in the same order
+    assert [e["name"] for e in by_track["host"]] == [
+        e["name"] for e in sorted(by_track["stream"] + by_track["copy"], key=lambda e: e["ts"])]
+    for track, track_spans in by_track.items():
+        track_spans.sort(key=lambda e: e["ts"])
+        for a, b in zip(track_spans, track_spans[1:]):
+            assert a["ts"] + a["dur"] <= b["ts"] + 1e-9, track
+        assert all(e["ts"] >= 0 and e["dur"] >= 0 for e in track_spans)
+    gpu = by_track["stream"] + by_track["copy"]
+    assert all(e["dur"] == pytest.approx(1.0) for e in gpu)  # 1 µs between its two events
+    counters = [e["args"]["in_use_bytes"] for e in events if e["ph"] == "C"]
+    assert counters == [512 * i for i in range(1, fake.pool_reads + 1)]
+    assert len(counters) == len(gpu) + 1
+    assert "matmul" in prof.table()
+
+
+def test_cuda_nested_profiles_and_fallbacks(fake_cuda):
+    """An inner block sees its own calls, the outer one all of them; a fused op's fallback (an
+    integer bias_act is an add and a relu) is one span, named after the fused op."""
+    fake, be = fake_cuda
+    x = be.from_host(np.ones((2, 3), np.int64))
+    with gg.profiler.profile() as outer:
+        y = be.matmul(x, be.permute(x, (1, 0)))  # the permute is a view: not recorded
+        with gg.profiler.profile() as inner:
+            be.bias_act(y, be.from_host(np.arange(2)), "relu")
+        assert be._recorder is not None and fake.syncs == 1
+    assert be._recorder is None and fake.syncs == 2
+
+    def stream(prof):
+        return [name for _, track, name, *_ in prof.events if track == "stream"]
+
+    assert stream(inner) == ["bias_act"]
+    assert stream(outer) == ["matmul", "bias_act"]
+    assert [name for _, track, name, *_ in inner.events if track == "copy"] == ["h2d"]

@@ -16,10 +16,11 @@ import re
 import numpy as np
 
 from .. import cuda as _cuda
-from .. import dtypes
+from .. import dtypes, profiler
 from ..errors import OutOfMemoryError
 from .base import Backend
 from .cpu import NP_DTYPE, gg_dtype, host_array
+from .cuda_profile import CudaRecorder
 
 cupy = None  # the CuPy module, bound by create_backend
 _KERNEL_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
@@ -104,6 +105,8 @@ class CupyBackend(Backend):
         self._kernels = {}
         self._tables = {}
         self._rng = None
+        self._recorder = None  # the CudaRecorder while a gg.profiler block is active
+        profiler.register_source(CudaRecorder(self, cupy))
 
     # ---- plumbing ----------------------------------------------------------------------
     def _use(self):
@@ -430,23 +433,30 @@ class CupyBackend(Backend):
             original[...] = dense
 
     # ---- introspection -------------------------------------------------------------------
+    def _gpu_name(self):
+        name = cupy.cuda.runtime.getDeviceProperties(self.index)["name"]
+        return name.decode() if isinstance(name, bytes) else name
+
     def describe(self):
-        props = cupy.cuda.runtime.getDeviceProperties(self.index)
-        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
-        return (f"{self.device}: {name}, {props['totalGlobalMem'] / 2**30:.0f} GiB, CuPy "
-                f"{cupy.__version__}")
+        total = cupy.cuda.runtime.getDeviceProperties(self.index)["totalGlobalMem"]
+        return f"{self.device}: {self._gpu_name()}, {total / 2**30:.0f} GiB, CuPy {cupy.__version__}"
 
 
 _GG = {}
 
 
-def _translate_oom(method):
-    """Wrap a primitive so CuPy's OutOfMemoryError becomes gg.OutOfMemoryError."""
+def _primitive(method):
+    """Wrap a primitive: CuPy's OutOfMemoryError becomes gg.OutOfMemoryError, and inside a
+    ``gg.profiler.profile`` block the call is timed (cuda_profile.py); outside one it costs a
+    single attribute test."""
+    name = method.__name__
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
-            return method(self, *args, **kwargs)
+            if self._recorder is None:
+                return method(self, *args, **kwargs)
+            return self._recorder.call(name, method, self, args, kwargs)
         except cupy.cuda.memory.OutOfMemoryError as err:
             raise self._oom(err) from None
 
@@ -465,6 +475,6 @@ def create_backend(device):
     if not _WRAPPED:
         for name, value in list(vars(CupyBackend).items()):
             if callable(value) and not name.startswith("_") and name != "describe":
-                setattr(CupyBackend, name, _translate_oom(value))
+                setattr(CupyBackend, name, _primitive(value))
         _WRAPPED = True
     return CupyBackend(device)

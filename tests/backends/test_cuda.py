@@ -1,6 +1,7 @@
 """The cuda backend on a real GPU: the fused kernels against the NumPy reference on random data,
 cuda <-> cpu <-> sim round trips, ``cuda:N`` selection, device-side random numbers and
 out-of-memory errors. Skipped, with the reason, where no GPU is usable."""
+import json
 import os
 import subprocess
 import sys
@@ -320,3 +321,50 @@ def test_hidden_gpus_give_the_no_device_reason():
     available, reason, raised = done.stdout.splitlines()
     assert available == "False" and "no NVIDIA GPU found" in reason
     assert raised.startswith("raised: cuda:0 is unavailable: no NVIDIA GPU found")
+
+
+def test_profiler_traces_a_training_step(tmp_path, rng):
+    """``gg.profiler`` on cuda: host, stream and copy tracks of measured spans named like sim's
+    kernels, never overlapping on a track, and the pool's memory counter; nothing outside."""
+    import cupy
+
+    be = gg.device.get_backend("cuda:0")
+    model = gg.nn.Sequential(gg.nn.Linear(20, 16, activation="relu"), gg.nn.Linear(16, 5))
+    model.to("cuda")
+    opt = gg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x_np, y_np = rng.standard_normal((32, 20)).astype(np.float32), rng.integers(0, 5, 32)
+    assert be._recorder is None
+    with gg.profiler.profile() as prof:
+        x, y = gg.tensor(x_np, device="cuda"), gg.tensor(y_np, device="cuda")
+        opt.zero_grad()
+        loss = gg.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+    assert be._recorder is None
+    with open(prof.export_chrome_trace(str(tmp_path / "trace.json"))) as f:
+        events = json.load(f)["traceEvents"]
+    name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+    name = name.decode() if isinstance(name, bytes) else name
+    labels = [e["args"]["name"] for e in events if e.get("name") == "process_name"]
+    assert labels == [f"cuda:0 ({name})"]
+    spans = {}
+    for e in events:
+        if e["ph"] == "X":
+            spans.setdefault(e["cat"], []).append(e)
+    stream = {e["name"] for e in spans["stream"]}
+    assert {"matmul", "bias_act", "bias_act_backward", "softmax_cross_entropy",
+            "softmax_cross_entropy_backward", "sgd_step"} <= stream, stream
+    assert any(n.startswith(("binary:", "reduce:")) for n in stream), stream
+    assert {"h2d", "d2h"} <= {e["name"] for e in spans["copy"]}
+    assert len(spans["host"]) == len(spans["stream"]) + len(spans["copy"])
+    for track, track_spans in spans.items():
+        track_spans.sort(key=lambda e: e["ts"])
+        assert all(e["ts"] >= 0 and e["dur"] >= 0 for e in track_spans), track
+        for a, b in zip(track_spans, track_spans[1:]):
+            assert a["ts"] + a["dur"] <= b["ts"] + 1e-6, (track, a, b)
+    assert max(e["dur"] for e in spans["stream"] if e["name"] == "matmul") > 0
+    memory = [e["args"]["in_use_bytes"] for e in events if e["ph"] == "C"]
+    assert memory and max(memory) > 0
+    assert all(e["name"] == "device memory" for e in events if e["ph"] == "C")
+    assert "sgd_step" in prof.table()
