@@ -12,9 +12,11 @@ _INDEXED_FORM = "{t}:N"
 
 
 def device_types():
-    """The device types this installation knows, e.g. ``["cpu", "cuda", "sim"]``."""
+    """The device types this installation knows, e.g. ``["cpu", "cuda", "sim"]``: every
+    module of ``gpugrad.backends`` but ``base`` and private helpers (``_name``)."""
     return sorted(
-        name for _, name, _ in pkgutil.iter_modules(_backends_pkg.__path__) if name != "base"
+        name for _, name, _ in pkgutil.iter_modules(_backends_pkg.__path__)
+        if name != "base" and not name.startswith("_")
     )
 
 

@@ -89,3 +89,8 @@ def test_engine_and_ops_never_import_numpy_or_cupy():
     offenders = [f"{f.relative_to(ROOT)}: {m.group(0).strip()}"
                  for f in files for m in pattern.finditer(f.read_text())]
     assert len(files) >= 10 and not offenders, offenders
+
+
+def test_private_backend_helpers_are_not_device_types():
+    # gpugrad/backends/_cuda_profile.py helps the cuda backend; it is no device of its own
+    assert gg.device.device_types() == ["cpu", "cuda", "sim"]

@@ -20,7 +20,7 @@ from .. import dtypes, profiler
 from ..errors import OutOfMemoryError
 from .base import Backend
 from .cpu import NP_DTYPE, gg_dtype, host_array
-from .cuda_profile import CudaRecorder
+from ._cuda_profile import CudaRecorder
 
 cupy = None  # the CuPy module, bound by create_backend
 _KERNEL_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
@@ -447,7 +447,7 @@ _GG = {}
 
 def _primitive(method):
     """Wrap a primitive: CuPy's OutOfMemoryError becomes gg.OutOfMemoryError, and inside a
-    ``gg.profiler.profile`` block the call is timed (cuda_profile.py); outside one it costs a
+    ``gg.profiler.profile`` block the call is timed (_cuda_profile.py); outside one it costs a
     single attribute test."""
     name = method.__name__
 
