@@ -30,8 +30,11 @@ def test_demo_one_epoch_writes_trace_figure_and_summary(device, tmp_path, capsys
             assert sim[key] > 0, key
         assert trace["traceEvents"], "a sim run records kernels in the trace"
         assert "kernels per step" in text and "peak memory" in text and "matmul" in text
+    elif device == "cuda":
+        assert trace["traceEvents"], "a cuda run records measured kernels in the trace"
+        assert "open in ui.perfetto.dev" in text
     else:
-        assert "no events: only sim devices report" in text
+        assert not trace["traceEvents"] and "no events: cpu ops are not recorded" in text
 
 
 def test_profile_is_only_for_sim(tmp_path, capsys):
