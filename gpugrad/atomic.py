@@ -6,13 +6,7 @@ target, and the folder fsync'ed so the rename survives a crash.
 """
 import contextlib
 import os
-import tempfile
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+import secrets
 
 
 @contextlib.contextmanager
@@ -23,14 +17,15 @@ def atomic_open(path, mode="wb"):
         raise ValueError(f"atomic_open: mode must be 'wb' or 'w', got {mode!r}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.part")
+    # O_EXCL: never reuse a stranger's file; mode 0o666 less the umask, as open() would give
+    # (tempfile.mkstemp would make it private, 0600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the permissions open() would
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
