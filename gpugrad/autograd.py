@@ -225,6 +225,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         retained.grad = retained.grad + grad
             if node.released:
                 raise RuntimeError(FREED_GRAPH_MESSAGE)
+            if node.inputs is not None or node._out_version is not None:
+                node.check_saved_versions()
             input_grads = node.backward(grad)
             if anomaly_enabled:
                 from .anomaly import check_backward

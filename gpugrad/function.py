@@ -10,6 +10,16 @@ from .tensor import Tensor
 _new = object.__new__
 
 
+def _modified_error(fn, shape, dtype, version, expected):
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{dtype} {list(shape)}], which is input or output of {fn.name()}, is at "
+        f"version {version}; expected version {expected} instead. Don't write into a tensor "
+        f"(copy_, fill_, x[i] = ..., an optimizer step) between the forward pass that uses it "
+        f"and backward; write into a clone instead"
+    )
+
+
 def devices_differ_error(op_name, first, second):
     return RuntimeError(
         f"Expected all tensors to be on the same device, but found at least two devices, "
@@ -58,12 +68,15 @@ class Function:
     tensor_hooks = None
     retained = None
     released = False
+    saved_versions = None
+    _out_version = None
 
     @classmethod
     def apply(cls, *inputs, **params):
         # The dispatch path of every op: kept lean (one pass over the inputs, no helper calls).
         backend = None
         requires_grad = False
+        written = False  # has any input been written in place (so has a version) yet?
         arrays = []
         for x in inputs:
             if isinstance(x, Tensor):
@@ -73,6 +86,8 @@ class Function:
                     raise devices_differ_error(cls.__name__, backend.device, x._backend.device)
                 if x._requires_grad:
                     requires_grad = True
+                if x._version_box is not None:
+                    written = True
                 arrays.append(x._data)
             else:
                 arrays.append(x)
@@ -84,6 +99,7 @@ class Function:
         result._backend = fn.backend
         result.grad = None
         result._hooks = None
+        result._version_box = None
         if requires_grad and _autograd.grad_enabled:
             result._requires_grad = True
             result.grad_fn = fn
@@ -94,8 +110,14 @@ class Function:
             ])
             if cls.save_inputs:
                 fn.inputs = inputs
+                # an in-place write to a saved input before backward would make its gradient
+                # silently wrong: remember the inputs' versions (none yet: all 0) for backward
+                if written:
+                    fn.saved_versions = tuple([x._version if isinstance(x, Tensor) else 0
+                                               for x in inputs])
             if cls.save_output:
                 fn._out = out
+                result._version_box = fn._out_version = [0]
         else:
             result._requires_grad = False
             result.grad_fn = None
@@ -119,7 +141,21 @@ class Function:
             raise RuntimeError(FREED_GRAPH_MESSAGE)
         out = Tensor._make(self._out, self.backend, True)
         out.grad_fn = self
+        out._version_box = self._out_version
         return out
+
+    def check_saved_versions(self):
+        """Raise, as PyTorch does, when a tensor this op saved was written in place since."""
+        versions = self.saved_versions
+        for i, x in enumerate(self.inputs or ()):
+            if isinstance(x, Tensor) and x._version_box is not None:
+                expected = versions[i] if versions else 0
+                if x._version != expected:
+                    raise _modified_error(self, x.shape, x.dtype, x._version, expected)
+        if self._out_version is not None and self._out_version[0] != 0:
+            shape = tuple(self._out.shape)
+            raise _modified_error(self, shape, self.backend.dtype(self._out),
+                                  self._out_version[0], 0)
 
     next_nodes = ()  # set by apply when the op is recorded
 

@@ -40,7 +40,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_backend", "_requires_grad", "grad", "grad_fn", "_hooks",
-                 "__weakref__")
+                 "_version_box", "__weakref__")
     _is_leaf_tensor = True  # read by the engine on leaves; a Tensor with grad_fn is no leaf node
     next_nodes = ()  # as a graph node (a leaf), a tensor has no parents
     __array_priority__ = 1000  # so ``ndarray * tensor`` defers to Tensor.__rmul__
@@ -51,6 +51,7 @@ class Tensor:
         t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self._data, self._backend = t._data, t._backend
         self._requires_grad, self.grad, self.grad_fn, self._hooks = t._requires_grad, None, None, None
+        self._version_box = None
 
     @classmethod
     def _make(cls, data, backend, requires_grad):
@@ -61,6 +62,7 @@ class Tensor:
         t.grad = None
         t.grad_fn = None
         t._hooks = None
+        t._version_box = None  # [count of in-place writes], made on first use, shared by detach
         return t
 
     # ---- metadata -------------------------------------------------------------------------
@@ -266,7 +268,21 @@ class Tensor:
 
     def detach(self):
         """A tensor with the same values (shared storage), outside the graph."""
-        return Tensor._make(self._data, self._backend, False)
+        out = Tensor._make(self._data, self._backend, False)
+        if self._version_box is None:
+            self._version_box = [0]
+        out._version_box = self._version_box  # in-place writes through either count for both
+        return out
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's storage has seen (as ``torch.Tensor._version``)."""
+        return self._version_box[0] if self._version_box else 0
+
+    def _bump_version(self):
+        if self._version_box is None:
+            self._version_box = [0]
+        self._version_box[0] += 1
 
     def detach_(self):
         """Detach self from the graph in place (it becomes a leaf); returns self."""
@@ -381,12 +397,14 @@ class Tensor:
         src = src if isinstance(src, Tensor) else as_tensor_like(src, self)
         src = src.to(self.device).to(self.dtype)
         self._backend.copy_(self._data, src._data)
+        self._bump_version()
         return self
 
     def fill_(self, value):
         """Set every element to ``value`` in place (outside autograd); returns self."""
         self._check_inplace()
         self._backend.copy_(self._data, self._backend.full((), value, self.dtype))
+        self._bump_version()
         return self
 
     def zero_(self):

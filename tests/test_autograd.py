@@ -387,3 +387,66 @@ def test_a_user_defined_function_as_its_docstring_shows(device):
     assert_close(Cube.apply(x), [8.0, -3.375])
     assert gg.gradcheck(Cube.apply, [x])
     assert gg.gradgradcheck(Cube.apply, [x])
+
+
+MODIFIED = "modified by an inplace operation"
+
+
+def test_in_place_write_to_a_saved_input_is_caught_in_backward(device):
+    w = gg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    x = gg.tensor([3.0, 4.0], device=device)
+    y = (x * w).sum()  # mul saved x for w's gradient
+    x.copy_(gg.tensor([0.0, 0.0], device=device))
+    assert x._version == 1
+    with pytest.raises(RuntimeError, match=MODIFIED + r".*MulBackward.*version 1; expected "
+                                                      r"version 0"):
+        y.backward()
+
+
+@pytest.mark.parametrize("write", ["fill_", "setitem", "detached", "optimizer"])
+def test_every_kind_of_in_place_write_bumps_the_version(write):
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    with gg.no_grad():
+        if write == "fill_":
+            w.fill_(0.5)
+        elif write == "setitem":
+            w[0] = 0.5
+        elif write == "detached":
+            w.detach()[1] = 0.5  # shares w's storage and its version counter
+    if write == "optimizer":
+        w.grad = gg.ones(2)
+        gg.optim.SGD([w], lr=0.1).step()
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        loss.backward()
+
+
+def test_in_place_write_to_a_saved_output_is_caught():
+    w = gg.tensor([0.5, 1.0], requires_grad=True)
+    y = w.exp()  # exp's backward reads its output
+    with gg.no_grad():
+        y.fill_(0.0)
+    with pytest.raises(RuntimeError, match=MODIFIED + ".*ExpBackward"):
+        y.sum().backward()
+
+
+def test_recorded_write_to_a_saved_input_is_caught_but_not_to_a_saved_output():
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    a = w * 2.0
+    b = (a * a).sum()  # mul saved the tensor a itself
+    a[0] = 5.0  # recorded: a gets a new array, which mul would now read
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        b.backward()
+    y = w.exp()
+    y[0] = 0.0  # exp saved its output array, which the recorded write leaves alone
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [0.0, np.exp(2.0)], rtol=1e-6)
+
+
+def test_torch_raises_where_gpugrad_raises(torch):
+    tw = torch.tensor([1.0, 2.0], requires_grad=True)
+    tx = torch.tensor([3.0, 4.0])
+    ty = (tx * tw).sum()
+    tx.copy_(torch.zeros(2))
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        ty.backward()

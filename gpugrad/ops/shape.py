@@ -119,6 +119,7 @@ def setitem(tensor, index, value):
     value_grad = isinstance(value, Tensor) and value._requires_grad
     if not (_autograd.grad_enabled and (tensor._requires_grad or value_grad)):
         put(tensor._backend, tensor._data, index, value._data if isinstance(value, Tensor) else value)
+        tensor._bump_version()
         return
     if tensor._requires_grad and tensor.grad_fn is None:
         # PyTorch's words: basic indexing (but a lone ...) writes a view, index arrays index_put_
@@ -127,6 +128,10 @@ def setitem(tensor, index, value):
         raise RuntimeError(f"{view}a leaf Variable that requires grad is being used in an in-place "
                            f"operation.")
     out = IndexPut.apply(tensor, value, index=index)
+    # ops that saved this tensor object would now read the new array: a new version says so;
+    # ops that saved its old array (and detached views of it) still see it unchanged, so the
+    # new version goes into a box of its own
+    tensor._version_box = [tensor._version + 1]
     tensor._data, tensor.grad_fn, tensor._requires_grad = out._data, out.grad_fn, True
 
 

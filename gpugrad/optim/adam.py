@@ -50,6 +50,8 @@ class Adam(Optimizer):
                     [s["exp_avg"]._data for s in states], [s["exp_avg_sq"]._data for s in states],
                     states[0]["step"], group["lr"], beta1, beta2, group["eps"],
                     group["weight_decay"], self._decoupled, maximize=group["maximize"])
+                for p in params:
+                    p._bump_version()  # updated in place
         return loss
 
 

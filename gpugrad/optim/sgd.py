@@ -40,6 +40,8 @@ class SGD(Optimizer):
                     [None if b is None else b._data for b in bufs], group["lr"], momentum,
                     group["dampening"], group["weight_decay"], group["nesterov"],
                     maximize=group["maximize"])
+                for p in params:
+                    p._bump_version()  # updated in place
                 if momentum:
                     for p, state, buf, new in zip(params, states, bufs, new_bufs):
                         if buf is None:
