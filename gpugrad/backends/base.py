@@ -18,6 +18,23 @@ REDUCE_OPS = ("sum", "max", "min", "argmax", "argmin")
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid")
 RANDOM_KINDS = ("uniform", "normal")
 
+# The array-API function behind each op. NumPy and CuPy share these names, so a backend on
+# either builds its dispatch tables with ``array_api_table``; relu and sigmoid have none.
+ARRAY_API_FUNCTIONS = {
+    "neg": "negative", "exp": "exp", "log": "log", "sqrt": "sqrt", "abs": "abs", "tanh": "tanh",
+    "sign": "sign", "add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide",
+    "pow": "power", "maximum": "maximum", "minimum": "minimum", "eq": "equal", "ne": "not_equal",
+    "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
+    "logical_and": "logical_and", "logical_or": "logical_or", "sum": "sum", "max": "max",
+    "min": "min", "argmax": "argmax", "argmin": "argmin",
+}
+
+
+def array_api_table(module, ops):
+    """``{op: module.<function>}`` for the ops of ``ops`` that have an array-API function."""
+    return {op: getattr(module, ARRAY_API_FUNCTIONS[op]) for op in ops
+            if op in ARRAY_API_FUNCTIONS}
+
 
 class Backend:
     """Interface of an array backend serving one device (``self.device``, a ``gg.Device``).

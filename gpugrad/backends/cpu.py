@@ -5,7 +5,8 @@ import warnings
 import numpy as np
 
 from .. import dtypes
-from .base import Backend
+from .base import (BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
+                   array_api_table)
 
 # NaN and inf pass through as in NumPy (documented); NumPy's RuntimeWarnings about them would
 # only be noise, so they are silenced for the backends (this one and sim.backend, which reuses it).
@@ -46,18 +47,9 @@ def _relu(x):
     return np.maximum(x, 0)
 
 
-UNARY = {
-    "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
-    "tanh": np.tanh, "relu": _relu, "sigmoid": _sigmoid, "sign": np.sign,
-}
-BINARY = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
-    "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
-    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
-    "gt": np.greater, "ge": np.greater_equal,
-    "logical_and": np.logical_and, "logical_or": np.logical_or,
-}
-REDUCE = {"sum": np.sum, "max": np.max, "min": np.min, "argmax": np.argmax, "argmin": np.argmin}
+UNARY = {**array_api_table(np, UNARY_OPS), "relu": _relu, "sigmoid": _sigmoid}
+BINARY = array_api_table(np, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS)
+REDUCE = array_api_table(np, REDUCE_OPS)
 ACT_FORWARD = {"identity": None, "relu": _relu, "tanh": np.tanh, "sigmoid": _sigmoid}
 
 

@@ -18,7 +18,8 @@ import numpy as np
 from .. import cuda as _cuda
 from .. import dtypes, profiler
 from ..errors import OutOfMemoryError
-from .base import Backend
+from .base import (BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
+                   array_api_table)
 from .cpu import NP_DTYPE, gg_dtype, host_array
 from ._cuda_profile import CudaRecorder
 
@@ -57,20 +58,10 @@ def _elementwise_tables():
     def sigmoid_any(a):
         return sigmoid(a if a.dtype.kind == "f" else a.astype(np.float64))
 
-    unary = {
-        "neg": cupy.negative, "exp": cupy.exp, "log": cupy.log, "sqrt": cupy.sqrt,
-        "abs": cupy.abs, "tanh": cupy.tanh, "relu": lambda a: cupy.maximum(a, 0),
-        "sigmoid": sigmoid_any, "sign": cupy.sign,
-    }
-    binary = {
-        "add": cupy.add, "sub": cupy.subtract, "mul": cupy.multiply, "div": cupy.true_divide,
-        "pow": cupy.power, "maximum": cupy.maximum, "minimum": cupy.minimum,
-        "eq": cupy.equal, "ne": cupy.not_equal, "lt": cupy.less, "le": cupy.less_equal,
-        "gt": cupy.greater, "ge": cupy.greater_equal,
-        "logical_and": cupy.logical_and, "logical_or": cupy.logical_or,
-    }
-    reduce = {"sum": cupy.sum, "max": cupy.max, "min": cupy.min,
-              "argmax": cupy.argmax, "argmin": cupy.argmin}
+    unary = {**array_api_table(cupy, UNARY_OPS), "relu": lambda a: cupy.maximum(a, 0),
+             "sigmoid": sigmoid_any}
+    binary = array_api_table(cupy, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS)
+    reduce = array_api_table(cupy, REDUCE_OPS)
     return unary, binary, reduce
 
 
