@@ -1,0 +1,241 @@
+"""The cuda backend's fused kernels (kernels/*.cu) and the host code that launches them, against the
+NumPy reference on random data, run twice:
+
+- ``gpu``: the real backend on a real GPU (marked ``cuda``; skipped, with the reason, without one);
+- ``emulated``: the same ``CupyBackend`` on a NumPy-backed fake CuPy whose ``RawModule`` compiles
+  the kernels for the CPU (tests/backends/cuda_emulator; skipped without a C++ compiler), so CI
+  checks launch shapes, argument lists and kernel logic without a GPU.
+
+Shapes reach every launch shape and code path: one warp per row and several, 1024-thread rows,
+grid-stride loops, optimizer tensors spanning several blocks, empty tensors, and both the 16-byte
+vector paths (fresh, aligned arrays whose sizes are multiples of 16 bytes) and the one-element
+paths (odd sizes, and views that start one element into a buffer).
+"""
+import inspect
+
+import numpy as np
+import pytest
+
+import cuda_emulator
+import gpugrad as gg
+from gpugrad.backends import cpu as ref
+
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
+DTYPES = [np.float32, np.float64]
+BIG = (600000, 3)  # more rows than bias_act's grid holds in one pass (65535 blocks of 8 rows)
+# (rows, cols) reaching each launch shape: narrow and wide rows, one warp per row and several
+SHAPES = [(0, 4), (1, 1), (7, 10), (64, 128), (513, 1000), (3, 1025), (5, 5000), (2, 20000), BIG]
+# The emulator runs a row kernel's threads as fibers (~1 µs per switch): fewer rows there, still
+# enough for many blocks. bias_act has no barriers and runs BIG in about a second.
+EMULATED_ROW_SHAPE = {BIG: (6000, 3)}
+
+
+@pytest.fixture(scope="module", params=[pytest.param("gpu", marks=pytest.mark.cuda),
+                                        "emulated"])
+def backend_kind(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def be(backend_kind):
+    if backend_kind == "gpu":
+        if not gg.cuda.is_available():
+            pytest.skip(f"cuda is not usable here: {gg.cuda.unavailable_reason()}")
+        yield gg.device.get_backend("cuda")
+        return
+    reason = cuda_emulator.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with cuda_emulator.emulated_backend() as backend:
+        yield backend
+
+
+def dev(be, a, offset=0):
+    """``a`` on the device; with ``offset``, a view starting ``offset`` elements into a buffer
+    (so not 16-byte aligned: the kernels' one-element paths)."""
+    a = np.asarray(a)
+    if not offset:
+        return be.from_host(a)
+    padded = be.from_host(np.concatenate([np.zeros(offset, a.dtype), a.ravel()]))
+    return be.reshape(be.getitem(padded, (slice(offset, None),)), a.shape)
+
+
+def close(got, want, dtype):
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("act", ["identity", "relu", "tanh", "sigmoid"])
+def test_bias_act_matches_reference(be, rng, dtype, shape, act):
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    bias = rng.standard_normal(shape[1]).astype(dtype)
+    out = be.bias_act(dev(be, x), dev(be, bias), act)
+    want = ref.bias_act_numpy(x, bias, act)
+    close(be.to_host(out), want, dtype)
+    grad = rng.standard_normal(shape).astype(dtype)
+    got = be.bias_act_backward(dev(be, grad), out, act)
+    close(be.to_host(got), ref.bias_act_backward_numpy(grad, want, act), dtype)
+
+
+def test_bias_act_relu_keeps_nan_and_takes_views(be):
+    x = np.array([[np.nan, -1.0, 2.0], [0.5, -0.5, 3.0]], np.float32)
+    bias = np.zeros(3, np.float32)
+    out = be.to_host(be.bias_act(dev(be, x).T.copy().T, dev(be, bias), "relu"))
+    np.testing.assert_array_equal(out, ref.bias_act_numpy(x, bias, "relu"))
+    # a broadcast gradient (stride 0), as the backward of sum() produces
+    grad = be.broadcast_to(be.from_host(np.float32(2.0)), x.shape)
+    got = be.to_host(be.bias_act_backward(grad, dev(be, np.abs(x)), "relu"))
+    np.testing.assert_array_equal(got, [[0, 2, 2], [2, 2, 2]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(33, 64), (4, 1030)], ids=str)
+def test_bias_act_misaligned_views_give_the_aligned_bits(be, rng, dtype, shape):
+    """Views one element into a buffer take the one-element path; a bias_act of whole 16-byte
+    rows on fresh arrays takes the vector path; both give the same bits."""
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    bias = rng.standard_normal(shape[1]).astype(dtype)
+    grad = rng.standard_normal(shape).astype(dtype)
+    for act in ("relu", "sigmoid"):
+        aligned = be.bias_act(dev(be, x), dev(be, bias), act)
+        shifted = be.bias_act(dev(be, x, 1), dev(be, bias, 1), act)
+        np.testing.assert_array_equal(be.to_host(shifted), be.to_host(aligned))
+        close(be.to_host(aligned), ref.bias_act_numpy(x, bias, act), dtype)
+        want = be.to_host(be.bias_act_backward(dev(be, grad), aligned, act))
+        for g_offset, o_offset in ((1, 1), (0, 1), (1, 0)):
+            got = be.bias_act_backward(dev(be, grad, g_offset), dev(be, be.to_host(aligned),
+                                                                     o_offset), act)
+            np.testing.assert_array_equal(be.to_host(got), want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_softmax_cross_entropy_matches_reference(be, backend_kind, rng, dtype, shape):
+    if backend_kind == "emulated":
+        shape = EMULATED_ROW_SHAPE.get(shape, shape)
+    rows, cols = shape
+    logits = (rng.standard_normal(shape) * 4).astype(dtype)
+    target = rng.integers(0, cols, rows)
+    loss, lse = be.softmax_cross_entropy(dev(be, logits), dev(be, target))
+    want_loss, want_lse = ref.softmax_cross_entropy_numpy(logits, target)
+    close(be.to_host(loss), want_loss, dtype)
+    close(be.to_host(lse), want_lse, dtype)
+    grad_rows = rng.standard_normal(rows).astype(dtype)
+    got = be.softmax_cross_entropy_backward(dev(be, logits), dev(be, target), lse,
+                                            dev(be, grad_rows))
+    want = ref.softmax_cross_entropy_backward_numpy(logits, target, want_lse, grad_rows)
+    close(be.to_host(got), want, dtype)
+
+
+def test_softmax_cross_entropy_large_logits_and_strided_inputs(be, rng):
+    logits = (rng.standard_normal((33, 17)) * 1e4).astype(np.float32)
+    every_other = rng.integers(0, 17, 66)
+    target = every_other[::2]
+    target_view = be.getitem(dev(be, every_other), (slice(None, None, 2),))  # stride 2
+    want_loss, want_lse = ref.softmax_cross_entropy_numpy(logits, target)
+    loss, lse = be.softmax_cross_entropy(dev(be, logits), target_view)
+    np.testing.assert_allclose(be.to_host(loss), want_loss, rtol=1e-5, atol=1e-3)
+    mean_grad = be.broadcast_to(be.from_host(np.float32(1 / 33)), (33,))  # stride 0, as mean's
+    got = be.softmax_cross_entropy_backward(dev(be, logits), target_view, lse, mean_grad)
+    want = ref.softmax_cross_entropy_backward_numpy(logits, target, want_lse,
+                                                    np.full(33, 1 / 33, np.float32))
+    np.testing.assert_allclose(be.to_host(got), want, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_cross_entropy_backward_of_the_mean(be, rng, dtype):
+    """The mean's backward: one gradient value (a 0-d array, stride 0) divided by the rows."""
+    if "divisor" not in inspect.signature(type(be).softmax_cross_entropy_backward).parameters:
+        pytest.skip("this CupyBackend.softmax_cross_entropy_backward takes no divisor")
+    logits = (rng.standard_normal((37, 300)) * 4).astype(dtype)
+    target = rng.integers(0, 300, 37)
+    loss, lse = be.softmax_cross_entropy(dev(be, logits, 1), dev(be, target, 1))
+    _, want_lse = ref.softmax_cross_entropy_numpy(logits, target)
+    one = np.asarray(0.75, dtype)
+    got = be.softmax_cross_entropy_backward(dev(be, logits, 1), dev(be, target), lse,
+                                            be.from_host(one), divisor=37)
+    want = ref.softmax_cross_entropy_backward_numpy(logits, target, want_lse, one, divisor=37)
+    close(be.to_host(got), want, dtype)
+    rows = rng.standard_normal(37).astype(dtype)
+    got = be.softmax_cross_entropy_backward(dev(be, logits), dev(be, target), lse,
+                                            dev(be, rows), divisor=3)
+    close(be.to_host(got), ref.softmax_cross_entropy_backward_numpy(logits, target, want_lse,
+                                                                    rows, divisor=3), dtype)
+
+
+def test_cross_entropy_bad_target_gives_nan(be):
+    loss, _ = be.softmax_cross_entropy(dev(be, np.zeros((2, 3), np.float32)),
+                                       dev(be, np.array([1, 7])))
+    got = be.to_host(loss)
+    assert np.isfinite(got[0]) and np.isnan(got[1])
+
+
+# sizes: odd, several 4096-element blocks with a ragged end, empty, one element, 16-byte multiples
+def _params(rng, dtype, sizes=((3, 4), (5000,), (0,), (4097, 3), (1,), (2, 4096))):
+    return [rng.standard_normal(s).astype(dtype) for s in sizes]
+
+
+LAYOUTS = {"aligned": (0, 0), "offset": (1, 1), "offset_params": (1, 0)}  # (params, the rest)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("momentum,dampening,nesterov,weight_decay,maximize", [
+    (0.0, 0.0, False, 0.0, False), (0.9, 0.0, False, 0.0, False), (0.9, 0.1, False, 1e-2, True),
+    (0.9, 0.0, True, 1e-2, False),
+])
+def test_sgd_step_matches_reference(be, rng, dtype, layout, momentum, dampening, nesterov,
+                                    weight_decay, maximize):
+    p_offset, offset = LAYOUTS[layout]
+    params = _params(rng, dtype)
+    want_p = [p.copy() for p in params]
+    got_p = [dev(be, p, p_offset) for p in params]
+    want_bufs = [None] * len(params)
+    got_bufs = [None] * len(params)
+    for _ in range(3):  # the first step starts the buffers, later ones use them
+        grads = [rng.standard_normal(p.shape).astype(dtype) for p in params]
+        want_bufs = ref.sgd_step_numpy(want_p, grads, want_bufs, 0.1, momentum, dampening,
+                                       weight_decay, nesterov, maximize)
+        got_bufs = be.sgd_step(got_p, [dev(be, g, offset) for g in grads], got_bufs, 0.1,
+                               momentum, dampening, weight_decay, nesterov, maximize)
+    for got, want in zip(got_p, want_p):
+        close(be.to_host(got), want, dtype)
+    for got, want in zip(got_bufs, want_bufs):
+        assert (got is None) == (want is None)
+        if want is not None:
+            close(be.to_host(got), want, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("decoupled,weight_decay,maximize", [
+    (False, 0.0, False), (False, 0.1, False), (True, 0.1, False), (True, 0.0, True),
+])
+def test_adam_step_matches_reference(be, rng, dtype, layout, decoupled, weight_decay, maximize):
+    p_offset, offset = LAYOUTS[layout]
+    params = _params(rng, dtype)
+    want = [p.copy() for p in params]
+    want_m = [np.zeros_like(p) for p in params]
+    want_v = [np.zeros_like(p) for p in params]
+    got = [dev(be, p, p_offset) for p in params]
+    got_m = [dev(be, m, offset) for m in want_m]
+    got_v = [dev(be, v, offset) for v in want_v]
+    for step in range(1, 4):
+        grads = [rng.standard_normal(p.shape).astype(dtype) for p in params]
+        ref.adam_step_numpy(want, grads, want_m, want_v, step, 1e-2, 0.9, 0.999, 1e-8,
+                            weight_decay, decoupled, maximize)
+        be.adam_step(got, [dev(be, g, offset) for g in grads], got_m, got_v, step, 1e-2, 0.9,
+                     0.999, 1e-8, weight_decay, decoupled, maximize)
+    for g_list, w_list in ((got, want), (got_m, want_m), (got_v, want_v)):
+        for g, w in zip(g_list, w_list):
+            close(be.to_host(g), w, dtype)
+
+
+def test_optimizer_updates_non_dense_parameters(be, rng):
+    base = rng.standard_normal((6, 8)).astype(np.float32)
+    grad = rng.standard_normal((8, 6)).astype(np.float32)
+    whole = dev(be, base)
+    view = be.permute(whole, (1, 0))  # a transposed view updated in place
+    be.sgd_step([view], [dev(be, grad)], [None], 0.5, 0.0, 0.0, 0.0, False)
+    np.testing.assert_allclose(be.to_host(whole), base - 0.5 * grad.T, rtol=1e-6)
