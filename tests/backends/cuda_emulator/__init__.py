@@ -3,6 +3,8 @@
 - ``cuda_shim.h``: the CUDA device API the kernels use, for the host C++ compiler, with the
   launch emulated (blocks in turn, a block's threads as fibers; barriers, warp shuffles). It
   says what is modeled and what is not (no memory model, races, warp lockstep or timing).
+- ``emulator_launch.h``: launching a kernel by name with checked limits; an exception, UBSan
+  report (misaligned float4/double2 access) or fault in a kernel becomes an error message.
 - ``loader.py``: compiles a kernel source with it into a cached shared library and launches its
   kernels by name with CuPy's argument conventions (``EmulatedModule`` ~ ``cupy.RawModule``).
 - ``fake_cupy.py``: the NumPy-backed slice of CuPy that CupyBackend's fused primitives need.

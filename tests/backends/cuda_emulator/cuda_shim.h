@@ -13,14 +13,19 @@
 //   - built by loader.py with -fsanitize=alignment,bounds,null (recovering): a misaligned typed
 //     load or store (a float4 / double2 vector access off a 16-byte boundary), an out-of-bounds
 //     index into a fixed-size array (__shared__ T s[32]) or a null dereference is reported as a
-//     launch error. UBSan reports each source location once per process.
+//     launch error. UBSan reports each source location once per process; after that, a
+//     misaligned vector access is still caught where x86 faults on it (an aligned SSE move).
+//   - a fault in a kernel (SIGSEGV, SIGBUS, SIGFPE) ends the launch with an error naming the thread
+//     and block, not the process (emulator_launch.h).
 //
 // What it does NOT model: the memory model (no caches, coalescing, bank conflicts, weak
 // ordering), data races (nothing detects them; fibers never interleave between sync points),
 // independent thread scheduling and warp divergence (lanes of a warp do not run in lockstep),
-// out-of-bounds accesses through raw pointers into global memory (they read or corrupt host
-// memory, or crash the process: pytest's faulthandler prints where), timing, occupancy, register
-// or shared-memory limits, streams, and any intrinsic not defined below (a compile error says so).
+// out-of-bounds accesses through raw pointers into global memory that land in mapped host memory
+// (they read or corrupt it silently; the fake CuPy's 0xff-filled `empty` exposes unwritten
+// outputs), plain misaligned scalar pointer casts the sanitizer cannot see, timing, occupancy,
+// register or shared-memory limits, streams, and any intrinsic not defined below (a compile error
+// says so).
 #pragma once
 
 #include <math.h>
@@ -32,9 +37,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
-#include <tuple>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #include <ucontext.h>
@@ -363,108 +366,3 @@ inline float rsqrtf(float v) { return 1.0f / sqrtf(v); }
 inline double rsqrt(double v) { return 1.0 / sqrt(v); }
 template <typename T>
 T __ldg(const T* p) { return *p; }
-
-// ---- launching by name from Python: the loader appends one table entry per kernel ------------
-namespace emu {
-
-template <typename T>
-constexpr char type_code() {
-    if constexpr (std::is_pointer_v<T>) return 'P';
-    else if constexpr (std::is_same_v<T, bool>) return '?';
-    else if constexpr (std::is_same_v<T, int>) return 'i';
-    else if constexpr (std::is_same_v<T, unsigned>) return 'I';
-    else if constexpr (std::is_same_v<T, long long> || std::is_same_v<T, long>) return 'q';
-    else if constexpr (std::is_same_v<T, unsigned long long> ||
-                       std::is_same_v<T, unsigned long>) return 'Q';
-    else if constexpr (std::is_same_v<T, float>) return 'f';
-    else if constexpr (std::is_same_v<T, double>) return 'd';
-    else return 'x';  // anything else: the loader refuses to pass it
-}
-
-struct KernelEntry {
-    const char* name;
-    std::string signature;  // one type_code per parameter
-    std::function<void(dim3, dim3, bool, void**)> launch;
-};
-
-template <typename... A, std::size_t... I>
-void launch_with(void (*kernel)(A...), dim3 grid, dim3 block, bool cooperative, void** params,
-                 std::index_sequence<I...>) {
-    // cuLaunchKernel semantics: params[i] points at the value of parameter i
-    std::tuple<std::decay_t<A>...> args{*static_cast<std::decay_t<A>*>(params[I])...};
-    const std::function<void()> body = [&] { std::apply(kernel, args); };
-    run(grid, block, cooperative, body);
-}
-
-template <typename... A>
-KernelEntry entry(const char* name, void (*kernel)(A...)) {
-    return KernelEntry{
-        name, std::string{type_code<std::decay_t<A>>()...},
-        [kernel](dim3 grid, dim3 block, bool cooperative, void** params) {
-            launch_with(kernel, grid, block, cooperative, params, std::index_sequence_for<A...>{});
-        }};
-}
-
-}  // namespace emu
-
-// ---- exports: the loader defines emu_kernels[] and emu_cooperative, then the entry points --------
-namespace emu {
-
-inline std::string last_error;
-
-inline std::string check_config(dim3 g, dim3 b) {
-    const unsigned long long threads = 1ull * b.x * b.y * b.z;
-    if (!g.x || !g.y || !g.z || !b.x || !b.y || !b.z) return "a grid or block dimension is 0";
-    if (b.x > 1024 || b.y > 1024 || b.z > 64 || threads > 1024)
-        return "more than 1024 threads per block (or block.x/y > 1024, block.z > 64)";
-    if (g.x > 2147483647u || g.y > 65535 || g.z > 65535)
-        return "grid.x > 2^31 - 1 or grid.y/z > 65535";
-    return "";
-}
-
-inline int launch_by_name(const KernelEntry* table, size_t count, bool cooperative,
-                          const char* name, dim3 grid, dim3 block, void** params) {
-    last_error.clear();
-    const KernelEntry* found = nullptr;
-    for (size_t i = 0; i < count; ++i) {
-        if (std::strcmp(table[i].name, name) == 0) found = &table[i];
-    }
-    if (!found) {
-        last_error = std::string("no __global__ function named '") + name + "' in this module";
-        return 1;
-    }
-    const std::string bad = check_config(grid, block);
-    if (!bad.empty()) {
-        last_error = std::string("invalid configuration argument launching ") + name + ": " + bad;
-        return 2;
-    }
-    try {
-        found->launch(grid, block, cooperative, params);
-    } catch (const std::exception& e) {
-        fail(std::string("exception: ") + e.what());
-    }
-    if (!launch_state.error.empty()) {
-        last_error = std::string("kernel ") + name + ": " + launch_state.error;
-        return 3;
-    }
-    return 0;
-}
-
-}  // namespace emu
-
-#ifndef EMU_NO_UBSAN
-extern "C" void __ubsan_get_current_report_data(const char**, const char**, const char**,
-                                                unsigned*, unsigned*, char**);
-
-// UBSan calls this for each report it prints (loader.py builds with -fsanitize-recover).
-extern "C" void __ubsan_on_report() {
-    const char *kind = "", *message = "", *file = "";
-    unsigned line = 0, column = 0;
-    char* address = nullptr;
-    __ubsan_get_current_report_data(&kind, &message, &file, &line, &column, &address);
-    emu::fail(std::string(kind) + ": " + message + " (" + file + ":" + std::to_string(line) + ")");
-}
-
-#endif
-
-extern "C" const char* emu_last_error() { return emu::last_error.c_str(); }

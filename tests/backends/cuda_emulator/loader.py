@@ -1,14 +1,15 @@
 """Compile a CUDA kernel source for the CPU (host C++ compiler + cuda_shim.h) and launch its
 ``extern "C" __global__`` functions by name, the way ``cupy.RawModule`` / ``RawKernel`` do.
 
-The source gets ``#include "cuda_shim.h"`` in front and, behind it, a table with one entry per
-``__global__ void NAME(`` found in it; the shim's templates deduce each kernel's parameter types,
-so a launch passes a cuLaunchKernel-style ``void** params`` array and Python checks every
+The source gets ``#include "cuda_shim.h"`` in front and, behind it, emulator_launch.h and a table
+with one entry per ``__global__ void NAME(`` found in it; templates deduce each kernel's parameter
+types, so a launch passes a cuLaunchKernel-style ``void** params`` array and Python checks every
 argument against the kernel's real parameter types (a Python int where the kernel takes ``int``
 would shift every later parameter on a GPU, as CuPy passes it as 8 bytes). The shared library
 is cached in a temporary folder under a hash of everything that went into it.
 
-See cuda_shim.h for what the emulation models and what it does not.
+See cuda_shim.h for what the emulation models and what it does not, emulator_launch.h for how
+a launch fails.
 """
 import ctypes
 import hashlib
@@ -25,7 +26,7 @@ SHIM_DIR = os.path.dirname(os.path.abspath(__file__))
 _KERNEL_NAME = re.compile(r"__global__\s+void\s+(\w+)\s*\(")
 _COOPERATIVE = re.compile(r"__syncthreads|__shfl_\w*sync")
 _BASE_FLAGS = ["-std=c++20", "-O1", "-pthread", "-shared", "-fPIC", "-fno-strict-aliasing",
-               "-Wno-unknown-pragmas"]
+               "-U_FORTIFY_SOURCE", "-Wno-unknown-pragmas"]  # no longjmp check: faults jump back
 _SANITIZE = ["-fsanitize=alignment,bounds,null", "-fsanitize-recover=all"]
 _LAUNCH_LOCK = threading.Lock()  # one launch at a time: the shim's launch state is global
 _LIBRARIES = {}  # path -> ctypes.CDLL, so a source is loaded once per process
@@ -62,6 +63,7 @@ def _generated_source(source, names):
     return f"""#include "cuda_shim.h"
 #line 1 "kernel.cu"
 {source}
+#include "emulator_launch.h"
 #line 1 "emulator_exports.cpp"
 static const emu::KernelEntry emu_kernels[] = {{
 {entries}
@@ -105,10 +107,11 @@ def build(source):
     os.makedirs(workdir, exist_ok=True)
     flags = [*_BASE_FLAGS, *_sanitizer_flags(compiler, workdir), "-I", SHIM_DIR]
     generated = _generated_source(source, names)
-    with open(os.path.join(SHIM_DIR, "cuda_shim.h"), "rb") as f:
-        shim = f.read()
-    key = hashlib.sha256(b"\0".join([generated.encode(), shim, " ".join(
-        [compiler, *flags]).encode()])).hexdigest()[:24]
+    parts = [generated.encode(), " ".join([compiler, *flags]).encode()]
+    for header in ("cuda_shim.h", "emulator_launch.h"):
+        with open(os.path.join(SHIM_DIR, header), "rb") as f:
+            parts.append(f.read())
+    key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:24]
     library = os.path.join(workdir, f"kernels-{key}.so")
     if not os.path.exists(library):
         cpp = os.path.join(workdir, f"kernels-{key}-{os.getpid()}.cpp")
@@ -136,6 +139,9 @@ def _argument_code(value, is_device_array):
     """The C type CuPy would pass ``value`` as (a RawKernel argument), as a type code."""
     if is_device_array(value):
         return "P"
+    if isinstance(value, np.ndarray):
+        raise TypeError("a NumPy array is host memory, not a kernel argument (CuPy refuses it "
+                        "too): pass the device array, e.g. cupy.asarray(a)")
     if isinstance(value, (bool, np.bool_)):
         return "?"
     if isinstance(value, int):

@@ -1,0 +1,173 @@
+"""The CUDA-on-CPU emulator itself (tests/backends/cuda_emulator): barriers, shared memory and warp
+shuffles give CUDA's answers; bad launches, bad arguments, misaligned vector accesses and
+deadlocks are errors naming the problem; the fake CuPy refuses what it does not implement."""
+import numpy as np
+import pytest
+
+import cuda_emulator
+from cuda_emulator import fake_cupy
+
+pytestmark = pytest.mark.skipif(cuda_emulator.unavailable_reason() is not None,
+                                reason=str(cuda_emulator.unavailable_reason()))
+
+# A block sum three ways: shuffles within each warp, warp totals through shared memory, and an
+# atomicAdd of each block's total; also a shift by __shfl_down_sync.
+SOURCE = r"""
+extern "C" __global__ void block_sum(const float* x, float* block_totals, float* total,
+                                     long long n) {
+    __shared__ float warp_totals[32];
+    const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    float v = i < n ? x[i] : 0.0f;
+    for (int offset = 16; offset > 0; offset >>= 1) {
+        v += __shfl_xor_sync(0xffffffffu, v, offset);
+    }
+    if ((threadIdx.x & 31) == 0) {
+        warp_totals[threadIdx.x >> 5] = v;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float s = 0.0f;
+        for (unsigned w = 0; w < blockDim.x / 32; ++w) {
+            s += warp_totals[w];
+        }
+        block_totals[blockIdx.x] = s;
+        atomicAdd(total, s);
+    }
+}
+
+extern "C" __global__ void shift_down(const double* x, double* out, int delta) {
+    out[threadIdx.x] = __shfl_down_sync(0xffffffffu, x[threadIdx.x], delta);
+}
+
+extern "C" __global__ void vector_copy(const float* x, float* out, long long offset) {
+    reinterpret_cast<float4*>(out)[threadIdx.x] =
+        reinterpret_cast<const float4*>(x + offset)[threadIdx.x];
+}
+
+extern "C" __global__ void wild_write(float* out, long long offset) {
+    out[offset + threadIdx.x] = 1.0f;
+}
+
+extern "C" __global__ void divergent_barrier(float* out) {
+    float v = 0.0f;
+    if (threadIdx.x < 16) {
+        __syncthreads();  // half the warp waits here, the other half in the shuffle: a hang
+    } else {
+        v = __shfl_xor_sync(0xffffffffu, 1.0f, 1);
+        __syncthreads();
+    }
+    out[threadIdx.x] = v;
+}
+
+extern "C" __global__ void early_exit_shuffle(float* out) {
+    if (threadIdx.x == 1) {
+        return;
+    }
+    out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, 1.0f, 1);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def module():
+    return fake_cupy.RawModule(code=SOURCE, options=("--std=c++17",))
+
+
+def test_block_sum_with_shuffles_shared_memory_and_atomics(module):
+    x = fake_cupy.asarray(np.arange(1000, dtype=np.float32) % 7)
+    block_totals = fake_cupy.full(4, 0.0, np.float32)
+    total = fake_cupy.full(1, 0.0, np.float32)
+    module.get_function("block_sum")((4,), (256,), (x, block_totals, total, 1000))
+    want = (np.arange(1024) % 7 * (np.arange(1024) < 1000)).reshape(4, 256).sum(axis=1)
+    np.testing.assert_array_equal(block_totals.get(), want)
+    assert total.get()[0] == want.sum()
+
+
+def test_shfl_down_keeps_its_own_value_past_the_warp(module):
+    x = fake_cupy.asarray(np.arange(64, dtype=np.float64))
+    out = fake_cupy.empty(64, np.float64)
+    module.get_function("shift_down")((1,), (64,), (x, out, np.int32(3)))
+    lane = np.arange(64) % 32
+    np.testing.assert_array_equal(out.get(), np.where(lane + 3 < 32, np.arange(64) + 3,
+                                                      np.arange(64)))
+
+
+def test_unknown_kernel_names_the_ones_there_are(module):
+    with pytest.raises(cuda_emulator.EmulatorError, match="no __global__ function 'nope'.*"
+                                                          "block_sum"):
+        module.get_function("nope")
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros(4, np.float32), "a NumPy array is host memory"),
+    (None, "NoneType is not supported"),
+    (7, "parameter is a pointer, but CuPy would pass int as long long"),
+])
+def test_a_pointer_parameter_takes_only_device_arrays(module, bad, message):
+    out = fake_cupy.empty(64, np.float64)
+    with pytest.raises(TypeError, match=message):
+        module.get_function("shift_down")((1,), (32,), (bad, out, np.int32(1)))
+
+
+def test_arguments_must_have_the_parameter_types(module):
+    x, out = fake_cupy.asarray(np.zeros(32)), fake_cupy.empty(32, np.float64)
+    kernel = module.get_function("shift_down")
+    # a Python int goes as 8 bytes; the kernel's `int` takes 4: every later parameter would shift
+    with pytest.raises(TypeError, match="argument 2: the parameter is int, but CuPy would pass "
+                                        "int as long long"):
+        kernel((1,), (32,), (x, out, 1))
+    with pytest.raises(TypeError, match="takes 3 arguments, got 2"):
+        kernel((1,), (32,), (x, out))
+
+
+@pytest.mark.parametrize("block", [(2048,), (32, 64), (1, 1, 65)])
+def test_invalid_launch_configurations_are_refused(module, block):
+    x, out = fake_cupy.asarray(np.zeros(32)), fake_cupy.empty(32, np.float64)
+    with pytest.raises(cuda_emulator.EmulatorError, match="invalid configuration argument"):
+        module.get_function("shift_down")((1,), block, (x, out, np.int32(1)))
+
+
+def test_misaligned_vector_access_is_reported(module):
+    if cuda_emulator.loader._SANITIZER_WORKS.get(cuda_emulator.find_compiler()) is False:
+        pytest.skip("this compiler cannot link UBSan into a shared library")
+    x, out = fake_cupy.asarray(np.arange(40, dtype=np.float32)), fake_cupy.empty(32, np.float32)
+    module.get_function("vector_copy")((1,), (8,), (x, out, 4))  # 16 bytes in: aligned
+    np.testing.assert_array_equal(out.get(), np.arange(4, 36))
+    with pytest.raises(cuda_emulator.EmulatorError, match="misaligned.*16 byte alignment"):
+        module.get_function("vector_copy")((1,), (8,), (x, out, 1))
+
+
+def test_a_fault_in_a_kernel_is_an_error_not_a_crash(module):
+    out = fake_cupy.empty(32, np.float32)
+    with pytest.raises(cuda_emulator.EmulatorError, match="kernel wild_write: Segmentation fault"):
+        module.get_function("wild_write")((1,), (32,), (out, -(2**60)))
+    module.get_function("wild_write")((1,), (32,), (out, 0))  # the module still works
+    np.testing.assert_array_equal(out.get(), np.ones(32))
+
+
+def test_divergent_barrier_is_a_deadlock(module):
+    out = fake_cupy.empty(32, np.float32)
+    with pytest.raises(cuda_emulator.EmulatorError, match="deadlock"):
+        module.get_function("divergent_barrier")((1,), (32,), (out,))
+
+
+def test_shuffle_from_an_exited_lane_is_reported(module):
+    out = fake_cupy.empty(32, np.float32)
+    with pytest.raises(cuda_emulator.EmulatorError, match="lane 0 reads lane 1, which has exited"):
+        module.get_function("early_exit_shuffle")((1,), (32,), (out,))
+
+
+def test_compile_errors_carry_the_compiler_message():
+    with pytest.raises(cuda_emulator.EmulatorError, match="(?s)compiling the kernels.*undeclared"):
+        fake_cupy.RawModule(code='extern "C" __global__ void k() { undeclared_name(); }')
+
+
+def test_fake_cupy_allocates_aligned_poisoned_memory_and_refuses_the_rest():
+    a = fake_cupy.empty((3, 5), np.float32)
+    assert a.data.ptr % 256 == 0 and np.isnan(a.get()).all()
+    assert fake_cupy.asarray(np.arange(3)).data.ptr % 256 == 0
+    assert isinstance(a[1:], fake_cupy.ndarray) and a[1:].data.ptr == a.data.ptr + 20
+    with pytest.raises(NotImplementedError, match="cupy.matmul"):
+        fake_cupy.matmul(a, a.T)
+    with pytest.raises(NotImplementedError, match="cupy.cuda.Event"):
+        fake_cupy.cuda.Event()
