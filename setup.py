@@ -15,13 +15,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class BuildPyWithKernels(build_py):
-    """``build_py`` that also copies ``kernels/*.cu`` into the built ``gpugrad/kernels/``."""
+    """``build_py`` that also copies ``kernels/*.cu`` and the headers they include
+    (``kernels/*.cuh``) into the built ``gpugrad/kernels/``."""
 
     def run(self):
         super().run()
         target = os.path.join(self.build_lib, "gpugrad", "kernels")
         self.mkpath(target)
-        for source in sorted(glob.glob(os.path.join(HERE, "kernels", "*.cu"))):
+        sources = glob.glob(os.path.join(HERE, "kernels", "*.cu"))
+        sources += glob.glob(os.path.join(HERE, "kernels", "*.cuh"))
+        for source in sorted(sources):
             self.copy_file(source, os.path.join(target, os.path.basename(source)))
 
 

@@ -223,7 +223,7 @@ def mean(self, dim=None, keepdim=False):
     """The mean over ``dim`` (an int, a tuple, or None for all); floating-point tensors only."""
     if not self.dtype.is_floating_point:
         raise RuntimeError(f"mean(): input dtype should be floating point, got {self.dtype}")
-    return R.Sum.apply(self, dim=dim, keepdim=keepdim) / _count(self, dim)
+    return R.Mean.apply(self, dim=dim, keepdim=keepdim)
 
 
 @_method("var")

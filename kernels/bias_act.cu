@@ -7,8 +7,15 @@
 // 0 identity, 1 relu, 2 tanh, 3 sigmoid. The formulas (sigmoid as 0.5 * (tanh(x / 2) + 1), relu
 // keeping NaN) match the NumPy reference in gpugrad/backends/cpu.py operation for operation.
 //
+// Both kernels are bound by memory traffic. Where the host finds the arrays 16-byte aligned (and,
+// for the forward, the row length a multiple of the lanes) it passes packed = 1 and each thread
+// moves 16 bytes per access (vector_access.cuh); otherwise one element at a time. Both paths apply
+// the same per-element functions.
+//
 // Loaded at run time by gpugrad/backends/cuda.py with cupy.RawModule (NVRTC, no headers);
 // kernels/build.sh compiles the same file with nvcc so CI catches mistakes without a GPU.
+
+#include "vector_access.cuh"
 
 __device__ __forceinline__ float tanh_of(float v) { return tanhf(v); }
 __device__ __forceinline__ double tanh_of(double v) { return tanh(v); }
@@ -42,30 +49,69 @@ __device__ __forceinline__ T activation_grad(T grad, T out, long long act) {
 }
 
 // A 2-D launch: threadIdx.x / blockIdx.x walk the columns (coalesced, and each thread keeps its
-// bias value in a register), threadIdx.y / blockIdx.y walk the rows with a grid stride, so no
-// thread divides an index by the row length.
+// bias values in registers), threadIdx.y / blockIdx.y walk the rows with a grid stride, so no
+// thread divides an index by the row length. Packed, a "column" is 16 bytes: 16 / sizeof(T)
+// adjacent columns (the host checked that cols is a multiple of that and the arrays aligned).
 template <typename T>
-__device__ __forceinline__ void bias_act_forward(const T* x, const T* bias, T* out, long long rows,
-                                                 long long cols, long long act) {
-    const long long col = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+__device__ __forceinline__ void bias_act_forward(const T* __restrict__ x,
+                                                 const T* __restrict__ bias, T* __restrict__ out,
+                                                 long long rows, long long cols, long long act,
+                                                 long long packed) {
+    const long long lanes = packed ? 16 / sizeof(T) : 1;
+    const long long col = ((long long)blockIdx.x * blockDim.x + threadIdx.x) * lanes;
     if (col >= cols) {
         return;
     }
-    const T b = bias[col];
     const long long row_step = (long long)gridDim.y * blockDim.y;
-    for (long long row = (long long)blockIdx.y * blockDim.y + threadIdx.y; row < rows;
-         row += row_step) {
+    const long long first_row = (long long)blockIdx.y * blockDim.y + threadIdx.y;
+    if (packed) {
+        Lanes<T> b;
+        load_lanes(b, bias + col);
+        for (long long row = first_row; row < rows; row += row_step) {
+            const long long i = row * cols + col;
+            Lanes<T> v;
+            load_lanes(v, x + i);
+#pragma unroll
+            for (int k = 0; k < 16 / (int)sizeof(T); ++k) {
+                v.v[k] = activate(v.v[k] + b.v[k], act);
+            }
+            store_lanes(out + i, v);
+        }
+        return;
+    }
+    const T b = bias[col];
+    for (long long row = first_row; row < rows; row += row_step) {
         const long long i = row * cols + col;
         out[i] = activate(x[i] + b, act);
     }
 }
 
-// A 1-D grid-stride loop over all n elements.
+// A 1-D grid-stride loop over all n elements; packed, over the whole 16-byte vectors first and
+// then over the few elements past the last one.
 template <typename T>
-__device__ __forceinline__ void bias_act_backward(const T* grad_out, const T* out, T* grad_in,
-                                                  long long n, long long act) {
+__device__ __forceinline__ void bias_act_backward(const T* __restrict__ grad_out,
+                                                  const T* __restrict__ out,
+                                                  T* __restrict__ grad_in, long long n,
+                                                  long long act, long long packed) {
     const long long step = (long long)gridDim.x * blockDim.x;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+    const long long first = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    long long tail = 0;
+    if (packed) {
+        const long long lanes = 16 / sizeof(T);
+        const long long vectors = n / lanes;
+        for (long long j = first; j < vectors; j += step) {
+            Lanes<T> g, o;
+            load_lanes(g, grad_out + j * lanes);
+            load_lanes(o, out + j * lanes);
+#pragma unroll
+            for (int k = 0; k < 16 / (int)sizeof(T); ++k) {
+                g.v[k] = activation_grad(g.v[k], o.v[k], act);
+            }
+            store_lanes(grad_in + j * lanes, g);
+        }
+        tail = vectors * lanes;
+    }
+    for (long long i = tail + first; i < n; i += step) {
         grad_in[i] = activation_grad(grad_out[i], out[i], act);
     }
 }
@@ -73,23 +119,25 @@ __device__ __forceinline__ void bias_act_backward(const T* grad_out, const T* ou
 extern "C" {
 
 __global__ void bias_act_forward_f32(const float* x, const float* bias, float* out,
-                                     long long rows, long long cols, long long act) {
-    bias_act_forward(x, bias, out, rows, cols, act);
+                                     long long rows, long long cols, long long act,
+                                     long long packed) {
+    bias_act_forward(x, bias, out, rows, cols, act, packed);
 }
 
 __global__ void bias_act_forward_f64(const double* x, const double* bias, double* out,
-                                     long long rows, long long cols, long long act) {
-    bias_act_forward(x, bias, out, rows, cols, act);
+                                     long long rows, long long cols, long long act,
+                                     long long packed) {
+    bias_act_forward(x, bias, out, rows, cols, act, packed);
 }
 
 __global__ void bias_act_backward_f32(const float* grad_out, const float* out, float* grad_in,
-                                      long long n, long long act) {
-    bias_act_backward(grad_out, out, grad_in, n, act);
+                                      long long n, long long act, long long packed) {
+    bias_act_backward(grad_out, out, grad_in, n, act, packed);
 }
 
 __global__ void bias_act_backward_f64(const double* grad_out, const double* out, double* grad_in,
-                                      long long n, long long act) {
-    bias_act_backward(grad_out, out, grad_in, n, act);
+                                      long long n, long long act, long long packed) {
+    bias_act_backward(grad_out, out, grad_in, n, act, packed);
 }
 
 }  // extern "C"

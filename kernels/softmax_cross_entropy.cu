@@ -3,7 +3,10 @@
 //   forward:  m[r] = max_c logits[r, c],  s[r] = sum_c exp(logits[r, c] - m[r])
 //             loss[r] = log(s[r]) - (logits[r, target[r]] - m[r])
 //             lse[r]  = m[r] + log(s[r])                      (saved for backward)
-//   backward: grad[r, c] = (exp(logits[r, c] - lse[r]) - (c == target[r])) * grad_rows[r]
+//   backward: grad[r, c] = (exp(logits[r, c] - lse[r]) - (c == target[r])) * (grad_rows[r] / divisor)
+//
+// divisor is 1 for per-row losses; for their mean, grad_rows is the mean's one gradient value
+// (element stride 0) and divisor the number of rows, so the mean's backward is no extra kernel.
 //
 // lse is kept in double for either logit type: at |logits| ~ 1e4 a float lse would be off by up
 // to half a float ulp of 1e4 (5e-4), and exp(logits - lse) would carry that error; in double the
@@ -107,13 +110,14 @@ template <typename T>
 __device__ __forceinline__ void softmax_xent_backward(const T* logits, const long long* target,
                                                       long long target_stride, const double* lse,
                                                       const T* grad_rows, long long grad_stride,
-                                                      T* grad, long long rows, long long cols) {
+                                                      double divisor, T* grad, long long rows,
+                                                      long long cols) {
     const long long row = (long long)blockIdx.x * blockDim.y + threadIdx.y;
     if (row >= rows) {
         return;
     }
     const double row_lse = lse[row];
-    const T g = grad_rows[row * grad_stride];
+    const T g = grad_rows[row * grad_stride] / T(divisor);  // as the NumPy reference rounds
     const long long t = target[row * target_stride];
     const T* x = logits + row * cols;
     T* out = grad + row * cols;
@@ -143,17 +147,19 @@ __global__ void softmax_xent_forward_f64(const double* logits, const long long* 
 __global__ void softmax_xent_backward_f32(const float* logits, const long long* target,
                                           long long target_stride, const double* lse,
                                           const float* grad_rows, long long grad_stride,
-                                          float* grad, long long rows, long long cols) {
-    softmax_xent_backward(logits, target, target_stride, lse, grad_rows, grad_stride, grad, rows,
-                          cols);
+                                          double divisor, float* grad, long long rows,
+                                          long long cols) {
+    softmax_xent_backward(logits, target, target_stride, lse, grad_rows, grad_stride, divisor,
+                          grad, rows, cols);
 }
 
 __global__ void softmax_xent_backward_f64(const double* logits, const long long* target,
                                           long long target_stride, const double* lse,
                                           const double* grad_rows, long long grad_stride,
-                                          double* grad, long long rows, long long cols) {
-    softmax_xent_backward(logits, target, target_stride, lse, grad_rows, grad_stride, grad, rows,
-                          cols);
+                                          double divisor, double* grad, long long rows,
+                                          long long cols) {
+    softmax_xent_backward(logits, target, target_stride, lse, grad_rows, grad_stride, divisor,
+                          grad, rows, cols);
 }
 
 }  // extern "C"

@@ -34,11 +34,16 @@ def test_every_launched_kernel_exists_with_c_linkage():
             assert f"{base}_{suffix}" in names, f"{file_name} lacks {base}_{suffix}"
 
 
-def test_sources_need_no_headers():
-    """NVRTC (what CuPy compiles with at run time) has no system headers to include."""
-    for path in SOURCES:
+def test_sources_include_only_headers_from_kernels():
+    """NVRTC (what CuPy compiles with at run time) has no system headers: a source may include
+    only a header of kernels/ by a quoted name (the backend passes -I<kernels folder>)."""
+    for path in SOURCES + glob.glob(os.path.join(KERNELS, "*.cuh")):
         with open(path, encoding="utf-8") as f:
-            assert not re.search(r"^\s*#\s*include", f.read(), re.M), f"{path} includes a header"
+            text = f.read()
+        for line in re.findall(r"^\s*#\s*include.*$", text, re.M):
+            match = re.fullmatch(r'\s*#\s*include\s+"(\w+\.cuh)"\s*', line)
+            assert match, f"{path}: {line.strip()!r} is not a quoted kernels/*.cuh include"
+            assert os.path.isfile(os.path.join(KERNELS, match.group(1))), (path, line)
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed (CUDA toolkit)")
@@ -67,7 +72,7 @@ def test_nvrtc_compiles_every_kernel_as_cupy_does():
         for arch in ("80", "90"):
             program = compiler._NVRTCProgram(source, "kernel.cu", (), (), name_expressions=None,
                                              method="cubin")
-            options = ("--std=c++17", "-ftz=true", f"-arch=sm_{arch}",
+            options = ("--std=c++17", f"-I{KERNELS}", "-ftz=true", f"-arch=sm_{arch}",
                        "--device-as-default-execution-space")
             binary, _ = program.compile(options, None)
             assert binary

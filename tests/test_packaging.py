@@ -42,10 +42,11 @@ def test_wheel_ships_kernels_and_installed_package_finds_them(tmp_path):
          "-q", "-w", str(wheels), str(src)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stdout + build.stderr
     (wheel,) = glob.glob(str(wheels / "gpugrad-*.whl"))
-    expected = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "kernels", "*.cu")))
+    expected = sorted(os.path.basename(p) for pattern in ("*.cu", "*.cuh")
+                      for p in glob.glob(os.path.join(ROOT, "kernels", pattern)))
     with zipfile.ZipFile(wheel) as zf:
         shipped = sorted(os.path.basename(n) for n in zf.namelist()
-                         if n.startswith("gpugrad/kernels/") and n.endswith(".cu"))
+                         if n.startswith("gpugrad/kernels/") and n.endswith((".cu", ".cuh")))
     assert shipped == expected and expected
 
     target = tmp_path / "site"

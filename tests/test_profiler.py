@@ -144,6 +144,10 @@ class _FakeArray(np.ndarray):
     def get(self):
         return np.array(self)
 
+    @property
+    def data(self):  # CuPy's MemoryPointer: the kernels' launch code reads the address
+        return SimpleNamespace(ptr=self.ctypes.data)
+
 
 def _on_device(x):
     if isinstance(x, _FakeArray):

@@ -14,7 +14,7 @@ UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "sig
 BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
 LOGICAL_OPS = ("logical_and", "logical_or")
-REDUCE_OPS = ("sum", "max", "min", "argmax", "argmin")
+REDUCE_OPS = ("sum", "mean", "max", "min", "argmax", "argmin")  # mean: floating inputs only
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid")
 RANDOM_KINDS = ("uniform", "normal")
 
@@ -25,8 +25,8 @@ ARRAY_API_FUNCTIONS = {
     "sign": "sign", "add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide",
     "pow": "power", "maximum": "maximum", "minimum": "minimum", "eq": "equal", "ne": "not_equal",
     "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
-    "logical_and": "logical_and", "logical_or": "logical_or", "sum": "sum", "max": "max",
-    "min": "min", "argmax": "argmax", "argmin": "argmin",
+    "logical_and": "logical_and", "logical_or": "logical_or", "sum": "sum", "mean": "mean",
+    "max": "max", "min": "min", "argmax": "argmax", "argmin": "argmin",
 }
 
 
@@ -179,8 +179,13 @@ class Backend:
         """
         raise NotImplementedError
 
-    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows):
-        """``(softmax(logits) - onehot(target)) * grad_rows[:, None]`` in one pass."""
+    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1):
+        """``(softmax(logits) - onehot(target)) * (grad_rows / divisor)[:, None]`` in one pass.
+
+        ``grad_rows`` is (N,) or 0-d (one value for every row: the gradient of the rows' sum or
+        mean); ``grad_rows / divisor`` is rounded to the logits' dtype before the product, so
+        the backward of a mean (``divisor`` = N) needs no kernel of its own.
+        """
         raise NotImplementedError
 
     def sgd_step(self, params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,

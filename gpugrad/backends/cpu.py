@@ -106,12 +106,13 @@ def softmax_cross_entropy_numpy(logits, target):
     return log_sum - shifted[rows, target], row_max + log_sum
 
 
-def softmax_cross_entropy_backward_numpy(logits, target, lse, grad_rows):
+def softmax_cross_entropy_backward_numpy(logits, target, lse, grad_rows, divisor=1):
     # softmax from the max-shifted logits: exp(logits - lse) loses digits when |lse| is large
     grad = np.exp(logits - logits.max(axis=1, keepdims=True))
     grad /= grad.sum(axis=1, keepdims=True)
     grad[np.arange(logits.shape[0]), target] -= 1
-    grad *= grad_rows[:, None]
+    scale = np.asarray(grad_rows, dtype=grad.dtype) / grad.dtype.type(divisor)
+    grad *= scale[:, None] if scale.ndim else scale
     return grad
 
 

@@ -43,9 +43,11 @@ def _kernel_module(index, file_name):
     key = (index, file_name)
     module = _MODULES.get(key)
     if module is None:
-        with open(os.path.join(_cuda.kernel_dir(), file_name), encoding="utf-8") as f:
+        folder = _cuda.kernel_dir()
+        with open(os.path.join(folder, file_name), encoding="utf-8") as f:
             source = f.read()
-        module = cupy.RawModule(code=source, options=("--std=c++17",))
+        # -I: the sources include their shared headers (kernels/*.cuh) by a quoted name
+        module = cupy.RawModule(code=source, options=("--std=c++17", f"-I{folder}"))
         _MODULES[key] = module
     return module
 
@@ -76,6 +78,15 @@ def _stride(a):
     if a.ndim != 1:
         raise ValueError(f"expected a 1-D array of per-row values, got shape {tuple(a.shape)}")
     return a.strides[0] // a.itemsize
+
+
+def _aligned16(*arrays):
+    """True when every array starts on a 16-byte boundary: the kernels' float4 / double2 loads
+    need it (CuPy's pool aligns blocks to 512 bytes; a view into an array may not be)."""
+    for a in arrays:
+        if a.data.ptr % 16:
+            return False
+    return True
 
 
 def _pow2_at_least(n, low, high):
@@ -263,11 +274,14 @@ class CupyBackend(Backend):
         rows, cols = x.shape
         out = cupy.empty((rows, cols), dtype=x.dtype)
         if out.size:
-            bx = _pow2_at_least(cols, 32, 256)
+            lanes = 16 // x.itemsize
+            packed = cols % lanes == 0 and _aligned16(x, bias, out)
+            threads_x = cols // lanes if packed else cols  # one thread per 16 bytes or element
+            bx = _pow2_at_least(threads_x, 32, 256)
             by = 256 // bx
-            grid = ((cols + bx - 1) // bx, min((rows + by - 1) // by, 65535))
+            grid = ((threads_x + bx - 1) // bx, min((rows + by - 1) // by, 65535))
             self._kernel("bias_act_forward", x.dtype)(grid, (bx, by), (x, bias, out, rows, cols,
-                                                                        code))
+                                                                        code, int(packed)))
         return out
 
     def bias_act_backward(self, grad_out, out, act):
@@ -283,9 +297,11 @@ class CupyBackend(Backend):
         grad_in = cupy.empty(out.shape, dtype=dtype)
         n = grad_in.size
         if n:
-            blocks = min((n + 255) // 256, 65536)
+            packed = _aligned16(grad_out, out, grad_in)
+            threads = n // (16 // grad_in.itemsize) if packed else n
+            blocks = max(1, min((threads + 255) // 256, 65536))
             self._kernel("bias_act_backward", dtype)((blocks,), (256,), (grad_out, out, grad_in, n,
-                                                                          code))
+                                                                          code, int(packed)))
         return grad_in
 
     def _row_launch(self, rows, cols):
@@ -315,7 +331,7 @@ class CupyBackend(Backend):
                 grid, block, (logits, target, _stride(target), loss, lse, rows, cols))
         return loss, lse
 
-    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows):
+    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1):
         dtype = logits.dtype
         self._use()
         logits, target = _dense(logits), self._targets(target)
@@ -328,7 +344,7 @@ class CupyBackend(Backend):
             grid, block = self._row_launch(rows, cols)
             self._kernel("softmax_xent_backward", dtype)(
                 grid, block, (logits, target, _stride(target), lse, grad_rows, _stride(grad_rows),
-                              grad, rows, cols))
+                              float(divisor), grad, rows, cols))
         return grad
 
     # ---- one-launch optimizers -----------------------------------------------------------

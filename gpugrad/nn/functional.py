@@ -74,15 +74,19 @@ def linear(input, weight, bias=None, activation=None):
 
 
 # ---- losses ----------------------------------------------------------------------------------
+def _check_reduction(reduction, name):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: {reduction!r} is not a valid value for reduction; expected "
+                         f"one of {_REDUCTIONS}")
+
+
 def _reduce(loss, reduction, name):
+    _check_reduction(reduction, name)
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{name}: {reduction!r} is not a valid value for reduction; expected one "
-                     f"of {_REDUCTIONS}")
+    return loss
 
 
 def _check_same_shape(name, input, target):
@@ -135,8 +139,8 @@ def cross_entropy(input, target, reduction="mean"):
     give finite losses and gradients.
     """
     target = _check_class_targets("cross_entropy", input, target)
-    rows = SoftmaxCrossEntropy.apply(input, target)
-    return _reduce(rows, reduction, "cross_entropy")
+    _check_reduction(reduction, "cross_entropy")
+    return SoftmaxCrossEntropy.apply(input, target, reduction=reduction)  # reduced in the op
 
 
 def nll_loss(input, target, reduction="mean"):

@@ -49,11 +49,13 @@ class BiasActGrad(Function):
 
 
 class SoftmaxCrossEntropy(Function):
-    """Per-row ``logsumexp(logits) - logits[target]`` for 2-D logits and int64 targets."""
+    """Softmax cross-entropy of 2-D logits against int64 targets: per row
+    ``logsumexp(logits) - logits[target]``, then their mean or sum (``reduction``) in the same op,
+    so the reduction's backward is folded into the one backward kernel."""
 
     save_inputs = True
 
-    def forward(self, logits, target):
+    def forward(self, logits, target, reduction="none"):
         if logits.ndim != 2 or target.ndim != 1 or target.shape[0] != logits.shape[0]:
             raise RuntimeError(
                 f"cross_entropy: expected logits of shape (N, C) and integer targets of shape "
@@ -61,30 +63,43 @@ class SoftmaxCrossEntropy(Function):
             )
         loss_rows, lse = self.backend.softmax_cross_entropy(logits, target)
         self.saved = lse
-        return loss_rows
+        self.reduction = reduction
+        if reduction == "none":
+            return loss_rows
+        return self.backend.reduce("mean" if reduction == "mean" else "sum", loss_rows)
 
     def backward(self, grad):
         logits, target = self.inputs
         lse = Tensor._make(self.saved, self.backend, False)
-        return SoftmaxCrossEntropyGrad.apply(logits, target, lse, grad), None
+        divisor = logits.shape[0] if self.reduction == "mean" else 1
+        return SoftmaxCrossEntropyGrad.apply(logits, target, lse, grad, divisor=divisor), None
 
 
 class SoftmaxCrossEntropyGrad(Function):
-    """``(softmax(logits) - onehot(target)) * grad_rows[:, None]`` in one pass."""
+    """``(softmax(logits) - onehot(target)) * (grad_rows / divisor)[:, None]`` in one pass;
+    ``grad_rows`` is per row (N,) or one value for all rows (0-d)."""
 
     save_inputs = True
 
-    def forward(self, logits, target, lse, grad_rows):
-        return self.backend.softmax_cross_entropy_backward(logits, target, lse, grad_rows)
+    def forward(self, logits, target, lse, grad_rows, divisor=1):
+        self.divisor = divisor
+        return self.backend.softmax_cross_entropy_backward(logits, target, lse, grad_rows,
+                                                           divisor)
 
     def backward(self, grad):
         logits, target, _, grad_rows = self.inputs
+        divisor = self.divisor
         p = logits.softmax(dim=1)
-        scale = grad_rows.unsqueeze(1)
+        scale = grad_rows / divisor if divisor != 1 else grad_rows
+        if scale.ndim:
+            scale = scale.unsqueeze(1)
         grad_logits = scale * p * (grad - (grad * p).sum(dim=1, keepdim=True))
-        # d/d(grad_rows) of sum_j G_ij (p_ij - onehot_ij)
+        # d/d(scale_r) of sum_j G_rj (p_rj - onehot_rj)
         picked = grad[_arange_like(target, grad.shape[0]), target]
-        grad_rows_grad = (grad * p).sum(dim=1) - picked
+        per_row = (grad * p).sum(dim=1) - picked
+        grad_rows_grad = per_row / divisor if divisor != 1 else per_row
+        if grad_rows.ndim == 0:
+            grad_rows_grad = grad_rows_grad.sum()
         return grad_logits, None, None, grad_rows_grad
 
 

@@ -25,6 +25,27 @@ class Sum(Function):
         return Expand.apply(grad, shape=self.in_shape)  # a full reduction broadcasts as is
 
 
+class Mean(Function):
+    """The mean over dims in one kernel (floating-point inputs; the method checks the dtype)."""
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.in_shape = a.shape
+        self.keepdim = keepdim
+        self.dims = tuple(range(a.ndim)) if dim is None else reduction_dims(dim, a.ndim, "mean")
+        count = 1
+        for d in self.dims:
+            count *= a.shape[d]
+        self.count = count
+        axis = None if dim is None else _axis(self.dims, a.ndim)
+        return self.backend.reduce("mean", a, axis, keepdim)
+
+    def backward(self, grad):
+        grad = grad / self.count  # one kernel on the reduced shape, then a broadcast view
+        if not self.keepdim and len(self.dims) != len(self.in_shape):
+            grad = Reshape.apply(grad, shape=keepdim_shape(self.in_shape, self.dims))
+        return Expand.apply(grad, shape=self.in_shape)
+
+
 class _Extreme(Function):
     """amax/amin over dims; ties share the gradient evenly, as ``torch.amax`` does."""
 

@@ -79,6 +79,10 @@ def _unwrap(x):
 class SimBackend(Backend):
     """One simulated GPU (``sim:N``): NumPy values, modeled kernels, transfers and memory."""
 
+    #: bytes each thread of gpugrad's fused and optimizer kernels moves per access (16: float4 /
+    #: double2, as kernels/*.cu do); steps.py sets 0 (one element) to replay older kernels
+    fused_vector_bytes = 16
+
     def __init__(self, device):
         self.device = device
         self.pool = None
@@ -391,12 +395,13 @@ class SimBackend(Backend):
     def bias_act(self, x, bias, act):
         x, bias = x.data, bias.data
         return self._kernel("bias_act", (x, bias), ref.bias_act_numpy(x, bias, act),
-                            {"act": act})
+                            {"act": act, "vector_bytes": self.fused_vector_bytes})
 
     def bias_act_backward(self, grad_out, out, act):
         grad_out, out = grad_out.data, out.data
         grad = ref.bias_act_backward_numpy(grad_out, out, act)
-        return self._kernel("bias_act_backward", (grad_out, out), grad, {"act": act})
+        return self._kernel("bias_act_backward", (grad_out, out), grad,
+                            {"act": act, "vector_bytes": self.fused_vector_bytes})
 
     def softmax_cross_entropy(self, logits, target):
         logits, target = logits.data, target.data
@@ -408,9 +413,9 @@ class SimBackend(Backend):
                      _signature("softmax_cross_entropy", inputs, loss_rows))
         return results
 
-    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows):
+    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1):
         inputs = (logits.data, target.data, lse.data, grad_rows.data)
-        grad = ref.softmax_cross_entropy_backward_numpy(*inputs)
+        grad = ref.softmax_cross_entropy_backward_numpy(*inputs, divisor)
         return self._kernel("softmax_cross_entropy_backward", inputs, grad)
 
     def sgd_step(self, params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,
@@ -424,7 +429,8 @@ class SimBackend(Backend):
         out_bufs = [b if b is not None or n is None else self._new(n) for b, n in zip(bufs, new)]
         written = [n for n in new if n is not None]
         self._launch("sgd_step", g_data, p_data + written,
-                     {"params": p_data, "grads": g_data, "bufs": written})
+                     {"params": p_data, "grads": g_data, "bufs": written,
+                      "vector_bytes": self.fused_vector_bytes})
         return out_bufs
 
     def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
@@ -437,7 +443,7 @@ class SimBackend(Backend):
                             weight_decay, decoupled, maximize)
         self._launch("adam_step", g_data + m_data + v_data + p_data, p_data + m_data + v_data,
                      {"params": p_data, "grads": g_data, "exp_avgs": m_data,
-                      "exp_avg_sqs": v_data})
+                      "exp_avg_sqs": v_data, "vector_bytes": self.fused_vector_bytes})
 
     # ---- introspection ---------------------------------------------------------------------
     def describe(self):

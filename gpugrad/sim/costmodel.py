@@ -44,7 +44,9 @@ _FIXED = {"where": ("elementwise", 1), "cast": ("elementwise", 0), "full": ("ele
 class KernelSpec(NamedTuple):
     """One modeled kernel launch (immutable).
 
-    ``elements`` is the parallel work size (output elements, or input elements for a reduction);
+    ``elements`` is the parallel work size (output elements, or input elements for a reduction;
+    for gpugrad's own fused and optimizer kernels, which move 16 bytes per thread access, the
+    number of 16-byte vectors: see ``_vectors``);
     ``scalars`` counts Python-number operands (they cost the host extra to wrap);
     ``gemm`` is ``(batch, m, n, k)`` for a matmul and ``None`` otherwise.
     """
@@ -206,8 +208,14 @@ def spec(name, inputs, outputs, **info):
                           out_elems, scalars)
     if name in ("bias_act", "bias_act_backward"):
         per = ACT_FLOPS.get(info.get("act", "relu"), 1) + (name == "bias_act")
+        itemsize = outs[0].itemsize
+        vector_bytes = info.get("vector_bytes", 16)
+        # the forward packs a row only when its length is a multiple of the lanes
+        packed = name == "bias_act_backward" or outs[0].shape[-1] % _lanes(itemsize,
+                                                                           vector_bytes) == 0
+        work = _vectors(out_elems, itemsize, vector_bytes) if packed else out_elems
         return KernelSpec(name, "fused", dtype, nread, nwritten, per * out_elems, shapes,
-                          out_elems, scalars)
+                          work, scalars)
     if name in ("softmax_cross_entropy", "softmax_cross_entropy_backward"):
         in_elems = _size(first.shape)
         return KernelSpec(name, "fused", dtype, nread, nwritten, 12 * in_elems, shapes,
@@ -229,14 +237,33 @@ def _dense(a):
     return flags is None or flags.c_contiguous or 0 in a.strides
 
 
+def _lanes(itemsize, vector_bytes):
+    return vector_bytes // itemsize if 0 < itemsize <= vector_bytes else 1
+
+
+def _vectors(elements, itemsize, vector_bytes=16):
+    """Thread accesses of a kernel moving ``vector_bytes`` (16: float4 / double2) per access.
+
+    The element-rate ceiling (profile.py) was fitted on CuPy's one-element-per-thread kernels;
+    gpugrad's fused and optimizer kernels issue one access per 16 bytes (kernels/*.cu), so their
+    work size is counted in vectors. Assumed, not yet measured on a GPU: that a vector access
+    issues at the rate of a scalar one, i.e. these kernels are bound by bandwidth, as CuPy's
+    8-byte (float64) kernels measured on the H200 are. ``vector_bytes=0`` counts elements (the
+    kernels before they were vectorized).
+    """
+    lanes = _lanes(itemsize, vector_bytes)
+    return (elements + lanes - 1) // lanes
+
+
 def _optimizer_spec(name, info, shapes):
     """One launch over all parameters: reads param, grad and state, writes param and state."""
     params = info.get("params") or ()
     state_names = ("bufs",) if name == "sgd_step" else ("exp_avgs", "exp_avg_sqs")
     per_flops = 4 if name == "sgd_step" else 14
     elems = nparam = 0
+    vector_bytes = info.get("vector_bytes", 16)
     for p in params:
-        elems += _size(p.shape)
+        elems += _vectors(_size(p.shape), p.itemsize, vector_bytes)
         nparam += p.nbytes
     nstate = 0
     for key in state_names:
@@ -245,5 +272,6 @@ def _optimizer_spec(name, info, shapes):
                 nstate += s.nbytes
     dtype = _dtype_name(params[0].dtype) if params else "float32"
     pshapes = tuple(p.shape for p in params) or shapes
+    lanes = _lanes(params[0].itemsize, vector_bytes) if params else 1
     return KernelSpec(name, "optimizer", dtype, 2 * nparam + nstate, nparam + nstate,
-                      per_flops * elems, pshapes, elems, 0)
+                      per_flops * elems * lanes, pshapes, elems, 0)

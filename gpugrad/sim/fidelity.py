@@ -57,7 +57,9 @@ FAMILIES = {
 BENCH_FAMILIES = {"gpugrad_step": "gpugrad step", "cupy_step": "cupy step (bench)"}
 #: the gpugrad commit each bench/results run measured (bench/results/README.md), by folder name;
 #: other files are taken as measurements of this checkout ("head")
-BENCH_RUNS = {"h200-run1": "b3d5b18"}  # runs 2 (4eb437c) and 3 (38af0f9) step as "head"
+#: which gpugrad step (steps.STEP_VERSIONS) each bench/results/ folder measured
+BENCH_RUNS = {"h200-run1": "b3d5b18", "h200-run2": "ebff087", "h200-run3": "ebff087",
+              "h200-run4": "ebff087", "h200-run5": "ebff087"}
 #: bench/mlp.py's CONFIGS: steps timed back-to-back between two syncs
 BENCH_STEPS = {"small": 20, "large": 10}
 

@@ -10,7 +10,11 @@ how ``calibrate.py --fit-framework`` fits ``framework_us``) without recomputing 
 ``version`` replays the step as an older gpugrad launched it, for measurements taken then:
 
 - ``"head"``: this checkout's step;
-- ``"b3d5b18"``: before commit 9b8b829, the autograd engine stored a copy of every leaf gradient
+- ``"ebff087"``: the step of GPU check runs 2 to 5 (commits 4eb437c to ebff087): fused and
+  optimizer kernels moving one element per thread access (not 16 bytes), and the loss's mean as
+  a sum and a division (a third kernel, a division, in its backward) instead of folded into the
+  cross-entropy op;
+- ``"b3d5b18"``: that, and before commit 9b8b829, the autograd engine stored a copy of every leaf gradient
   as ``.grad`` (a plain copy for a bias, a transposing copy for a weight, whose gradient was the
   transposed view of ``x.T @ grad``): one extra copy kernel per parameter (6 in the 3-layer
   small MLP, 8 in the 4-layer large one). Those copies are replayed, charged like any gpugrad
@@ -21,7 +25,7 @@ import numpy as np
 
 from .timeline import Timeline
 
-STEP_VERSIONS = ("head", "b3d5b18")
+STEP_VERSIONS = ("head", "ebff087", "b3d5b18")
 LR = 1e-3          # bench/mlp.py's learning rate (it does not change the modeled time)
 _CACHE = {}        # (sizes, batch, version) -> actions of one step
 
@@ -87,9 +91,15 @@ def make_step(sizes, batch, device, version="head"):
                  for p in model.parameters()] if version == "b3d5b18" else []
     state = {}
 
+    old_loss = version != "head"
+
     def step():
         opt.zero_grad()
-        loss = gg.nn.functional.cross_entropy(model(x), y)
+        if old_loss:  # the old mean: a sum, a division, and a division in its backward
+            rows = gg.nn.functional.cross_entropy(model(x), y, reduction="none")
+            loss = rows.sum() / rows.shape[0]
+        else:
+            loss = gg.nn.functional.cross_entropy(model(x), y)
         loss.backward()
         for g in reversed(old_grads):   # the engine met the last layer's leaves first
             backend.contiguous(backend.permute(g, tuple(range(g.data.ndim))[::-1]))
@@ -109,17 +119,20 @@ def step_actions(sizes, batch, version="head", device="sim:0"):
 
         configure(device, profile="h200")
         backend = get_backend(device)
-        step = make_step(sizes, batch, device, version)
-        for _ in range(2):   # the caching pool is warm after the first step
-            step()
-        backend.synchronize()
-        recorder = _Recorder(backend.profile, backend.framework_overhead)
+        if version != "head":  # the kernels of then moved one element per thread access
+            backend.fused_vector_bytes = 0
         saved = backend.timeline
-        backend.timeline = backend.pool.timeline = recorder
         try:
+            step = make_step(sizes, batch, device, version)
+            for _ in range(2):   # the caching pool is warm after the first step
+                step()
+            backend.synchronize()
+            recorder = _Recorder(backend.profile, backend.framework_overhead)
+            backend.timeline = backend.pool.timeline = recorder
             step()
         finally:
             backend.timeline = backend.pool.timeline = saved
+            vars(backend).pop("fused_vector_bytes", None)  # back to the class's setting
         del step
         configure(device)
         _CACHE[key] = recorder.actions

@@ -53,6 +53,29 @@ def test_cross_entropy_uses_the_fused_op():
     assert type(loss.grad_fn).__name__ == "SoftmaxCrossEntropy"
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_reductions_gradcheck_and_gradgradcheck(device, rng, reduction):
+    # the mean and sum are folded into the fused op (and its backward kernel): check both orders
+    x = gg.tensor(rng.standard_normal((5, 4)), dtype=gg.float64, device=device,
+                  requires_grad=True)
+    target = gg.tensor([0, 3, 1, 3, 2], device=device)
+    assert gg.gradcheck(lambda x: F.cross_entropy(x, target, reduction=reduction), (x,))
+    assert gg.gradgradcheck(lambda x: F.cross_entropy(x, target, reduction=reduction), (x,))
+
+
+def test_cross_entropy_mean_is_folded_into_the_fused_kernels():
+    gg.sim.configure("sim:0")
+    x = gg.randn(64, 10, device="sim", requires_grad=True)
+    target = gg.randint(0, 10, (64,), device="sim")
+    gg.sim.reset("sim:0")
+    F.cross_entropy(x, target).backward()
+    by_op, _ = gg.device.get_backend("sim:0").kernel_totals()
+    # forward: the fused rows and one mean; backward: the seed gradient and the fused backward
+    assert {name: row[0] for name, row in by_op.items()} == {
+        "softmax_cross_entropy": 1, "reduce:mean": 1, "full": 1,
+        "softmax_cross_entropy_backward": 1}
+
+
 def test_cross_entropy_gradcheck_float64(rng):
     x = gg.tensor(rng.standard_normal((4, 3)), dtype=gg.float64, requires_grad=True)
     target = gg.tensor([0, 2, 1, 2])

@@ -126,3 +126,18 @@ def test_a_repeated_dim_is_an_error_like_torch(device, torch, dim):
     for op in ("sum", "mean", "amax"):
         with pytest.raises(RuntimeError, match=r"dim [01] appears multiple times in the list"):
             getattr(gg.tensor(data, device=device), op)(dim=dim)
+
+
+@pytest.mark.parametrize("dim", [None, 1, (0, 2)])
+def test_mean_is_one_kernel_forward_and_one_backward(dim):
+    gg.sim.configure("sim:0")
+    x = gg.randn(3, 4, 5, device="sim", requires_grad=True)
+    gg.sim.reset("sim:0")
+    out = x.mean(dim=dim)
+    assert gg.sim.stats("sim:0").kernels == 1
+    out.backward(gg.ones(*out.shape, device="sim"))
+    # the seed, the division of the gradient by the count, and the leaf's .grad made dense
+    # from the broadcast view (no kernel for the broadcast itself)
+    assert gg.sim.stats("sim:0").kernels == 4
+    np.testing.assert_allclose(x.grad.numpy(), np.full((3, 4, 5), 1 / (x.numel() / out.numel())),
+                               rtol=1e-6)

@@ -62,7 +62,11 @@ def test_optimizer_step_is_one_launch_over_all_params():
     params = [f32(10, 10), f32(10)]
     grads = [f32(10, 10), f32(10)]
     s = costmodel.spec("sgd_step", grads, params, params=params, grads=grads, bufs=[])
-    assert s.op_class == "optimizer" and s.elements == 110
+    # work counted in 16-byte vectors, as kernels/optimizers.cu moves them: 25 + 3 per tensor
+    assert s.op_class == "optimizer" and s.elements == 100 // 4 + (10 + 3) // 4
+    wide = [np.zeros((10, 10))]  # float64: two lanes per vector
+    d = costmodel.spec("sgd_step", wide, wide, params=wide, grads=wide, bufs=[])
+    assert d.elements == 100 // 2
     adam = costmodel.spec("adam_step", grads, params, params=params, grads=grads,
                           exp_avgs=params, exp_avg_sqs=params)
     assert adam.bytes_read > s.bytes_read and adam.flops > s.flops
@@ -77,6 +81,20 @@ def test_every_primitive_has_a_spec(name):
     s = costmodel.spec(name, inputs, x, act="relu")
     assert s.op_class in costmodel.OP_CLASSES
     assert get_profile("h100").kernel_us(s) > 0
+
+
+def test_fused_bias_act_counts_vectors_where_the_kernel_packs():
+    # rows of a multiple of 4 floats go 16 bytes per thread access; others one element at a time
+    packed = costmodel.spec("bias_act", [f32(8, 12), f32(12)], f32(8, 12), act="relu")
+    ragged = costmodel.spec("bias_act", [f32(8, 10), f32(10)], f32(8, 10), act="relu")
+    assert packed.elements == 8 * 12 // 4 and ragged.elements == 8 * 10
+    backward = costmodel.spec("bias_act_backward", [f32(8, 10), f32(8, 10)], f32(8, 10),
+                              act="relu")
+    assert backward.elements == 8 * 10 // 4  # the flat backward packs any size, tail apart
+    h200 = get_profile("h200")
+    big_packed = costmodel.spec("bias_act", [f32(512, 4096), f32(4096)], f32(512, 4096))
+    big_ragged = costmodel.spec("bias_act", [f32(512, 4095), f32(4095)], f32(512, 4095))
+    assert h200.kernel_us(big_packed) < h200.kernel_us(big_ragged)
 
 
 def test_unknown_primitive_names_the_choices():

@@ -127,6 +127,7 @@ def test_cli_errors_name_the_problem(capsys, tmp_path):
 # ---- gpugrad's own training steps (bench/mlp.py results) and framework_us ----------------------
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "results" / "h200-run1" / "mlp_cuda.json"
 SMALL = [64, 128, 128, 10]
+LARGE = [1024, 4096, 4096, 4096, 10]
 
 
 def small_bench_file(tmp_path, gpugrad_ms=None):
@@ -151,13 +152,29 @@ def test_bench_records_and_the_measured_commit():
 
 
 def test_the_b3d5b18_step_launches_one_gradient_copy_per_parameter():
-    head = steps.step_actions(SMALL, 64, "head")
+    head = steps.step_actions(SMALL, 64, "ebff087")
     old = steps.step_actions(SMALL, 64, "b3d5b18")
     names = [[a[1].name for a in acts if a[0] == "kernel"] for acts in (head, old)]
     assert len(names[1]) - len(names[0]) == 6 and names[1].count("copy") == 6
     classes = [a[1].op_class for a in old if a[0] == "kernel" and a[1].name == "copy"]
     assert classes.count("transpose") == 3 and classes.count("copy") == 3   # weights, biases
     assert {"matmul", "bias_act", "softmax_cross_entropy", "sgd_step"} <= set(names[0])
+
+
+def test_the_ebff087_step_has_the_old_loss_and_one_element_kernels():
+    kernels = {v: [a[1] for a in steps.step_actions(LARGE, 512, v) if a[0] == "kernel"]
+               for v in ("head", "ebff087")}
+    names = {v: [k.name for k in ks] for v, ks in kernels.items()}
+    # the mean's sum and division and the division in its backward, against one mean kernel
+    assert len(names["ebff087"]) - len(names["head"]) == 2
+    assert names["ebff087"].count("binary:div") == 2 and "binary:div" not in names["head"]
+    assert names["head"].count("reduce:mean") == 1
+    sgd = {v: next(k for k in ks if k.name == "sgd_step") for v, ks in kernels.items()}
+    # float4 accesses now (a tensor whose size is no multiple of 4 has one partial vector)
+    assert 0 <= 4 * sgd["head"].elements - sgd["ebff087"].elements < 4 * 8
+    assert sgd["ebff087"].nbytes == sgd["head"].nbytes
+    h = get_profile("h200")
+    assert h.kernel_us(sgd["head"]) < 0.6 * h.kernel_us(sgd["ebff087"])
 
 
 def test_small_mlp_step_on_sim_is_host_bound_as_measured():
