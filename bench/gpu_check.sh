@@ -7,7 +7,8 @@
 # 1. installs gpugrad from the working tree without network (editable; PYTHONPATH as fallback);
 # 2. runs the whole test suite with cuda enabled (the `device` fixture includes cuda);
 # 3. runs bench/mlp.py: gpugrad vs PyTorch eager vs hand-written CuPy training steps;
-# 4. runs the same steps on the simulator with the profile matching the GPU (h100 or h200);
+# 4. writes per-kernel GPU times of one large step, gpugrad's and PyTorch's (kernels_large.txt);
+# 5. runs the same steps on the simulator with the profile matching the GPU (h100 or h200);
 # and prints a summary table last. A failing step is recorded and the script goes on.
 # Environment: PYTHON (default python3), OUT (default ./gpu_check_out), TEST_TIMEOUT (s, 150),
 # TEST_SHARDS (parallel pytest processes, 4).
@@ -104,6 +105,8 @@ EOF
 # 3. measured training steps; 4. the simulator's prediction for this GPU
 step bench_cuda 100 "$OUT/mlp_cuda.log" "$PY" "$ROOT/bench/mlp.py" --device cuda \
     --json "$OUT/mlp_cuda.json"
+step bench_kernels 60 "$OUT/kernels.log" "$PY" "$ROOT/bench/mlp.py" --device cuda \
+    --config large --kernels "$OUT/kernels_large.txt"
 GPU_NAME="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
 case "$GPU_NAME" in
     *H200*) PROFILE=h200 ;;

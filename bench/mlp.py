@@ -17,6 +17,7 @@ step times instead. Results go to ``$OUT/mlp_<device>.json`` when ``$OUT`` is se
 
     python bench/mlp.py                      # cuda: gpugrad vs PyTorch vs CuPy
     python bench/mlp.py --device sim --profile h200
+    python bench/mlp.py --kernels kernels.txt --config large   # per-kernel GPU times, one step
 """
 import argparse
 import json
@@ -289,6 +290,50 @@ def run_sim(names, profile, save):
     return result
 
 
+def kernel_tables(names, path):
+    """Per-kernel GPU time of one training step of each MLP, gpugrad's (``gg.profiler``: CUDA
+    events around each primitive) next to PyTorch's (``torch.profiler``, CUDA activity), written
+    to ``path``: where a step's time goes, kernel by kernel, on this GPU."""
+    import cupy as cp
+
+    try:
+        import torch
+        from torch.profiler import ProfilerActivity
+        from torch.profiler import profile as torch_profile
+
+        torch = torch if torch.cuda.is_available() else None
+    except ImportError:
+        torch = None
+    lines = []
+    for name in names:
+        cfg = CONFIGS[name]
+        problem = make_problem(cfg["sizes"], cfg["batch"])
+        step, _ = gpugrad_step(problem, "cuda")
+        for _ in range(WARMUP):
+            step()
+        cp.cuda.Device().synchronize()
+        with gg.profiler.profile() as prof:
+            step()
+        lines += [f"== {name}: gpugrad, one step (gg.profiler, CUDA events per primitive)",
+                  prof.table(), ""]
+        if torch is not None:
+            tstep, _ = torch_step(problem, torch)
+            for _ in range(WARMUP):
+                tstep()
+            torch.cuda.synchronize()
+            with torch_profile(activities=[ProfilerActivity.CUDA]) as tprof:
+                tstep()
+                torch.cuda.synchronize()
+            lines += [f"== {name}: PyTorch eager, one step (torch.profiler, CUDA kernels)",
+                      tprof.key_averages().table(sort_by="device_time_total", row_limit=30), ""]
+    text = "\n".join(lines)
+    print(text)
+    if path:
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=["cuda", "sim"], default="cuda")
@@ -296,8 +341,18 @@ def main(argv=None):
     parser.add_argument("--config", choices=sorted(CONFIGS), action="append",
                         help="run only these MLPs (default: small and large)")
     parser.add_argument("--json", help="write the results here (default: $OUT/mlp_<device>.json)")
+    parser.add_argument("--kernels", metavar="PATH",
+                        help="cuda only: instead of timing, write per-kernel tables of one step "
+                             "(gpugrad's and PyTorch's) to PATH")
     args = parser.parse_args(argv)
     names = args.config or ["small", "large"]
+    if args.kernels:
+        if args.device != "cuda":
+            parser.error("--kernels needs --device cuda")
+        if not gg.cuda.is_available():
+            raise SystemExit(f"bench/mlp.py: cuda is not usable here: "
+                             f"{gg.cuda.unavailable_reason()}")
+        return kernel_tables(names, args.kernels)
     default_name = "mlp_cuda.json" if args.device == "cuda" else f"mlp_sim_{args.profile}.json"
     path = args.json or (os.path.join(os.environ["OUT"], default_name)
                          if os.environ.get("OUT") else None)
