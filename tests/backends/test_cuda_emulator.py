@@ -171,3 +171,17 @@ def test_fake_cupy_allocates_aligned_poisoned_memory_and_refuses_the_rest():
         fake_cupy.matmul(a, a.T)
     with pytest.raises(NotImplementedError, match="cupy.cuda.Event"):
         fake_cupy.cuda.Event()
+
+
+def test_nvrtc_include_paths_and_macros_carry_over(tmp_path):
+    (tmp_path / "scale.cuh").write_text("#pragma once\n"
+                                        "__device__ __forceinline__ float scale() { return SCALE; }\n")
+    source = ('#include "scale.cuh"\n'
+              'extern "C" __global__ void fill(float* out) { out[threadIdx.x] = scale(); }\n')
+    module = fake_cupy.RawModule(code=source, options=("--std=c++17", f"-I{tmp_path}",
+                                                       "--define-macro=SCALE=2.5f"))
+    out = fake_cupy.empty(4, np.float32)
+    module.get_function("fill")((1,), (4,), (out,))
+    np.testing.assert_array_equal(out.get(), np.full(4, 2.5, np.float32))
+    with pytest.raises(NotImplementedError, match="NVRTC option '-use_fast_math'"):
+        fake_cupy.RawModule(code=source, options=("-use_fast_math",))

@@ -95,8 +95,48 @@ def _sanitizer_flags(compiler, workdir):
     return _SANITIZE if _SANITIZER_WORKS[compiler] else ["-DEMU_NO_UBSAN"]
 
 
-def build(source):
-    """Compile ``source`` (cached on disk) and return ``(library path, kernel names)``."""
+def translate_options(options):
+    """NVRTC options -> ``(host compiler flags, folders whose headers the source may include)``.
+
+    ``-I``/``--include-path`` and ``-D``/``--define-macro`` carry over; ``--std=`` is dropped (the
+    host build uses C++20, a superset for these kernels); anything else raises
+    NotImplementedError, as its effect would be silently lost.
+    """
+    flags, folders = [], []
+    options = list(options)
+    while options:
+        option = options.pop(0)
+        for short, long in (("-I", "--include-path="), ("-D", "--define-macro=")):
+            if option in (short, long.rstrip("=")):
+                option = short + options.pop(0)
+            elif option.startswith(long):
+                option = short + option[len(long):]
+            if option.startswith(short):
+                flags.append(option)
+                if short == "-I":
+                    folders.append(option[2:])
+                break
+        else:
+            if not option.startswith(("--std=", "-std=")):
+                raise NotImplementedError(f"the CUDA emulator does not support the NVRTC option "
+                                          f"{option!r}; extend loader.translate_options")
+    return flags, folders
+
+
+def _headers(folders):
+    """The bytes of every header in ``folders``, for the cache key (an included file may change)."""
+    parts = []
+    for folder in folders:
+        for name in sorted(os.listdir(folder)):
+            if name.endswith((".h", ".cuh", ".hpp", ".cu")):
+                with open(os.path.join(folder, name), "rb") as f:
+                    parts.append(name.encode() + b"\0" + f.read())
+    return parts
+
+
+def build(source, options=()):
+    """Compile ``source`` with NVRTC-style ``options`` (cached on disk) and return
+    ``(library path, kernel names)``."""
     compiler = find_compiler()
     if compiler is None:
         raise EmulatorError(unavailable_reason())
@@ -105,12 +145,11 @@ def build(source):
         raise EmulatorError("the source defines no __global__ function")
     workdir = os.path.join(tempfile.gettempdir(), f"gpugrad-cuda-emulator-{os.getuid()}")
     os.makedirs(workdir, exist_ok=True)
-    flags = [*_BASE_FLAGS, *_sanitizer_flags(compiler, workdir), "-I", SHIM_DIR]
+    extra, folders = translate_options(options)
+    flags = [*_BASE_FLAGS, *_sanitizer_flags(compiler, workdir), "-I", SHIM_DIR, *extra]
     generated = _generated_source(source, names)
     parts = [generated.encode(), " ".join([compiler, *flags]).encode()]
-    for header in ("cuda_shim.h", "emulator_launch.h"):
-        with open(os.path.join(SHIM_DIR, header), "rb") as f:
-            parts.append(f.read())
+    parts += _headers([SHIM_DIR, *folders])
     key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:24]
     library = os.path.join(workdir, f"kernels-{key}.so")
     if not os.path.exists(library):
@@ -159,7 +198,7 @@ class EmulatedModule:
 
     def __init__(self, code, options=(), is_device_array=None):
         self.options = tuple(options)
-        path, self.names = build(code)
+        path, self.names = build(code, self.options)
         if path not in _LIBRARIES:
             lib = ctypes.CDLL(path)
             lib.emu_launch.restype = ctypes.c_int
