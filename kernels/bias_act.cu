@@ -2,6 +2,7 @@
 //
 //   forward:  out[r, c] = act(x[r, c] + bias[c])
 //   backward: grad_x[r, c] = grad_out[r, c] * act'(out[r, c])   (from the saved output)
+//   grads:    grad_x as the backward, and grad_bias[c] = sum_r grad_x[r, c] from the same read
 //
 // The activation codes follow gpugrad.backends.base.ACTIVATIONS:
 // 0 identity, 1 relu, 2 tanh, 3 sigmoid. The formulas (sigmoid as 0.5 * (tanh(x / 2) + 1), relu
@@ -116,6 +117,100 @@ __device__ __forceinline__ void bias_act_backward(const T* __restrict__ grad_out
     }
 }
 
+// Both gradients in one read of grad_out and out: grad_x as bias_act_backward writes it, and the
+// bias gradient, grad_x's column sums, without reading grad_x back (a separate column reduction
+// would read it all again). Launch: blockDim (32, GRAD_ROW_LANES); threadIdx.x / blockIdx.x walk
+// the (packed) columns; blockIdx.y picks a slab of rows_per_slab rows, whose rows threadIdx.y
+// walks with stride GRAD_ROW_LANES. A thread sums its lanes over its rows; a block adds the
+// GRAD_ROW_LANES sums of each column in threadIdx.y order through shared memory and writes row
+// blockIdx.y of partial (slabs, cols); bias_grad_sum then adds the slabs in order. Every sum has
+// a fixed order, so the result is the same on every run. With one slab, partial is grad_bias.
+#define GRAD_ROW_LANES 8
+
+template <typename T, int LANES>
+__device__ __forceinline__ void bias_act_grads_body(const T* __restrict__ grad_out,
+                                                    const T* __restrict__ out,
+                                                    T* __restrict__ grad_in,
+                                                    T* __restrict__ partial, T* sums,
+                                                    long long rows, long long cols, long long act,
+                                                    long long rows_per_slab) {
+    const long long col = ((long long)blockIdx.x * blockDim.x + threadIdx.x) * LANES;
+    const bool active = col < cols;
+    const long long begin = (long long)blockIdx.y * rows_per_slab;
+    const long long end = begin + rows_per_slab < rows ? begin + rows_per_slab : rows;
+    T acc[LANES];
+#pragma unroll
+    for (int k = 0; k < LANES; ++k) {
+        acc[k] = T(0);
+    }
+    if (active) {
+        for (long long row = begin + threadIdx.y; row < end; row += blockDim.y) {
+            const long long i = row * cols + col;
+            if (LANES > 1) {
+                Lanes<T> g, o;
+                load_lanes(g, grad_out + i);
+                load_lanes(o, out + i);
+#pragma unroll
+                for (int k = 0; k < LANES; ++k) {
+                    g.v[k] = activation_grad(g.v[k], o.v[k], act);
+                    acc[k] += g.v[k];
+                }
+                store_lanes(grad_in + i, g);
+            } else {
+                const T g = activation_grad(grad_out[i], out[i], act);
+                grad_in[i] = g;
+                acc[0] += g;
+            }
+        }
+    }
+#pragma unroll
+    for (int k = 0; k < LANES; ++k) {  // every thread, active or not, reaches the barrier
+        sums[threadIdx.y * (32 * LANES) + threadIdx.x * LANES + k] = acc[k];
+    }
+    __syncthreads();
+    if (threadIdx.y == 0 && active) {
+#pragma unroll
+        for (int k = 0; k < LANES; ++k) {
+            T total = T(0);
+            for (int y = 0; y < (int)blockDim.y; ++y) {
+                total += sums[y * (32 * LANES) + threadIdx.x * LANES + k];
+            }
+            partial[(long long)blockIdx.y * cols + col + k] = total;
+        }
+    }
+}
+
+template <typename T>
+__device__ __forceinline__ void bias_act_grads(const T* grad_out, const T* out, T* grad_in,
+                                               T* partial, long long rows, long long cols,
+                                               long long act, long long packed,
+                                               long long rows_per_slab) {
+    __shared__ T sums[GRAD_ROW_LANES * 32 * (16 / sizeof(T))];
+    if (packed) {
+        bias_act_grads_body<T, 16 / sizeof(T)>(grad_out, out, grad_in, partial, sums, rows, cols,
+                                               act, rows_per_slab);
+    } else {
+        bias_act_grads_body<T, 1>(grad_out, out, grad_in, partial, sums, rows, cols, act,
+                                  rows_per_slab);
+    }
+}
+
+// grad_bias[c] = sum over slabs s, in order, of partial[s, c]; one thread per column.
+template <typename T>
+__device__ __forceinline__ void bias_grad_sum(const T* __restrict__ partial,
+                                              T* __restrict__ grad_bias, long long slabs,
+                                              long long cols) {
+    const long long col = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (col >= cols) {
+        return;
+    }
+    T total = T(0);
+    for (long long s = 0; s < slabs; ++s) {
+        total += partial[s * cols + col];
+    }
+    grad_bias[col] = total;
+}
+
 extern "C" {
 
 __global__ void bias_act_forward_f32(const float* x, const float* bias, float* out,
@@ -138,6 +233,28 @@ __global__ void bias_act_backward_f32(const float* grad_out, const float* out, f
 __global__ void bias_act_backward_f64(const double* grad_out, const double* out, double* grad_in,
                                       long long n, long long act, long long packed) {
     bias_act_backward(grad_out, out, grad_in, n, act, packed);
+}
+
+__global__ void bias_act_grads_f32(const float* grad_out, const float* out, float* grad_in,
+                                   float* partial, long long rows, long long cols, long long act,
+                                   long long packed, long long rows_per_slab) {
+    bias_act_grads(grad_out, out, grad_in, partial, rows, cols, act, packed, rows_per_slab);
+}
+
+__global__ void bias_act_grads_f64(const double* grad_out, const double* out, double* grad_in,
+                                   double* partial, long long rows, long long cols, long long act,
+                                   long long packed, long long rows_per_slab) {
+    bias_act_grads(grad_out, out, grad_in, partial, rows, cols, act, packed, rows_per_slab);
+}
+
+__global__ void bias_grad_sum_f32(const float* partial, float* grad_bias, long long slabs,
+                                  long long cols) {
+    bias_grad_sum(partial, grad_bias, slabs, cols);
+}
+
+__global__ void bias_grad_sum_f64(const double* partial, double* grad_bias, long long slabs,
+                                  long long cols) {
+    bias_grad_sum(partial, grad_bias, slabs, cols);
 }
 
 }  // extern "C"

@@ -273,7 +273,7 @@ def test_cuda_profile_measures_kernels_copies_and_memory(fake_cuda, rng):
     for e in spans:
         by_track.setdefault(e["cat"], []).append(e)
     stream = [e["name"] for e in by_track["stream"]]
-    for kernel in ("matmul", "bias_act", "softmax_cross_entropy", "bias_act_backward",
+    for kernel in ("matmul", "bias_act", "softmax_cross_entropy", "bias_act_grads",
                    "softmax_cross_entropy_backward"):
         assert kernel in stream
     assert any(name.startswith(("binary:", "reduce:")) for name in stream)

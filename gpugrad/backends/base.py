@@ -172,6 +172,12 @@ class Backend:
         """Gradient of ``act(x + bias)`` with respect to ``x``, from the saved output."""
         raise NotImplementedError
 
+    def bias_act_grads(self, grad_out, out, act):
+        """Both gradients of ``act(x + bias)`` from the saved output: ``(grad_x, grad_bias)``,
+        ``grad_bias`` being ``grad_x.sum(axis=0)`` (one kernel reading the inputs once on a
+        GPU; the engine uses it when no graph of the backward is recorded)."""
+        raise NotImplementedError
+
     def softmax_cross_entropy(self, logits, target):
         """Per-row ``logsumexp(logits) - logits[target]`` for 2-D logits and int64 targets.
 

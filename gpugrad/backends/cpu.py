@@ -97,6 +97,11 @@ def bias_act_backward_numpy(grad_out, out, act):
     return grad_out * (out * (1 - out))  # sigmoid
 
 
+def bias_act_grads_numpy(grad_out, out, act):
+    grad = bias_act_backward_numpy(grad_out, out, act)
+    return grad, grad.sum(axis=0)
+
+
 def softmax_cross_entropy_numpy(logits, target):
     rows = np.arange(logits.shape[0])
     row_max = logits.max(axis=1)
@@ -251,6 +256,7 @@ class NumpyBackend(Backend):
 
     bias_act = staticmethod(bias_act_numpy)
     bias_act_backward = staticmethod(bias_act_backward_numpy)
+    bias_act_grads = staticmethod(bias_act_grads_numpy)
     softmax_cross_entropy = staticmethod(softmax_cross_entropy_numpy)
     softmax_cross_entropy_backward = staticmethod(softmax_cross_entropy_backward_numpy)
     sgd_step = staticmethod(sgd_step_numpy)

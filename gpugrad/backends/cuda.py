@@ -21,6 +21,7 @@ from ..errors import OutOfMemoryError
 from .base import (BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
                    array_api_table)
 from .cpu import NP_DTYPE, gg_dtype, host_array
+from ._cuda_optimizers import OptimizerLaunches
 from ._cuda_profile import CudaRecorder
 
 cupy = None  # the CuPy module, bound by create_backend
@@ -29,13 +30,15 @@ _ACT_CODE = {"identity": 0, "relu": 1, "tanh": 2, "sigmoid": 3}  # as in kernels
 _KERNEL_FILES = {  # kernel name without its dtype suffix -> source file in kernels/
     "bias_act_forward": "bias_act.cu",
     "bias_act_backward": "bias_act.cu",
+    "bias_act_grads": "bias_act.cu",
+    "bias_grad_sum": "bias_act.cu",
     "softmax_xent_forward": "softmax_cross_entropy.cu",
     "softmax_xent_backward": "softmax_cross_entropy.cu",
     "sgd_step": "optimizers.cu",
     "adam_step": "optimizers.cu",
 }
-_OPTIMIZER_CHUNK = 4096  # elements per block in the one-launch optimizer kernels
-_TABLE_CACHE_SIZE = 16
+_GRAD_ROW_LANES = 8  # blockDim.y of bias_act_grads (GRAD_ROW_LANES in kernels/bias_act.cu)
+_GRAD_TARGET_BLOCKS = 1024  # enough blocks of bias_act_grads to fill a large GPU several times
 _MODULES = {}  # (device index, file name) -> cupy.RawModule, shared by the whole process
 
 
@@ -89,6 +92,27 @@ def _aligned16(*arrays):
     return True
 
 
+def bias_grad_slabs(rows, cols, itemsize, aligned=True):
+    """The launch plan of ``bias_act_grads`` for a (rows, cols) gradient, as the cuda backend
+    runs it (the simulator models the same): ``(packed, blocks_x, slabs, rows_per_slab)``.
+
+    A block covers 32 (packed: 16-byte) columns and one slab of rows; rows are cut into slabs
+    until about ``_GRAD_TARGET_BLOCKS`` packed blocks run, each slab a multiple of 8 rows. One
+    slab means the kernel writes the bias gradient itself; more need ``bias_grad_sum`` to add
+    them. The slabs do not depend on ``aligned``, so both paths add in the same order and give
+    the same bits.
+    """
+    lanes = 16 // itemsize
+    packed = aligned and cols % lanes == 0
+    blocks_x = ((cols // lanes if packed else cols) + 31) // 32
+    packed_blocks_x = (-(-cols // lanes) + 31) // 32
+    slabs = min(max(1, -(-_GRAD_TARGET_BLOCKS // packed_blocks_x)), -(-rows // _GRAD_ROW_LANES),
+                65535)
+    rows_per_slab = -(-rows // slabs)
+    rows_per_slab = -(-rows_per_slab // _GRAD_ROW_LANES) * _GRAD_ROW_LANES
+    return packed, blocks_x, -(-rows // rows_per_slab), rows_per_slab
+
+
 def _pow2_at_least(n, low, high):
     p = low
     while p < n and p < high:
@@ -96,8 +120,9 @@ def _pow2_at_least(n, low, high):
     return p
 
 
-class CupyBackend(Backend):
-    """The contract on CuPy arrays on one GPU (``cuda:N`` is ``cupy.cuda.Device(N)``)."""
+class CupyBackend(OptimizerLaunches, Backend):
+    """The contract on CuPy arrays on one GPU (``cuda:N`` is ``cupy.cuda.Device(N)``); the
+    optimizer updates come from ``OptimizerLaunches`` (_cuda_optimizers.py)."""
 
     def __init__(self, device):
         self.device = device
@@ -284,16 +309,21 @@ class CupyBackend(Backend):
                                                                         code, int(packed)))
         return out
 
-    def bias_act_backward(self, grad_out, out, act):
-        code = _ACT_CODE[act]
+    def _activation_grad_inputs(self, name, grad_out, out):
+        """Dense ``grad_out`` (cast, broadcast to ``out``'s shape) and ``out`` for the backward
+        kernels, which read both as plain row-major arrays of ``out``'s float dtype."""
         dtype = out.dtype
         if dtype not in _KERNEL_SUFFIX:
-            raise TypeError(f"bias_act_backward: expected a float32 or float64 output, got {dtype}")
+            raise TypeError(f"{name}: expected a float32 or float64 output, got {dtype}")
         self._use()
         grad_out = _dense(grad_out if grad_out.dtype == dtype else grad_out.astype(dtype))
         grad_out = grad_out if grad_out.shape == out.shape else _dense(
             cupy.broadcast_to(grad_out, out.shape))
-        out = _dense(out)
+        return grad_out, _dense(out), dtype
+
+    def bias_act_backward(self, grad_out, out, act):
+        code = _ACT_CODE[act]
+        grad_out, out, dtype = self._activation_grad_inputs("bias_act_backward", grad_out, out)
         grad_in = cupy.empty(out.shape, dtype=dtype)
         n = grad_in.size
         if n:
@@ -303,6 +333,25 @@ class CupyBackend(Backend):
             self._kernel("bias_act_backward", dtype)((blocks,), (256,), (grad_out, out, grad_in, n,
                                                                           code, int(packed)))
         return grad_in
+
+    def bias_act_grads(self, grad_out, out, act):
+        grad_out, out, dtype = self._activation_grad_inputs("bias_act_grads", grad_out, out)
+        rows, cols = out.shape
+        grad_in = cupy.empty((rows, cols), dtype=dtype)
+        if rows == 0 or cols == 0:
+            return grad_in, cupy.zeros(cols, dtype=dtype)
+        grad_bias = cupy.empty(cols, dtype=dtype)
+        packed, blocks_x, slabs, rows_per_slab = bias_grad_slabs(
+            rows, cols, grad_in.itemsize, _aligned16(grad_out, out, grad_in))
+        partial = grad_bias if slabs == 1 else cupy.empty((slabs, cols), dtype=dtype)
+        self._kernel("bias_act_grads", dtype)(
+            (blocks_x, slabs), (32, _GRAD_ROW_LANES),
+            (grad_out, out, grad_in, partial, rows, cols, _ACT_CODE[act], int(packed),
+             rows_per_slab))
+        if slabs > 1:
+            self._kernel("bias_grad_sum", dtype)(((cols + 255) // 256,), (256,),
+                                                 (partial, grad_bias, slabs, cols))
+        return grad_in, grad_bias
 
     def _row_launch(self, rows, cols):
         """(grid, block) for the row kernels: one warp per row up to 1024 classes."""
@@ -347,98 +396,6 @@ class CupyBackend(Backend):
                               float(divisor), grad, rows, cols))
         return grad
 
-    # ---- one-launch optimizers -----------------------------------------------------------
-    def _launch_multi_tensor(self, base, lists, flags, args):
-        """Run kernel ``base`` over tensors given as ``lists[k][t]`` (all dense, same dtype)."""
-        n = len(lists[0])
-        dtype = lists[0][0].dtype
-        ptrs = tuple(a.data.ptr if a is not None else 0 for arrays in lists for a in arrays)
-        sizes = tuple(a.size for a in lists[0])
-        key = (dtype, ptrs, sizes, tuple(flags))
-        entry = self._tables.get(key)
-        if entry is None:
-            blocks = [(s + _OPTIMIZER_CHUNK - 1) // _OPTIMIZER_CHUNK for s in sizes]
-            first = np.concatenate([[0], np.cumsum(blocks)]).astype(np.int64)
-            host = np.concatenate([np.asarray(ptrs, np.uint64).view(np.int64),
-                                   np.asarray(sizes, np.int64), np.asarray(flags, np.int64),
-                                   first])
-            entry = (cupy.asarray(host), int(first[-1]))
-            if len(self._tables) >= _TABLE_CACHE_SIZE:
-                self._tables.pop(next(iter(self._tables)))
-            self._tables[key] = entry
-        table, total_blocks = entry
-        if total_blocks:
-            self._kernel(base, dtype)((total_blocks,), (256,),
-                                      (table, n, _OPTIMIZER_CHUNK) + args)
-
-    def _optimizer_groups(self, params, grads, states):
-        """Dense working arrays grouped by dtype, and the write-backs for the others.
-
-        Returns ``(groups, work, copies)``: ``groups`` maps a dtype to the indices of the
-        non-empty tensors of that dtype; ``work[i]`` is ``[param, grad, *states]`` for tensor i,
-        each dense and of the parameter's dtype; ``copies`` lists (original, working copy) pairs
-        to write back after the launch, for in-place arrays that were not dense or not of the
-        parameter's dtype.
-        """
-        groups, work, copies = {}, [], []
-        for i, p in enumerate(params):
-            if p.dtype not in _KERNEL_SUFFIX:
-                raise TypeError(f"optimizer step: parameter {i} has dtype {p.dtype}; only float32 "
-                                f"and float64 parameters can be updated")
-            g = grads[i]
-            if g.dtype != p.dtype or g.shape != p.shape:
-                g = cupy.broadcast_to(g.astype(p.dtype, copy=False), p.shape)
-            row = [p, _dense(g)]
-            for s in states:
-                row.append(s[i])
-            for k in (0,) + tuple(range(2, len(row))):
-                a = row[k]
-                if a is not None and (not a.flags.c_contiguous or a.dtype != p.dtype):
-                    dense = cupy.ascontiguousarray(a, dtype=p.dtype)
-                    copies.append((row[k], dense))
-                    row[k] = dense
-            work.append(row)
-            if p.size:
-                groups.setdefault(p.dtype, []).append(i)
-        return groups, work, copies
-
-    def sgd_step(self, params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,
-                 maximize=False):
-        self._use()
-        new_bufs = list(bufs)
-        starting = [False] * len(params)
-        if momentum:
-            for i, buf in enumerate(bufs):
-                if buf is None:
-                    new_bufs[i] = cupy.empty(params[i].shape, dtype=params[i].dtype)
-                    starting[i] = True
-        groups, work, copies = self._optimizer_groups(params, grads, [new_bufs])
-        args = (float(lr), float(momentum), float(dampening), float(weight_decay),
-                int(bool(momentum)), int(bool(weight_decay)), int(bool(nesterov)),
-                int(bool(maximize)))
-        for dtype, idx in groups.items():
-            lists = [[work[i][k] for i in idx] for k in range(3)]
-            self._launch_multi_tensor("sgd_step", lists, [int(starting[i]) for i in idx], args)
-        for original, dense in copies:
-            original[...] = dense
-        return new_bufs
-
-    def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
-                  weight_decay, decoupled, maximize=False):
-        self._use()
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-        args = (float(beta1), float(beta2), float(eps), float(weight_decay),
-                float(1 - lr * weight_decay), float(lr / bias_correction1),
-                float(bias_correction2_sqrt), int(bool(weight_decay)), int(bool(decoupled)),
-                int(bool(maximize)))
-        groups, work, copies = self._optimizer_groups(params, grads, [exp_avgs, exp_avg_sqs])
-        for dtype, idx in groups.items():
-            lists = [[work[i][k] for i in idx] for k in range(4)]
-            self._launch_multi_tensor("adam_step", lists, [0] * len(idx), args)
-        for original, dense in copies:
-            original[...] = dense
-
     # ---- introspection -------------------------------------------------------------------
     def _gpu_name(self):
         name = cupy.cuda.runtime.getDeviceProperties(self.index)["name"]
@@ -480,8 +437,9 @@ def create_backend(device):
     if not _GG:
         _GG.update({np_dtype: gg_dtype(np_dtype) for np_dtype in NP_DTYPE.values()})
     if not _WRAPPED:
-        for name, value in list(vars(CupyBackend).items()):
-            if callable(value) and not name.startswith("_") and name != "describe":
-                setattr(CupyBackend, name, _primitive(value))
+        for owner in (OptimizerLaunches, CupyBackend):  # the primitives, not Backend's helpers
+            for name, value in list(vars(owner).items()):
+                if callable(value) and not name.startswith("_") and name != "describe":
+                    setattr(CupyBackend, name, _primitive(value))
         _WRAPPED = True
     return CupyBackend(device)

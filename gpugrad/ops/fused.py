@@ -4,6 +4,7 @@ Each backend implements the fused primitives (``bias_act``, ``softmax_cross_entr
 backwards); the ``cuda`` backend runs them as the custom kernels in ``kernels/``. Their backward
 passes are themselves ops with backwards, so second derivatives still work.
 """
+from .. import autograd as _autograd
 from ..function import Function
 from ..tensor import Tensor
 
@@ -23,7 +24,16 @@ class BiasAct(Function):
         return self.backend.bias_act(x, bias, act)
 
     def backward(self, grad):
+        if not _autograd.grad_enabled and self.next_nodes[1] is not None:
+            # no graph of the backward is recorded: both gradients from one fused primitive
+            # (the bias gradient summed as grad_x is written, not read back)
+            out = self._out if self._out is not None else self.output()._data  # freed: raise
+            grad_x, grad_bias = self.backend.bias_act_grads(grad._data, out, self.act)
+            return (Tensor._make(grad_x, self.backend, False),
+                    Tensor._make(grad_bias, self.backend, False))
         grad_pre = BiasActGrad.apply(grad, self.output(), act=self.act)
+        if self.next_nodes[1] is None:
+            return grad_pre, None
         return grad_pre, grad_pre.sum(dim=0)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from .. import dtypes, profiler
 from ..backends import cpu as ref
 from ..backends.base import Backend
+from ..backends.cuda import bias_grad_slabs  # the launch plan the simulator models
 from . import costmodel, profiles, report
 from . import timeline as timeline_mod
 from .memory import MemoryPool, SimArray, is_pinned
@@ -402,6 +403,29 @@ class SimBackend(Backend):
         grad = ref.bias_act_backward_numpy(grad_out, out, act)
         return self._kernel("bias_act_backward", (grad_out, out), grad,
                             {"act": act, "vector_bytes": self.fused_vector_bytes})
+
+    def bias_act_grads(self, grad_out, out, act):
+        # the cuda backend's launches: one kernel writing grad_x and per-slab column sums, then
+        # (with several slabs) one adding the slabs
+        grad_out, out = grad_out.data, out.data
+        grad, grad_bias = ref.bias_act_grads_numpy(grad_out, out, act)
+        grad_bias = _as_array(grad_bias)
+        rows, cols = grad.shape
+        results = self._new(grad), self._new(grad_bias)
+        if rows == 0 or cols == 0:
+            self._launch("full", (), (grad_bias,), None, _signature("full", (), grad_bias))
+            return results
+        _, _, slabs, _ = bias_grad_slabs(rows, cols, grad.itemsize)
+        partial = np.empty((slabs, cols), grad.dtype) if slabs > 1 else grad_bias
+        scratch = self._new(partial) if slabs > 1 else None  # freed when this returns
+        info = {"act": act, "vector_bytes": self.fused_vector_bytes}
+        inputs = (grad_out, out)
+        self._launch("bias_act_grads", inputs, (grad, partial), info,
+                     _signature("bias_act_grads", inputs, partial, info))
+        if scratch is not None:
+            self._launch("bias_grad_sum", (partial,), (grad_bias,), None,
+                         _signature("bias_grad_sum", (partial,), grad_bias))
+        return results
 
     def softmax_cross_entropy(self, logits, target):
         logits, target = logits.data, target.data

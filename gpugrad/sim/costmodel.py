@@ -151,8 +151,8 @@ def spec(name, inputs, outputs, **info):
 
     ``name``: "unary:<op>", "binary:<op>", "reduce:<op>", "where", "cast", "matmul", "copy",
     "getitem", "index_add", "index_put", "full", "arange", "random", "bias_act",
-    "bias_act_backward", "softmax_cross_entropy", "softmax_cross_entropy_backward", "sgd_step",
-    "adam_step".
+    "bias_act_backward", "bias_act_grads", "bias_grad_sum", "softmax_cross_entropy",
+    "softmax_cross_entropy_backward", "sgd_step", "adam_step".
     ``inputs``: arrays or Python numbers read by the kernel; ``outputs``: an array or a list of
     arrays written. ``info``: ``axis=`` for reductions; ``params=``, ``grads=`` (and ``bufs=``,
     ``exp_avgs=``, ``exp_avg_sqs=``) for the optimizer steps, which are one launch over all
@@ -206,16 +206,20 @@ def spec(name, inputs, outputs, **info):
         cls = "scatter" if len(shapes) > 1 else "elementwise"
         return KernelSpec(name, cls, _dtype_name(outs[0].dtype), nread, nwritten, 0, shapes,
                           out_elems, scalars)
-    if name in ("bias_act", "bias_act_backward"):
-        per = ACT_FLOPS.get(info.get("act", "relu"), 1) + (name == "bias_act")
+    if name in ("bias_act", "bias_act_backward", "bias_act_grads"):
+        per = ACT_FLOPS.get(info.get("act", "relu"), 1) + (name != "bias_act_backward")
         itemsize = outs[0].itemsize
         vector_bytes = info.get("vector_bytes", 16)
-        # the forward packs a row only when its length is a multiple of the lanes
+        # the 2-D kernels pack a row only when its length is a multiple of the lanes
         packed = name == "bias_act_backward" or outs[0].shape[-1] % _lanes(itemsize,
                                                                            vector_bytes) == 0
         work = _vectors(out_elems, itemsize, vector_bytes) if packed else out_elems
         return KernelSpec(name, "fused", dtype, nread, nwritten, per * out_elems, shapes,
                           work, scalars)
+    if name == "bias_grad_sum":  # one thread per column adds the slabs' partial sums
+        in_elems = _size(first.shape)
+        return KernelSpec(name, "fused", dtype, nread, nwritten, in_elems, shapes, in_elems,
+                          scalars)
     if name in ("softmax_cross_entropy", "softmax_cross_entropy_backward"):
         in_elems = _size(first.shape)
         return KernelSpec(name, "fused", dtype, nread, nwritten, 12 * in_elems, shapes,

@@ -78,6 +78,50 @@ def test_bias_act_matches_reference(be, rng, dtype, shape, act):
     close(be.to_host(got), ref.bias_act_backward_numpy(grad, want, act), dtype)
 
 
+# (rows, cols) for bias_act_grads: one slab and many, a last slab shorter than the others,
+# more slabs than bias_grad_sum's block, packed and one-element rows, empty
+GRAD_SHAPES = [(0, 4), (3, 0), (1, 1), (5, 8), (7, 10), (64, 128), (513, 1000), (512, 4096),
+               (2000, 3), (9, 1030)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", GRAD_SHAPES, ids=str)
+@pytest.mark.parametrize("act", ["identity", "relu", "tanh", "sigmoid"])
+def test_bias_act_grads_match_reference(be, rng, dtype, shape, act):
+    from gpugrad.backends.cuda import bias_grad_slabs
+
+    out = ref.bias_act_numpy(rng.standard_normal(shape).astype(dtype), np.zeros(shape[1], dtype),
+                             act)
+    grad = rng.standard_normal(shape).astype(dtype)
+    want_x, want_bias = ref.bias_act_grads_numpy(grad, out, act)
+    got_x, got_bias = be.bias_act_grads(dev(be, grad), dev(be, out), act)
+    close(be.to_host(got_x), want_x, dtype)
+    # a column sum of up to 4096 values: float32 rounding grows with the count
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else TOL[dtype]
+    np.testing.assert_allclose(be.to_host(got_bias), want_bias, **tol)
+    assert be.to_host(got_bias).shape == (shape[1],)
+    # the one-element path (views one element into a buffer) adds in the same order: same bits
+    if shape[0] and shape[1]:
+        shifted_x, shifted_bias = be.bias_act_grads(dev(be, grad, 1), dev(be, out, 1), act)
+        np.testing.assert_array_equal(be.to_host(shifted_x), be.to_host(got_x))
+        np.testing.assert_array_equal(be.to_host(shifted_bias), be.to_host(got_bias))
+        itemsize = np.dtype(dtype).itemsize
+        assert bias_grad_slabs(*shape, itemsize)[2:] == bias_grad_slabs(*shape, itemsize,
+                                                                        aligned=False)[2:]
+
+
+def test_bias_grad_slabs_plan():
+    from gpugrad.backends.cuda import bias_grad_slabs
+
+    packed, blocks_x, slabs, rows_per_slab = bias_grad_slabs(512, 4096, 4)
+    assert packed and blocks_x == 32 and rows_per_slab % 8 == 0
+    assert slabs * rows_per_slab >= 512 > (slabs - 1) * rows_per_slab and blocks_x * slabs >= 512
+    assert bias_grad_slabs(512, 4095, 4)[:2] == (False, 128)  # rows not of whole 16 bytes
+    assert bias_grad_slabs(5, 8, 4)[2:] == (1, 8)  # few rows: one slab, no second kernel
+    _, _, slabs, rows_per_slab = bias_grad_slabs(10**7, 1, 8)
+    assert slabs <= 65535 and slabs * rows_per_slab >= 10**7  # grid.y's limit
+
+
 def test_bias_act_relu_keeps_nan_and_takes_views(be):
     x = np.array([[np.nan, -1.0, 2.0], [0.5, -0.5, 3.0]], np.float32)
     bias = np.zeros(3, np.float32)

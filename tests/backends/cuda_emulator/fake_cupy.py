@@ -105,6 +105,10 @@ def full(shape, fill_value, dtype=None):
     return out
 
 
+def zeros(shape, dtype=float):
+    return full(shape, 0, dtype)
+
+
 def asarray(a, dtype=None, order=None):
     """A device array of ``a``: ``a`` itself when it already is one of that dtype, else a copy."""
     if order is not None:
