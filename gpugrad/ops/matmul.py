@@ -1,5 +1,9 @@
 """Matrix product with NumPy/PyTorch rules: 1-D, 2-D and batched (broadcast) operands."""
+import math
+
+from .. import autograd as _autograd
 from ..function import Function
+from ..tensor import Tensor
 from .broadcast import sum_to
 
 
@@ -9,6 +13,11 @@ def _matmul_shape_error(sa, sb):
         f"differ ({sa[-1]} vs {sb[-2] if len(sb) > 1 else sb[0]}); the last dimension of the first "
         f"operand must equal the {'second-to-last' if len(sb) > 1 else 'only'} dimension of the second"
     )
+
+
+def _rows_of(shape):
+    """``shape`` as a matrix of its last dimension's rows: (prod(shape[:-1]), shape[-1])."""
+    return (math.prod(shape[:-1]), shape[-1])
 
 
 class Matmul(Function):
@@ -69,6 +78,8 @@ class Linear(Function):
 
     def backward(self, grad):
         x, weight = self.inputs
+        if not _autograd.grad_enabled:
+            return self._backward_arrays(grad, x, weight)
         gx = grad @ weight if self.next_nodes[0] is not None else None
         gw = None
         if self.next_nodes[1] is not None:
@@ -76,4 +87,24 @@ class Linear(Function):
                 gw = grad.unsqueeze(1) @ x.unsqueeze(0)
             else:
                 gw = grad.reshape(-1, grad.shape[-1]).mT @ x.reshape(-1, x.shape[-1])
+        return gx, gw
+
+    def _backward_arrays(self, grad, x, weight):
+        """The same products on the arrays, when no graph of the backward is recorded (the
+        usual ``loss.backward()``): no Tensor ops for the reshapes and the transpose, whose
+        Python costs more than a small layer's kernels take on a GPU."""
+        backend = self.backend
+        g = grad._data
+        gx = gw = None
+        if self.next_nodes[0] is not None:
+            gx = Tensor._make(backend.matmul(g, weight._data), backend, False)
+        if self.next_nodes[1] is not None:
+            a = x._data
+            if a.ndim == 1:
+                g2, a2 = backend.reshape(g, (g.shape[0], 1)), backend.reshape(a, (1, a.shape[0]))
+            else:
+                g2 = g if g.ndim == 2 else backend.reshape(g, _rows_of(g.shape))
+                a2 = a if a.ndim == 2 else backend.reshape(a, _rows_of(a.shape))
+                g2 = backend.permute(g2, (1, 0))
+            gw = Tensor._make(backend.matmul(g2, a2), backend, False)
         return gx, gw

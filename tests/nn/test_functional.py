@@ -176,6 +176,33 @@ def test_linear_functional_fuses_bias_and_activation(torch, rng, activation):
     _check(ours, theirs, [gx, gw, gb], [tx, tw, tb])
 
 
+@pytest.mark.parametrize("x_shape", [(3,), (4, 3), (2, 4, 3), (0, 3)], ids=str)
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_gradients_every_input_rank(device, torch, rng, x_shape, bias):
+    """linear's backward on arrays (plain backward) and as ops (create_graph) against PyTorch,
+    for 1-D, 2-D, batched and empty inputs; and its second derivatives."""
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal((2, 3))
+    b = rng.standard_normal(2) if bias else None
+    seed = rng.standard_normal(x_shape[:-1] + (2,))
+    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
+    tb = torch.tensor(b, requires_grad=True) if bias else None
+    torch.nn.functional.linear(tx, tw, tb).backward(torch.from_numpy(seed))
+    for create_graph in (False, True):
+        gx, gw = (gg.tensor(a, dtype=gg.float64, device=device, requires_grad=True)
+                  for a in (x, w))
+        gb = gg.tensor(b, dtype=gg.float64, device=device, requires_grad=True) if bias else None
+        inputs = [gx, gw] + ([gb] if bias else [])
+        out = F.linear(gx, gw, gb)
+        grads = gg.autograd.grad(out, inputs, gg.tensor(seed, dtype=gg.float64, device=device),
+                                 create_graph=create_graph)
+        wanted = [tx.grad, tw.grad] + ([tb.grad] if bias else [])
+        for got, want in zip(grads, wanted):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+    if x_shape[0]:
+        assert gg.gradgradcheck(lambda x, w: F.linear(x, w, gb), (gx, gw))
+
+
 def test_loss_modules_wrap_functional(torch, rng):
     x = rng.standard_normal((4, 3)).astype(np.float32)
     t = np.array([0, 2, 1, 1])
