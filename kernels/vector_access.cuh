@@ -6,8 +6,8 @@
 // one by one. A 16-byte access needs a 16-byte aligned address: callers check with aligned16 (or
 // the host does) and fall back to one element at a time.
 //
-// Included by the kernel sources: the cuda backend passes NVRTC -I<kernels folder>, and nvcc
-// (kernels/build.sh) finds it next to them.
+// Included by the kernel sources: the cuda backend inlines it into the text it hands NVRTC
+// (gpugrad/backends/cuda.py, kernel_source), and nvcc (kernels/build.sh) finds it next to them.
 #pragma once
 
 template <typename T> struct Pack16;

@@ -36,7 +36,7 @@ def test_every_launched_kernel_exists_with_c_linkage():
 
 def test_sources_include_only_headers_from_kernels():
     """NVRTC (what CuPy compiles with at run time) has no system headers: a source may include
-    only a header of kernels/ by a quoted name (the backend passes -I<kernels folder>)."""
+    only a header of kernels/ by a quoted name, which the backend inlines."""
     for path in SOURCES + glob.glob(os.path.join(KERNELS, "*.cuh")):
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -66,13 +66,42 @@ def test_nvrtc_compiles_every_kernel_as_cupy_does():
         compiler._get_nvrtc_version()
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"NVRTC is not loadable here: {exc}")
+    from gpugrad.backends.cuda import kernel_source
+
     for path in SOURCES:
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
+        source = kernel_source(KERNELS, os.path.basename(path))  # as the backend hands NVRTC
         for arch in ("80", "90"):
             program = compiler._NVRTCProgram(source, "kernel.cu", (), (), name_expressions=None,
                                              method="cubin")
-            options = ("--std=c++17", f"-I{KERNELS}", "-ftz=true", f"-arch=sm_{arch}",
+            options = ("--std=c++17", "-ftz=true", f"-arch=sm_{arch}",
                        "--device-as-default-execution-space")
             binary, _ = program.compile(options, None)
             assert binary
+
+
+def test_kernel_source_inlines_each_header_once(tmp_path):
+    from gpugrad.backends.cuda import kernel_source
+
+    (tmp_path / "a.cuh").write_text('#pragma once\nint a;\n')
+    (tmp_path / "b.cuh").write_text('#include "a.cuh"\nint b;\n')
+    (tmp_path / "k.cu").write_text('#include "a.cuh"\n  #  include "b.cuh"\nint k;\n')
+    text = kernel_source(str(tmp_path), "k.cu")
+    assert "#include" not in text and "pragma" not in text and text.count("int a;") == 1
+    assert text.index("int a;") < text.index("int b;") < text.index("int k;")
+    for path in SOURCES:  # the real sources: self-contained once inlined
+        assert "#include" not in kernel_source(KERNELS, os.path.basename(path))
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed (CUDA toolkit)")
+def test_inlined_sources_compile_as_the_backend_hands_them_over(tmp_path):
+    """The text the backend gives NVRTC (headers inlined) compiles with warnings as errors."""
+    from gpugrad.backends.cuda import kernel_source
+
+    for path in SOURCES:
+        name = os.path.basename(path)
+        inlined = tmp_path / name
+        inlined.write_text(kernel_source(KERNELS, name))
+        done = subprocess.run(["nvcc", "-std=c++17", "-Werror", "all-warnings", "-arch=sm_90",
+                               "-c", str(inlined), "-o", str(tmp_path / (name + ".o"))],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -42,15 +42,34 @@ _GRAD_TARGET_BLOCKS = 1024  # enough blocks of bias_act_grads to fill a large GP
 _MODULES = {}  # (device index, file name) -> cupy.RawModule, shared by the whole process
 
 
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"(\w+\.cuh)"[ \t]*$', re.M)
+_PRAGMA_ONCE = re.compile(r'^[ \t]*#[ \t]*pragma[ \t]+once[ \t]*$', re.M)
+
+
+def kernel_source(folder, file_name, _seen=None):
+    """The text of ``folder/file_name`` with its ``#include "x.cuh"`` lines replaced by those
+    headers' text (each once). NVRTC then needs no include path, and CuPy's on-disk cache, keyed
+    by the source text, sees a change to a header too."""
+    seen = set() if _seen is None else _seen
+    with open(os.path.join(folder, file_name), encoding="utf-8") as f:
+        text = f.read()
+
+    def inline(match):
+        header = match.group(1)
+        if header in seen:
+            return f"// {header}: included above"
+        seen.add(header)  # inlined once, so its "#pragma once" goes (a warning in a main file)
+        return _PRAGMA_ONCE.sub("", kernel_source(folder, header, seen))
+
+    return _INCLUDE.sub(inline, text)
+
+
 def _kernel_module(index, file_name):
     key = (index, file_name)
     module = _MODULES.get(key)
     if module is None:
-        folder = _cuda.kernel_dir()
-        with open(os.path.join(folder, file_name), encoding="utf-8") as f:
-            source = f.read()
-        # -I: the sources include their shared headers (kernels/*.cuh) by a quoted name
-        module = cupy.RawModule(code=source, options=("--std=c++17", f"-I{folder}"))
+        source = kernel_source(_cuda.kernel_dir(), file_name)
+        module = cupy.RawModule(code=source, options=("--std=c++17",))
         _MODULES[key] = module
     return module
 
