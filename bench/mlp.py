@@ -81,9 +81,10 @@ def gpugrad_step(problem, device):
     return step, lambda: float(state["loss"].item())
 
 
-def torch_step(problem, torch):
+def torch_step(problem, torch, device="cuda"):
+    """The PyTorch eager step on ``device``; returns (step, loss_of_last_step)."""
     weights, biases, x_np, y_np = problem
-    dev = torch.device("cuda")
+    dev = torch.device(device)
     layers = []
     for i, (w, b) in enumerate(zip(weights, biases)):
         lin = torch.nn.Linear(w.shape[1], w.shape[0], device=dev)

@@ -79,6 +79,37 @@ def case_tiny_tensor_vs_torch():
     return t_ours, t_torch, note
 
 
+# ---- case: a small MLP's training step on cpu, gpugrad vs PyTorch -----------------------------
+MLP_STEPS = 200  # training steps per timing
+
+
+def case_mlp_step_vs_torch():
+    """bench/mlp.py's small MLP (64-128-128-10) at batch 8 on the CPU, where the step is mostly
+    each library's own host work per op: the part that bounds small models on a GPU."""
+    try:
+        import torch
+    except ImportError:
+        return None, None, "PyTorch not installed: pip install torch"
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import mlp
+
+    torch.set_num_threads(1)
+    problem = mlp.make_problem([64, 128, 128, 10], 8)
+    ours, _ = mlp.gpugrad_step(problem, "cpu")
+    theirs, _ = mlp.torch_step(problem, torch, device="cpu")
+
+    def run(step):
+        def loop():
+            for _ in range(MLP_STEPS):
+                step()
+        return loop
+
+    t_ours, t_torch = _best_pair(run(ours), run(theirs), 7)
+    note = (f"per training step: gpugrad {t_ours / MLP_STEPS * 1e6:.0f} us, "
+            f"torch {t_torch / MLP_STEPS * 1e6:.0f} us")
+    return t_ours, t_torch, note
+
+
 # ---- case: Value graph of ~100,000 nodes, gpugrad vs micrograd -------------------------------
 def value_graph(V, n_nodes):
     """A graph of about ``n_nodes`` gpugrad Values: each term is relu((a*b + a)*0.5 - b) + b*b,
@@ -186,6 +217,7 @@ def case_anomaly_off_vs_on():
 # anomaly_off_vs_on (issue 6): ours = detection off, peer = on, on the tiny expression.
 CASES = [
     ("tiny_tensor_vs_torch", case_tiny_tensor_vs_torch),
+    ("mlp_step_vs_torch", case_mlp_step_vs_torch),
     ("value_vs_micrograd", case_value_vs_micrograd),
     ("value_vs_micrograd_gc_off", case_value_vs_micrograd_gc_off),
     ("anomaly_off_vs_on", case_anomaly_off_vs_on),
