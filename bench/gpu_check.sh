@@ -80,8 +80,9 @@ for path in files:
 procs = []
 for i, group in enumerate(g for g in groups if g):
     log = open(os.path.join(out, f"pytest-{i}.log"), "w")
+    # the kernels' CPU-emulator runs repeat the gpu ones on this machine's CPU: left to CI
     cmd = [sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider",
-           "--continue-on-collection-errors",
+           "--continue-on-collection-errors", "-k", "not emulated",
            f"--junitxml={os.path.join(out, f'junit-{i}.xml')}"] + group
     procs.append((i, subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT), log))
 deadline, rc = time.time() + limit, 0

@@ -26,8 +26,10 @@ BIG = (600000, 3)  # more rows than bias_act's grid holds in one pass (65535 blo
 # (rows, cols) reaching each launch shape: narrow and wide rows, one warp per row and several
 SHAPES = [(0, 4), (1, 1), (7, 10), (64, 128), (513, 1000), (3, 1025), (5, 5000), (2, 20000), BIG]
 # The emulator runs a row kernel's threads as fibers (~1 µs per switch): fewer rows there, still
-# enough for many blocks. bias_act has no barriers and runs BIG in about a second.
+# enough for many blocks. bias_act has no barriers but BIG still takes ~9 s per case there, so
+# its grid-stride loop (the same code for every activation and dtype) is checked on one.
 EMULATED_ROW_SHAPE = {BIG: (6000, 3)}
+EMULATED_BIG_BIAS_ACT = ("relu", np.float32)
 
 
 @pytest.fixture(scope="module", params=[pytest.param("gpu", marks=pytest.mark.cuda),
@@ -67,7 +69,9 @@ def close(got, want, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("act", ["identity", "relu", "tanh", "sigmoid"])
-def test_bias_act_matches_reference(be, rng, dtype, shape, act):
+def test_bias_act_matches_reference(be, backend_kind, rng, dtype, shape, act):
+    if backend_kind == "emulated" and shape == BIG and (act, dtype) != EMULATED_BIG_BIAS_ACT:
+        pytest.skip("on the emulator the grid-stride rows of BIG run for relu/float32 only")
     x = (rng.standard_normal(shape) * 3).astype(dtype)
     bias = rng.standard_normal(shape[1]).astype(dtype)
     out = be.bias_act(dev(be, x), dev(be, bias), act)
