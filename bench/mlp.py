@@ -295,8 +295,6 @@ def kernel_tables(names, path):
     """Per-kernel GPU time of one training step of each MLP, gpugrad's (``gg.profiler``: CUDA
     events around each primitive) next to PyTorch's (``torch.profiler``, CUDA activity), written
     to ``path``: where a step's time goes, kernel by kernel, on this GPU."""
-    import cupy as cp
-
     try:
         import torch
         from torch.profiler import ProfilerActivity
@@ -312,7 +310,7 @@ def kernel_tables(names, path):
         step, _ = gpugrad_step(problem, "cuda")
         for _ in range(WARMUP):
             step()
-        cp.cuda.Device().synchronize()
+        gg.cuda.synchronize()
         with gg.profiler.profile() as prof:
             step()
         lines += [f"== {name}: gpugrad, one step (gg.profiler, CUDA events per primitive)",

@@ -42,5 +42,14 @@ def torch():
 
 
 @pytest.fixture
+def fake_cuda(monkeypatch):
+    """``cuda:0`` on a NumPy stand-in for CuPy (tests/timed_fake_cupy.py), no GPU needed:
+    ``(fake, backend)``; undone after the test."""
+    from timed_fake_cupy import install
+
+    return install(monkeypatch)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)

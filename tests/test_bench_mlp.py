@@ -1,0 +1,39 @@
+"""bench/mlp.py, the GPU check's timing script, where no GPU is needed: its simulator mode, and
+its per-kernel tables on the NumPy stand-in for CuPy (the timings themselves need a GPU)."""
+import json
+import os
+import sys
+
+import pytest
+
+import gpugrad as gg
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "bench"))
+import mlp  # noqa: E402
+
+
+def test_sim_mode_models_the_small_step(tmp_path):
+    path = tmp_path / "mlp_sim.json"
+    mlp.main(["--device", "sim", "--profile", "h200", "--config", "small", "--json", str(path)])
+    row = json.loads(path.read_text())["configs"]["small"]
+    # 3 layers: bias_act and 2 matmuls each (the first layer's input needs no gradient: 1),
+    # bias_act_grads + bias_grad_sum each, the loss's 4 kernels, the SGD launch
+    assert row["kernels_per_step"] == 3 + 5 + 6 + 4 + 1 + 3
+    assert 0 < row["modeled_device_ms"] < row["modeled_ms"]  # host-bound: the GPU waits
+
+
+def test_kernel_tables_need_a_cuda_device():
+    with pytest.raises(SystemExit):
+        mlp.main(["--device", "sim", "--kernels", "unused.txt"])
+
+
+def test_kernel_tables_list_gpugrad_kernels_of_one_step(fake_cuda, tmp_path, capsys):
+    path = tmp_path / "kernels.txt"
+    mlp.kernel_tables(["small"], str(path))
+    text = path.read_text()
+    assert text.strip() == capsys.readouterr().out.strip()
+    assert "small: gpugrad, one step" in text
+    for kernel in ("matmul", "bias_act", "bias_act_grads", "softmax_cross_entropy", "sgd_step"):
+        assert f"\n{kernel} " in text, kernel
+    assert gg.cuda.is_available()  # the stand-in; PyTorch's table needs a real GPU
