@@ -16,7 +16,7 @@ PyTorch eager).
 step times instead. Results go to ``$OUT/mlp_<device>.json`` when ``$OUT`` is set.
 
     python bench/mlp.py                      # cuda: gpugrad vs PyTorch vs CuPy
-    python bench/mlp.py --device sim --profile h200
+    python bench/mlp.py --device sim --profile h200 [--table]   # --table: per-op breakdown
     python bench/mlp.py --kernels kernels.txt --config large   # per-kernel GPU times, one step
 """
 import argparse
@@ -253,7 +253,7 @@ def _print_cuda_row(name, row):
                   f"(synced {row[f'ratio_synced_vs_{peer}']:.2f}x)")
 
 
-def run_sim(names, profile, save):
+def run_sim(names, profile, save, table=False):
     device = "sim:0"
     gg.sim.configure(device, profile=profile)
     backend = gg.device.get_backend(device)
@@ -282,6 +282,8 @@ def run_sim(names, profile, save):
                "kernels_per_step": pipelined.kernels / n,
                "framework_us": backend.timeline.framework_us}  # gpugrad's Python per kernel
         result["configs"][name] = row
+        if table:  # where the modeled step goes, op by op (the n pipelined steps together)
+            print(pipelined.table())
         print(f"{name}: MLP {'-'.join(map(str, cfg['sizes']))} @ batch {cfg['batch']} on "
               f"{device} ({profile}): modeled {row['modeled_ms']:.3f} ms/step (synced "
               f"{row['modeled_ms_synced']:.3f} ms, device busy {row['modeled_device_ms']:.3f} ms, "
@@ -340,6 +342,8 @@ def main(argv=None):
     parser.add_argument("--config", choices=sorted(CONFIGS), action="append",
                         help="run only these MLPs (default: small and large)")
     parser.add_argument("--json", help="write the results here (default: $OUT/mlp_<device>.json)")
+    parser.add_argument("--table", action="store_true",
+                        help="sim only: also print the per-op table of the modeled steps")
     parser.add_argument("--kernels", metavar="PATH",
                         help="cuda only: instead of timing, write per-kernel tables of one step "
                              "(gpugrad's and PyTorch's) to PATH")
@@ -366,7 +370,7 @@ def main(argv=None):
     if args.device == "cuda":
         result = run_cuda(names, save)
     else:
-        result = run_sim(names, args.profile, save)
+        result = run_sim(names, args.profile, save, args.table)
     if path:
         print(f"wrote {path}")
     return result

@@ -13,9 +13,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import mlp  # noqa: E402
 
 
-def test_sim_mode_models_the_small_step(tmp_path):
+def test_sim_mode_models_the_small_step(tmp_path, capsys):
     path = tmp_path / "mlp_sim.json"
-    mlp.main(["--device", "sim", "--profile", "h200", "--config", "small", "--json", str(path)])
+    mlp.main(["--device", "sim", "--profile", "h200", "--config", "small", "--json", str(path),
+              "--table"])
+    out = capsys.readouterr().out
+    assert "per-op summary" in out and "\nsgd_step " in out and "\nbias_act_grads " in out
     row = json.loads(path.read_text())["configs"]["small"]
     # 3 layers: bias_act and 2 matmuls each (the first layer's input needs no gradient: 1),
     # bias_act_grads + bias_grad_sum each, the loss's 4 kernels, the SGD launch
