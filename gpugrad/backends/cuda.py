@@ -123,13 +123,16 @@ def bias_grad_slabs(rows, cols, itemsize, aligned=True):
     """
     lanes = 16 // itemsize
     packed = aligned and cols % lanes == 0
-    blocks_x = ((cols // lanes if packed else cols) + 31) // 32
-    packed_blocks_x = (-(-cols // lanes) + 31) // 32
-    slabs = min(max(1, -(-_GRAD_TARGET_BLOCKS // packed_blocks_x)), -(-rows // _GRAD_ROW_LANES),
-                65535)
-    rows_per_slab = -(-rows // slabs)
-    rows_per_slab = -(-rows_per_slab // _GRAD_ROW_LANES) * _GRAD_ROW_LANES
-    return packed, blocks_x, -(-rows // rows_per_slab), rows_per_slab
+    blocks_x = _ceil_div(cols // lanes if packed else cols, 32)
+    packed_blocks_x = _ceil_div(_ceil_div(cols, lanes), 32)
+    slabs = min(max(1, _ceil_div(_GRAD_TARGET_BLOCKS, packed_blocks_x)),
+                _ceil_div(rows, _GRAD_ROW_LANES), 65535)
+    rows_per_slab = _ceil_div(_ceil_div(rows, slabs), _GRAD_ROW_LANES) * _GRAD_ROW_LANES
+    return packed, blocks_x, _ceil_div(rows, rows_per_slab), rows_per_slab
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
 
 
 def _pow2_at_least(n, low, high):

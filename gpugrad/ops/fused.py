@@ -27,8 +27,7 @@ class BiasAct(Function):
         if not _autograd.grad_enabled and self.next_nodes[1] is not None:
             # no graph of the backward is recorded: both gradients from one fused primitive
             # (the bias gradient summed as grad_x is written, not read back)
-            out = self._out if self._out is not None else self.output()._data  # freed: raise
-            grad_x, grad_bias = self.backend.bias_act_grads(grad._data, out, self.act)
+            grad_x, grad_bias = self.backend.bias_act_grads(grad._data, self._out, self.act)
             return (Tensor._make(grad_x, self.backend, False),
                     Tensor._make(grad_bias, self.backend, False))
         grad_pre = BiasActGrad.apply(grad, self.output(), act=self.act)

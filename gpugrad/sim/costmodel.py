@@ -264,10 +264,11 @@ def _optimizer_spec(name, info, shapes):
     params = info.get("params") or ()
     state_names = ("bufs",) if name == "sgd_step" else ("exp_avgs", "exp_avg_sqs")
     per_flops = 4 if name == "sgd_step" else 14
-    elems = nparam = 0
+    elems = vectors = nparam = 0
     vector_bytes = info.get("vector_bytes", 16)
     for p in params:
-        elems += _vectors(_size(p.shape), p.itemsize, vector_bytes)
+        elems += _size(p.shape)
+        vectors += _vectors(_size(p.shape), p.itemsize, vector_bytes)
         nparam += p.nbytes
     nstate = 0
     for key in state_names:
@@ -276,6 +277,5 @@ def _optimizer_spec(name, info, shapes):
                 nstate += s.nbytes
     dtype = _dtype_name(params[0].dtype) if params else "float32"
     pshapes = tuple(p.shape for p in params) or shapes
-    lanes = _lanes(params[0].itemsize, vector_bytes) if params else 1
     return KernelSpec(name, "optimizer", dtype, 2 * nparam + nstate, nparam + nstate,
-                      per_flops * elems * lanes, pshapes, elems, 0)
+                      per_flops * elems, pshapes, vectors, 0)
