@@ -165,12 +165,13 @@ def case_value_vs_micrograd():
 
 # ---- case (issue 6): anomaly detection off (the normal path) vs on ---------------------------
 def _flag_check_seconds(n=1_000_000):
-    """Seconds one ``if autograd.anomaly_enabled:`` costs (a loop of them minus an empty loop)."""
-    from gpugrad import autograd
+    """Seconds one ``if modes.anomaly_enabled:`` costs (a loop of them minus an empty loop):
+    the check ``Function.apply`` makes on the thread-local modes."""
+    from gpugrad.autograd import modes
 
     def checks():
         for _ in range(n):
-            if autograd.anomaly_enabled:
+            if modes.anomaly_enabled:
                 pass
 
     def empty():

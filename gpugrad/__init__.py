@@ -11,7 +11,7 @@ from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_lik
                        zeros_like)
 from .device import Device
 from .dtypes import DType, bool_ as bool, float32, float64, int32, int64  # noqa: A001
-from .errors import DeviceUnavailableError, OutOfMemoryError
+from .errors import DeviceUnavailableError, InvalidDeviceError, OutOfMemoryError
 from .random import initial_seed, manual_seed
 from .tensor import Tensor
 from .tensor_methods import where

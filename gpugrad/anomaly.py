@@ -1,7 +1,8 @@
 """Anomaly detection: find the op where a NaN or inf first appears, forward or backward.
 
 ``with gg.autograd.detect_anomaly(): ...`` (or ``@gg.autograd.detect_anomaly()`` on a function)
-sets ``gpugrad.autograd.anomaly_enabled``. While it is set, every op's output is checked right
+sets ``gpugrad.autograd.modes.anomaly_enabled`` for the calling thread (as in PyTorch, the mode
+is per thread). While it is set, every op's output is checked right
 after forward, every gradient right after the backward of the op that produced it, and each op
 remembers the line of user code that created it, so the error can point there.
 
@@ -26,10 +27,6 @@ _RUN_BACKWARD_CODE = _autograd.run_backward.__code__
 # module's forward, say) lies outside them.
 _DISPATCH_FILES = ("function.py", "tensor.py", "tensor_methods.py", "tensor_shape_methods.py",
                    "anomaly.py", "ops/", "autograd.py", "creation.py")
-
-# Whether the NaN/inf checks run while anomaly mode is on (``check_nan=False`` only records
-# where ops were created).
-_check_nan = True
 
 
 class AnomalyError(RuntimeError):
@@ -127,7 +124,7 @@ def check_forward(fn, inputs, result):
         return
     fn._anomaly_site = site
     fn._anomaly_inputs = tuple(_describe(x) for x in inputs)
-    if not _check_nan or not isinstance(result, Tensor) or _all_finite(result):
+    if not _autograd.modes.anomaly_check_nan or not isinstance(result, Tensor) or _all_finite(result):
         return
     op = type(fn).__name__
     kinds, counts = _count_bad(result)
@@ -146,7 +143,7 @@ def check_backward(node, input_grads):
     """Called by the engine after ``node.backward`` while anomaly mode is on: raise
     ``AnomalyError`` if a returned gradient holds NaN or inf, naming the backward op and the
     user line that created the forward op."""
-    if not _check_nan:
+    if not _autograd.modes.anomaly_check_nan:
         return
     grads = input_grads if type(input_grads) is tuple else (input_grads,)
     for i, grad in enumerate(grads):
@@ -188,14 +185,14 @@ class detect_anomaly:
         self.check_nan = bool(check_nan)
 
     def __enter__(self):
-        global _check_nan
-        self._prev = (_autograd.anomaly_enabled, _check_nan)
-        _autograd.anomaly_enabled, _check_nan = True, self.check_nan
+        state = _autograd.modes  # this thread's: detection in one thread leaves others alone
+        state.saved.append((state.anomaly_enabled, state.anomaly_check_nan))
+        state.anomaly_enabled, state.anomaly_check_nan = True, self.check_nan
         return self
 
     def __exit__(self, *exc):
-        global _check_nan
-        _autograd.anomaly_enabled, _check_nan = self._prev
+        state = _autograd.modes
+        state.anomaly_enabled, state.anomaly_check_nan = state.saved.pop()
         return False
 
     def __call__(self, fn):
@@ -210,16 +207,18 @@ class detect_anomaly:
 
 
 def set_detect_anomaly(mode, check_nan=True):
-    """Turn anomaly detection on or off globally (``torch.autograd.set_detect_anomaly``)."""
-    global _check_nan
-    _autograd.anomaly_enabled, _check_nan = bool(mode), bool(check_nan)
+    """Turn anomaly detection on or off for the calling thread
+    (``torch.autograd.set_detect_anomaly``)."""
+    state = _autograd.modes
+    state.anomaly_enabled, state.anomaly_check_nan = bool(mode), bool(check_nan)
 
 
 def is_anomaly_enabled():
-    """True while anomaly detection is on."""
-    return _autograd.anomaly_enabled
+    """True while anomaly detection is on in this thread."""
+    return _autograd.modes.anomaly_enabled
 
 
 def is_anomaly_check_nan_enabled():
     """True while anomaly detection is on and checks for NaN/inf (``check_nan=True``)."""
-    return _autograd.anomaly_enabled and _check_nan
+    state = _autograd.modes
+    return state.anomaly_enabled and state.anomaly_check_nan

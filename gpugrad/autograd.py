@@ -7,35 +7,50 @@ a graph of the backward pass and gives higher derivatives), and sums the gradien
 """
 import functools
 import gc as _gc
+import itertools
 import operator
+import threading
 
-# Module-level flags, read on every op's dispatch: one attribute lookup each.
-grad_enabled = True
-anomaly_enabled = False
+
+class _ThreadModes(threading.local):
+    """The autograd modes of the calling thread, as in PyTorch: each thread starts with grad
+    recording on and anomaly detection off, and a thread's ``no_grad`` or ``backward()`` never
+    changes another thread's mode. Read on every op's dispatch (one attribute lookup)."""
+
+    grad_enabled = True
+    anomaly_enabled = False
+    anomaly_check_nan = True  # whether anomaly mode checks values (``check_nan``)
+
+    def __init__(self):
+        self.saved = []  # modes to restore, pushed by entering a mode block in this thread
+
+
+modes = _ThreadModes()
 
 
 class _GradMode:
-    """Base of ``no_grad`` / ``enable_grad``: a context manager and a decorator, used as
-    ``@gg.no_grad()`` or, as in PyTorch 2, ``@gg.no_grad``."""
+    """Base of ``no_grad`` / ``enable_grad`` / ``inference_mode``: a context manager and a
+    decorator, used as ``@gg.no_grad()`` or, as in PyTorch 2, ``@gg.no_grad``. The mode before
+    the block is kept per thread, so one instance may serve several threads or nested blocks."""
 
     mode = True
 
     def __new__(cls, fn=None):
         self = super().__new__(cls)
-        if fn is not None and cls is not set_grad_enabled:  # bare decorator: @gg.no_grad
+        if fn is not None and callable(fn) and cls is not set_grad_enabled:  # bare decorator
             self.__init__()
             return self(fn)
         return self
 
     def __enter__(self):
-        global grad_enabled
-        self._prev = grad_enabled
-        grad_enabled = self.mode
+        state = modes
+        state.saved.append(state.grad_enabled)
+        state.grad_enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        global grad_enabled
-        grad_enabled = self._prev
+        state = modes
+        state.grad_enabled = state.saved.pop()
         return False
 
     def __call__(self, fn):
@@ -48,34 +63,70 @@ class _GradMode:
 
 
 class no_grad(_GradMode):
-    """Disable graph recording: ``with gg.no_grad(): ...`` or ``@gg.no_grad()``."""
+    """Disable graph recording in this thread: ``with gg.no_grad(): ...`` or ``@gg.no_grad()``."""
 
     mode = False
 
 
 class enable_grad(_GradMode):
-    """Re-enable graph recording inside a ``no_grad`` block."""
+    """Re-enable graph recording (in this thread) inside a ``no_grad`` block."""
 
     mode = True
 
 
+class inference_mode(_GradMode):
+    """``with gg.inference_mode(): ...``: graph recording off in this thread, as ``no_grad``.
+
+    PyTorch's inference mode also marks the tensors it creates as unusable by autograd later;
+    gpugrad's tensors made in the block are ordinary tensors that do not require grad.
+    ``inference_mode(False)`` leaves the mode as it is.
+    """
+
+    mode = False
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # bare decorator: @gg.inference_mode
+            return super().__new__(cls, mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        if not callable(mode) and not mode:
+            self.mode = None  # inference_mode(False): no change
+
+    def __enter__(self):
+        state = modes
+        state.saved.append(state.grad_enabled)
+        if self.mode is not None:
+            state.grad_enabled = False
+        return self
+
+    def __call__(self, fn):
+        mode = self.mode is not None
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
 class set_grad_enabled(_GradMode):
-    """Set graph recording on or off, as in PyTorch: at once when called as a function,
-    ``gg.set_grad_enabled(False)``; for a block, ``with gg.set_grad_enabled(flag): ...``
+    """Set graph recording on or off in this thread, as in PyTorch: at once when called as a
+    function, ``gg.set_grad_enabled(False)``; for a block, ``with gg.set_grad_enabled(flag): ...``
     (restored after it); or for a function, as a decorator."""
 
     def __init__(self, mode=True):
-        global grad_enabled
         self.mode = bool(mode)
-        self._prev = grad_enabled
-        grad_enabled = self.mode
+        self._prev = modes.grad_enabled
+        modes.grad_enabled = self.mode
 
     def __enter__(self):
-        return self  # already set by __init__; __exit__ restores what was before
+        modes.saved.append(self._prev)  # already set by __init__; __exit__ restores the old mode
+        return self
 
     def __call__(self, fn):
-        global grad_enabled
-        grad_enabled = self._prev  # used as a decorator: the mode applies only inside fn
+        modes.grad_enabled = self._prev  # used as a decorator: the mode applies only inside fn
         mode = self.mode
 
         @functools.wraps(fn)
@@ -87,8 +138,8 @@ class set_grad_enabled(_GradMode):
 
 
 def is_grad_enabled():
-    """True when ops record the graph."""
-    return grad_enabled
+    """True when ops record the graph in this thread."""
+    return modes.grad_enabled
 
 
 class gc_paused:
@@ -97,19 +148,28 @@ class gc_paused:
     The engine allocates a few objects per graph node while the whole graph is alive; every
     full collection triggered then walks the entire graph, which made backward through a
     million nodes several times slower. Graph objects form no cycles, so reference counting
-    frees them anyway.
+    frees them anyway. The collector is process-wide, so blocks in several threads are counted:
+    the first to enter turns it off, the last to leave turns it back on if it was on.
     """
 
-    __slots__ = ("was_enabled",)
+    __slots__ = ()
+    _lock = threading.Lock()
+    _depth = 0
+    _was_enabled = False
 
     def __enter__(self):
-        self.was_enabled = _gc.isenabled()
-        _gc.disable()
+        with gc_paused._lock:
+            if gc_paused._depth == 0:
+                gc_paused._was_enabled = _gc.isenabled()
+                _gc.disable()
+            gc_paused._depth += 1
         return self
 
     def __exit__(self, *exc):
-        if self.was_enabled:
-            _gc.enable()
+        with gc_paused._lock:
+            gc_paused._depth -= 1
+            if gc_paused._depth == 0 and gc_paused._was_enabled:
+                _gc.enable()
         return False
 
 
@@ -152,6 +212,10 @@ FREED_GRAPH_MESSAGE = (
 )
 
 
+# Leaves' ``.grad`` accumulate under one lock, as PyTorch's AccumulateGrad does, so threads that
+# backpropagate into shared parameters at once lose no gradient.
+_accumulate_lock = threading.Lock()
+
 # A leaf tensor's ``next_nodes`` is the class attribute ``()``; an op's are its inputs' nodes.
 _parents = operator.attrgetter("next_nodes")
 
@@ -164,7 +228,6 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     called ``retain_grad``). With ``inputs`` (a list of tensors), nothing is written to ``.grad``
     and their gradients are returned in order, as ``gg.grad`` does.
     """
-    global grad_enabled
     grads = {}  # node -> gradient summed so far (nodes hash by identity)
     root_nodes = []
     for i, (tensor, grad) in enumerate(zip(roots, root_grads)):
@@ -189,8 +252,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         captured = [None] * len(inputs)
 
     pause = gc_paused().__enter__()
-    prev_mode = grad_enabled
-    grad_enabled = bool(create_graph)
+    state = modes  # this thread's modes: another thread's forward keeps recording meanwhile
+    prev_mode = state.grad_enabled
+    state.grad_enabled = bool(create_graph)
     pop = grads.pop
     try:
         order = topological_order(root_nodes, _parents)
@@ -202,10 +266,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 if node._hooks:
                     grad = _run_hooks(node._hooks, grad, handed_out)
                 if wanted is None:
-                    if node.grad is None:
-                        node.grad = grad if create_graph else _adopt(grad, handed_out)
-                    else:
-                        node.grad = node.grad + grad
+                    with _accumulate_lock:  # threads may backpropagate into shared leaves
+                        if node.grad is None:
+                            node.grad = grad if create_graph else _adopt(grad, handed_out)
+                        else:
+                            node.grad = node.grad + grad
                 else:
                     for i in wanted.get(node, ()):
                         captured[i] = grad
@@ -228,7 +293,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             if node.inputs is not None or node._out_version is not None:
                 node.check_saved_versions()
             input_grads = node.backward(grad)
-            if anomaly_enabled:
+            if state.anomaly_enabled:
                 from .anomaly import check_backward
                 check_backward(node, input_grads)
             if not retain_graph:
@@ -242,7 +307,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     else:
                         grads[parent] = parent_grad
     finally:
-        grad_enabled = prev_mode
+        state.grad_enabled = prev_mode
         pause.__exit__()
 
     if wanted is None:
@@ -279,12 +344,11 @@ def _run_hooks(hooks, grad, handed_out):
 class RemovableHandle:
     """Returned by ``register_hook``; ``handle.remove()`` unregisters the hook."""
 
-    _next_id = 0
+    _ids = itertools.count(1)  # next() on a count is atomic: threads never share an id
 
     def __init__(self, hooks):
         self._hooks = hooks
-        RemovableHandle._next_id += 1
-        self.id = RemovableHandle._next_id
+        self.id = next(RemovableHandle._ids)
 
     def remove(self):
         self._hooks.pop(self.id, None)

@@ -5,8 +5,10 @@ A device type ``T`` is served by the module ``gpugrad.backends.T``, which define
 """
 import importlib
 import pkgutil
+import threading
 
 from . import backends as _backends_pkg
+from .errors import InvalidDeviceError
 
 _INDEXED_FORM = "{t}:N"
 
@@ -52,17 +54,21 @@ class Device:
         if not isinstance(spec, str):
             raise TypeError(f"device must be a string or gg.Device, got {type(spec).__name__}")
         text = spec.strip().lower()
-        dtype_part, _, idx_part = text.partition(":")
-        bad = ValueError(
-            f"unknown device {spec!r}; expected one of {_valid_forms()} (N a non-negative integer)"
+        dtype_part, colon, idx_part = text.partition(":")
+        bad = InvalidDeviceError(
+            f"Invalid device string: {spec!r}; expected one of {_valid_forms()} (N a "
+            f"non-negative integer written with the digits 0-9)"
         )
         if dtype_part not in _known_types():
             raise bad
-        if idx_part:
-            if not idx_part.isdigit() or index is not None:
+        if colon:  # "sim:" or "sim:x" or "sim:١" (a non-ASCII digit) name no device
+            if not (idx_part.isascii() and idx_part.isdigit()) or index is not None:
                 raise bad
             index = int(idx_part)
-        index = 0 if index is None else int(index)
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int)
+                                  or index < 0):
+            raise InvalidDeviceError(f"Device index must be a non-negative int, got {index!r}")
+        index = 0 if index is None else index
         if dtype_part == "cpu" and index != 0:
             raise bad
         key = (dtype_part, index)
@@ -73,8 +79,7 @@ class Device:
         self.type = dtype_part
         self.index = index
         self._str = dtype_part if dtype_part == "cpu" else f"{dtype_part}:{index}"
-        _DEVICES[key] = self
-        return self
+        return _DEVICES.setdefault(key, self)  # atomic: threads racing here get one Device
 
     def __str__(self):
         return self._str
@@ -99,6 +104,7 @@ class Device:
 
 _DEVICES = {}
 _BACKENDS = {}
+_CREATING = threading.RLock()  # one backend per device, even when threads ask at once
 
 
 def get_backend(device):
@@ -106,9 +112,12 @@ def get_backend(device):
     device = Device(device)
     backend = _BACKENDS.get(device)
     if backend is None:
-        module = importlib.import_module(f"gpugrad.backends.{device.type}")
-        backend = module.create_backend(device)
-        _BACKENDS[device] = backend
+        with _CREATING:
+            backend = _BACKENDS.get(device)
+            if backend is None:
+                module = importlib.import_module(f"gpugrad.backends.{device.type}")
+                backend = module.create_backend(device)
+                _BACKENDS[device] = backend
     return backend
 
 

@@ -5,6 +5,13 @@ class DeviceUnavailableError(RuntimeError):
     """The requested device cannot be used on this machine; the message says why."""
 
 
+class InvalidDeviceError(ValueError, RuntimeError):
+    """A device string or index names no device (``"gpu"``, ``"sim:"``, ``"cuda:-1"``).
+
+    A RuntimeError, as PyTorch raises for ``torch.device("gpu")``, and a ValueError, so code that
+    catches either works."""
+
+
 class OutOfMemoryError(MemoryError):
     """A device allocation did not fit, after the caching pool was emptied and retried."""
 

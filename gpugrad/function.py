@@ -5,6 +5,7 @@ An op subclasses ``Function`` and defines, in one place, ``forward`` on backend 
 enabled and an input requires grad, records the op as the output's ``grad_fn``.
 """
 from . import autograd as _autograd
+from .autograd import modes as _modes
 from .tensor import Tensor
 
 _new = object.__new__
@@ -100,7 +101,7 @@ class Function:
         result.grad = None
         result._hooks = None
         result._version_box = None
-        if requires_grad and _autograd.grad_enabled:
+        if requires_grad and _modes.grad_enabled:
             result._requires_grad = True
             result.grad_fn = fn
             # each input's graph node: its grad_fn, itself for a leaf that requires grad
@@ -121,7 +122,7 @@ class Function:
         else:
             result._requires_grad = False
             result.grad_fn = None
-        if _autograd.anomaly_enabled:
+        if _modes.anomaly_enabled:
             from .anomaly import check_forward
 
             check_forward(fn, inputs, result)

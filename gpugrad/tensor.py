@@ -375,7 +375,7 @@ class Tensor:
 
     def clone(self):
         """A copy with its own storage; gradients flow back through it."""
-        if self._requires_grad and _autograd.grad_enabled:
+        if self._requires_grad and _autograd.modes.grad_enabled:
             return _ops().elementwise.Identity.apply(self)
         return Tensor._make(self._backend.contiguous(self._data), self._backend, False)
 
@@ -385,7 +385,7 @@ class Tensor:
 
     # ---- in place (outside autograd) -----------------------------------------------------
     def _check_inplace(self):
-        if _autograd.grad_enabled and (self._requires_grad or self.grad_fn is not None):
+        if _autograd.modes.grad_enabled and (self._requires_grad or self.grad_fn is not None):
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation; "
                 "wrap it in `with gg.no_grad():`"

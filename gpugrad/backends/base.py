@@ -10,7 +10,8 @@ hot paths of training. Every backend implements them; the ``cuda`` backend with 
 ``kernels/``, the others in a few array operations that give the same numbers.
 """
 
-UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "sign")
+UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "sign", "log1p",
+             "expm1")
 BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
 LOGICAL_OPS = ("logical_and", "logical_or")
@@ -22,7 +23,7 @@ RANDOM_KINDS = ("uniform", "normal")
 # either builds its dispatch tables with ``array_api_table``; relu and sigmoid have none.
 ARRAY_API_FUNCTIONS = {
     "neg": "negative", "exp": "exp", "log": "log", "sqrt": "sqrt", "abs": "abs", "tanh": "tanh",
-    "sign": "sign", "add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide",
+    "sign": "sign", "log1p": "log1p", "expm1": "expm1", "add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide",
     "pow": "power", "maximum": "maximum", "minimum": "minimum", "eq": "equal", "ne": "not_equal",
     "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
     "logical_and": "logical_and", "logical_or": "logical_or", "sum": "sum", "mean": "mean",

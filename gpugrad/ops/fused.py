@@ -24,7 +24,7 @@ class BiasAct(Function):
         return self.backend.bias_act(x, bias, act)
 
     def backward(self, grad):
-        if not _autograd.grad_enabled and self.next_nodes[1] is not None:
+        if not _autograd.modes.grad_enabled and self.next_nodes[1] is not None:
             # no graph of the backward is recorded: both gradients from one fused primitive
             # (the bias gradient summed as grad_x is written, not read back)
             grad_x, grad_bias = self.backend.bias_act_grads(grad._data, self._out, self.act)

@@ -78,7 +78,7 @@ class Linear(Function):
 
     def backward(self, grad):
         x, weight = self.inputs
-        if not _autograd.grad_enabled:
+        if not _autograd.modes.grad_enabled:
             return self._backward_arrays(grad, x, weight)
         gx = grad @ weight if self.next_nodes[0] is not None else None
         gw = None

@@ -117,7 +117,7 @@ def setitem(tensor, index, value):
         raise TypeError(f"can't assign a {type(value).__name__} to a Tensor; assign a number or a "
                         f"tensor (e.g. gg.tensor(value, device=x.device))")
     value_grad = isinstance(value, Tensor) and value._requires_grad
-    if not (_autograd.grad_enabled and (tensor._requires_grad or value_grad)):
+    if not (_autograd.modes.grad_enabled and (tensor._requires_grad or value_grad)):
         put(tensor._backend, tensor._data, index, value._data if isinstance(value, Tensor) else value)
         tensor._bump_version()
         return

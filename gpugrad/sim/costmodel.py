@@ -31,7 +31,7 @@ OP_CLASSES = (
 # FLOP-equivalents per element. Transcendentals use the SFU plus a few FMAs; division and pow are
 # iterative. Only the ratio to the flop rate matters, and only when a kernel is compute-bound.
 UNARY_FLOPS = {"neg": 1, "abs": 1, "sign": 1, "relu": 1, "sqrt": 4, "exp": 8, "log": 8,
-               "tanh": 12, "sigmoid": 12}
+               "log1p": 8, "expm1": 8, "tanh": 12, "sigmoid": 12}
 BINARY_FLOPS = {"add": 1, "sub": 1, "mul": 1, "div": 4, "pow": 20, "maximum": 1, "minimum": 1,
                 "eq": 1, "ne": 1, "lt": 1, "le": 1, "gt": 1, "ge": 1,
                 "logical_and": 1, "logical_or": 1}
