@@ -10,6 +10,18 @@ A number operand (``a * 2``) is folded into the op rather than wrapped in a Valu
 holds only Values. micrograd's extension point still works: build ``Value(data, (a, b), "op")`` and assign
 ``out._backward = fn``; ``backward()`` then calls ``fn()`` for that node.
 
+Special values follow IEEE 754, as Python's ``math`` module and PyTorch's float64 tensors do,
+values and gradients alike: no op raises ``ZeroDivisionError`` or ``OverflowError`` or returns a
+complex number. Division by zero follows IEEE, as PyTorch does: ``1 / Value(0.0)`` is inf,
+``-1 / Value(0.0)`` is -inf, ``Value(0.0) / Value(0.0)`` is nan. ``0 ** 0.5`` is 0.0 with gradient
+inf; ``0 ** -1`` is inf (``(-0.0) ** -1`` is -inf); a negative base to a non-integer power is nan;
+overflow is ±inf; ``x ** 0`` is 1 with gradient 0 for every ``x``, 0 and nan included;
+``d(a ** b)/db`` is ``a ** b * log(a)``, taken as 0 where ``a == 0`` and ``b >= 0``. The normal
+path is plain Python arithmetic (ints stay ints where Python keeps them); only an op that would
+raise, or give a complex number, takes the IEEE path. (``pow`` is C's ``pow``, like ``math.pow``
+and ``torch.pow`` with a tensor exponent; PyTorch's ``t ** 0.5`` takes ``sqrt`` instead, which
+differs at -0.0 and -inf.)
+
 ``Neuron``, ``Layer`` and ``MLP`` are micrograd's small neural net over Values, and ``mse`` is
 the mean squared error of a list of predictions.
 """
@@ -25,8 +37,8 @@ _children_of = operator.attrgetter("_children")
 def _exp(x):
     try:
         return math.exp(x)
-    except OverflowError:  # as NumPy/PyTorch: inf, not an error
-        return math.inf
+    except OverflowError:  # as NumPy/PyTorch: inf, not an error (0 for an int far below range)
+        return math.inf if x > 0 else 0.0
 
 
 def _log(x):
@@ -35,8 +47,67 @@ def _log(x):
     return -math.inf if x == 0 else math.nan
 
 
+# ---- the IEEE 754 path: ops call these only where plain Python arithmetic raised ---------------
+def _float(x):
+    """``float(x)``, or ±inf for an int too large for a float."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
+def _div(x, y):
+    """``x / y`` as IEEE 754 divides, never raising: ±inf for a nonzero ``x`` over ±0 (the sign of
+    the zero counts), nan for 0/0 and nan/0."""
+    try:
+        return x / y
+    except ZeroDivisionError:
+        x = _float(x)
+        if x != x or x == 0:
+            return math.nan
+        return math.copysign(math.inf, x) * math.copysign(1.0, y)
+    except OverflowError:  # an int too large for a float
+        return _div(_float(x), _float(y))
+
+
+def _pow(a, b):
+    """``a ** b`` as C's ``pow`` (IEEE 754 / C99 Annex F, as ``math.pow``), never raising: ±0 to a
+    negative power is inf (-inf for -0.0 to an odd integer power), a negative base to a non-integer
+    power is nan (never complex), overflow is ±inf. Python's result (an int for ints) otherwise."""
+    try:
+        r = a ** b
+    except ArithmeticError:  # ZeroDivisionError (0 ** negative) or OverflowError
+        pass
+    else:
+        return math.nan if type(r) is complex else r
+    a, b = _float(a), _float(b)
+    try:
+        return math.pow(a, b)
+    except ValueError:  # a pole: 0 ** negative
+        if a == 0:
+            return math.copysign(math.inf, a) if b % 2 == 1 else math.inf
+        return math.nan
+    except OverflowError:  # negative only for a negative base to an odd integer power
+        return -math.inf if a < 0 and b % 2 == 1 else math.inf
+
+
+def _pow_grads(a, b):
+    """``(a ** b, d/da, d/db)`` on the IEEE path, as PyTorch's pow and its backward compute them:
+    d/da = b * a ** (b - 1), 0 where b == 0; d/db = a ** b * log(a), 0 where a == 0 and b >= 0
+    (so -inf for 0 ** negative, and nan for a negative or nan base)."""
+    out = _pow(a, b)
+    da = _float(b) * _float(_pow(a, b - 1)) if b else 0.0
+    db = 0.0 if a == 0 and b >= 0 else _float(out) * _log(a)
+    return out, da, db
+
+
 class Value:
-    """A scalar with a gradient: ``a = Value(2.0); (a * a).backward(); a.grad == 4.0``."""
+    """A scalar with a gradient: ``a = Value(2.0); (a * a).backward(); a.grad == 4.0``.
+
+    Special values follow IEEE 754, as PyTorch's float64 tensors do, in values and gradients:
+    division by zero gives ±inf (nan for 0/0) rather than ``ZeroDivisionError``, overflow gives
+    ±inf, a negative base to a non-integer power gives nan, and no op raises or returns a complex.
+    """
 
     __slots__ = ("data", "grad", "_children", "_local", "_op", "__weakref__")
 
@@ -90,23 +161,47 @@ class Value:
             return Value(self.data - other.data, (self, other), "-", (1.0, -1.0))
         return Value(self.data - _number(other, "-"), (self,), "-", (1.0,))
 
+    # / and ** try plain Python arithmetic (free when nothing is raised) and take the IEEE path
+    # (_div, _pow_grads) only where Python raises or would give a complex number.
     def __truediv__(self, other):
+        a = self.data
         if isinstance(other, Value):
             b = other.data
-            return Value(self.data / b, (self, other), "/", (1.0 / b, -self.data / (b * b)))
+            try:
+                out = a / b
+                # d/db = -(a/b)/b, as PyTorch computes it (no b*b to underflow)
+                return Value(out, (self, other), "/", (1.0 / b, -out / b))
+            except ArithmeticError:  # b == 0: ±inf or nan
+                out = _div(a, b)
+                return Value(out, (self, other), "/", (_div(1.0, b), -_div(out, b)))
         other = _number(other, "/")
-        return Value(self.data / other, (self,), "/", (1.0 / other,))
+        try:
+            return Value(a / other, (self,), "/", (1.0 / other,))
+        except ArithmeticError:
+            return Value(_div(a, other), (self,), "/", (_div(1.0, other),))
 
     def __pow__(self, other):
         a = self.data
         if isinstance(other, Value):
             b = other.data
-            out = a ** b
-            # d(a**b)/db = a**b * log(a), taken as 0 at a == 0 (as PyTorch does)
-            db = out * math.log(a) if a > 0 else (0.0 if a == 0 else math.nan)
-            return Value(out, (self, other), "**", (b * a ** (b - 1), db))
+            if a > 0:  # the common case: a real result and a finite log(a)
+                try:
+                    out = a ** b
+                    return Value(out, (self, other), "**", (b * a ** (b - 1), out * math.log(a)))
+                except ArithmeticError:  # overflow
+                    pass
+            out, da, db = _pow_grads(a, b)
+            return Value(out, (self, other), "**", (da, db))
         b = _number(other, "**")
-        return Value(a ** b, (self,), f"**{b}", (b * a ** (b - 1) if b else 0.0,))
+        try:
+            out = a ** b
+            if out.__class__ is not complex:  # complex: a negative base to a non-integer power
+                # x ** 0 has gradient 0 for every x, as in PyTorch
+                return Value(out, (self,), f"**{b}", (b * a ** (b - 1) if b else 0.0,))
+        except ArithmeticError:  # 0 ** negative, overflow
+            pass
+        out, local, _ = _pow_grads(a, b)
+        return Value(out, (self,), f"**{b}", (local,))
 
     def __radd__(self, other):
         return Value(_number(other, "+") + self.data, (self,), "+", (1.0,))
@@ -121,12 +216,23 @@ class Value:
     def __rtruediv__(self, other):
         other = _number(other, "/")
         b = self.data
-        return Value(other / b, (self,), "/", (-other / (b * b),))
+        try:
+            out = other / b
+            return Value(out, (self,), "/", (-out / b,))
+        except ArithmeticError:  # b == 0
+            out = _div(other, b)
+            return Value(out, (self,), "/", (-_div(out, b),))
 
     def __rpow__(self, other):
-        other = _number(other, "**")
-        out = other ** self.data
-        db = out * math.log(other) if other > 0 else (0.0 if other == 0 else math.nan)
+        a = _number(other, "**")
+        b = self.data
+        if a > 0:
+            try:
+                out = a ** b
+                return Value(out, (self,), "**", (out * math.log(a),))
+            except ArithmeticError:  # overflow
+                pass
+        out, _, db = _pow_grads(a, b)
         return Value(out, (self,), "**", (db,))
 
     def __neg__(self):
@@ -142,9 +248,13 @@ class Value:
         return Value(out, (self,), "exp", (out,))
 
     def log(self):
-        """Natural log (-inf at 0, nan below, as NumPy); local derivative 1/x."""
+        """Natural log (-inf at 0, nan below, as NumPy); local derivative 1/x (±inf at ±0)."""
         x = self.data
-        return Value(_log(x), (self,), "log", (1.0 / x if x else math.inf,))
+        try:
+            local = 1.0 / x
+        except ArithmeticError:
+            local = _div(1.0, x)
+        return Value(_log(x), (self,), "log", (local,))
 
     def tanh(self):
         """``tanh(data)``; local derivative 1 - tanh(x)**2."""
@@ -152,13 +262,18 @@ class Value:
         return Value(t, (self,), "tanh", (1.0 - t * t,))
 
     def relu(self):
-        """``max(data, 0)``; local derivative 1 for x > 0, else 0 (0 at x == 0, as PyTorch)."""
+        """``max(data, 0)``; local derivative 0 for x <= 0, else 1 (as PyTorch: 0 at x == 0;
+        nan stays nan, with derivative 1)."""
         x = self.data
-        return Value(x if x > 0 else 0.0, (self,), "ReLU", (1.0 if x > 0 else 0.0,))
+        return Value(0.0 if x <= 0 else x, (self,), "ReLU", (0.0 if x <= 0 else 1.0,))
 
     def sigmoid(self):
-        """``1 / (1 + exp(-data))``; local derivative s * (1 - s)."""
-        s = 0.5 * (1.0 + math.tanh(0.5 * self.data))  # never overflows, unlike 1/(1+exp(-x))
+        """``1 / (1 + exp(-data))``, as PyTorch computes it (so the left tail keeps its relative
+        precision: sigmoid(-400) is 1.9e-174, not 0); local derivative s * (1 - s)."""
+        try:
+            s = 1.0 / (1.0 + math.exp(-self.data))
+        except OverflowError:  # exp(-x) beyond the float range: x below -709.78 (or a huge int)
+            s = 0.0 if self.data < 0 else 1.0
         return Value(s, (self,), "sigmoid", (s * (1.0 - s),))
 
     # ---- autograd ----------------------------------------------------------------------------
