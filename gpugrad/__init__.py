@@ -5,21 +5,29 @@ modeled GPU) or ``cuda`` (CuPy). See README.md and docs/ for a tour.
 """
 import importlib
 
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
+                       set_grad_enabled)
 from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_like, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
                        zeros_like)
 from .device import Device
-from .dtypes import DType, bool_ as bool, float32, float64, int32, int64  # noqa: A001
-from .errors import DeviceUnavailableError, InvalidDeviceError, OutOfMemoryError
+from .dtypes import (DType, bfloat16, float16, float32, float64, int8, int16, int32, int64,
+                     promote_types, uint8)
+from .dtypes import bool_ as bool  # noqa: A001
+from .errors import (DeviceUnavailableError, HostMemoryError, InvalidDeviceError,
+                     OutOfMemoryError)
 from .random import initial_seed, manual_seed
 from .tensor import Tensor
 from .tensor_methods import where
 from .tensor_shape_methods import cat, stack
+from .interop import from_dlpack
 
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64
+half = float16
 long = int64
+int = int32  # noqa: A001
+short = int16
 
 __version__ = "0.1.0"
 

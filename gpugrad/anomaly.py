@@ -26,7 +26,9 @@ _RUN_BACKWARD_CODE = _autograd.run_backward.__code__
 # Frames in these files are how every op is dispatched; a library frame worth naming (an nn
 # module's forward, say) lies outside them.
 _DISPATCH_FILES = ("function.py", "tensor.py", "tensor_methods.py", "tensor_shape_methods.py",
-                   "anomaly.py", "ops/", "autograd.py", "creation.py")
+                   "tensor_inplace_methods.py", "tensor_conversions.py", "inplace.py",
+                   "views.py", "interop.py", "numpy_functions.py", "anomaly.py", "ops/",
+                   "autograd.py", "creation.py")
 
 
 class AnomalyError(RuntimeError):
@@ -101,7 +103,7 @@ def _describe(x):
 
 
 def _count_bad(tensor):
-    values = tensor.numpy()
+    values = tensor.detach().numpy()
     nan, inf = int(np.isnan(values).sum()), int(np.isinf(values).sum())
     kinds = " and ".join(k for k, n in (("nan", nan), ("inf", inf)) if n) or "nan"
     parts = ", ".join(f"{n} {k}" for k, n in (("NaN", nan), ("inf", inf)) if n)

@@ -256,6 +256,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     prev_mode = state.grad_enabled
     state.grad_enabled = bool(create_graph)
     pop = grads.pop
+    leaf_grads = []  # (leaf, gradient): accumulated into .grad at the end, under one lock
     try:
         order = topological_order(root_nodes, _parents)
         for node in reversed(order):
@@ -266,11 +267,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 if node._hooks:
                     grad = _run_hooks(node._hooks, grad, handed_out)
                 if wanted is None:
-                    with _accumulate_lock:  # threads may backpropagate into shared leaves
-                        if node.grad is None:
-                            node.grad = grad if create_graph else _adopt(grad, handed_out)
-                        else:
-                            node.grad = node.grad + grad
+                    leaf_grads.append((node, grad))
                 else:
                     for i in wanted.get(node, ()):
                         captured[i] = grad
@@ -300,12 +297,21 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 node.release()
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
+            if node.input_dtypes is not None:  # inputs of mixed float dtypes (f32 * f64 0-d)
+                input_grads = _in_input_dtypes(input_grads, node.input_dtypes)
             for parent, parent_grad in zip(node.next_nodes, input_grads):
                 if parent is not None and parent_grad is not None:
                     if parent in grads:
                         grads[parent] = grads[parent] + parent_grad
                     else:
                         grads[parent] = parent_grad
+        if leaf_grads:
+            with _accumulate_lock:  # threads may backpropagate into shared leaves at once
+                for leaf, grad in leaf_grads:
+                    if leaf.grad is None:
+                        leaf.grad = grad if create_graph else _adopt(grad, handed_out)
+                    else:
+                        leaf.grad = leaf.grad + grad
     finally:
         state.grad_enabled = prev_mode
         pause.__exit__()
@@ -319,6 +325,13 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 f"the graph. Set allow_unused=True if this is the desired behavior."
             )
     return captured
+
+
+def _in_input_dtypes(grads, dtypes):
+    """Each gradient in its input's dtype, as PyTorch's engine casts them: an op computing in a
+    promoted dtype returns gradients in that dtype."""
+    return tuple(g if g is None or d is None or g.dtype is d else g.to(d)
+                 for g, d in zip(grads, dtypes))
 
 
 def _adopt(grad, handed_out):

@@ -50,11 +50,20 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def from_numpy(array, device=None):
-    """A tensor with a copy of the NumPy array's values; the dtype is kept."""
-    if type(array).__module__ != "numpy" or not hasattr(array, "dtype"):
-        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
-    backend = _backend(device)
-    return Tensor._make(backend.from_host(array), backend, False)
+    """A cpu tensor sharing memory with the NumPy array, as ``torch.from_numpy``: a write
+    through either shows in the other, and the tensor keeps the array alive. The dtype is kept.
+
+    As in PyTorch: dtypes gpugrad lacks (uint16, complex, object...) raise TypeError, arrays in
+    non-native byte order ValueError, and a read-only array is shared with a warning (in-place
+    ops on the tensor then fail). Unlike PyTorch, negative strides are fine. ``device`` is
+    gpugrad's own: on any device but cpu the tensor holds a copy (on sim, a modeled
+    host-to-device transfer), since device memory cannot alias host memory.
+    """
+    cpu = get_backend("cpu")
+    shared = Tensor._make(cpu.share_host(array), cpu, False)
+    if device is None or Device(device).type == "cpu":
+        return shared
+    return shared.to(device)  # device memory cannot alias host memory: a copy
 
 
 def full(*shape, fill_value=None, dtype=None, device=None, requires_grad=False):

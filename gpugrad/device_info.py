@@ -45,7 +45,7 @@ def _cpu():
 
 def _sims():
     from . import sim
-    from .sim.backend import profile_name
+    from .sim.device_model import profile_name
 
     try:
         default = profile_name()

@@ -13,19 +13,45 @@ class InvalidDeviceError(ValueError, RuntimeError):
 
 
 class OutOfMemoryError(MemoryError):
-    """A device allocation did not fit, after the caching pool was emptied and retried."""
+    """A device allocation did not fit, after the caching pool was emptied and retried.
 
-    def __init__(self, device, requested, in_use, capacity):
+    Attributes: ``device`` (its name), ``requested``, ``in_use``, ``free`` (capacity minus in
+    use) and ``capacity``, in bytes."""
+
+    def __init__(self, device, requested, in_use, capacity, free=None):
         self.device = str(device)
         self.requested = requested
         self.in_use = in_use
         self.capacity = capacity
+        self.free = capacity - in_use if free is None else free
         super().__init__(
-            f"{self.device} out of memory: tried to allocate {format_bytes(requested)} ({requested} bytes) "
-            f"with {format_bytes(in_use)} ({in_use} bytes) in use of a capacity of {format_bytes(capacity)} "
-            f"({capacity} bytes). Free tensors you no longer need, use a smaller batch, or raise "
-            f"the capacity with gg.sim.configure(device, memory_bytes=...) on a sim device."
+            f"{self.device} out of memory: tried to allocate {_amount(requested)} with "
+            f"{_amount(in_use)} in use and {_amount(self.free)} free of a capacity of "
+            f"{_amount(capacity)}. Free tensors you no longer need, use a smaller batch, or "
+            f"raise the capacity with gg.sim.configure(device, memory_bytes=...) on a sim device."
         )
+
+
+class HostMemoryError(MemoryError):
+    """The simulator's host could not hold a value that the modeled device had room for.
+
+    A ``sim`` device computes every value with NumPy, so each sim array also occupies the host's
+    RAM. Attributes: ``device`` and ``requested`` (bytes)."""
+
+    def __init__(self, device, requested):
+        self.device = str(device)
+        self.requested = requested
+        super().__init__(
+            f"{self.device}: the simulated GPU has room for {_amount(requested)}, but this "
+            f"machine's RAM could not hold it: the simulator keeps every value in host memory "
+            f"(it computes with NumPy), so a sim program must also fit in host RAM. Run a smaller "
+            f"problem on sim (a smaller batch, model or sequence), or run it on a real GPU "
+            f"(device='cuda')."
+        )
+
+
+def _amount(n):
+    return f"{format_bytes(n)} ({n} bytes)"
 
 
 def format_bytes(n):

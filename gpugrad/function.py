@@ -4,7 +4,7 @@ An op subclasses ``Function`` and defines, in one place, ``forward`` on backend 
 ``backward`` with Tensor ops. ``Op.apply(*inputs, **params)`` runs forward and, when grad is
 enabled and an input requires grad, records the op as the output's ``grad_fn``.
 """
-from . import autograd as _autograd
+from . import dtypes as _dtypes
 from .autograd import modes as _modes
 from .tensor import Tensor
 
@@ -29,6 +29,22 @@ def devices_differ_error(op_name, first, second):
     )
 
 
+def _numbers_for(cls, inputs):
+    """``inputs`` with NumPy scalars as Python numbers (they promote as Python numbers do) and
+    NumPy arrays as tensors of their dtype on the other operands' device (``t * ndarray``, as in
+    PyTorch), or a TypeError naming the op and the argument that is none of these."""
+    like = next((x for x in inputs if isinstance(x, Tensor)), None)
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor) or x is None:
+            out.append(x)
+        elif like is not None and type(x).__name__ == "ndarray" and hasattr(x, "__array__"):
+            out.append(Tensor._make(like._backend.from_host(x), like._backend, False))
+        else:
+            out.append(_dtypes.as_number(x, cls.__name__.lower()))
+    return tuple(out)
+
+
 class Function:
     """One differentiable op. Subclasses define ``forward`` and ``backward``.
 
@@ -39,7 +55,14 @@ class Function:
     - Set ``save_inputs = True`` to read the input tensors in backward as ``self.inputs``, and
       ``save_output = True`` to read the output as ``self.output()``. Extra arrays forward
       computes for backward go in ``self.saved``. All are freed after backward unless
-      ``retain_graph=True``.
+      ``retain_graph=True``. Backward raises if a saved tensor was written in place since.
+    - An op whose ``forward`` also takes ``out=`` (an array to write the result into) sets
+      ``supports_out = True``; its in-place form (``gpugrad.inplace.apply_inplace``, behind
+      ``add_``, ``exp_``...) then writes without a temporary. Other ops run in place through a
+      copy of their result.
+    - An op that computes in a promoted dtype sets ``self.input_dtypes`` (one dtype or None per
+      input) when its inputs' dtypes differ; the engine casts each gradient back to its
+      input's dtype.
 
     Unlike ``torch.autograd.Function`` (static methods taking a ``ctx``), the op instance is the
     context, and ``forward`` works on backend arrays through ``self.backend`` (the backend
@@ -70,7 +93,10 @@ class Function:
     retained = None
     released = False
     saved_versions = None
-    _out_version = None
+    _out_version = None  # the output's version counter, when the output is saved
+    _out_expected = 0  # its value when saved (0 for a new output; later for an in-place op)
+    input_dtypes = None  # per input, the dtype its gradient must have (set when they differ)
+    supports_out = False  # forward takes ``out=`` (an array to write into: an in-place op)
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -81,6 +107,9 @@ class Function:
         arrays = []
         for x in inputs:
             if isinstance(x, Tensor):
+                view = x._view
+                if view is not None and view.base._grad_fn is not view.base_fn:
+                    x._sync_view()  # the view's base was written in place: rebuild its history
                 if backend is None:
                     backend = x._backend
                 elif x._backend is not backend:
@@ -90,8 +119,11 @@ class Function:
                 if x._version_box is not None:
                     written = True
                 arrays.append(x._data)
-            else:
+            elif type(x) is float or type(x) is int or type(x) is bool or x is None:
                 arrays.append(x)
+            else:  # a NumPy scalar becomes a Python number; anything else is refused
+                inputs = _numbers_for(cls, inputs)
+                return cls.apply(*inputs, **params)
         fn = _new(cls)
         fn.backend = backend
         out = fn.forward(*arrays, **params)
@@ -101,12 +133,13 @@ class Function:
         result.grad = None
         result._hooks = None
         result._version_box = None
+        result._view = None
         if requires_grad and _modes.grad_enabled:
             result._requires_grad = True
-            result.grad_fn = fn
+            result._grad_fn = fn
             # each input's graph node: its grad_fn, itself for a leaf that requires grad
             fn.next_nodes = tuple([
-                (x.grad_fn or (x if x._requires_grad else None)) if isinstance(x, Tensor)
+                (x._grad_fn or (x if x._requires_grad else None)) if isinstance(x, Tensor)
                 else None for x in inputs
             ])
             if cls.save_inputs:
@@ -121,7 +154,7 @@ class Function:
                 result._version_box = fn._out_version = [0]
         else:
             result._requires_grad = False
-            result.grad_fn = None
+            result._grad_fn = None
         if _modes.anomaly_enabled:
             from .anomaly import check_forward
 
@@ -141,7 +174,7 @@ class Function:
 
             raise RuntimeError(FREED_GRAPH_MESSAGE)
         out = Tensor._make(self._out, self.backend, True)
-        out.grad_fn = self
+        out._grad_fn = self
         out._version_box = self._out_version
         return out
 
@@ -153,10 +186,10 @@ class Function:
                 expected = versions[i] if versions else 0
                 if x._version != expected:
                     raise _modified_error(self, x.shape, x.dtype, x._version, expected)
-        if self._out_version is not None and self._out_version[0] != 0:
+        if self._out_version is not None and self._out_version[0] != self._out_expected:
             shape = tuple(self._out.shape)
             raise _modified_error(self, shape, self.backend.dtype(self._out),
-                                  self._out_version[0], 0)
+                                  self._out_version[0], self._out_expected)
 
     next_nodes = ()  # set by apply when the op is recorded
 

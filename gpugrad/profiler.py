@@ -31,8 +31,13 @@ Times are microseconds on one clock per device, counted from the start of the bl
 backend subtracts its host clock at ``profile_begin``; the cuda source measures its GPU tracks
 from a CUDA event recorded then and its host track from ``time.perf_counter_ns`` then. Each
 device becomes one process of the trace.
+
+Threads: the lists of sources and active profiles change under one lock, so a profile that
+starts while a backend registers gets exactly one token from it; events pushed by several threads
+go to the profiles active when they are pushed.
 """
 import json
+import threading
 
 from .atomic import atomic_write
 from .sim.report import format_table
@@ -41,15 +46,17 @@ TRACKS = ("host", "stream", "copy")  # thread ids 1, 2, 3 in the trace; other na
 MEMORY_COUNTER = "device memory"
 
 _SOURCES = []
-_ACTIVE = []
+_ACTIVE = []  # replaced, never changed in place, so readers may iterate it without the lock
+_LOCK = threading.RLock()
 
 
 def register_source(source):
     """Add a backend that reports events when profiles end (see the module docstring)."""
-    if source not in _SOURCES:
-        _SOURCES.append(source)
-        for prof in _ACTIVE:
-            prof._tokens.append((source, source.profile_begin()))
+    with _LOCK:
+        if source not in _SOURCES:
+            _SOURCES.append(source)
+            for prof in _ACTIVE:
+                prof._tokens.append((source, source.profile_begin()))
 
 
 def is_recording():
@@ -59,7 +66,7 @@ def is_recording():
 
 def record_event(device, track, name, start_us, dur_us, args=None):
     """Add one event to every active profile (push interface)."""
-    for prof in _ACTIVE:
+    for prof in _ACTIVE:  # (list.append is atomic, so threads may push at once)
         prof.add_event(device, track, name, start_us, dur_us, args)
 
 
@@ -79,17 +86,21 @@ class profile:  # noqa: N801  (PyTorch's name: torch.profiler.profile)
         self._tokens = []
 
     def __enter__(self):
-        _ACTIVE.append(self)
-        self._tokens = [(source, source.profile_begin()) for source in _SOURCES]
+        global _ACTIVE
+        with _LOCK:
+            _ACTIVE = _ACTIVE + [self]
+            self._tokens = [(source, source.profile_begin()) for source in _SOURCES]
         return self
 
     def __exit__(self, *exc):
-        try:
-            for source, token in self._tokens:
-                source.profile_end(token, self)
-        finally:
-            self._tokens = []
-            _ACTIVE.remove(self)
+        global _ACTIVE
+        with _LOCK:
+            try:
+                for source, token in self._tokens:
+                    source.profile_end(token, self)
+            finally:
+                self._tokens = []
+                _ACTIVE = [prof for prof in _ACTIVE if prof is not self]
         return False
 
     # ---- the sink interface ----------------------------------------------------------------

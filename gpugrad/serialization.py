@@ -33,7 +33,7 @@ def _encode(obj, arrays, path="obj"):
     """A JSON-able description of ``obj``; arrays are appended to ``arrays`` and referenced."""
     if isinstance(obj, Tensor):
         name = f"t{len(arrays)}"
-        arrays.append((name, np.asarray(obj.numpy(), order="C")))
+        arrays.append((name, np.asarray(obj.detach().numpy(), order="C")))
         return {"$tensor": name, "device": str(obj.device), "requires_grad": obj.requires_grad}
     if isinstance(obj, np.ndarray):
         name = f"t{len(arrays)}"

@@ -8,7 +8,6 @@ from collections import namedtuple
 
 from . import autograd as _autograd
 from . import dtypes as _dtypes
-from .device import Device, get_backend
 
 ReductionResult = namedtuple("ReductionResult", ["values", "indices"])
 ReductionResult.__doc__ = "``(values, indices)`` as returned by ``Tensor.max(dim)``/``min(dim)``."
@@ -21,6 +20,9 @@ def _shape_args(shape):
     for s in shape:
         if not isinstance(s, int) or isinstance(s, bool):
             raise TypeError(f"shape entries must be ints, got {shape!r}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(shape)}")
     return tuple(shape)
 
 
@@ -39,19 +41,20 @@ class Tensor:
     other creation functions; ``Tensor(data, ...)`` takes the same arguments.
     """
 
-    __slots__ = ("_data", "_backend", "_requires_grad", "grad", "grad_fn", "_hooks",
-                 "_version_box", "__weakref__")
+    __slots__ = ("_data", "_backend", "_requires_grad", "grad", "_grad_fn", "_hooks",
+                 "_version_box", "_view", "__weakref__")
     _is_leaf_tensor = True  # read by the engine on leaves; a Tensor with grad_fn is no leaf node
     next_nodes = ()  # as a graph node (a leaf), a tensor has no parents
-    __array_priority__ = 1000  # so ``ndarray * tensor`` defers to Tensor.__rmul__
+    __array_priority__ = 1000  # NumPy then prefers Tensor's __array_ufunc__ (interop.py)
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         from .creation import tensor
 
         t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self._data, self._backend = t._data, t._backend
-        self._requires_grad, self.grad, self.grad_fn, self._hooks = t._requires_grad, None, None, None
+        self._requires_grad, self.grad, self._grad_fn, self._hooks = t._requires_grad, None, None, None
         self._version_box = None
+        self._view = None
 
     @classmethod
     def _make(cls, data, backend, requires_grad):
@@ -60,9 +63,10 @@ class Tensor:
         t._backend = backend
         t._requires_grad = requires_grad
         t.grad = None
-        t.grad_fn = None
+        t._grad_fn = None
         t._hooks = None
-        t._version_box = None  # [count of in-place writes], made on first use, shared by detach
+        t._version_box = None  # [count of in-place writes], made on first use, shared by views
+        t._view = None  # a views.ViewInfo when this tensor is a view of another
         return t
 
     # ---- metadata -------------------------------------------------------------------------
@@ -107,6 +111,19 @@ class Tensor:
         return self._backend.device
 
     @property
+    def grad_fn(self):
+        """The op that produced this tensor (its node in the graph), or None for a leaf. A view
+        whose base was since written in place gets a new one derived from the base's history."""
+        view = self._view
+        if view is not None and view.base._grad_fn is not view.base_fn:
+            self._sync_view()
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, fn):
+        self._grad_fn = fn
+
+    @property
     def is_leaf(self):
         """True for tensors the user created (or that do not require grad)."""
         return self.grad_fn is None
@@ -114,7 +131,31 @@ class Tensor:
     @property
     def requires_grad(self):
         """Whether backward computes a gradient for this tensor (settable on leaves)."""
+        view = self._view
+        if view is not None and view.base._grad_fn is not view.base_fn:
+            self._sync_view()
         return self._requires_grad
+
+    @property
+    def _base(self):
+        """The tensor this one is a view of (the root of a chain of views), or None."""
+        view = self._view
+        return None if view is None else view.base
+
+    def _is_view(self):
+        """True when this tensor shares its storage with a base tensor as a view."""
+        return self._view is not None
+
+    def is_contiguous(self):
+        """True when the values are dense in row-major order (a transpose or a strided slice
+        is not); ``contiguous()`` makes a copy that is."""
+        return self._backend.is_contiguous(self._data)
+
+    def stride(self, dim=None):
+        """The step in elements between neighbours along each dimension (0 along an
+        expanded one), as a tuple, or for one ``dim``."""
+        strides = self._backend.strides(self._data)
+        return strides if dim is None else strides[dim]
 
     @requires_grad.setter
     def requires_grad(self, flag):
@@ -137,26 +178,35 @@ class Tensor:
 
     @property
     def data(self):
-        """A tensor sharing this one's values, outside the graph."""
-        return self.detach()
+        """A tensor sharing this one's storage, outside the graph. Unlike ``detach()`` (and as
+        in PyTorch) it has its own version counter: writes through it are hidden from autograd,
+        so use it only when that is what you mean."""
+        return Tensor._make(self._data, self._backend, False)
 
     @data.setter
     def data(self, value):
-        """Replace the values in place, keeping shape and device, outside autograd."""
+        """Make this tensor use ``value``'s storage, keeping shape and device, outside autograd."""
         if value.shape != self.shape or value.device != self.device:
             raise RuntimeError(
                 f"data must keep the shape and device: expected {self.shape} on {self.device}, "
                 f"got {value.shape} on {value.device}"
             )
         self._data = value._data
+        self._view = None  # the storage is value's now, whatever this tensor was a view of
 
     # ---- reading values ------------------------------------------------------------------
-    def numpy(self):
-        """The values as a NumPy array.
+    def numpy(self, *, force=False):
+        """The values as a NumPy array, as ``torch.Tensor.numpy``.
 
-        On cpu the array shares memory with the tensor (writes show in both), as in PyTorch; on
-        sim and cuda it is a copy. Unlike PyTorch, works on tensors that require grad.
+        On cpu the array shares memory with the tensor (writes show in both); on sim and cuda it
+        is a copy (on sim a modeled device-to-host copy; PyTorch refuses cuda here, gpugrad
+        copies). A tensor that requires grad is refused, as in PyTorch: call
+        ``t.detach().numpy()``, or ``numpy(force=True)``, which detaches first (on cpu the
+        array still shares memory). ``np.asarray(t)`` follows the same rules.
         """
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         return self._backend.to_host(self._data)
 
     def item(self):
@@ -190,7 +240,10 @@ class Tensor:
         return bool(self.item())
 
     def __repr__(self):
-        text = repr(self._backend.to_host(self._data))
+        values = self._backend.to_host(self._data)
+        if self.dtype.is_low_precision:  # print the values, as floats (bfloat16 prints 5 as "5")
+            values = values.astype("float32")
+        text = repr(values)
         body = text[text.index("(") + 1 : text.rindex(")")]
         body = body.split(", dtype=")[0].replace("\n", "\n ")
         extras = [f"device='{self.device}'"]
@@ -206,8 +259,9 @@ class Tensor:
 
     # ---- autograd ------------------------------------------------------------------------
     def _node(self):
-        if self.grad_fn is not None:
-            return self.grad_fn
+        fn = self.grad_fn
+        if fn is not None:
+            return fn
         return self if self._requires_grad else None
 
     def _ones_like(self):
@@ -267,7 +321,9 @@ class Tensor:
         return handle
 
     def detach(self):
-        """A tensor with the same values (shared storage), outside the graph."""
+        """A tensor sharing this one's storage and version counter, outside the graph: writes
+        through it change this tensor too, and backward through an op that saved this tensor
+        then raises, as in PyTorch."""
         out = Tensor._make(self._data, self._backend, False)
         if self._version_box is None:
             self._version_box = [0]
@@ -286,138 +342,17 @@ class Tensor:
 
     def detach_(self):
         """Detach self from the graph in place (it becomes a leaf); returns self."""
-        self.grad_fn = None
+        if self._view is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead. If you are "
+                               "using DistributedDataParallel (DDP) for training, note that "
+                               "views of parameters cannot be detached in place either.")
+        self._grad_fn = None
         self._requires_grad = False
         return self
 
-    # ---- devices and dtypes --------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None):
-        """A converted tensor: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``
-        (other's device and dtype) or keywords; self if nothing changes.
 
-        Gradients flow back across device moves and float casts; a cast to an integer or bool
-        dtype leaves the graph.
-        """
-        for arg in args:
-            if isinstance(arg, (str, Device)):
-                device = arg
-            elif isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            else:
-                dtype = arg
-        out = self
-        if device is not None:
-            target = get_backend(device)
-            if target is not self._backend:
-                out = _ops().elementwise.ToDevice.apply(out, target=target)
-        if dtype is not None:
-            dtype = _dtypes.as_dtype(dtype)
-            if dtype is not out.dtype:
-                if dtype.is_floating_point:
-                    out = _ops().elementwise.Cast.apply(out, dtype=dtype)
-                else:
-                    out = Tensor._make(out._backend.cast(out._data, dtype), out._backend, False)
-        return out
-
-    def cpu(self):
-        """``self.to('cpu')``."""
-        return self.to("cpu")
-
-    def pin_memory(self):
-        """A copy of this cpu tensor in page-locked (pinned) host memory, as in PyTorch: copies
-        from it to a GPU run at full speed (on sim, a modeled pinned transfer)."""
-        if self.device.type != "cpu":
-            raise RuntimeError(f"cannot pin a tensor on {self.device}: only cpu tensors can be "
-                               f"pinned (pin before moving it, e.g. x.cpu().pin_memory())")
-        from .sim.memory import pin
-
-        out = _ops().elementwise.Identity.apply(self)
-        pin(out._data)
-        return out
-
-    def is_pinned(self):
-        """True for a cpu tensor made by ``pin_memory()``."""
-        from .sim.memory import is_pinned
-
-        return self.device.type == "cpu" and is_pinned(self._data)
-
-    def cuda(self, device=None):
-        """``self.to('cuda')``, or ``to('cuda:N')`` for ``device=N``."""
-        return self.to("cuda" if device is None else f"cuda:{int(device)}")
-
-    def sim(self, device=None):
-        """``self.to('sim')``, or ``to('sim:N')`` for ``device=N`` (the simulated GPU)."""
-        return self.to("sim" if device is None else f"sim:{int(device)}")
-
-    def float(self):
-        """``self.to(gg.float32)``."""
-        return self.to(_dtypes.float32)
-
-    def double(self):
-        """``self.to(gg.float64)``."""
-        return self.to(_dtypes.float64)
-
-    def long(self):
-        """``self.to(gg.int64)`` (outside the graph)."""
-        return self.to(_dtypes.int64)
-
-    def int(self):
-        """``self.to(gg.int32)`` (outside the graph)."""
-        return self.to(_dtypes.int32)
-
-    def bool(self):
-        """``self.to(gg.bool)`` (outside the graph)."""
-        return self.to(_dtypes.bool_)
-
-    def type_as(self, other):
-        """``self.to(other.dtype)``."""
-        return self.to(other.dtype)
-
-    def clone(self):
-        """A copy with its own storage; gradients flow back through it."""
-        if self._requires_grad and _autograd.modes.grad_enabled:
-            return _ops().elementwise.Identity.apply(self)
-        return Tensor._make(self._backend.contiguous(self._data), self._backend, False)
-
-    def contiguous(self):
-        """Self: gpugrad tensors need no contiguity, so there is nothing to do."""
-        return self
-
-    # ---- in place (outside autograd) -----------------------------------------------------
-    def _check_inplace(self):
-        if _autograd.modes.grad_enabled and (self._requires_grad or self.grad_fn is not None):
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation; "
-                "wrap it in `with gg.no_grad():`"
-            )
-
-    def copy_(self, src):
-        """Copy ``src``'s values into self in place (moving devices/dtypes as needed)."""
-        self._check_inplace()
-        src = src if isinstance(src, Tensor) else as_tensor_like(src, self)
-        src = src.to(self.device).to(self.dtype)
-        self._backend.copy_(self._data, src._data)
-        self._bump_version()
-        return self
-
-    def fill_(self, value):
-        """Set every element to ``value`` in place (outside autograd); returns self."""
-        self._check_inplace()
-        self._backend.copy_(self._data, self._backend.full((), value, self.dtype))
-        self._bump_version()
-        return self
-
-    def zero_(self):
-        """Set every element to 0 in place (outside autograd); returns self."""
-        return self.fill_(0)
-
-
-def _ops():
-    from . import ops
-
-    return ops
-
-
-# Arithmetic, math and reductions are attached in ``tensor_methods``; shape ops, indexing and
-# joining in ``tensor_shape_methods``.
-from . import tensor_methods, tensor_shape_methods  # noqa: E402,F401  (bind the op methods)
+# Arithmetic, math and reductions are attached in ``tensor_methods``; shape ops, views, indexing
+# and joining in ``tensor_shape_methods``; in-place ops in ``tensor_inplace_methods``; moves
+# between devices and dtypes in ``tensor_conversions``; NumPy and DLPack protocols in ``interop``.
+from . import interop, tensor_methods, tensor_shape_methods  # noqa: E402,F401  (bind the methods)
+from . import tensor_conversions, tensor_inplace_methods  # noqa: E402,F401

@@ -62,19 +62,35 @@ def pos(self):
     return self
 
 
+def _matrix_operand(other, name="matmul"):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not "
+                        f"{type(other).__name__}")
+    return other
+
+
 @_method("matmul")
 def matmul(self, other):
-    """The matrix product ``self @ other``, with PyTorch's rules for 1-d and batched operands."""
+    """The matrix product ``self @ other``, with PyTorch's rules for 1-d and batched operands;
+    both must have one dtype (as in PyTorch, matmul does not promote)."""
+    return M.Matmul.apply(self, _matrix_operand(other))
+
+
+@_method("__matmul__")
+def matmul_operator(self, other):
+    """``self @ other``."""
+    if not isinstance(other, Tensor):
+        return NotImplemented  # Python then raises "unsupported operand type(s) for @"
     return M.Matmul.apply(self, other)
-
-
-Tensor.__matmul__ = matmul
 
 
 @_method("__rmatmul__")
 def rmatmul(self, other):
     """``other @ self``."""
+    if not isinstance(other, Tensor):
+        return NotImplemented
     return M.Matmul.apply(other, self)
+
 
 # ---- elementwise math -----------------------------------------------------------------------
 for _name, _op, _doc in (("exp", E.Exp, "``e ** self``"), ("log", E.Log, "The natural logarithm"),
@@ -119,9 +135,8 @@ def clamp(self, min=None, max=None):
     """
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):  # tensor bounds: elementwise ops
-        out = self if min is None else E.Maximum.apply(self, min)
-        return out if max is None else E.Minimum.apply(out, max)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):  # tensor bounds, positionally
+        return E.Clamp.apply(self, min, max)
     return E.Clamp.apply(self, min=min, max=max)
 
 
@@ -148,18 +163,22 @@ def where(condition, input, other):
 # ---- comparisons (no gradient) --------------------------------------------------------------
 @_method("_compare")
 def _compare(self, op, other):
+    backend = self._backend
     if isinstance(other, Tensor):
-        if other._backend is not self._backend:
+        if other._backend is not backend:
             raise devices_differ_error(op, self.device, other.device)
         other = other._data
+    elif not (type(other) is float or type(other) is int or type(other) is bool):
+        other = _dtypes.as_number(other, op)
+    dtype = E.promoted_dtype(backend, self._data, other)  # compared in PyTorch's common dtype
     try:
-        data = self._backend.binary(op, self._data, other)
+        data = backend.binary(op, self._data, other, dtype)
     except ValueError:
         from .ops.broadcast import broadcast_shapes
 
         broadcast_shapes(op, self.shape, getattr(other, "shape", ()))
         raise
-    return Tensor._make(data, self._backend, False)
+    return Tensor._make(data, backend, False)
 
 
 for _name, _sym in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"),
@@ -211,13 +230,6 @@ def sum_(self, dim=None, keepdim=False):
     return R.Sum.apply(self, dim=dim, keepdim=keepdim)
 
 
-def _count(self, dim):
-    n = 1
-    for d in reduction_dims(dim, self.ndim):
-        n *= self.shape[d]
-    return n
-
-
 @_method("mean")
 def mean(self, dim=None, keepdim=False):
     """The mean over ``dim`` (an int, a tuple, or None for all); floating-point tensors only."""
@@ -226,22 +238,70 @@ def mean(self, dim=None, keepdim=False):
     return R.Mean.apply(self, dim=dim, keepdim=keepdim)
 
 
-@_method("var")
-def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """The variance over ``dim`` (None for all), dividing by ``N - correction``.
-
-    ``correction`` is 1 by default (Bessel's, as in PyTorch); ``unbiased=False`` means 0.
-    """
+def _moment(self, op, name, dim, unbiased, keepdim, correction):
+    if not self.dtype.is_floating_point:
+        raise RuntimeError(f"{name}(): input dtype should be floating point, got {self.dtype}")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    centered = self - self.mean(dim=dim, keepdim=True)
-    return (centered * centered).sum(dim=dim, keepdim=keepdim) / max(_count(self, dim) - correction, 0)
+    count = 1
+    for d in reduction_dims(dim, self.ndim, name):
+        count *= self.shape[d]
+    if count - correction <= 0:
+        import warnings
+
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
+                      f"less than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=3)
+    return op.apply(self, dim=dim, correction=correction, keepdim=keepdim)
+
+
+@_method("var")
+def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """The variance over ``dim`` (None for all), dividing by ``max(N - correction, 0)``.
+
+    ``correction`` is 1 by default (Bessel's, as in PyTorch); ``unbiased=False`` means 0. A
+    constant slice has a variance of exactly 0 except in a reduction to a single value, which
+    (as PyTorch's CPU) is centered on the rounded mean.
+    """
+    return _moment(self, R.Var, "var", dim, unbiased, keepdim, correction)
 
 
 @_method("std")
 def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """The square root of ``var`` with the same arguments (``correction`` 1 by default)."""
-    return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+    """The square root of ``var`` with the same arguments (``correction`` 1 by default); its
+    gradient is 0 where the result is 0, as in PyTorch."""
+    return _moment(self, R.Std, "std", dim, unbiased, keepdim, correction)
+
+
+@_method("norm")
+def norm(self, p="fro", dim=None, keepdim=False):
+    """The vector ``p``-norm over ``dim`` (an int, a tuple, or None for all), as
+    ``torch.Tensor.norm``: ``sum(|x| ** p) ** (1 / p)``.
+
+    ``p`` is ``'fro'`` or 2 (the default, the Euclidean norm; ``'fro'`` over at most 2 dims),
+    1, ``inf`` (the largest ``|x|``), ``-inf`` (the smallest), 0 (the number of nonzeros, no
+    gradient) or any other float. Gradients are PyTorch's: 0 at a zero norm for ``p >= 1``, and
+    ties of the inf-norm share the gradient evenly.
+    """
+    if isinstance(p, str):
+        if p == "nuc":
+            raise NotImplementedError("norm: the nuclear norm (p='nuc') needs an SVD, which "
+                                      "gpugrad does not have")
+        if p != "fro":
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+        if dim is not None and not isinstance(dim, int) and len(dim) > 2:
+            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                               f"{' '.join(str(d) for d in dim)}")
+        p = 2.0
+    p = 2.0 if p is None else float(p)
+    if not self.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {self.dtype}")
+    if (p < 0 or p == float("inf")) and any(
+            self.shape[d] == 0 for d in reduction_dims(dim, self.ndim, "norm")):
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty "
+                           f"tensor because the operation does not have an identity")
+    return R.Norm.apply(self, p=p, dim=dim, keepdim=keepdim)
 
 
 @_method("amax")
@@ -277,37 +337,48 @@ def argmin(self, dim=None, keepdim=False):
     return _index_reduce(self, "argmin", dim, keepdim)
 
 
+def _extreme(self, name, dim, keepdim):
+    if dim is None:  # ties (or NaNs) share the gradient evenly
+        return (R.MaxAll if name == "max" else R.MinAll).apply(self)
+    dims = normalize_dims(dim, self.ndim, name)  # () for dim 0 or -1 of a 0-d tensor
+    if dims and self.shape[dims[0]] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dims[0]} to have non-zero size.")
+    indices = _index_reduce(self, "arg" + name, dim, keepdim)
+    along = R.MaxAlong if name == "max" else R.MinAlong
+    values = along.apply(self, indices, dim=dims[0] if dims else 0, keepdim=keepdim)
+    return ReductionResult(values, indices)
+
+
 @_method("max")
 def max_(self, dim=None, keepdim=False):
     """The largest value (0-d); with ``dim``, a ``(values, indices)`` named tuple, as in
-    PyTorch."""
-    if dim is None:
-        return R.Amax.apply(self)
-    return ReductionResult(R.Amax.apply(self, dim=dim, keepdim=keepdim),
-                           _index_reduce(self, "argmax", dim, keepdim))
+    PyTorch. Without ``dim`` ties share the gradient evenly; with it, the entry at ``indices``
+    (the first largest, or the first NaN) takes it all."""
+    return _extreme(self, "max", dim, keepdim)
 
 
 @_method("min")
 def min_(self, dim=None, keepdim=False):
     """The smallest value (0-d); with ``dim``, a ``(values, indices)`` named tuple, as in
-    PyTorch."""
-    if dim is None:
-        return R.Amin.apply(self)
-    return ReductionResult(R.Amin.apply(self, dim=dim, keepdim=keepdim),
-                           _index_reduce(self, "argmin", dim, keepdim))
+    PyTorch. Without ``dim`` ties share the gradient evenly; with it, the entry at ``indices``
+    (the first smallest, or the first NaN) takes it all."""
+    return _extreme(self, "min", dim, keepdim)
 
 
 @_method("logsumexp")
 def logsumexp(self, dim, keepdim=False):
-    """``log(sum(exp(self), dim))``, computed stably (shifted by the max)."""
-    shift = self.detach().amax(dim=dim, keepdim=True)
-    out = (self - shift).exp().sum(dim=dim, keepdim=True).log() + shift
-    return out if keepdim else out.squeeze(dim)
+    """``log(sum(exp(self), dim))`` over ``dim`` (an int or a tuple), computed stably as
+    PyTorch does: shifted by the max where the max is finite, so a slice of all -inf gives -inf
+    and one holding +inf gives inf. Integer tensors are computed in float32."""
+    if not self.dtype.is_floating_point:
+        self = self.to(_dtypes.float32)
+    return SM.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
 
 
 @_method("softmax")
 def softmax(self, dim=-1):
-    """``exp(self)`` normalized to sum to 1 along ``dim``.
+    """``exp(self)`` normalized to sum to 1 along ``dim``, shifted by the max as PyTorch does
+    (so a slice whose max is infinite gives NaN, as in PyTorch).
 
     ``dim`` defaults to -1 (PyTorch requires it).
     """
@@ -318,7 +389,8 @@ def softmax(self, dim=-1):
 
 @_method("log_softmax")
 def log_softmax(self, dim=-1):
-    """``log(softmax(self, dim))``, computed stably; ``dim`` defaults to -1 (PyTorch requires it)."""
+    """``log(softmax(self, dim))``, computed stably as PyTorch does (NaN for a slice whose max
+    is infinite); ``dim`` defaults to -1 (PyTorch requires it)."""
     if self.ndim == 0:
         return self.reshape(1).log_softmax(dim).reshape(())
     return SM.LogSoftmax.apply(self, dim=normalize_dims(dim, self.ndim, "log_softmax")[0])

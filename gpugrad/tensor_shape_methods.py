@@ -17,7 +17,9 @@ from .tensor_methods import _method
 def reshape(self, *shape):
     """The same values in a new shape; one entry may be -1 (inferred).
 
-    Takes ``reshape(2, 3)`` or ``reshape((2, 3))``; returns self when the shape is unchanged.
+    Takes ``reshape(2, 3)`` or ``reshape((2, 3))``. A view of self (sharing its storage) when
+    the strides allow one, as they always do for a contiguous tensor; otherwise a copy, as in
+    PyTorch. Returns self when the shape is unchanged.
     """
     shape = _resolve_shape(_flat_shape(shape), self.numel())
     if shape == self.shape:
@@ -27,9 +29,24 @@ def reshape(self, *shape):
 
 @_method("view")
 def view(self, *shape):
-    """Same as ``reshape``: gpugrad does not check contiguity, so ``view`` never fails where
-    ``reshape`` would succeed (PyTorch's ``view`` raises on non-contiguous tensors)."""
-    return reshape(self, *shape)
+    """A view of self in a new shape, sharing its storage (a write through either is seen by
+    both); one entry may be -1. Raises, as in PyTorch, when the strides allow no view (a
+    transposed tensor, say): use ``reshape``, which copies then."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
+        raise TypeError(f"view(): expected a shape (ints), got {type(shape[0]).__name__}; to "
+                        f"reinterpret a dtype, use .to(dtype)")
+    shape = _resolve_shape(_flat_shape(shape), self.numel())
+    if shape != self.shape and not S.can_view(self._backend, self._data, shape):
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.")
+    return reshape(self, shape)
+
+
+@_method("view_as")
+def view_as(self, other):
+    """``self.view(other.shape)``."""
+    return view(self, other.shape)
 
 
 def _flat_shape(shape):
@@ -128,11 +145,14 @@ def squeeze(self, dim=None):
 
 @_method("flatten")
 def flatten(self, start_dim=0, end_dim=-1):
-    """Dimensions ``start_dim`` through ``end_dim`` merged into one (a 0-d tensor becomes 1-d)."""
+    """Dimensions ``start_dim`` through ``end_dim`` merged into one (a 0-d tensor becomes 1-d);
+    a view when the strides allow one, as ``reshape``."""
     if self.ndim == 0:
+        normalize_dims((start_dim, end_dim), 0, "flatten")
         return self.reshape(1)
-    start = start_dim % self.ndim
-    end = end_dim % self.ndim
+    start, end = (normalize_dims(d, self.ndim, "flatten")[0] for d in (start_dim, end_dim))
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     middle = 1
     for s in self.shape[start:end + 1]:
         middle *= s
@@ -158,7 +178,27 @@ def expand(self, *shape):
                                f"Target sizes: {list(shape)}.  Tensor sizes: {list(self.shape)}")
     if shape == self.shape:
         return self
-    return S.Expand.apply(self, shape=shape)
+    return S.ExpandView.apply(self, shape=shape)
+
+
+@_method("narrow")
+def narrow(self, dim, start, length):
+    """The view ``self[..., start:start + length, ...]`` along ``dim`` (shares storage)."""
+    if self.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = normalize_dims(dim, self.ndim, "narrow")[0]
+    size = self.shape[d]
+    start = operator.index(start)
+    length = operator.index(length)
+    if start < 0:
+        start += size
+    if not 0 <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
+                         f"but got {start})")
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size}).")
+    return S.Getitem.apply(self, index=(slice(None),) * d + (slice(start, start + length),))
 
 
 @_method("expand_as")

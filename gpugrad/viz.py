@@ -145,7 +145,7 @@ def _number(x):
 
 
 def _values(t):
-    values = t.numpy().ravel().tolist()
+    values = t.detach().numpy().ravel().tolist()
     shown = ", ".join(_number(float(v)) if t.dtype.is_floating_point else str(v) for v in values)
     return shown if t.ndim == 0 else f"[{shown}]"
 

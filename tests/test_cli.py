@@ -65,7 +65,7 @@ def test_unavailable_device_is_a_clear_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--device", "tpu", "unknown device 'tpu'"),
+    ("--device", "tpu", "Invalid device string: 'tpu'"),
     ("--profile", "v100", "unknown sim profile 'v100'"),
     ("--epochs", "0", "--epochs must be at least 1"),
     ("--batch-size", "0", "--batch-size must be at least 1"),

@@ -108,3 +108,14 @@ def test_manual_seed_needs_an_int():
 def test_ragged_nested_lists_are_a_clear_error(device):
     with pytest.raises(ValueError, match="tensor: the nested lists are ragged"):
         gg.tensor([[1.0, 2.0], [3.0]], device=device)
+
+
+def test_negative_dimensions_are_refused_as_in_torch(device, torch):
+    with pytest.raises(RuntimeError) as ours:
+        gg.empty(2, -1, device=device)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.empty(2, -1)
+    assert str(ours.value) == str(theirs.value)
+    for make in (gg.zeros, gg.ones, gg.randn):
+        with pytest.raises(RuntimeError, match="negative dimension -1"):
+            make(2, -1, device=device)

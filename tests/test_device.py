@@ -78,8 +78,9 @@ def test_grad_lives_on_the_leaf_device(device):
     assert w.grad.device == w.device == gg.Device(device)
 
 
-ENGINE_FILES = ["autograd.py", "function.py", "tensor.py", "tensor_methods.py",
-                "tensor_shape_methods.py", "creation.py"]
+ENGINE_FILES = ["autograd.py", "function.py", "dtypes.py", "tensor.py", "tensor_methods.py",
+                "tensor_shape_methods.py", "tensor_inplace_methods.py", "tensor_conversions.py",
+                "views.py", "inplace.py", "creation.py"]
 
 
 def test_engine_and_ops_never_import_numpy_or_cupy():

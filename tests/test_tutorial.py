@@ -1,5 +1,6 @@
-"""Runs every ```python block of docs/tutorial.md, in order, in one namespace, so the tutorial
-and the library cannot drift apart. A failure's traceback points at the tutorial's own lines."""
+"""Runs every ```python block of docs/tutorial.md (and of docs/semantics.md), in order, in one
+namespace, so the docs and the library cannot drift apart. A failure's traceback points at the
+document's own lines."""
 import pathlib
 import re
 import traceback
@@ -7,6 +8,7 @@ import traceback
 import pytest
 
 TUTORIAL = pathlib.Path(__file__).resolve().parent.parent / "docs" / "tutorial.md"
+SEMANTICS = TUTORIAL.with_name("semantics.md")
 BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
 
@@ -23,11 +25,12 @@ def test_blocks_are_found():
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NaN section makes NumPy warn
-def test_tutorial_runs(capsys):
+@pytest.mark.parametrize("document", [TUTORIAL, SEMANTICS], ids=lambda p: p.name)
+def test_tutorial_runs(document, capsys):
     namespace = {"__name__": "tutorial"}
-    for line, code in python_blocks(TUTORIAL.read_text()):
-        # pad with blank lines so tracebacks (and anomaly reports) show the tutorial's lines
-        compiled = compile("\n" * (line - 1) + code, str(TUTORIAL), "exec")
+    for line, code in python_blocks(document.read_text()):
+        # pad with blank lines so tracebacks (and anomaly reports) show the document's lines
+        compiled = compile("\n" * (line - 1) + code, str(document), "exec")
         trace = None
         try:
             exec(compiled, namespace)
@@ -35,5 +38,6 @@ def test_tutorial_runs(capsys):
             # a compact traceback, one line per frame (pytest's own would print the whole file)
             trace = "".join(traceback.format_exception(error)[1:])
         if trace is not None:
-            pytest.fail(f"the block at docs/tutorial.md:{line} failed:\n{trace}", pytrace=False)
+            pytest.fail(f"the block at docs/{document.name}:{line} failed:\n{trace}",
+                        pytrace=False)
     capsys.readouterr()

@@ -19,7 +19,8 @@ import time
 
 from .. import profiler
 
-_NOT_KERNELS = frozenset({"dtype", "permute", "broadcast_to", "synchronize"})
+_NOT_KERNELS = frozenset({"dtype", "permute", "broadcast_to", "synchronize", "strides",
+                          "is_contiguous", "dlpack", "dlpack_device", "from_dlpack"})
 _PER_OP = frozenset({"unary", "binary", "reduce"})  # named "<method>:<op>", as in sim
 _MAYBE_VIEWS = frozenset({"reshape", "getitem"})  # a kernel only when the result is a copy
 _NAMES = {"random": "random", "randint": "random", "reshape": "copy", "contiguous": "copy",

@@ -1,14 +1,18 @@
 """The backend contract: the small, flat set of array primitives every device implements.
 
 The autograd engine and the ops call only these methods, so they never import NumPy or CuPy.
-A backend's arrays are opaque to the engine except for two attributes: ``.shape`` (a tuple of
-ints) and ``.ndim``. Arguments named ``b`` in binary primitives may also be Python numbers, and
-so may ``a`` (``2.0 - x``); a number adopts the array's dtype where the value fits, as in NumPy 2.
+A backend's arrays are opaque to the engine except for three attributes: ``.shape`` (a tuple of
+ints), ``.ndim`` and ``.dtype`` (the array library's dtype object, only ever compared by
+identity: two arrays of one dtype have the same object, as NumPy's and CuPy's do). Arguments
+named ``b`` in binary primitives may also be Python numbers, and so may ``a`` (``2.0 - x``); the
+ops pass the dtype to compute in (PyTorch's promotion, decided in ``gpugrad.dtypes``), or None
+when the operands share one.
 
 Fused primitives (``bias_act``, ``softmax_cross_entropy``, ``sgd_step``, ``adam_step``) are the
 hot paths of training. Every backend implements them; the ``cuda`` backend with the kernels in
 ``kernels/``, the others in a few array operations that give the same numbers.
 """
+import math
 
 UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "sign", "log1p",
              "expm1")
@@ -35,6 +39,38 @@ def array_api_table(module, ops):
     """``{op: module.<function>}`` for the ops of ``ops`` that have an array-API function."""
     return {op: getattr(module, ARRAY_API_FUNCTIONS[op]) for op in ops
             if op in ARRAY_API_FUNCTIONS}
+
+
+def view_strides(shape, strides, new_shape):
+    """The strides (in elements) that view an array of ``shape`` and ``strides`` as
+    ``new_shape`` without copying, or None when no view can (PyTorch's ``computeStride``, the
+    rule NumPy's reshape also follows)."""
+    if not shape:
+        return (1,) * len(new_shape)
+    if math.prod(shape) == 0:
+        out, step = [], 1
+        for size in reversed(new_shape):
+            out.append(step)
+            step *= max(size, 1)
+        return tuple(reversed(out))
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base_stride = strides[-1]
+    tensor_numel = view_numel = 1
+    for tensor_d in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[tensor_d]
+        if tensor_d == 0 or (shape[tensor_d - 1] != 1 and
+                             strides[tensor_d - 1] != tensor_numel * chunk_base_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk_base_stride
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if tensor_d > 0:
+                chunk_base_stride = strides[tensor_d - 1]
+                tensor_numel = view_numel = 1
+    return tuple(new_strides) if view_d == -1 else None
 
 
 class Backend:
@@ -81,10 +117,11 @@ class Backend:
     def arange(self, start, stop, step, dtype):
         raise NotImplementedError
 
-    def random(self, kind, shape, dtype, seed):
+    def random(self, kind, shape, dtype, seed, out=None):
         """Random values: ``kind`` is "uniform" ([0, 1)) or "normal" (mean 0, std 1).
 
-        ``seed`` is an int from ``gpugrad.random``; the same seed gives the same values.
+        ``seed`` is an int from ``gpugrad.random``; the same seed gives the same values. With
+        ``out`` they are written into that array (``normal_``, ``uniform_``).
         """
         raise NotImplementedError
 
@@ -93,16 +130,26 @@ class Backend:
         raise NotImplementedError
 
     # ---- elementwise ---------------------------------------------------------------------
-    def unary(self, op, a):
-        """``op`` in UNARY_OPS applied elementwise."""
+    def unary(self, op, a, dtype=None, out=None):
+        """``op`` in UNARY_OPS applied elementwise, giving ``dtype`` (None: PyTorch's result
+        dtype, ``dtypes.unary_result_type``). With ``out`` (an array of ``a``'s shape) the
+        result is written into it (cast to its dtype) and ``out`` is returned: an in-place op.
+        float16/bfloat16 compute in float32 and round, as PyTorch's CPU does."""
         raise NotImplementedError
 
-    def binary(self, op, a, b):
-        """``op`` in BINARY_OPS, COMPARE_OPS or LOGICAL_OPS, with NumPy broadcasting."""
+    def binary(self, op, a, b, dtype=None, out=None):
+        """``op`` in BINARY_OPS, COMPARE_OPS or LOGICAL_OPS, with NumPy broadcasting.
+
+        ``dtype`` is the dtype the op computes in, chosen by gpugrad's promotion (the result's
+        dtype for arithmetic; comparisons and logical ops give bool); None when both operands
+        already share it. Numbers are converted to it (integers wrap, as in PyTorch). With
+        ``out`` the result is written into that array (an in-place op) and returned.
+        """
         raise NotImplementedError
 
-    def where(self, cond, a, b):
-        """Elementwise ``a if cond else b`` with broadcasting; a and b may be numbers."""
+    def where(self, cond, a, b, dtype=None, out=None):
+        """Elementwise ``a if cond else b`` with broadcasting, in ``dtype`` (a and b may be
+        numbers or arrays of other dtypes); written into ``out`` if given."""
         raise NotImplementedError
 
     def cast(self, a, dtype):
@@ -110,21 +157,39 @@ class Backend:
 
     # ---- reductions and matmul -----------------------------------------------------------
     def reduce(self, op, a, axis=None, keepdims=False):
-        """``op`` in REDUCE_OPS over ``axis``. argmax/argmin take a single int axis or None."""
+        """``op`` in REDUCE_OPS over ``axis``. argmax/argmin take a single int axis or None.
+
+        Result dtypes as in PyTorch: ``sum`` of bool or integers is int64, of float16/bfloat16
+        accumulated in float32 and rounded (``mean`` likewise; floats only); argmax/argmin give
+        int64; max/min keep the dtype."""
         raise NotImplementedError
 
     def matmul(self, a, b):
-        """Matrix product with NumPy's ``matmul`` rules (1-D, 2-D and batched)."""
+        """Matrix product of two arrays of one dtype with NumPy's ``matmul`` rules (1-D, 2-D
+        and batched); float16/bfloat16 accumulate in float32."""
         raise NotImplementedError
 
     # ---- layout --------------------------------------------------------------------------
     def reshape(self, a, shape):
+        """``a`` in a new shape: a view when its strides allow one (always for a contiguous
+        ``a``), else a copy, as NumPy and PyTorch's ``reshape`` do."""
         raise NotImplementedError
+
+    def strides(self, a):
+        """The strides of ``a`` in elements (0 along a broadcast dimension)."""
+        return tuple(s // a.itemsize for s in a.strides)
+
+    def is_contiguous(self, a):
+        """True when ``a`` is dense in row-major order."""
+        return a.flags.c_contiguous
 
     def permute(self, a, axes):
         raise NotImplementedError
 
-    def broadcast_to(self, a, shape):
+    def broadcast_to(self, a, shape, view=False):
+        """``a`` broadcast to ``shape``, read-only. ``view=True``: a view sharing ``a``'s memory
+        (``Tensor.expand``); otherwise it may be a copy where that is cheaper (small arrays on
+        NumPy), for callers that only read it (gradients of reductions)."""
         raise NotImplementedError
 
     def contiguous(self, a):
@@ -137,7 +202,8 @@ class Backend:
     # ---- gather / scatter ----------------------------------------------------------------
     def getitem(self, a, index):
         """``a[index]``: index is a tuple of ints, slices, None, Ellipsis and int64/bool arrays
-        of this backend, with NumPy's basic and advanced indexing rules."""
+        of this backend, with NumPy's basic and advanced indexing rules. Basic indexing (no
+        arrays) returns a view sharing ``a``'s memory, a 0-d one too."""
         raise NotImplementedError
 
     def index_add(self, shape, index, values, dtype):
@@ -153,7 +219,8 @@ class Backend:
 
     # ---- in place --------------------------------------------------------------------------
     def copy_(self, dst, src):
-        """Copy ``src`` (broadcastable, same device) into ``dst`` in place."""
+        """Copy ``src`` (an array of this device broadcastable to ``dst``, or a number) into
+        ``dst`` in place, converting values as C casts do (PyTorch's ``copy_``)."""
         raise NotImplementedError
 
     def synchronize(self):
@@ -214,3 +281,43 @@ class Backend:
     def describe(self):
         """A one-line description for ``gg.devices()``."""
         return str(self.device)
+
+    # ---- DLPack (gpugrad/interop.py) --------------------------------------------------------
+    def dlpack(self, a, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule sharing ``a``'s memory, for ``Tensor.__dlpack__`` (the keywords are
+        the DLPack protocol's). A backend without real memory to share raises BufferError."""
+        raise BufferError(f"{self.device} tensors cannot be exported with DLPack; copy the "
+                          f"tensor to the host first with .cpu()")
+
+    def dlpack_device(self, a):
+        """``(device_type, device_id)`` of ``a``'s memory as DLPack numbers them (1: kDLCPU,
+        2: kDLCUDA), for ``Tensor.__dlpack_device__``; BufferError where there is none."""
+        raise BufferError(f"{self.device} tensors have no DLPack device: they cannot be "
+                          f"exported; copy the tensor to the host first with .cpu()")
+
+    def from_dlpack(self, obj):
+        """An array of this device sharing memory with ``obj`` (an array with ``__dlpack__``
+        whose memory is on this device), for ``gg.from_dlpack``."""
+        raise BufferError(f"{self.device} cannot import DLPack arrays")
+
+    def _array_dlpack(self, a, stream=None, max_version=None, dl_device=None, copy=None):
+        """``a.__dlpack__(...)`` passing only the keywords given; an older array library whose
+        ``__dlpack__`` takes only ``stream`` (NumPy < 2.1, CuPy < 13) gets that, after this
+        method honours ``dl_device`` (only ``a``'s own device) and ``copy=True`` itself. The
+        capsule is then unversioned, which DLPack allows whatever ``max_version`` asked."""
+        kwargs = {} if stream is None else {"stream": stream}
+        extra = {name: value for name, value in (("max_version", max_version),
+                                                 ("dl_device", dl_device), ("copy", copy))
+                 if value is not None}
+        try:
+            return a.__dlpack__(**kwargs, **extra)
+        except TypeError as exc:
+            if not extra or "keyword" not in str(exc):
+                raise
+        if dl_device is not None and tuple(int(v) for v in dl_device) != \
+                tuple(int(v) for v in a.__dlpack_device__()):
+            raise BufferError(f"{self.device} tensors export only on their own device "
+                              f"{tuple(a.__dlpack_device__())}, not dl_device={dl_device}")
+        if copy:
+            a = a.copy()
+        return a.__dlpack__(**kwargs)

@@ -1,164 +1,25 @@
-"""The ``cpu`` backend: the contract on NumPy. It is also the reference the other backends match."""
+"""The ``cpu`` backend: the contract on NumPy. It is also the reference the other backends match.
+
+The NumPy computations themselves (PyTorch's dtype rules on NumPy arrays, the fused kernels'
+reference implementations) live in ``_numpy_values``, which the ``sim`` backend shares.
+"""
 import math
 import warnings
 
 import numpy as np
 
 from .. import dtypes
-from .base import (BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
-                   array_api_table)
+from ._numpy_values import (
+    BINARY, F32, F64, FLOAT_RESULT_OPS, GG_DTYPE, LOW_PRECISION, NP_DTYPE, UNARY, WEAK_SCALARS,
+    adam_step_numpy, as_array, basic_view_index,
+    bias_act_backward_numpy, bias_act_grads_numpy, bias_act_numpy, binary_values, gg_dtype,
+    host_array, matmul_values, numpy_dtype, random_values, reduce_values, scalar_as,
+    sgd_step_numpy, softmax_cross_entropy_backward_numpy, softmax_cross_entropy_numpy,
+    unary_values, where_values)
+from .base import Backend
 
-# NaN and inf pass through as in NumPy (documented); NumPy's RuntimeWarnings about them would
-# only be noise, so they are silenced for the backends (this one and sim.backend, which reuses it).
-warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpugrad\.(backends\.|sim\.backend)")
-
-_NP_DTYPE = {
-    dtypes.float32: np.dtype(np.float32),
-    dtypes.float64: np.dtype(np.float64),
-    dtypes.int32: np.dtype(np.int32),
-    dtypes.int64: np.dtype(np.int64),
-    dtypes.bool_: np.dtype(np.bool_),
-}
-_GG_DTYPE = {v: k for k, v in _NP_DTYPE.items()}
-NP_DTYPE = _NP_DTYPE
 _SMALL = 1 << 14  # elements; below this, materializing a broadcast is cheaper than a view
-
-
-def gg_dtype(np_dtype):
-    """gg.DType for a NumPy dtype, with an error naming what is unsupported."""
-    try:
-        return _GG_DTYPE[np_dtype]
-    except KeyError:
-        raise TypeError(
-            f"unsupported dtype {np_dtype}; gpugrad supports float32, float64, int32, int64 "
-            f"and bool (convert first, e.g. array.astype('float32'))"
-        ) from None
-
-
-def _sigmoid(x):
-    # 0.5 * (1 + tanh(x / 2)) never overflows, unlike 1 / (1 + exp(-x)).
-    y = np.tanh(x * 0.5)
-    y += 1
-    y *= 0.5
-    return y
-
-
-def _relu(x):
-    return np.maximum(x, 0)
-
-
-UNARY = {**array_api_table(np, UNARY_OPS), "relu": _relu, "sigmoid": _sigmoid}
-BINARY = array_api_table(np, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS)
-REDUCE = array_api_table(np, REDUCE_OPS)
-ACT_FORWARD = {"identity": None, "relu": _relu, "tanh": np.tanh, "sigmoid": _sigmoid}
-
-
 _ndarray = np.ndarray
-
-
-def as_array(x):
-    """NumPy returns scalars for 0-d results; the contract promises arrays."""
-    return x if type(x) is np.ndarray else np.asarray(x)
-
-
-def host_array(data, dtype=None):
-    """Host data as a fresh NumPy array, with gpugrad's dtype inference (see Backend.from_host)."""
-    if dtype is not None:
-        return np.array(data, dtype=_NP_DTYPE[dtypes.as_dtype(dtype)], copy=True)
-    if isinstance(data, np.ndarray):
-        out = np.array(data, copy=True)
-    else:
-        out = np.array(data)
-        if out.dtype == np.float64:
-            out = out.astype(np.float32)
-    if out.dtype not in _GG_DTYPE:
-        if out.dtype.kind in "iu":
-            out = out.astype(np.int64)
-        elif out.dtype.kind == "f":
-            out = out.astype(np.float32 if out.dtype.itemsize <= 4 else np.float64)
-        else:
-            gg_dtype(out.dtype)
-    return out
-
-
-def bias_act_numpy(x, bias, act):
-    out = x + bias
-    fn = ACT_FORWARD[act]
-    return out if fn is None else fn(out)
-
-
-def bias_act_backward_numpy(grad_out, out, act):
-    if act == "identity":
-        return grad_out.copy()
-    if act == "relu":
-        return grad_out * (out > 0)
-    if act == "tanh":
-        return grad_out * (1 - out * out)
-    return grad_out * (out * (1 - out))  # sigmoid
-
-
-def bias_act_grads_numpy(grad_out, out, act):
-    grad = bias_act_backward_numpy(grad_out, out, act)
-    return grad, grad.sum(axis=0)
-
-
-def softmax_cross_entropy_numpy(logits, target):
-    rows = np.arange(logits.shape[0])
-    row_max = logits.max(axis=1)
-    shifted = logits - row_max[:, None]
-    log_sum = np.log(np.exp(shifted).sum(axis=1))
-    # log_sum - shifted[target] stays exact where lse - logits[target] would round (|x| ~ 1e4)
-    return log_sum - shifted[rows, target], row_max + log_sum
-
-
-def softmax_cross_entropy_backward_numpy(logits, target, lse, grad_rows, divisor=1):
-    # softmax from the max-shifted logits: exp(logits - lse) loses digits when |lse| is large
-    grad = np.exp(logits - logits.max(axis=1, keepdims=True))
-    grad /= grad.sum(axis=1, keepdims=True)
-    grad[np.arange(logits.shape[0]), target] -= 1
-    scale = np.asarray(grad_rows, dtype=grad.dtype) / grad.dtype.type(divisor)
-    grad *= scale[:, None] if scale.ndim else scale
-    return grad
-
-
-def sgd_step_numpy(params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,
-                   maximize=False):
-    new_bufs = []
-    for p, g, buf in zip(params, grads, bufs):
-        d_p = -g if maximize else g
-        if weight_decay:
-            d_p = d_p + weight_decay * p
-        if momentum:
-            if buf is None:
-                buf = np.array(d_p, copy=True)
-            else:
-                buf *= momentum
-                buf += (1 - dampening) * d_p
-            d_p = d_p + momentum * buf if nesterov else buf
-        p -= lr * d_p
-        new_bufs.append(buf)
-    return new_bufs
-
-
-def adam_step_numpy(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
-                    weight_decay, decoupled, maximize=False):
-    bias_correction1 = 1 - beta1 ** step
-    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-    step_size = lr / bias_correction1
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        if maximize:
-            g = -g
-        if weight_decay:
-            if decoupled:
-                p *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * p
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * (g * g)
-        denom = np.sqrt(v) / bias_correction2_sqrt + eps
-        p -= step_size * (m / denom)
 
 
 class NumpyBackend(Backend):
@@ -177,46 +38,72 @@ class NumpyBackend(Backend):
         return np.array(source.to_host(a), copy=True)
 
     def dtype(self, a):
-        return _GG_DTYPE[a.dtype]
+        return GG_DTYPE[a.dtype]
 
     def full(self, shape, value, dtype):
-        return np.full(shape, value, dtype=_NP_DTYPE[dtype])
+        np_dtype = numpy_dtype(dtype)
+        try:
+            return np.full(shape, value, dtype=np_dtype)
+        except OverflowError:  # an integer out of the dtype's range wraps, as in PyTorch
+            return np.full(shape, scalar_as(value, np_dtype), dtype=np_dtype)
 
     def arange(self, start, stop, step, dtype):
-        return np.arange(start, stop, step, dtype=_NP_DTYPE[dtype])
+        return np.arange(start, stop, step, dtype=numpy_dtype(dtype))
 
-    def random(self, kind, shape, dtype, seed):
-        rng = np.random.default_rng(seed)
-        np_dtype = _NP_DTYPE[dtype]
-        if kind == "uniform":
-            return rng.random(shape, dtype=np_dtype)
-        return rng.standard_normal(shape, dtype=np_dtype)
+    def random(self, kind, shape, dtype, seed, out=None):
+        values = random_values(kind, shape, numpy_dtype(dtype), seed)
+        if out is None:
+            return values
+        np.copyto(out, values, casting="same_kind")
+        return out
 
     def randint(self, low, high, shape, seed):
         return np.random.default_rng(seed).integers(low, high, size=shape, dtype=np.int64)
 
-    # unary/binary are the hot path of every op: as_array inlined
-    def unary(self, op, a):
-        out = UNARY[op](a)
-        return out if type(out) is _ndarray else np.asarray(out)
+    # unary/binary are the hot path of every op: the common case (operands already of the
+    # result dtype) goes straight to the ufunc
+    def unary(self, op, a, dtype=None, out=None):
+        if out is None and dtype is None:
+            kind = a.dtype
+            if kind is F32 or kind is F64 or op not in FLOAT_RESULT_OPS and \
+                    kind not in LOW_PRECISION:
+                result = UNARY[op](a)
+                return result if type(result) is _ndarray else np.asarray(result)
+        if dtype is None:
+            dtype = dtypes.unary_result_type(op, GG_DTYPE[a.dtype])
+        return unary_values(op, a, numpy_dtype(dtype), out)
 
-    def binary(self, op, a, b):
-        out = BINARY[op](a, b)
-        return out if type(out) is _ndarray else np.asarray(out)
+    def binary(self, op, a, b, dtype=None, out=None):
+        if dtype is None:
+            result = BINARY[op](a, b) if out is None else BINARY[op](a, b, out=out)
+            return result if type(result) is _ndarray else np.asarray(result)
+        np_dtype = dtype.native or NP_DTYPE[dtype]
+        if out is None and type(a) is _ndarray and a.dtype is np_dtype \
+                and not dtype.is_low_precision:
+            kind = type(b)
+            if kind is _ndarray and b.dtype is np_dtype or \
+                    WEAK_SCALARS and kind is float and dtype.is_floating_point:
+                result = BINARY[op](a, b)
+                return result if type(result) is _ndarray else np.asarray(result)
+        return binary_values(op, a, b, np_dtype, out)
 
-    def where(self, cond, a, b):
-        return np.where(cond, a, b)
+    def where(self, cond, a, b, dtype=None, out=None):
+        if dtype is None and out is None:
+            return np.where(cond, a, b)
+        return where_values(cond, a, b, out.dtype if dtype is None else numpy_dtype(dtype), out)
 
     def cast(self, a, dtype):
-        return a.astype(_NP_DTYPE[dtype])
+        return a.astype(numpy_dtype(dtype))
 
     def reduce(self, op, a, axis=None, keepdims=False):
-        if op == "sum" and a.dtype.kind == "f":  # the ufunc directly: np.sum's wrapper is slow
+        kind = a.dtype
+        if op == "sum" and (kind is F32 or kind is F64):
+            # the ufunc directly: np.sum's wrapper is slow
             return as_array(np.add.reduce(a, axis=axis, keepdims=keepdims))
-        return as_array(REDUCE[op](a, axis=axis, keepdims=keepdims))
+        return reduce_values(op, a, axis, keepdims)
 
     def matmul(self, a, b):
-        return as_array(np.matmul(a, b))
+        return matmul_values(a, b)
 
     def reshape(self, a, shape):
         return a.reshape(shape)
@@ -224,8 +111,8 @@ class NumpyBackend(Backend):
     def permute(self, a, axes):
         return a.transpose(axes)
 
-    def broadcast_to(self, a, shape):
-        if math.prod(shape) <= _SMALL:  # a copy beats np.broadcast_to's slow Python wrapper
+    def broadcast_to(self, a, shape, view=False):
+        if not view and math.prod(shape) <= _SMALL:  # a copy beats np.broadcast_to's wrapper
             out = np.empty(shape, dtype=a.dtype)
             np.copyto(out, a)
             return out
@@ -238,10 +125,10 @@ class NumpyBackend(Backend):
         return np.concatenate(arrays, axis=axis)
 
     def getitem(self, a, index):
-        return as_array(a[index])
+        return as_array(a[basic_view_index(index)])
 
     def index_add(self, shape, index, values, dtype):
-        out = np.zeros(shape, dtype=_NP_DTYPE[dtype])
+        out = np.zeros(shape, dtype=numpy_dtype(dtype))
         if any(isinstance(i, np.ndarray) for i in index):
             np.add.at(out, index, values)
         else:
@@ -252,7 +139,7 @@ class NumpyBackend(Backend):
         a[index] = value
 
     def copy_(self, dst, src):
-        np.copyto(dst, src)
+        np.copyto(dst, src, casting="unsafe")  # a C cast, as PyTorch's copy_ (bool.fill_(1))
 
     bias_act = staticmethod(bias_act_numpy)
     bias_act_backward = staticmethod(bias_act_backward_numpy)
@@ -264,6 +151,80 @@ class NumpyBackend(Backend):
 
     def describe(self):
         return f"cpu: NumPy {np.__version__}"
+
+    # ---- DLPack (gpugrad/interop.py) --------------------------------------------------------
+    def dlpack(self, a, stream=None, max_version=None, dl_device=None, copy=None):
+        """NumPy's ``__dlpack__``: the capsule shares ``a``'s memory. bfloat16, which NumPy
+        cannot export, goes through PyTorch (when imported) as an int16 view retyped, no copy."""
+        if a.dtype.name == "bfloat16":
+            a = self._bfloat16_as_torch(a)
+        return self._array_dlpack(a, stream, max_version, dl_device, copy)
+
+    def dlpack_device(self, a):
+        return a.__dlpack_device__()
+
+    def share_host(self, array):
+        """``array`` itself, checked, to hold as a cpu tensor's storage (``gg.from_numpy``):
+        dtypes gpugrad lacks raise TypeError and a non-native byte order ValueError, as in
+        PyTorch; a read-only array is shared with a warning (in-place ops then fail)."""
+        if not isinstance(array, np.ndarray):
+            kind = type(array)
+            module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+            raise TypeError(f"expected np.ndarray (got {module}{kind.__qualname__}): from_numpy "
+                            f"takes a numpy.ndarray; use gg.tensor(data) for other data")
+        if not array.dtype.isnative:
+            raise ValueError("given numpy array has byte order different from the native byte "
+                             "order. Conversion between byte orders is currently not supported "
+                             "(convert first: array.astype(array.dtype.newbyteorder('=')))")
+        if array.dtype not in GG_DTYPE and array.dtype.name != "bfloat16":
+            raise TypeError(f"can't convert np.ndarray of type {array.dtype}. The only supported "
+                            f"types are: {dtypes.SUPPORTED} (convert first, e.g. "
+                            f"array.astype('float32'))")
+        if not array.flags.writeable:
+            warnings.warn("The given NumPy array is not writable; the tensor shares its memory, "
+                          "so in-place ops on the tensor will fail. Copy the array "
+                          "(array.copy()) or make it writable first to avoid this.",
+                          UserWarning, stacklevel=3)
+        if type(array) is not np.ndarray:
+            array = array.view(np.ndarray)  # np.matrix and other subclasses: plain, shared
+        return array
+
+    def from_dlpack(self, obj):
+        """``np.from_dlpack(obj)``: host memory shared, not copied. A PyTorch bfloat16 tensor,
+        which NumPy cannot read, comes in as an int16 view retyped (no copy either)."""
+        if str(getattr(obj, "dtype", "")) == "torch.bfloat16":
+            import sys
+
+            as_int16 = obj.view(sys.modules["torch"].int16)
+            return np.from_dlpack(as_int16).view(numpy_dtype(dtypes.bfloat16))
+        array = np.from_dlpack(obj)
+        gg_dtype(array.dtype)  # uint16, complex...: a TypeError listing the dtypes gpugrad has
+        if not array.flags.writeable and hasattr(obj, "__array__"):
+            # NumPy 1.x imports every DLPack array read-only; the producer's own NumPy view of
+            # the same memory (PyTorch's, say) is writable: take it when it shares that memory
+            try:
+                shared = np.asarray(obj)
+            except (TypeError, ValueError, RuntimeError):
+                return array
+            if shared.flags.writeable and np.shares_memory(shared, array) and \
+                    shared.dtype == array.dtype and shared.shape == array.shape:
+                return shared
+        return array
+
+    @staticmethod
+    def _bfloat16_as_torch(a):
+        import sys
+
+        torch = sys.modules.get("torch")
+        if torch is None:
+            raise BufferError("NumPy cannot export bfloat16 arrays with DLPack, and gpugrad "
+                              "exports cpu bfloat16 tensors through PyTorch, which is not "
+                              "imported; import torch first, or convert with .float()")
+        try:
+            return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
+        except (TypeError, ValueError) as exc:  # PyTorch refuses negative strides
+            raise BufferError(f"this bfloat16 tensor cannot be exported through PyTorch: "
+                              f"{exc}") from None
 
 
 def create_backend(device):

@@ -20,13 +20,13 @@ from .. import dtypes, profiler
 from ..errors import OutOfMemoryError
 from .base import (BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
                    array_api_table)
-from .cpu import NP_DTYPE, gg_dtype, host_array
+from ._numpy_values import NP_DTYPE, gg_dtype, host_array, scalar_as
+from ._cuda_fused import FusedLaunches
 from ._cuda_optimizers import OptimizerLaunches
 from ._cuda_profile import CudaRecorder
 
 cupy = None  # the CuPy module, bound by create_backend
 _KERNEL_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
-_ACT_CODE = {"identity": 0, "relu": 1, "tanh": 2, "sigmoid": 3}  # as in kernels/bias_act.cu
 _KERNEL_FILES = {  # kernel name without its dtype suffix -> source file in kernels/
     "bias_act_forward": "bias_act.cu",
     "bias_act_backward": "bias_act.cu",
@@ -37,8 +37,6 @@ _KERNEL_FILES = {  # kernel name without its dtype suffix -> source file in kern
     "sgd_step": "optimizers.cu",
     "adam_step": "optimizers.cu",
 }
-_GRAD_ROW_LANES = 8  # blockDim.y of bias_act_grads (GRAD_ROW_LANES in kernels/bias_act.cu)
-_GRAD_TARGET_BLOCKS = 1024  # enough blocks of bias_act_grads to fill a large GPU several times
 _MODULES = {}  # (device index, file name) -> cupy.RawModule, shared by the whole process
 
 
@@ -89,60 +87,35 @@ def _elementwise_tables():
     return unary, binary, reduce
 
 
+_COMPARE = frozenset(COMPARE_OPS)
+_LOGICAL = frozenset(LOGICAL_OPS)
+
+
+def _np_dtype(dtype):
+    """The NumPy dtype CuPy uses for ``dtype``; CuPy has no bfloat16, so that is an error."""
+    if dtype is dtypes.bfloat16:
+        raise TypeError("cuda: CuPy has no bfloat16 arrays; use float16 or float32 on cuda (or "
+                        "bfloat16 on cpu and sim)")
+    return NP_DTYPE[dtype]
+
+
+def _operand(x, np_dtype):
+    """A CuPy array as is; a number as a NumPy scalar of ``np_dtype`` (integers wrap)."""
+    return x if isinstance(x, cupy.ndarray) else scalar_as(x, np_dtype)
+
+
+def _upload(host):
+    """A NumPy array copied to the current GPU (bfloat16 refused with the reason)."""
+    if host.dtype.name == "bfloat16":
+        _np_dtype(dtypes.bfloat16)
+    return cupy.asarray(host)
+
+
 def _dense(a):
     return a if a.flags.c_contiguous else cupy.ascontiguousarray(a)
 
 
-def _stride(a):
-    """The element stride of a vector: 0 for a broadcast view or a 0-d array (one value)."""
-    if a.ndim == 0:
-        return 0
-    if a.ndim != 1:
-        raise ValueError(f"expected a 1-D array of per-row values, got shape {tuple(a.shape)}")
-    return a.strides[0] // a.itemsize
-
-
-def _aligned16(*arrays):
-    """True when every array starts on a 16-byte boundary: the kernels' float4 / double2 loads
-    need it (CuPy's pool aligns blocks to 512 bytes; a view into an array may not be)."""
-    for a in arrays:
-        if a.data.ptr % 16:
-            return False
-    return True
-
-
-def bias_grad_slabs(rows, cols, itemsize, aligned=True):
-    """The launch plan of ``bias_act_grads`` for a (rows, cols) gradient, as the cuda backend
-    runs it (the simulator models the same): ``(packed, blocks_x, slabs, rows_per_slab)``.
-
-    A block covers 32 (packed: 16-byte) columns and one slab of rows; rows are cut into slabs
-    until about ``_GRAD_TARGET_BLOCKS`` packed blocks run, each slab a multiple of 8 rows. One
-    slab means the kernel writes the bias gradient itself; more need ``bias_grad_sum`` to add
-    them. The slabs do not depend on ``aligned``, so both paths add in the same order and give
-    the same bits.
-    """
-    lanes = 16 // itemsize
-    packed = aligned and cols % lanes == 0
-    blocks_x = _ceil_div(cols // lanes if packed else cols, 32)
-    packed_blocks_x = _ceil_div(_ceil_div(cols, lanes), 32)
-    slabs = min(max(1, _ceil_div(_GRAD_TARGET_BLOCKS, packed_blocks_x)),
-                _ceil_div(rows, _GRAD_ROW_LANES), 65535)
-    rows_per_slab = _ceil_div(_ceil_div(rows, slabs), _GRAD_ROW_LANES) * _GRAD_ROW_LANES
-    return packed, blocks_x, _ceil_div(rows, rows_per_slab), rows_per_slab
-
-
-def _ceil_div(a, b):
-    return -(-a // b)
-
-
-def _pow2_at_least(n, low, high):
-    p = low
-    while p < n and p < high:
-        p *= 2
-    return p
-
-
-class CupyBackend(OptimizerLaunches, Backend):
+class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
     """The contract on CuPy arrays on one GPU (``cuda:N`` is ``cupy.cuda.Device(N)``); the
     optimizer updates come from ``OptimizerLaunches`` (_cuda_optimizers.py)."""
 
@@ -187,15 +160,15 @@ class CupyBackend(OptimizerLaunches, Backend):
         if isinstance(data, cupy.ndarray):
             if data.device.id == self.index and (dtype is not None or data.dtype in _GG):
                 if dtype is not None:
-                    return data.astype(NP_DTYPE[dtypes.as_dtype(dtype)], copy=True)
+                    return data.astype(_np_dtype(dtypes.as_dtype(dtype)), copy=True)
                 return data.copy()
             data = data.get()  # another GPU, or a dtype to infer: through the host
         kind = type(data)
         if kind is float or kind is int or kind is bool:  # no host buffer, no transfer
-            np_dtype = NP_DTYPE[dtypes.as_dtype(dtype)] if dtype is not None else \
+            np_dtype = _np_dtype(dtypes.as_dtype(dtype)) if dtype is not None else \
                 host_array(data).dtype
             return cupy.full((), data, dtype=np_dtype)
-        return cupy.asarray(host_array(data, dtype))
+        return _upload(host_array(data, dtype))
 
     def to_host(self, a):
         return a.get()
@@ -206,7 +179,7 @@ class CupyBackend(OptimizerLaunches, Backend):
             return a.copy()
         if isinstance(source, CupyBackend):  # another GPU: through the host, always correct
             return cupy.asarray(a.get())
-        return cupy.asarray(source.to_host(a))
+        return _upload(source.to_host(a))
 
     def dtype(self, a):
         return _GG[a.dtype]
@@ -214,11 +187,12 @@ class CupyBackend(OptimizerLaunches, Backend):
     # ---- creation ------------------------------------------------------------------------
     def full(self, shape, value, dtype):
         self._use()
-        return cupy.full(shape, value, dtype=NP_DTYPE[dtype])
+        np_dtype = _np_dtype(dtype)
+        return cupy.full(shape, scalar_as(value, np_dtype), dtype=np_dtype)
 
     def arange(self, start, stop, step, dtype):
         self._use()
-        return cupy.arange(start, stop, step, dtype=NP_DTYPE[dtype])
+        return cupy.arange(start, stop, step, dtype=_np_dtype(dtype))
 
     def _random_state(self, seed):
         self._use()
@@ -228,31 +202,71 @@ class CupyBackend(OptimizerLaunches, Backend):
             self._rng.seed(seed)
         return self._rng
 
-    def random(self, kind, shape, dtype, seed):
+    def random(self, kind, shape, dtype, seed, out=None):
         rng = self._random_state(seed)
+        np_dtype = _np_dtype(dtype)
+        calc = np_dtype if np_dtype.kind == "f" and np_dtype.itemsize >= 4 else np.float32
         if kind == "uniform":
-            return rng.random_sample(shape, dtype=NP_DTYPE[dtype])
-        return rng.standard_normal(shape, dtype=NP_DTYPE[dtype])
+            values = rng.random_sample(shape, dtype=calc)
+        else:
+            values = rng.standard_normal(shape, dtype=calc)
+        if out is not None:
+            cupy.copyto(out, values, casting="same_kind")
+            return out
+        return values if values.dtype == np_dtype else values.astype(np_dtype)
 
     def randint(self, low, high, shape, seed):
         return self._random_state(seed).randint(low, high, size=shape, dtype=np.int64)
 
     # ---- elementwise ---------------------------------------------------------------------
-    def unary(self, op, a):
+    def unary(self, op, a, dtype=None, out=None):
         self._use()
-        return self._unary[op](a)
+        fn = self._unary[op]
+        if dtype is None:
+            if out is None and (a.dtype.kind == "f" or op not in dtypes.FLOAT_RESULT_OPS):
+                return fn(a)
+            dtype = dtypes.unary_result_type(op, _GG[a.dtype])
+        np_dtype = _np_dtype(dtype)
+        if a.dtype != np_dtype:
+            a = a.astype(np_dtype)
+        if out is None:
+            return fn(a)
+        if out.dtype == np_dtype and op not in ("relu", "sigmoid"):
+            return fn(a, out=out)
+        cupy.copyto(out, fn(a), casting="same_kind")
+        return out
 
-    def binary(self, op, a, b):
+    def binary(self, op, a, b, dtype=None, out=None):
         self._use()
-        return self._binary[op](a, b)
+        fn = self._binary[op]
+        if dtype is None or op in _LOGICAL:
+            return fn(a, b) if out is None else fn(a, b, out=out)
+        np_dtype = _np_dtype(dtype)
+        a, b = _operand(a, np_dtype), _operand(b, np_dtype)
+        if op in _COMPARE:  # compared in the promoted dtype: cast the other operand first
+            a = a if a.dtype == np_dtype else a.astype(np_dtype)
+            b = b if b.dtype == np_dtype else b.astype(np_dtype)
+            return fn(a, b) if out is None else fn(a, b, out=out)
+        if out is None:  # mixed operands are cast on the fly, inside the one kernel
+            return fn(a, b, dtype=np_dtype, casting="unsafe")
+        return fn(a, b, out=out, dtype=np_dtype, casting="unsafe")
 
-    def where(self, cond, a, b):
+    def where(self, cond, a, b, dtype=None, out=None):
         self._use()
-        return cupy.where(cond, a, b)
+        if dtype is not None:
+            np_dtype = _np_dtype(dtype)
+            a, b = _operand(a, np_dtype), _operand(b, np_dtype)
+            a = a if a.dtype == np_dtype else a.astype(np_dtype)
+            b = b if b.dtype == np_dtype else b.astype(np_dtype)
+        result = cupy.where(cond, a, b)
+        if out is None:
+            return result
+        cupy.copyto(out, result, casting="same_kind")
+        return out
 
     def cast(self, a, dtype):
         self._use()
-        return a.astype(NP_DTYPE[dtype])
+        return a.astype(_np_dtype(dtype))
 
     # ---- reductions and matmul -----------------------------------------------------------
     def reduce(self, op, a, axis=None, keepdims=False):
@@ -271,7 +285,7 @@ class CupyBackend(OptimizerLaunches, Backend):
     def permute(self, a, axes):
         return a.transpose(axes)
 
-    def broadcast_to(self, a, shape):
+    def broadcast_to(self, a, shape, view=False):
         return cupy.broadcast_to(a, shape)
 
     def contiguous(self, a):
@@ -289,7 +303,7 @@ class CupyBackend(OptimizerLaunches, Backend):
 
     def index_add(self, shape, index, values, dtype):
         self._use()
-        out = cupy.zeros(shape, dtype=NP_DTYPE[dtype])
+        out = cupy.zeros(shape, dtype=_np_dtype(dtype))
         if any(isinstance(i, cupy.ndarray) and i.dtype.kind in "iu" for i in index):
             import cupyx
 
@@ -305,118 +319,10 @@ class CupyBackend(OptimizerLaunches, Backend):
     # ---- in place --------------------------------------------------------------------------
     def copy_(self, dst, src):
         self._use()
-        cupy.copyto(dst, src)
+        cupy.copyto(dst, src, casting="unsafe")
 
     def synchronize(self):
         self._gpu.synchronize()
-
-    # ---- fused kernels -------------------------------------------------------------------
-    def bias_act(self, x, bias, act):
-        code = _ACT_CODE[act]
-        if x.dtype not in _KERNEL_SUFFIX or bias.dtype != x.dtype:
-            out = self.binary("add", x, bias)  # mixed or integer dtypes: NumPy's promotion
-            return out if act == "identity" else self.unary(act, out)
-        self._use()
-        x, bias = _dense(x), _dense(bias)
-        rows, cols = x.shape
-        out = cupy.empty((rows, cols), dtype=x.dtype)
-        if out.size:
-            lanes = 16 // x.itemsize
-            packed = cols % lanes == 0 and _aligned16(x, bias, out)
-            threads_x = cols // lanes if packed else cols  # one thread per 16 bytes or element
-            bx = _pow2_at_least(threads_x, 32, 256)
-            by = 256 // bx
-            grid = ((threads_x + bx - 1) // bx, min((rows + by - 1) // by, 65535))
-            self._kernel("bias_act_forward", x.dtype)(grid, (bx, by), (x, bias, out, rows, cols,
-                                                                        code, int(packed)))
-        return out
-
-    def _activation_grad_inputs(self, name, grad_out, out):
-        """Dense ``grad_out`` (cast, broadcast to ``out``'s shape) and ``out`` for the backward
-        kernels, which read both as plain row-major arrays of ``out``'s float dtype."""
-        dtype = out.dtype
-        if dtype not in _KERNEL_SUFFIX:
-            raise TypeError(f"{name}: expected a float32 or float64 output, got {dtype}")
-        self._use()
-        grad_out = _dense(grad_out if grad_out.dtype == dtype else grad_out.astype(dtype))
-        grad_out = grad_out if grad_out.shape == out.shape else _dense(
-            cupy.broadcast_to(grad_out, out.shape))
-        return grad_out, _dense(out), dtype
-
-    def bias_act_backward(self, grad_out, out, act):
-        code = _ACT_CODE[act]
-        grad_out, out, dtype = self._activation_grad_inputs("bias_act_backward", grad_out, out)
-        grad_in = cupy.empty(out.shape, dtype=dtype)
-        n = grad_in.size
-        if n:
-            packed = _aligned16(grad_out, out, grad_in)
-            threads = n // (16 // grad_in.itemsize) if packed else n
-            blocks = max(1, min((threads + 255) // 256, 65536))
-            self._kernel("bias_act_backward", dtype)((blocks,), (256,), (grad_out, out, grad_in, n,
-                                                                          code, int(packed)))
-        return grad_in
-
-    def bias_act_grads(self, grad_out, out, act):
-        grad_out, out, dtype = self._activation_grad_inputs("bias_act_grads", grad_out, out)
-        rows, cols = out.shape
-        grad_in = cupy.empty((rows, cols), dtype=dtype)
-        if rows == 0 or cols == 0:
-            return grad_in, cupy.zeros(cols, dtype=dtype)
-        grad_bias = cupy.empty(cols, dtype=dtype)
-        packed, blocks_x, slabs, rows_per_slab = bias_grad_slabs(
-            rows, cols, grad_in.itemsize, _aligned16(grad_out, out, grad_in))
-        partial = grad_bias if slabs == 1 else cupy.empty((slabs, cols), dtype=dtype)
-        self._kernel("bias_act_grads", dtype)(
-            (blocks_x, slabs), (32, _GRAD_ROW_LANES),
-            (grad_out, out, grad_in, partial, rows, cols, _ACT_CODE[act], int(packed),
-             rows_per_slab))
-        if slabs > 1:
-            self._kernel("bias_grad_sum", dtype)(((cols + 255) // 256,), (256,),
-                                                 (partial, grad_bias, slabs, cols))
-        return grad_in, grad_bias
-
-    def _row_launch(self, rows, cols):
-        """(grid, block) for the row kernels: one warp per row up to 1024 classes."""
-        tx = 32 if cols <= 1024 else (256 if cols <= 16384 else 1024)
-        ty = max(1, 256 // tx)
-        return ((rows + ty - 1) // ty,), (tx, ty)
-
-    def _targets(self, target):
-        return target if target.dtype == np.int64 else target.astype(np.int64)
-
-    def softmax_cross_entropy(self, logits, target):
-        dtype = logits.dtype
-        if dtype not in _KERNEL_SUFFIX:
-            raise TypeError(f"cross_entropy: expected float32 or float64 logits, got {dtype}")
-        rows, cols = logits.shape
-        if cols == 0:
-            raise RuntimeError("cross_entropy: logits have 0 classes (shape "
-                               f"{tuple(logits.shape)}); expected at least one column")
-        self._use()
-        logits, target = _dense(logits), self._targets(target)
-        loss = cupy.empty(rows, dtype=dtype)
-        lse = cupy.empty(rows, dtype=np.float64)  # double: exact backward at |logits| ~ 1e4
-        if rows:
-            grid, block = self._row_launch(rows, cols)
-            self._kernel("softmax_xent_forward", dtype)(
-                grid, block, (logits, target, _stride(target), loss, lse, rows, cols))
-        return loss, lse
-
-    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1):
-        dtype = logits.dtype
-        self._use()
-        logits, target = _dense(logits), self._targets(target)
-        lse = _dense(lse.astype(np.float64, copy=False))
-        if grad_rows.dtype != dtype:
-            grad_rows = grad_rows.astype(dtype)
-        rows, cols = logits.shape
-        grad = cupy.empty((rows, cols), dtype=dtype)
-        if grad.size:
-            grid, block = self._row_launch(rows, cols)
-            self._kernel("softmax_xent_backward", dtype)(
-                grid, block, (logits, target, _stride(target), lse, grad_rows, _stride(grad_rows),
-                              float(divisor), grad, rows, cols))
-        return grad
 
     # ---- introspection -------------------------------------------------------------------
     def _gpu_name(self):
@@ -426,6 +332,25 @@ class CupyBackend(OptimizerLaunches, Backend):
     def describe(self):
         total = cupy.cuda.runtime.getDeviceProperties(self.index)["totalGlobalMem"]
         return f"{self.device}: {self._gpu_name()}, {total / 2**30:.0f} GiB, CuPy {cupy.__version__}"
+
+    # ---- DLPack (gpugrad/interop.py) ----------------------------------------------------------
+    def dlpack(self, a, stream=None, max_version=None, dl_device=None, copy=None):
+        """CuPy's ``__dlpack__``: the capsule shares ``a``'s GPU memory (``stream`` is the
+        consumer's, as the protocol says; CuPy orders the work on it)."""
+        return self._array_dlpack(a, stream, max_version, dl_device, copy)
+
+    def dlpack_device(self, a):
+        return a.__dlpack_device__()
+
+    def from_dlpack(self, obj):
+        """``cupy.from_dlpack(obj)`` on this GPU: the memory is shared, not copied."""
+        if "bfloat16" in str(getattr(obj, "dtype", "")):
+            _np_dtype(dtypes.bfloat16)  # CuPy has none: the TypeError says what to use
+        self._use()
+        array = cupy.from_dlpack(obj)
+        if array.dtype not in _GG:
+            gg_dtype(array.dtype)  # uint16, complex...: a TypeError listing the dtypes gpugrad has
+        return array
 
 
 _GG = {}
@@ -459,7 +384,7 @@ def create_backend(device):
     if not _GG:
         _GG.update({np_dtype: gg_dtype(np_dtype) for np_dtype in NP_DTYPE.values()})
     if not _WRAPPED:
-        for owner in (OptimizerLaunches, CupyBackend):  # the primitives, not Backend's helpers
+        for owner in (FusedLaunches, OptimizerLaunches, CupyBackend):  # not Backend's helpers
             for name, value in list(vars(owner).items()):
                 if callable(value) and not name.startswith("_") and name != "describe":
                     setattr(CupyBackend, name, _primitive(value))

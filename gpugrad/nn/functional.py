@@ -1,10 +1,16 @@
 """Stateless layers and losses (``gg.nn.functional``, usually imported as ``F``).
 
-Every loss takes ``reduction='mean'|'sum'|'none'`` as in PyTorch. ``cross_entropy`` runs the
-fused softmax-cross-entropy op (one kernel on devices that have it) and ``linear`` the fused
-bias + activation op, so the hot path of training is a few kernels per layer.
+Every loss takes ``reduction='mean'|'sum'|'none'`` as in PyTorch, as the third positional
+argument (PyTorch's deprecated ``size_average``/``reduce`` are not taken; pass ``weight`` and
+``pos_weight`` by keyword). ``cross_entropy`` runs the fused softmax-cross-entropy op (one kernel
+on devices that have it) and ``linear`` the fused bias + activation op, so the hot path of
+training is a few kernels per layer. The other losses are ops of their own
+(``gpugrad/ops/losses.py``) with PyTorch's formulas, so their values and gradients match
+PyTorch's at the boundaries: zero logits, logits of +-1e4, probabilities of exactly 0 and 1.
 """
+from ..autograd import is_grad_enabled
 from ..creation import rand_like
+from ..ops import losses as _losses
 from ..ops.fused import SoftmaxCrossEntropy
 from ..ops.matmul import Linear as _Linear
 from ..tensor import Tensor
@@ -30,13 +36,27 @@ def sigmoid(input):
 
 
 def softmax(input, dim=-1):
-    """``exp(x) / sum(exp(x))`` along ``dim``, stable for any finite input."""
+    """``exp(x) / sum(exp(x))`` along ``dim``, stable for any finite input (NaN for a slice
+    whose max is infinite, as in PyTorch)."""
     return input.softmax(dim=dim)
 
 
 def log_softmax(input, dim=-1):
-    """``x - logsumexp(x)`` along ``dim``, stable for any finite input."""
+    """``x - logsumexp(x)`` along ``dim``, stable for any finite input (NaN for a slice whose
+    max is infinite, as in PyTorch)."""
     return input.log_softmax(dim=dim)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta * x)) / beta`` elementwise, and ``x`` itself where
+    ``beta * x > threshold`` (PyTorch's definition and gradient)."""
+    return _losses.Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+def logsigmoid(input):
+    """``log(sigmoid(x))`` elementwise, exact for any finite ``x`` (``min(x, 0) -
+    log1p(exp(-|x|))``, as PyTorch)."""
+    return _losses.LogSigmoid.apply(input)
 
 
 def dropout(input, p=0.5, training=True):
@@ -75,6 +95,10 @@ def linear(input, weight, bias=None, activation=None):
 
 # ---- losses ----------------------------------------------------------------------------------
 def _check_reduction(reduction, name):
+    if isinstance(reduction, Tensor):
+        raise TypeError(f"{name}: reduction must be one of {_REDUCTIONS}, got a Tensor; "
+                        f"gpugrad's third positional argument is reduction, so pass weights by "
+                        f"keyword (weight=...)")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{name}: {reduction!r} is not a valid value for reduction; expected "
                          f"one of {_REDUCTIONS}")
@@ -89,6 +113,14 @@ def _reduce(loss, reduction, name):
     return loss
 
 
+def _check_not_differentiable(name, **weights):
+    """PyTorch's losses take no gradient for their weights and refuse ones that require it."""
+    for arg, value in weights.items():
+        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+            raise RuntimeError(f"The function '{name}' is not differentiable with respect to "
+                               f"argument '{arg}'. This input cannot have requires_grad True.")
+
+
 def _check_same_shape(name, input, target):
     if not isinstance(target, Tensor):
         raise TypeError(f"{name}: target must be a gg.Tensor, got {type(target).__name__}")
@@ -100,14 +132,16 @@ def _check_same_shape(name, input, target):
 
 
 def mse_loss(input, target, reduction="mean"):
-    """Mean squared error ``(input - target) ** 2``."""
+    """Mean squared error ``(input - target) ** 2``; both input and target get gradients
+    (``2 * (input - target)``, over N for 'mean'), as in PyTorch."""
     _check_same_shape("mse_loss", input, target)
-    diff = input - target
-    return _reduce(diff * diff, reduction, "mse_loss")
+    _check_reduction(reduction, "mse_loss")
+    return _losses.MSELoss.apply(input, target, reduction=reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
-    """Mean absolute error ``|input - target|``."""
+    """Mean absolute error ``|input - target|``: PyTorch's own composition, so the gradient at
+    ``input == target`` is 0."""
     _check_same_shape("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
@@ -122,7 +156,7 @@ def _check_class_targets(name, input, target):
                          f"{input.shape} and {target.shape}")
     if target.device.type == "cpu" and target.numel():
         # A free check on the host (on a GPU it would force a sync, so it is left to the kernel).
-        values = target.numpy()
+        values = target.detach().numpy()
         low, high = int(values.min()), int(values.max())
         if low < 0 or high >= input.shape[1]:
             bad = low if low < 0 else high
@@ -149,25 +183,41 @@ def nll_loss(input, target, reduction="mean"):
     return _reduce(-input.gather_rows(target), reduction, "nll_loss")
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None):
-    """Binary cross-entropy of ``sigmoid(input)`` against ``target`` in [0, 1], stable for any
-    logit: ``max(x, 0) - x * t + log(1 + exp(-|x|))`` never overflows.
+def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None,
+                                     weight=None):
+    """Binary cross-entropy of ``sigmoid(input)`` against ``target`` (PyTorch's formula):
+    ``(1 - t) * x - (1 + (pos_weight - 1) * t) * log_sigmoid(x)``, times ``weight``.
 
-    ``pos_weight`` multiplies the loss of positive targets (as in PyTorch).
+    Stable for any finite logit (``log_sigmoid`` never overflows; logits of +-1e4 give exact
+    losses). ``pos_weight`` (a number or a tensor broadcast against the target, e.g. one per
+    class) multiplies the loss of positive targets; ``weight`` (broadcast) rescales each
+    element. The input's gradient is ``sigmoid(x) - t`` (``0.5 - t`` at a zero logit), the
+    target's ``-x``; neither weight gets one (one that requires grad is refused, as in PyTorch).
     """
-    _check_same_shape("binary_cross_entropy_with_logits", input, target)
-    softplus_neg = ((-input.abs()).exp() + 1.0).log() + (-input).relu()  # log(1 + exp(-x))
-    if pos_weight is None:
-        loss = (1.0 - target) * input + softplus_neg
-    else:
-        loss = (1.0 - target) * input + (1.0 + (pos_weight - 1.0) * target) * softplus_neg
-    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+    name = "binary_cross_entropy_with_logits"
+    _check_same_shape(name, input, target)
+    _check_reduction(reduction, name)
+    _check_not_differentiable(name, weight=weight, pos_weight=pos_weight)
+    return _losses.BCEWithLogits.apply(input, target, weight, pos_weight, reduction=reduction)
 
 
-def binary_cross_entropy(input, target, reduction="mean"):
-    """Binary cross-entropy of probabilities ``input``; logs are clamped at -100 as in PyTorch
-    (prefer ``binary_cross_entropy_with_logits``, which is stable)."""
-    _check_same_shape("binary_cross_entropy", input, target)
-    log_p = input.log().clamp(min=-100.0)
-    log_q = (1.0 - input).log().clamp(min=-100.0)
-    return _reduce(-(target * log_p + (1.0 - target) * log_q), reduction, "binary_cross_entropy")
+def binary_cross_entropy(input, target, reduction="mean", weight=None):
+    """Binary cross-entropy of probabilities ``input`` against ``target``, both in [0, 1]:
+    ``-(t * log(p) + (1 - t) * log(1 - p))`` times ``weight`` (broadcast), with each log
+    clamped at -100 as in PyTorch, so probabilities of exactly 0 and 1 give finite losses.
+
+    The input's gradient is PyTorch's ``(p - t) / max((1 - p) * p, 1e-12)``, finite at 0 and
+    1; the target's is ``-logit(p)``. On the cpu an input or target outside [0, 1] (or NaN)
+    raises, as in PyTorch (elsewhere that check would wait for the device, so it is skipped).
+    Prefer ``binary_cross_entropy_with_logits``, which is exact for any logit.
+    """
+    name = "binary_cross_entropy"
+    _check_same_shape(name, input, target)
+    _check_reduction(reduction, name)
+    _check_not_differentiable(name, weight=weight)
+    if input.device.type == "cpu":
+        for what, tensor in (("input", input), ("target", target)):
+            values = tensor.detach().numpy()
+            if values.size and not ((values >= 0) & (values <= 1)).all():
+                raise RuntimeError(f"{name}: all elements of {what} should be between 0 and 1")
+    return _losses.BCE.apply(input, target, weight, reduction=reduction)

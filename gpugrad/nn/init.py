@@ -1,5 +1,6 @@
 """Weight initializers, in place and outside autograd, with PyTorch's names and formulas."""
 import math
+import warnings
 
 from ..autograd import no_grad
 from ..creation import rand, randn
@@ -57,8 +58,18 @@ def ones_(tensor):
     return constant_(tensor, 1.0)
 
 
+def _empty(tensor):
+    """True (with PyTorch's warning) for a tensor with no elements: nothing to initialize."""
+    if tensor.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     """U(-bound, bound) with ``bound = gain * sqrt(3 / fan)`` (He et al., 2015)."""
+    if _empty(tensor):
+        return tensor
     fan_in, fan_out = _fans(tensor)
     fan = fan_in if mode == "fan_in" else fan_out
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
@@ -67,6 +78,8 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
 
 def xavier_uniform_(tensor, gain=1.0):
     """U(-bound, bound) with ``bound = gain * sqrt(6 / (fan_in + fan_out))`` (Glorot, 2010)."""
+    if _empty(tensor):
+        return tensor
     fan_in, fan_out = _fans(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)

@@ -22,6 +22,11 @@ class Linear(Module):
         if activation not in (None, "relu", "tanh", "sigmoid"):
             raise ValueError(f"Linear: unknown activation {activation!r}; expected None, 'relu', "
                              f"'tanh' or 'sigmoid'")
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                wrong_type = not isinstance(value, int) or isinstance(value, bool)
+                raise (TypeError if wrong_type else ValueError)(
+                    f"Linear: {name} must be a non-negative int, got {value!r}")
         self.in_features = in_features
         self.out_features = out_features
         self.activation = activation

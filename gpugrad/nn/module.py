@@ -306,7 +306,9 @@ def _move_in_place(tensor, device, dtype):
     if dtype is not None and not tensor.dtype.is_floating_point:
         dtype = None
     moved = tensor.detach().to(device=device, dtype=dtype)
-    tensor._data, tensor._backend = moved._data, moved._backend
+    if moved._data is not tensor._data:  # new storage: no longer a view of what it was
+        tensor._data, tensor._backend = moved._data, moved._backend
+        tensor._view = tensor._version_box = None
 
 
 def _reset_grad(param, set_to_none):

@@ -21,6 +21,9 @@ class Parameter(Tensor):
 
             data = tensor(data)
         param = cls._make(data._data, data._backend, False)
+        if data._version_box is None:
+            data._version_box = [0]
+        param._version_box = data._version_box  # one storage, one version counter
         if requires_grad:
             param.requires_grad_(True)
         return param

@@ -21,18 +21,39 @@ def broadcast_shapes(op_name, shape_a, shape_b):
     return tuple(out)
 
 
+def broadcast_mismatch(target, source):
+    """The first dimension (counted in ``target``) where ``source`` cannot broadcast to
+    ``target``, as ``(dim, target size, source size)``, or None when it can."""
+    lead = len(target) - len(source)
+    if lead < 0:
+        return 0, None, None
+    for i, (t, s) in enumerate(zip(target[lead:], source)):
+        if s != t and s != 1:
+            return i + lead, t, s
+    return None
+
+
 def shape_of(x):
     """The shape of a backend array, or None for a Python number."""
     return getattr(x, "shape", None)
 
 
-def checked_binary(backend, op_name, a, b):
-    """``backend.binary`` whose broadcasting failures name the op and both shapes."""
+def checked_binary(backend, op_name, a, b, dtype=None, out=None):
+    """``backend.binary`` whose failures name the op: both shapes when they do not broadcast,
+    else NumPy's reason as a RuntimeError (``int ** -1``: "Integers to negative integer powers
+    are not allowed.")."""
     try:
-        return backend.binary(op_name, a, b)
-    except ValueError:
-        broadcast_shapes(op_name, shape_of(a) or (), shape_of(b) or ())
-        raise
+        return backend.binary(op_name, a, b, dtype, out)
+    except ValueError as exc:
+        shape = broadcast_shapes(op_name, shape_of(a) or (), shape_of(b) or ())
+        if out is not None and shape != tuple(out.shape):
+            raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the "
+                               f"broadcast shape {list(shape)}") from None
+        if "read-only" in str(exc):
+            from .shape import read_only_error
+
+            raise read_only_error(backend, out) from None
+        raise RuntimeError(f"{op_name}: {exc}") from None
 
 
 def sum_to(grad, shape):

@@ -1,32 +1,100 @@
-"""Elementwise ops with broadcasting: arithmetic, unary math, activations, where, clamp."""
-from ..dtypes import float32, float64
+"""Elementwise ops with broadcasting: arithmetic, unary math, activations, where, clamp.
+
+Result dtypes follow PyTorch's promotion (``gpugrad.dtypes``), decided here from the operands'
+dtypes and classes before the backend computes, so they do not depend on NumPy's own rules.
+"""
+from .. import dtypes as _dtypes
 from ..function import Function
 from .broadcast import checked_binary, sum_to
 from .fused import BiasActGrad
 
+_scalar_dtype = _dtypes.scalar_dtype
+_binary_result_type = _dtypes.binary_result_type
+
+
+def promoted_of(backend, *operands):
+    """PyTorch's result dtype of an op on several operands (arrays, numbers or None)."""
+    groups = ([], [], [])
+    for x in operands:
+        if x is None:
+            continue
+        if getattr(x, "shape", None) is None:
+            groups[2].append(_scalar_dtype(x))
+        else:
+            groups[0 if x.ndim else 1].append(backend.dtype(x))
+    return _dtypes.result_type_of(*groups)
+
+
+def promoted_dtype(backend, a, b):
+    """PyTorch's result dtype of ``a op b`` (backend arrays or numbers)."""
+    if type(a) is float or type(a) is int or type(a) is bool:
+        da, ca = _scalar_dtype(a), 0
+    else:
+        da, ca = backend.dtype(a), 2 if a.ndim else 1
+    if type(b) is float:  # the common ``x * 0.5``
+        if da.is_floating_point and ca:
+            return da
+        db, cb = _dtypes.DEFAULT_FLOAT, 0
+    elif type(b) is int or type(b) is bool:
+        db, cb = _scalar_dtype(b), 0
+    else:
+        db = backend.dtype(b)
+        if db is da:
+            return da
+        cb = 2 if b.ndim else 1
+    return _binary_result_type(da, ca, db, cb)
+
 
 class _Binary(Function):
     """A broadcasting binary op; ``op`` names the backend primitive. Operands may be numbers,
-    whose ``shapes`` entry is None (they get no gradient)."""
+    whose ``shapes`` entry is None (they get no gradient). The result dtype is PyTorch's
+    promotion of the operands (``result_dtype`` adjusts it per op); an operand of another float
+    dtype gets its gradient back in its own dtype (``input_dtypes``, read by the engine)."""
 
     op = None
+    result_dtype = None  # a function adjusting the promoted dtype (true division: a float)
+    supports_out = True
 
-    def forward(self, a, b):
-        self.shapes = (getattr(a, "shape", None), getattr(b, "shape", None))
+    def forward(self, a, b, out=None):
         backend = self.backend
+        shape_a, shape_b = getattr(a, "shape", None), getattr(b, "shape", None)
+        self.shapes = (shape_a, shape_b)
+        if shape_a is not None and shape_b is not None:
+            if a.dtype is b.dtype and out is None:  # one dtype (the common case): it stays
+                dtype = None if self.result_dtype is None else \
+                    self.result_dtype(backend.dtype(a))
+            else:
+                dtype = backend.dtype(a)
+                other = backend.dtype(b)
+                if other is not dtype:
+                    self.input_dtypes = (dtype, other)
+                    dtype = _binary_result_type(dtype, 2 if a.ndim else 1, other,
+                                                2 if b.ndim else 1)
+                if self.result_dtype is not None:
+                    dtype = self.result_dtype(dtype)
+        else:
+            dtype = promoted_dtype(backend, a, b)
+            if self.result_dtype is not None:
+                dtype = self.result_dtype(dtype)
+        if out is not None:
+            _check_out(dtype, backend, out)
         try:
-            out = backend.binary(self.op, a, b)
+            return backend.binary(self.op, a, b, dtype, out)
         except ValueError:  # name the op and both shapes (checked only on failure: hot path)
-            out = checked_binary(backend, self.op, a, b)
-        if backend.dtype(out) is float64 and not _has_float64(backend, a, b):
-            # NumPy makes int64 op float32 (and int / int) float64; PyTorch gives float32
-            out = backend.cast(out, float32)
-        return out
+            return checked_binary(backend, self.op, a, b, dtype, out)
+        except TypeError:  # NumPy refuses the dtypes (bool - bool): say it as PyTorch does
+            raise self.type_error(promoted_dtype(backend, a, b)) from None
+
+    def type_error(self, dtype):
+        return TypeError(f"{self.op}: not supported for {dtype.name} operands")
 
 
-def _has_float64(backend, a, b):
-    return any(getattr(x, "shape", None) is not None and backend.dtype(x) is float64
-               for x in (a, b))
+def _check_out(dtype, backend, out):
+    """An in-place op writes into ``out``: the result's dtype must fit (PyTorch's canCast)."""
+    target = backend.dtype(out)
+    if not _dtypes.can_cast(dtype, target):
+        raise RuntimeError(f"result type {dtype.name} can't be cast to the desired output type "
+                           f"{target.name}")
 
 
 class Add(_Binary):
@@ -38,6 +106,12 @@ class Add(_Binary):
 
 class Sub(_Binary):
     op = "sub"
+
+    def type_error(self, dtype):
+        if dtype is _dtypes.bool_:
+            return RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                                "supported. Use the `^` or `logical_xor()` operator instead.")
+        return _Binary.type_error(self, dtype)
 
     def backward(self, grad):
         gb = None if self.shapes[1] is None else sum_to(-grad, self.shapes[1])
@@ -56,8 +130,11 @@ class Mul(_Binary):
 
 
 class Div(_Binary):
+    """True division: integer and bool operands give the default float, as in PyTorch."""
+
     save_inputs = True
     op = "div"
+    result_dtype = staticmethod(_dtypes.default_float_for)
 
     def backward(self, grad):
         a, b = self.inputs
@@ -67,8 +144,14 @@ class Div(_Binary):
 
 
 class Pow(_Binary):
+    """``a ** b`` with PyTorch's gradients (``pow_backward``, ``pow_backward_self``,
+    ``pow_backward_exponent``): a number exponent of 0 gives the base a zero gradient, a tensor
+    exponent gives 0 where it is 0; the exponent's gradient ``grad * a ** b * log(a)`` takes
+    ``a ** b * log(a)`` as 0 where ``a == 0`` and ``b >= 0`` (so it is -inf at ``0 ** -1``).
+    The output is not saved (``x **= 0.5; x **= w`` works, as in PyTorch): the exponent's
+    gradient recomputes ``a ** b``."""
+
     save_inputs = True
-    save_output = True
 
     op = "pow"
 
@@ -77,8 +160,11 @@ class Pow(_Binary):
         ga = gb = None
         if self.shapes[0] is not None:
             if self.shapes[1] is None:  # x ** number
-                if b == 0:
-                    ga = grad * 0.0
+                if b == 0:  # zeros, whatever grad holds (NaN and inf included)
+                    from ..tensor import Tensor
+
+                    ga = Tensor._make(self.backend.full(a.shape, 0.0, a.dtype), self.backend,
+                                      False)
                 elif b == 1:
                     ga = grad
                 elif b == 2:
@@ -86,99 +172,127 @@ class Pow(_Binary):
                 else:
                     ga = grad * (b * a ** (b - 1))
             else:
-                ga = grad * (b * a ** (b - 1))
+                ga = Where.apply(b == 0, 0.0, grad * (b * a ** (b - 1)))
             ga = sum_to(ga, self.shapes[0])
         if self.shapes[1] is not None:
             # (``gpugrad.tensor`` is the creation function, so import from the module itself)
             from ..tensor import as_tensor_like
 
-            base = as_tensor_like(a, b)
-            # d/db a**b = a**b * log(a), taken as 0 where a == 0 (as PyTorch does)
-            gb = grad * where_zero(base == 0, self.output() * base.log())
+            base = as_tensor_like(a, b)  # a number base becomes a 0-d tensor
+            zero_base = (base == 0).logical_and(b >= 0)
+            gb = grad * Where.apply(zero_base, 0.0, base ** b * base.log())
             gb = sum_to(gb, self.shapes[1])
         return ga, gb
 
 
-def where_zero(mask, x):
-    """``x`` with entries under ``mask`` set to 0 (a mask carries no gradient)."""
-    return Where.apply(mask, 0.0, x)
+class _Unary(Function):
+    """An elementwise op of one tensor; ``op`` names the backend primitive. Integer and bool
+    inputs give the default float for ``exp``, ``log`` and the like (PyTorch's rule)."""
+
+    op = None
+    supports_out = True
+
+    def forward(self, a, out=None):
+        if out is None:
+            return self.backend.unary(self.op, a)
+        backend = self.backend
+        _check_out(_dtypes.unary_result_type(self.op, backend.dtype(a)), backend, out)
+        return backend.unary(self.op, a, None, out)
 
 
-class Neg(Function):
-    def forward(self, a):
-        return self.backend.unary("neg", a)
+class Neg(_Unary):
+    op = "neg"
+
+    def forward(self, a, out=None):
+        if self.backend.dtype(a) is _dtypes.bool_:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        return _Unary.forward(self, a, out)
 
     def backward(self, grad):
         return -grad
 
 
-class Exp(Function):
+class Exp(_Unary):
     save_output = True
-
-    def forward(self, a):
-        return self.backend.unary("exp", a)
+    op = "exp"
 
     def backward(self, grad):
         return grad * self.output()
 
 
-class Log(Function):
+class Log(_Unary):
     save_inputs = True
-
-    def forward(self, a):
-        return self.backend.unary("log", a)
+    op = "log"
 
     def backward(self, grad):
         return grad / self.inputs[0]
 
 
-class Sqrt(Function):
+class Sign(_Unary):
+    """-1, 0 or 1 by sign; its gradient is zero (``sign_`` in place; ``Tensor.sign`` makes a
+    tensor outside the graph)."""
+
+    op = "sign"
+
+    def backward(self, grad):
+        return None
+
+
+class Sqrt(_Unary):
+    """``sqrt(a)``; gradient ``grad / (2 * sqrt(a))`` as PyTorch (inf at 0, -inf at -0.0)."""
+
     save_output = True
-
-    def forward(self, a):
-        return self.backend.unary("sqrt", a)
+    op = "sqrt"
 
     def backward(self, grad):
-        return grad * 0.5 / self.output()
+        return grad / (self.output() * 2.0)
 
 
-class Abs(Function):
+class Abs(_Unary):
+    """``|a|``; gradient ``grad * sgn(a)``, 0 at 0 and at NaN, as PyTorch."""
+
     save_inputs = True
-
-    def forward(self, a):
-        return self.backend.unary("abs", a)
+    op = "abs"
 
     def backward(self, grad):
-        return grad * self.inputs[0].sign()
+        return grad * Abs.sgn(self.inputs[0])
+
+    @staticmethod
+    def sgn(x):
+        """PyTorch's ``sgn`` of a real tensor (no gradient): -1, 0 or 1, and 0 at NaN (where
+        the backends' ``sign`` gives NaN)."""
+        return Where.apply(x != x, 0.0, x.sign())
 
 
-class _Activation(Function):
-    """tanh, relu or sigmoid (``act``). Backward is one kernel, bias_act's gradient from the
+class _Activation(_Unary):
+    """tanh, relu or sigmoid (``op``). Backward is one kernel, bias_act's gradient from the
     saved output, instead of three elementwise ops; that kernel has its own backward."""
 
     save_output = True
-    act = None
-
-    def forward(self, a):
-        return self.backend.unary(self.act, a)
 
     def backward(self, grad):
-        return BiasActGrad.apply(grad, self.output(), act=self.act)
+        return BiasActGrad.apply(grad, self.output(), act=self.op)
 
 
 class Tanh(_Activation):
-    act = "tanh"
+    op = "tanh"
 
 
 class Relu(_Activation):
-    act = "relu"
+    op = "relu"
 
 
 class Sigmoid(_Activation):
-    act = "sigmoid"
+    op = "sigmoid"
 
 
 class _MaxMin(_Binary):
+    """maximum/minimum; PyTorch's gradient: ``where(a == b, grad / 2, grad)``, set to 0 for the
+    operand the other one beats. A NaN beats nothing and is beaten by nothing, so both operands
+    of a NaN get the whole gradient."""
+
     save_inputs = True
     winner = None  # comparison under which ``a`` takes the whole gradient
 
@@ -187,10 +301,13 @@ class _MaxMin(_Binary):
 
         a, b = self.inputs
         ta = as_tensor_like(a, b)
-        # ties split the gradient evenly, as PyTorch does
-        share_a = ta._compare(self.winner, b).to(grad.dtype) + (ta == b).to(grad.dtype) * 0.5
-        ga = None if self.shapes[0] is None else sum_to(grad * share_a, self.shapes[0])
-        gb = None if self.shapes[1] is None else sum_to(grad * (1.0 - share_a), self.shapes[1])
+        tb = as_tensor_like(b, ta)
+        shared = Where.apply(ta == tb, grad / 2, grad)
+        ga = gb = None
+        if self.shapes[0] is not None:
+            ga = sum_to(Where.apply(tb._compare(self.winner, ta), 0.0, shared), self.shapes[0])
+        if self.shapes[1] is not None:
+            gb = sum_to(Where.apply(ta._compare(self.winner, tb), 0.0, shared), self.shapes[1])
         return ga, gb
 
 
@@ -209,17 +326,20 @@ class Where(Function):
 
     def forward(self, cond, a, b):
         self.shapes = (getattr(a, "shape", None), getattr(b, "shape", None))
+        backend = self.backend
+        dtype = promoted_dtype(backend, a, b)  # where(c, 1.0, 0.0) is float32, as in PyTorch
+        if self.shapes[0] is not None and self.shapes[1] is not None:
+            da, db = backend.dtype(a), backend.dtype(b)
+            if da is not db:
+                self.input_dtypes = (None, da, db)
         try:
-            out = self.backend.where(cond, a, b)
+            return backend.where(cond, a, b, dtype)
         except ValueError:
             from .broadcast import broadcast_shapes
 
             shape = broadcast_shapes("where", cond.shape, self.shapes[0] or ())
             broadcast_shapes("where", shape, self.shapes[1] or ())
             raise
-        if self.backend.dtype(out) is float64 and not _has_float64(self.backend, a, b):
-            out = self.backend.cast(out, float32)  # where(c, 1.0, 0.0) is float32, as in PyTorch
-        return out
 
     def backward(self, grad):
         cond = self.inputs[0]
@@ -228,28 +348,90 @@ class Where(Function):
         return None, ga, gb
 
 
+class MaskedFill(Function):
+    """``a`` with ``value`` (a number or a 0-d tensor, which gets the gradient of the filled
+    entries) where ``mask``, a bool tensor broadcast to ``a``'s shape, is true; in place as
+    ``masked_fill_``. The filled entries of ``a`` get no gradient."""
+
+    supports_out = True
+
+    def forward(self, a, mask, value, out=None):
+        backend = self.backend
+        self.value_shape = getattr(value, "shape", None)
+        if self.value_shape:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {len(self.value_shape)} dimension(s).")
+        if backend.dtype(mask) is not _dtypes.bool_:
+            raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
+                               f"dtype {backend.dtype(mask).name}")
+        self.saved = mask
+        return backend.where(mask, value, a, backend.dtype(a), out)
+
+    def backward(self, grad):
+        from ..tensor import Tensor
+
+        mask = Tensor._make(self.saved, self.backend, False)
+        grad_value = None if self.value_shape is None else Where.apply(mask, grad, 0.0).sum()
+        return Where.apply(mask, 0.0, grad), None, grad_value
+
+
 class Clamp(Function):
-    """``clamp(x, min, max)``; the gradient passes where ``min <= x <= max``, as in PyTorch."""
+    """``clamp(x, min, max)``: ``minimum(maximum(x, min), max)``, with PyTorch's gradients
+    (``clamp_backward``, ``clamp_backward_min_max``): ``x`` gets it where
+    ``min <= x <= max`` (the bounds included; NaN gets none).
+
+    Bounds are numbers, as keywords (``Clamp.apply(x, min=0.0)``), or tensors, positionally
+    (``Clamp.apply(x, lo, hi)``, None for an absent one; they broadcast). A tensor bound gets
+    the gradient where it binds: ``min`` where ``x < min`` and ``min < max``, ``max`` where
+    ``x > max`` or ``max < min`` (with ``min > max`` the result is ``max``).
+    """
 
     save_inputs = True
+    supports_out = True
 
-    def forward(self, a, min=None, max=None):
+    def forward(self, a, min=None, max=None, out=None):
+        backend = self.backend
         self.bounds = (min, max)
-        out = a
+        self.shapes = tuple(getattr(x, "shape", None) for x in (a, min, max))
+        dtype = promoted_of(backend, a, min, max)  # clamp(int_tensor, 0.5) is float32
+        if self.shapes[1] is not None or self.shapes[2] is not None:
+            kinds = tuple(None if s is None else backend.dtype(x)
+                          for s, x in zip(self.shapes, (a, min, max)))
+            if any(k is not None and k is not dtype for k in kinds):
+                self.input_dtypes = kinds
+        if out is not None:
+            _check_out(dtype, backend, out)
+        result = a
         if min is not None:
-            out = self.backend.binary("maximum", out, min)
+            result = backend.binary("maximum", result, min, dtype, out)
         if max is not None:
-            out = self.backend.binary("minimum", out, max)
-        return out if out is not a else self.backend.contiguous(a)
+            result = backend.binary("minimum", result, max, dtype, out)
+        return result
 
     def backward(self, grad):
         x = self.inputs[0]
-        lo, hi = self.bounds
+        lo, hi = (tuple(self.inputs[1:]) + (None, None))[:2]
+        if len(self.inputs) == 1:
+            lo, hi = self.bounds  # numbers, given as keywords
+        inside = None
         if lo is not None:
-            grad = Where.apply(x >= lo, grad, 0.0)
+            inside = x >= lo
         if hi is not None:
-            grad = Where.apply(x <= hi, grad, 0.0)
-        return grad
+            inside = x <= hi if inside is None else inside.logical_and(x <= hi)
+        grad_x = grad if inside is None else Where.apply(inside, grad, 0.0)
+        grad_x = sum_to(grad_x, self.shapes[0])
+        if len(self.inputs) == 1:
+            return grad_x
+        grads = [grad_x, None, None]
+        for i in (1, 2):
+            if self.shapes[i] is None or self.next_nodes[i] is None:
+                continue
+            if i == 1:  # min binds below x unless max overrides it
+                binds = x < lo if hi is None else (x < lo).logical_and(lo < hi)
+            else:
+                binds = x > hi if lo is None else (x > hi).logical_or(hi < lo)
+            grads[i] = sum_to(Where.apply(binds, grad, 0.0), self.shapes[i])
+        return tuple(grads[:len(self.inputs)])
 
 
 class Cast(Function):

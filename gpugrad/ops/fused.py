@@ -20,6 +20,10 @@ class BiasAct(Function):
                 f"bias_act: expected x of shape (N, F) and bias of shape (F,), got "
                 f"{tuple(x.shape)} and {tuple(bias.shape)}"
             )
+        if self.backend.dtype(x) is not self.backend.dtype(bias):
+            raise RuntimeError(f"bias_act: x and bias must have the same dtype, got "
+                               f"{self.backend.dtype(x).name} and "
+                               f"{self.backend.dtype(bias).name}; convert one first")
         self.act = act
         return self.backend.bias_act(x, bias, act)
 

@@ -20,11 +20,20 @@ def _rows_of(shape):
     return (math.prod(shape[:-1]), shape[-1])
 
 
+def _same_dtype(backend, a, b, names):
+    """matmul and linear do not promote (as in PyTorch): mixed dtypes are an error."""
+    da, db = backend.dtype(a), backend.dtype(b)
+    if da is not db:
+        raise RuntimeError(f"expected {names} to have the same dtype, but got: {da.name} != "
+                           f"{db.name}; convert one first, e.g. b.to(a.dtype)")
+
+
 class Matmul(Function):
     save_inputs = True
 
     def forward(self, a, b):
         sa, sb = a.shape, b.shape
+        _same_dtype(self.backend, a, b, "m1 and m2")
         if not sa or not sb:
             raise RuntimeError(
                 f"matmul: both arguments need at least 1 dimension, got shapes {sa} and {sb}"
@@ -68,6 +77,7 @@ class Linear(Function):
     save_inputs = True
 
     def forward(self, x, weight):
+        _same_dtype(self.backend, x, weight, "input and weight")
         if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
             raise RuntimeError(
                 f"linear: input of shape {tuple(x.shape)} does not match weight of shape "

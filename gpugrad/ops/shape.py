@@ -1,13 +1,32 @@
-"""Layout ops: reshape, permute, expand, indexing (its adjoint, and writes), concatenation."""
+"""Layout ops: reshape, permute, expand and basic indexing (views of their input), indexing's
+adjoint and writes, and concatenation."""
 import numbers
 
-from .. import autograd as _autograd
+from ..backends.base import view_strides
+from ..dtypes import promote_types
 from ..function import Function, devices_differ_error
 from ..tensor import Tensor
-from .broadcast import sum_to
+from ..views import ViewFunction
+from .broadcast import broadcast_mismatch, sum_to
 
 
-class Reshape(Function):
+def can_view(backend, array, shape):
+    """True when ``array`` can take ``shape`` as a view (always for a contiguous array)."""
+    return backend.is_contiguous(array) or \
+        view_strides(tuple(array.shape), backend.strides(array), shape) is not None
+
+
+class Reshape(ViewFunction):
+    """A new shape: a view when the strides allow one, else a copy (``reshape``'s rule)."""
+
+    @classmethod
+    def shares_storage(cls, base, params):
+        return can_view(base._backend, base._data, params["shape"])
+
+    @staticmethod
+    def view_array(backend, array, params):
+        return backend.reshape(array, params["shape"])
+
     def forward(self, a, shape=None):
         self.in_shape = a.shape
         return self.backend.reshape(a, shape)
@@ -16,7 +35,13 @@ class Reshape(Function):
         return grad.reshape(self.in_shape)
 
 
-class Permute(Function):
+class Permute(ViewFunction):
+    """Dimensions reordered (``permute``, ``transpose``, ``T``): always a view."""
+
+    @staticmethod
+    def view_array(backend, array, params):
+        return backend.permute(array, params["axes"])
+
     def forward(self, a, axes=None):
         self.axes = axes
         return self.backend.permute(a, axes)
@@ -29,16 +54,48 @@ class Permute(Function):
 
 
 class Expand(Function):
-    def forward(self, a, shape=None):
+    """Size-1 dimensions broadcast, read-only, for gradients of reductions (which only read
+    it): on small NumPy arrays a dense copy is cheaper to make than a view."""
+
+    def forward(self, a, shape=None, view=False):
         self.in_shape = a.shape
-        return self.backend.broadcast_to(a, shape)
+        return self.backend.broadcast_to(a, shape, view)
 
     def backward(self, grad):
         return sum_to(grad, self.in_shape)
 
 
-class Getitem(Function):
-    """``a[index]``; ``index`` holds ints, slices, None, Ellipsis and backend index arrays."""
+class ExpandView(ViewFunction, Expand):
+    """``Tensor.expand``: a read-only view whose expanded dimensions have stride 0."""
+
+    @staticmethod
+    def view_array(backend, array, params):
+        return backend.broadcast_to(array, params["shape"], True)
+
+    def forward(self, a, shape=None):
+        return Expand.forward(self, a, shape, True)
+
+
+def is_basic(index):
+    """True for an index of ints, slices, None and Ellipsis only (it selects a view)."""
+    for entry in index:
+        kind = type(entry)
+        if kind is not int and kind is not slice and entry is not None and entry is not Ellipsis:
+            return False
+    return True
+
+
+class Getitem(ViewFunction):
+    """``a[index]``; ``index`` holds ints, slices, None, Ellipsis and backend index arrays.
+    Basic indexing (no arrays) gives a view, as in PyTorch; index arrays give a copy."""
+
+    @classmethod
+    def shares_storage(cls, base, params):
+        return is_basic(params["index"])
+
+    @staticmethod
+    def view_array(backend, array, params):
+        return backend.getitem(array, params["index"])
 
     def forward(self, a, index=None):
         self.in_shape = a.shape
@@ -66,13 +123,17 @@ class IndexAdd(Function):
 
 
 class IndexPut(Function):
-    """``a`` with ``a[index] = value``, out of place: what ``Tensor.__setitem__`` records for
-    autograd (PyTorch's CopySlices). ``value`` is an array broadcast to ``a[index]`` or a number."""
+    """``a[index] = value``: out of place (a copy of ``a``), or in place into ``out`` (``a``
+    itself, through ``inplace.apply_inplace``: ``index_put_``, PyTorch's ``x[idx] = v`` with
+    index arrays). ``value`` is an array broadcast to ``a[index]`` or a number."""
 
-    def forward(self, a, value, index=None):
+    supports_out = True
+
+    def forward(self, a, value, index=None, out=None):
         self.index = index
         self.value_shape = getattr(value, "shape", None)
-        out = self.backend.contiguous(a)
+        if out is None:
+            out = self.backend.contiguous(a)
         put(self.backend, out, index, value)
         return out
 
@@ -81,6 +142,57 @@ class IndexPut(Function):
         if self.value_shape is None:
             return grad_a, None
         return grad_a, sum_to(Getitem.apply(grad, index=self.index), self.value_shape)
+
+
+class Copy(Function):
+    """``dst.copy_(src)``: ``src`` (a tensor of ``dst``'s dtype or a number, broadcast) written
+    into ``dst``; in place through ``inplace.apply_inplace``. The old values of ``dst`` get no
+    gradient; ``src`` gets the gradient summed to its shape."""
+
+    supports_out = True
+
+    def forward(self, dst, src, out=None):
+        self.src_shape = getattr(src, "shape", None)
+        if self.src_shape is not None:
+            bad = broadcast_mismatch(tuple(dst.shape), tuple(self.src_shape))
+            if bad is not None:
+                dim, size, src_size = bad
+                if size is None:
+                    raise RuntimeError(f"copy_: source of shape {list(self.src_shape)} has more "
+                                       f"dimensions than the destination {list(dst.shape)}")
+                raise RuntimeError(f"The size of tensor a ({size}) must match the size of tensor "
+                                   f"b ({src_size}) at non-singleton dimension {dim}")
+        if out is None:
+            out = self.backend.contiguous(dst)
+        self.backend.copy_(out, src)
+        return out
+
+    def backward(self, grad):
+        return None, None if self.src_shape is None else sum_to(grad, self.src_shape)
+
+
+class ViewScatter(Function):
+    """``a`` with the region that view ``steps`` select replaced by ``values`` (an array or a
+    number), out of place: the gradient of a base whose view was written in place (used by
+    ``inplace.CopySlices``); its own backward makes it differentiable again."""
+
+    def forward(self, a, values, steps=None):
+        self.steps = steps
+        self.values_shape = getattr(values, "shape", None)
+        out = self.backend.contiguous(a)
+        region = out
+        for op, params in steps:
+            region = op.view_array(self.backend, region, params)
+        self.backend.copy_(region, values)
+        return out
+
+    def backward(self, grad):
+        from ..views import replay
+
+        grad_a = ViewScatter.apply(grad, 0.0, steps=self.steps)
+        if self.values_shape is None:
+            return grad_a, None
+        return grad_a, sum_to(replay(self.steps, grad), self.values_shape)
 
 
 def put(backend, a, index, value):
@@ -92,20 +204,32 @@ def put(backend, a, index, value):
                          f"{tuple(a.shape)}: {exc}") from None
     except ValueError as exc:
         if "read-only" in str(exc):
-            raise RuntimeError("unsupported operation: more than one element of the written-to "
-                               "tensor refers to a single memory location. Please clone() the "
-                               "tensor before performing the operation.") from None
+            raise read_only_error(backend, a) from None
         target = backend.getitem(a, index).shape
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(getattr(value, 'shape', ()))} "
                            f"cannot be broadcast to indexing result of shape {list(target)}") from None
 
 
+OVERLAP_MESSAGE = ("unsupported operation: more than one element of the written-to tensor refers "
+                   "to a single memory location. Please clone() the tensor before performing the "
+                   "operation.")
+READ_ONLY_MESSAGE = ("the tensor's memory is read-only (it shares a read-only NumPy array, e.g. "
+                     "from gg.from_numpy or gg.from_dlpack): clone() it before writing into it")
+
+
+def read_only_error(backend, array):
+    """The error for a write into a read-only array: an expanded view (several elements at one
+    address, as PyTorch words it) or memory that was read-only to begin with."""
+    return RuntimeError(OVERLAP_MESSAGE if 0 in backend.strides(array) else READ_ONLY_MESSAGE)
+
+
 def setitem(tensor, index, value):
     """``tensor[index] = value`` for ``Tensor.__setitem__`` (``index``: a tuple of backend
-    entries, as for ``Getitem``). In place outside autograd; when the write must be recorded
-    (grad enabled, and the tensor or the value requires grad) the tensor's array is replaced by
-    an ``IndexPut`` result, so arrays saved for backward keep their values, and the tensor
-    becomes a non-leaf, as in PyTorch."""
+    entries, as for ``Getitem``), in place, as in PyTorch: basic indexing copies ``value`` into
+    the view ``tensor[index]``; index arrays run ``index_put_``. Autograd records the write
+    (``inplace.apply_inplace``), rebasing the history of the tensor (or of its base)."""
+    from ..inplace import apply_inplace
+
     if isinstance(value, Tensor):
         if value._backend is not tensor._backend:
             raise devices_differ_error("index_put_", tensor.device, value.device)
@@ -116,23 +240,21 @@ def setitem(tensor, index, value):
     else:
         raise TypeError(f"can't assign a {type(value).__name__} to a Tensor; assign a number or a "
                         f"tensor (e.g. gg.tensor(value, device=x.device))")
-    value_grad = isinstance(value, Tensor) and value._requires_grad
-    if not (_autograd.modes.grad_enabled and (tensor._requires_grad or value_grad)):
-        put(tensor._backend, tensor._data, index, value._data if isinstance(value, Tensor) else value)
-        tensor._bump_version()
-        return
-    if tensor._requires_grad and tensor.grad_fn is None:
-        # PyTorch's words: basic indexing (but a lone ...) writes a view, index arrays index_put_
-        advanced = any(hasattr(i, "shape") for i in index)
-        view = "a view of " if not advanced and any(i is not Ellipsis for i in index) else ""
-        raise RuntimeError(f"{view}a leaf Variable that requires grad is being used in an in-place "
-                           f"operation.")
-    out = IndexPut.apply(tensor, value, index=index)
-    # ops that saved this tensor object would now read the new array: a new version says so;
-    # ops that saved its old array (and detached views of it) still see it unchanged, so the
-    # new version goes into a box of its own
-    tensor._version_box = [tensor._version + 1]
-    tensor._data, tensor.grad_fn, tensor._requires_grad = out._data, out.grad_fn, True
+    if len(index) == 1 and index[0] is Ellipsis:  # x[...] = v writes x itself
+        apply_inplace(Copy, tensor, value)
+    elif is_basic(index):
+        view = Getitem.apply(tensor, index=index)
+        if isinstance(value, Tensor):
+            bad = broadcast_mismatch(view.shape, value.shape)
+            if bad is not None:
+                dim, size, got = bad
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({size}) must match the existing size "
+                    f"({got}) at non-singleton dimension {dim}.  Target sizes: {list(view.shape)}."
+                    f"  Tensor sizes: {list(value.shape)}")
+        apply_inplace(Copy, view, value)
+    else:
+        apply_inplace(IndexPut, tensor, value, index=index)
 
 
 def _describe(index):
@@ -146,10 +268,21 @@ def _describe(index):
 
 
 class Cat(Function):
+    """Concatenation; tensors of several dtypes are promoted first, as ``torch.cat`` does."""
+
     def forward(self, *arrays, dim=0):
         self.dim = dim
         self.sizes = [a.shape[dim] for a in arrays]
-        return self.backend.concatenate(arrays, dim)
+        backend = self.backend
+        kinds = [backend.dtype(a) for a in arrays]
+        dtype = kinds[0]
+        for kind in kinds[1:]:
+            dtype = promote_types(dtype, kind)
+        if any(kind is not dtype for kind in kinds):
+            self.input_dtypes = tuple(kinds)
+            arrays = [a if kind is dtype else backend.cast(a, dtype)
+                      for a, kind in zip(arrays, kinds)]
+        return backend.concatenate(arrays, dim)
 
     def backward(self, grad):
         grads = []

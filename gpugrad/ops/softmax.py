@@ -1,5 +1,14 @@
-"""softmax and log_softmax along a dim, stable for any finite logits (max subtracted first)."""
+"""softmax, log_softmax and logsumexp along dims, stable for any finite input (the max is
+subtracted first), with PyTorch's values and gradients at infinite entries.
+
+softmax and log_softmax shift by the max as PyTorch's CPU kernels do, so a slice whose max is
+infinite (all -inf, or any +inf) gives NaN, as in PyTorch. logsumexp shifts only where the max
+is finite, as PyTorch does: all -inf gives -inf, a +inf entry gives inf.
+"""
+import math
+
 from ..function import Function
+from .broadcast import keepdim_shape, reduction_dims
 
 
 def _shifted(backend, a, dim):
@@ -32,3 +41,37 @@ class LogSoftmax(Function):
     def backward(self, grad):
         y = self.output()
         return grad - y.exp() * grad.sum(dim=self.dim, keepdim=True)
+
+
+class LogSumExp(Function):
+    """``log(sum(exp(x), dims))`` (PyTorch's ``logsumexp``): shifted by the max over ``dims``
+    where that max is finite. The gradient is PyTorch's ``logsumexp_backward``,
+    ``grad * exp(x - result)`` (NaN at the infinite entries of a slice whose result is
+    infinite, as in PyTorch)."""
+
+    save_inputs = True
+    save_output = True
+
+    def forward(self, a, dim=None, keepdim=False):
+        backend = self.backend
+        self.in_shape, self.keepdim = a.shape, keepdim
+        self.dims = dims = reduction_dims(dim, a.ndim, "logsumexp")
+        axis = None if len(dims) == a.ndim else dims
+        if math.prod(a.shape) == 0:  # no max to take: the sum of nothing is 0, its log -inf
+            return backend.unary("log", backend.reduce("sum", backend.unary("exp", a), axis,
+                                                       keepdim))
+        shift = backend.reduce("max", a, axis, True)
+        infinite = backend.binary("eq", backend.unary("abs", shift), math.inf)
+        shift = backend.where(infinite, 0.0, shift)
+        total = backend.reduce("sum", backend.unary("exp", backend.binary("sub", a, shift)),
+                               axis, keepdim)
+        if not keepdim:
+            shift = backend.reshape(shift, total.shape)
+        return backend.binary("add", backend.unary("log", total), shift)
+
+    def backward(self, grad):
+        x, result = self.inputs[0], self.output()
+        if not self.keepdim and x.ndim:
+            shape = keepdim_shape(self.in_shape, self.dims)
+            grad, result = grad.reshape(shape), result.reshape(shape)
+        return grad * (x - result).exp()

@@ -52,7 +52,10 @@ def stats(device="sim:0"):
     """A ``SimStats`` snapshot of ``device``'s counters (see ``gpugrad.sim.report``)."""
     from .report import SimStats
 
-    return SimStats(_backend(device))
+    b = _backend(device)
+    with b.lock:  # one consistent snapshot while other threads use the device
+        b.pool.settle()
+        return SimStats(b)
 
 
 def reset(device="sim:0"):
@@ -64,7 +67,9 @@ def reset(device="sim:0"):
 def synchronize(device="sim:0"):
     """Wait for ``device``'s pending kernels and copies (``torch.cuda.synchronize``): the modeled
     host clock moves to when the device is idle. Returns that time in µs."""
-    return _backend(device).timeline.synchronize()
+    b = _backend(device)
+    with b.lock:
+        return b.timeline.synchronize()
 
 
 def _list_profiles():

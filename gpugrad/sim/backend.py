@@ -10,334 +10,304 @@ Beside each value the backend models the GPU:
   ``softmax_cross_entropy`` and their backwards, ``sgd_step``, ``adam_step``) are one kernel each;
 - views (reshape of a contiguous array, permute, broadcast_to, basic slicing) launch nothing and
   share their base's memory, as in CuPy;
-- every result holds modeled device memory from the caching pool (``memory.py``);
+- every result holds modeled device memory from the caching pool (``memory.py``), reserved
+  *before* NumPy computes it: the result's shape and dtype come from the operands' shapes alone
+  (``shapes.py``), so a request over the modeled capacity raises ``gg.OutOfMemoryError`` without
+  the host allocating anything, and one the host cannot hold (the model had room) raises
+  ``gg.errors.HostMemoryError`` with the reservation handed back;
 - ``from_host``/``to_host``/``from_backend`` are modeled transfers: pageable unless the host
   array came from ``Tensor.pin_memory()``; reading back waits for the stream; sim:0 <-> sim:1 is
   a peer copy.
+
+Threads may share a sim device: every change to its model (pool, timeline, kernel rows,
+transfer counters, profiler recording) happens under the device's re-entrant ``lock``, so the
+counters stay exact; NumPy computes outside it.
 """
-import operator
-import os
+import threading
 
 import numpy as np
 
 from .. import dtypes, profiler
-from ..backends import cpu as ref
-from ..backends.base import Backend
-from ..backends.cuda import bias_grad_slabs  # the launch plan the simulator models
-from . import costmodel, profiles, report
-from . import timeline as timeline_mod
-from .memory import MemoryPool, SimArray, is_pinned
-
-DEFAULT_PROFILE = "h100"
-ENV_PROFILE = "GPUGRAD_SIM_PROFILE"
+from ..backends import _numpy_values as ref
+from ..backends.base import COMPARE_OPS, LOGICAL_OPS, Backend, view_strides
+from . import shapes
+from .device_model import DeviceModel, _signature
+from .fused import FusedKernels
+from .memory import SimArray, is_pinned
 
 _NP_DTYPE = ref.NP_DTYPE
-_GG_DTYPE = {v: k for k, v in _NP_DTYPE.items()}
+_GG_DTYPE = ref.GG_DTYPE  # (bfloat16 joins both maps when first used)
 _UNARY_NAME = {op: f"unary:{op}" for op in ref.UNARY}
 _BINARY_NAME = {op: f"binary:{op}" for op in ref.BINARY}
 _REDUCE_NAME = {op: f"reduce:{op}" for op in ref.REDUCE}
-_spec = costmodel.spec
+_BOOL_RESULT = frozenset(COMPARE_OPS + LOGICAL_OPS)
 _ndarray = np.ndarray
 _as_array = ref.as_array
-ROW_LIMIT = 4096  # distinct kernel signatures counted separately before they are folded
+_numel = shapes.numel
 # NaN and inf pass through as on cpu; NumPy's RuntimeWarnings from this module are silenced by
-# the filter in backends/cpu.py (installed when gpugrad's cpu backend is imported).
-
-
-def debug_level():
-    """``GPUGRAD_DEBUG`` as an int (2 and above print one line per modeled kernel)."""
-    try:
-        return int(os.environ.get("GPUGRAD_DEBUG", "0") or 0)
-    except ValueError:
-        return 0
-
-
-def profile_name(profile=None):
-    """The profile to use: ``profile``, else ``$GPUGRAD_SIM_PROFILE``, else h100."""
-    name = profile or os.environ.get(ENV_PROFILE) or DEFAULT_PROFILE
-    name = str(name).strip().lower()
-    if name not in profiles.PROFILE_NAMES:
-        source = "the profile argument" if profile else ENV_PROFILE
-        raise ValueError(f"unknown sim profile {name!r} (from {source}); expected one of "
-                         f"{', '.join(profiles.PROFILE_NAMES)}")
-    return name
-
-
-def _signature(name, inputs, out, info=None):
-    """What a kernel's spec depends on: name, operands' shapes, strides and dtypes, and info."""
-    key = [name, out.shape, out.dtype]
-    for x in inputs:
-        key.append((x.shape, x.strides, x.dtype) if type(x) is _ndarray else type(x))
-    if info:
-        key.append(repr(info))  # small: an axis or an activation name
-    return tuple(key)
+# the filter in backends/_numpy_values.py (installed when it is imported).
 
 
 def _unwrap(x):
     return x.data if type(x) is SimArray else x
 
 
-class SimBackend(Backend):
+def _host_copy(x):
+    return np.array(x, order="C")
+
+
+def _same(x):
+    return x
+
+
+def _reshape_copy(data, shape):
+    return np.ascontiguousarray(data.reshape(shape))
+
+
+def _randint(low, high, shape, seed):
+    return np.random.default_rng(seed).integers(low, high, size=shape, dtype=np.int64)
+
+
+def _gather(data, index):
+    return _as_array(data[index])
+
+
+def _concatenate(arrays, axis):
+    return np.concatenate(arrays, axis=axis)
+
+
+def _reshape_view(data, shape):
+    """``data`` reshaped as a view, or None where that needs a copy (never copies: decided from
+    the strides, as NumPy decides; NumPy 1's ``.shape`` setter would copy first)."""
+    shape = shapes.reshape(data.size, shape)  # (a -1 resolved)
+    if not data.flags.c_contiguous and view_strides(
+            data.shape, tuple(s // data.itemsize for s in data.strides), shape) is None:
+        return None
+    return data.reshape(shape)
+
+
+class SimBackend(FusedKernels, DeviceModel, Backend):
     """One simulated GPU (``sim:N``): NumPy values, modeled kernels, transfers and memory."""
 
-    #: bytes each thread of gpugrad's fused and optimizer kernels moves per access (16: float4 /
-    #: double2, as kernels/*.cu do); steps.py sets 0 (one element) to replay older kernels
-    fused_vector_bytes = 16
+    _signature = staticmethod(_signature)  # (for the fused kernels' mixin, fused.py)
 
     def __init__(self, device):
         self.device = device
+        #: guards every change to this device's model (re-entrant: a free from
+        #: ``Allocation.__del__`` may run while this thread holds it)
+        self.lock = threading.RLock()
+        self.shape_misses = 0  # results whose size shape inference got wrong (tests expect 0)
         self.pool = None
         self.generation = 0  # bumped by reset(), so a profile spanning a reset stays correct
         self.configure()
         profiler.register_source(self)
 
-    # ---- configuration and counters --------------------------------------------------------
-    def configure(self, profile=None, memory_bytes=None, framework_overhead=True):
-        """Set the profile and capacity (omitted: the defaults) and clear counters and clocks.
-
-        ``framework_overhead``: charge the host the profile's ``framework_us`` per kernel for
-        gpugrad's own Python (on for gpugrad programs; off when primitives stand for raw CuPy
-        calls). Live arrays keep their memory; the pool's cached blocks are released.
-        """
-        self.profile = profiles.get_profile(profile_name(profile))
-        if memory_bytes is None:
-            capacity = self.profile.memory_bytes
-        else:
-            try:
-                capacity = operator.index(memory_bytes)  # ints, NumPy ints; not "1GB" or 1.5
-            except TypeError:
-                capacity = -1
-            if capacity < 0 or isinstance(memory_bytes, bool):
-                raise ValueError(f"memory_bytes must be a non-negative int (bytes, e.g. "
-                                 f"2 * 1024**3 for 2 GiB), got {memory_bytes!r}")
-        recording = self.pool is not None and self.pool.recording > 0
-        # trace events are kept only while a profiler listens, so long runs stay small
-        self.framework_overhead = bool(framework_overhead)
-        self.timeline = timeline_mod.Timeline(self.profile, record_events=recording,
-                                              framework=self.framework_overhead)
-        if self.pool is None:
-            self.pool = MemoryPool(str(self.device), capacity, self.timeline)
-        else:
-            self.pool.capacity = capacity
-            self.pool.timeline = self.timeline
-            self.pool.empty_cache()  # a cold start: the same program then gives the same numbers
-        self.debug = debug_level() >= 2
-        self.reset()
-
-    def reset(self):
-        """Clear counters, the timeline and the peak. Live arrays keep their memory and the
-        pool keeps its cached blocks, so what follows runs warm (``configure`` starts cold)."""
-        self.timeline.reset()
-        self._rows = {}  # kernel signature -> [KernelSpec, count, device µs] (see _launch)
-        self._folded = {}  # op name -> [count, device µs, flops, bytes, op_class] (old rows)
-        self._folded_class = {}  # op class -> device µs (old rows)
-        self.h2d_bytes = 0
-        self.d2h_bytes = 0
-        self.p2p_bytes = 0
-        self.pool.reset_peak()
-        self.pool.hits = self.pool.misses = 0
-        self.pool.samples.clear()
-        self.generation += 1
-
-    # ---- the profiler's recording interface (see gpugrad/profiler.py) ----------------------
-    def profile_begin(self):
-        self.pool.recording += 1
-        self.timeline.record_events = True
-        return (self.generation, len(self.timeline.events), len(self.pool.samples),
-                self.timeline.host_us, self.pool.in_use)
-
-    def profile_end(self, token, sink):
-        generation, first_event, first_sample, t0, in_use = token
-        pool, device = self.pool, str(self.device)
-        if generation != self.generation:  # reset inside the block: the clocks restarted at 0
-            first_event = first_sample = 0
-            t0 = 0.0
-        events = self.timeline.events[first_event:]
-        samples = pool.samples[first_sample:]
-        if events or samples:  # a device unused during the block stays out of the trace
-            sink.set_label(device, f"{device} (simulated {self.profile.name})")
-            sink.add_counter(device, profiler.MEMORY_COUNTER, 0.0, in_use)
-            for track, name, start, dur, args in events:
-                sink.add_event(device, track, name, start - t0, dur, args)
-            for ts, value in samples:
-                sink.add_counter(device, profiler.MEMORY_COUNTER, ts - t0, value)
-        pool.recording -= 1
-        if not pool.recording:
-            pool.samples.clear()
-            self.timeline.record_events = False
-            self.timeline.events.clear()
-
-    # ---- the modeled kernel ----------------------------------------------------------------
-    def _launch(self, name, inputs, outputs, info=None, key=None):
-        """Model one kernel launch: cost it, place it on the timeline, count it.
-
-        This runs on every op, so it stays flat. A spec depends only on the name, the operands'
-        shapes, strides and dtypes and ``info``: callers on the hot path pass that as ``key``,
-        and one row per distinct key holds the spec and the counts (totals are summed from the
-        rows when stats are read).
-        """
-        row = self._rows.get(key) if key is not None else None
-        if row is None:
-            spec = _spec(name, inputs, outputs, **info) if info else _spec(name, inputs, outputs)
-            if key is None:
-                key = spec  # specs are hashable: launches with equal specs share a row
-                row = self._rows.get(key)
-            if row is None:
-                if len(self._rows) >= ROW_LIMIT:
-                    self._fold_rows()
-                row = self._rows[key] = [spec, 0, 0.0]
-        spec = row[0]
-        start, end = self.timeline.kernel(spec)
-        row[1] += 1
-        row[2] += end - start
-        if self.debug:
-            report.print_kernel(self.device, spec, end - start, outputs)
-
-    def _fold_rows(self):
-        """Sum the per-signature rows into per-op totals (bounds memory for endless shapes)."""
-        self._folded, self._folded_class = self.kernel_totals()
-        self._rows.clear()
-
-    def kernel_totals(self):
-        """``(by_op, by_class)`` since the last reset: per op name [count, device µs, flops,
-        bytes, op_class] (the class of its first kernel), and device µs per op class."""
-        by_op = {name: list(total) for name, total in self._folded.items()}
-        by_class = dict(self._folded_class)
-        for spec, count, us in self._rows.values():
-            total = by_op.get(spec.name)
-            if total is None:
-                total = by_op[spec.name] = [0, 0.0, 0, 0, spec.op_class]
-            total[0] += count
-            total[1] += us
-            total[2] += count * spec.flops
-            total[3] += count * (spec.bytes_read + spec.bytes_written)
-            by_class[spec.op_class] = by_class.get(spec.op_class, 0.0) + us
-        return by_op, by_class
-
-    def _new(self, data):
-        """A SimArray holding fresh modeled memory for a kernel's result ``data``."""
-        return SimArray(data, self.pool.allocate(data.nbytes))
-
-    def _kernel(self, name, inputs, out, info=None):
-        """The usual primitive: allocate the result, launch one kernel writing it."""
-        result = SimArray(out, self.pool.allocate(out.nbytes))
-        self._launch(name, inputs, (out,), info, _signature(name, inputs, out, info))
-        return result
-
     # ---- host <-> device -------------------------------------------------------------------
-    def _upload(self, host, pinned):
-        result = SimArray(host, self.pool.allocate(host.nbytes))
-        self.timeline.transfer("h2d", host.nbytes, pinned)
-        self.h2d_bytes += host.nbytes
-        return result
+    def _upload(self, compute, args, nbytes, pinned):
+        """A host-to-device copy of the host array ``compute(*args)`` (``nbytes`` long)."""
+        alloc = self.pool.allocate(nbytes)
+        host = self._computed((alloc,), nbytes, compute, *args)
+        if host.nbytes != nbytes:
+            alloc = self._resize(alloc, host.nbytes)
+        with self.lock:
+            self.timeline.transfer("h2d", host.nbytes, pinned)
+            self.h2d_bytes += host.nbytes
+        return SimArray(host, alloc)
 
     def from_host(self, data, dtype=None):
+        np_dtype = _NP_DTYPE[dtypes.as_dtype(dtype)] if dtype else None
         if type(data) is SimArray:  # already on a device: a device-to-device copy
             data = data.data
-            out = data.astype(_NP_DTYPE[dtypes.as_dtype(dtype)]) if dtype else np.array(data)
-            return self._kernel("cast" if dtype else "copy", (data,), out)
-        return self._upload(ref.host_array(data, dtype), False)
+            if np_dtype is not None:
+                return self._kernel("cast", (data,), data.size * np_dtype.itemsize,
+                                    data.astype, (np_dtype,))
+            return self._kernel("copy", (data,), data.nbytes, np.array, (data,))
+        if type(data) is _ndarray:  # its size is known before the copy
+            itemsize = (np_dtype or data.dtype).itemsize
+            return self._upload(ref.host_array, (data, dtype), data.size * itemsize, False)
+        host = ref.host_array(data, dtype)  # lists and numbers: converted first
+        return self._upload(_same, (host,), host.nbytes, False)
 
     def to_host(self, a):
         data = a.data
-        if not data.flags.c_contiguous:  # CuPy packs a strided array on the device first
-            self._kernel("copy", (data,), np.ascontiguousarray(data))  # freed at once
+        if data.flags.c_contiguous:
+            with self.lock:
+                self._read_back(data.nbytes)
+            return np.array(data, order="C")
+        # CuPy packs a strided array on the device first (a scratch block, freed at once); the
+        # host copy stands for the packed array in the kernel's spec
+        alloc = self.pool.allocate(data.nbytes)
+        host = self._computed((alloc,), data.nbytes, _host_copy, data)
+        with self.lock:
+            self._launch("copy", (data,), (host,), None, _signature("copy", (data,), host))
+            if alloc is not None:
+                alloc.release()
+            self._read_back(data.nbytes)
+        return host
+
+    def _read_back(self, nbytes):
         # a synchronous copy: it waits for the stream (the kernels writing ``a``), then the host
         # waits for the copy, as cudaMemcpy does; so item(), numpy(), printing... all wait
-        self.timeline.transfer("d2h", data.nbytes, False)
-        self.d2h_bytes += data.nbytes
-        return np.array(data, order="C")
+        self.timeline.transfer("d2h", nbytes, False)
+        self.d2h_bytes += nbytes
 
     def from_backend(self, a, source):
         if isinstance(source, SimBackend):  # another sim device: a peer copy
-            source.timeline.synchronize()  # the copy reads what the source's stream wrote
-            data = np.array(a.data, order="C")
-            result = SimArray(data, self.pool.allocate(data.nbytes))
-            self.timeline.transfer("p2p", data.nbytes, False)
-            self.p2p_bytes += data.nbytes
-            return result
+            source.synchronize()  # the copy reads what the source's stream wrote
+            data = a.data
+            alloc = self.pool.allocate(data.nbytes)
+            copy = self._computed((alloc,), data.nbytes, _host_copy, data)
+            with self.lock:
+                self.timeline.transfer("p2p", copy.nbytes, False)
+                self.p2p_bytes += copy.nbytes
+            return SimArray(copy, alloc)
         if source.device.type == "cpu":
-            return self._upload(np.array(a, order="C"), is_pinned(a))
-        return self._upload(np.array(source.to_host(a), order="C"), False)
+            return self._upload(_host_copy, (a,), a.nbytes, is_pinned(a))
+        host = source.to_host(a)
+        return self._upload(_host_copy, (host,), host.nbytes, False)
 
     def owns_memory(self, a):
         return a.data.base is None
 
+    def strides(self, a):
+        data = a.data
+        return tuple(s // data.itemsize for s in data.strides)
+
+    def is_contiguous(self, a):
+        return a.data.flags.c_contiguous
+
     def synchronize(self):
-        self.timeline.synchronize()
+        with self.lock:
+            self.timeline.synchronize()
 
     def dtype(self, a):
         return _GG_DTYPE[a.data.dtype]
 
     # ---- creation --------------------------------------------------------------------------
     def full(self, shape, value, dtype):
-        return self._kernel("full", (), np.full(shape, value, dtype=_NP_DTYPE[dtype]))
+        np_dtype = _NP_DTYPE[dtype]
+        return self._kernel("full", (), _numel(shape) * np_dtype.itemsize, np.full,
+                            (shape, ref.scalar_as(value, np_dtype), np_dtype))
 
     def arange(self, start, stop, step, dtype):
-        return self._kernel("arange", (), np.arange(start, stop, step, dtype=_NP_DTYPE[dtype]))
-
-    def random(self, kind, shape, dtype, seed):
-        rng = np.random.default_rng(seed)
         np_dtype = _NP_DTYPE[dtype]
-        if kind == "uniform":
-            out = rng.random(shape, dtype=np_dtype)
-        else:
-            out = rng.standard_normal(shape, dtype=np_dtype)
-        return self._kernel("random", (), out)
+        nbytes = shapes.arange_length(start, stop, step) * np_dtype.itemsize
+        return self._kernel("arange", (), nbytes, np.arange, (start, stop, step, np_dtype))
+
+    def random(self, kind, shape, dtype, seed, out=None):
+        np_dtype = _NP_DTYPE[dtype]
+        if out is None:
+            return self._kernel("random", (), _numel(shape) * np_dtype.itemsize,
+                                ref.random_values, (kind, shape, np_dtype, seed))
+        np.copyto(out.data, ref.random_values(kind, shape, np_dtype, seed), casting="same_kind")
+        self._write("random", (), out.data)
+        return out
 
     def randint(self, low, high, shape, seed):
-        out = np.random.default_rng(seed).integers(low, high, size=shape, dtype=np.int64)
-        return self._kernel("random", (), out)
+        return self._kernel("random", (), _numel(shape) * 8, _randint, (low, high, shape, seed))
+
+    def _write(self, name, inputs, written, info=None):
+        """Model a kernel writing into an existing array (an in-place op): no allocation."""
+        self._launch(name, inputs, (written,), info, _signature(name, inputs, written, info))
 
     # ---- elementwise -----------------------------------------------------------------------
-    def unary(self, op, a):
+    def unary(self, op, a, dtype=None, out=None):
         a = a.data
-        return self._kernel(_UNARY_NAME[op], (a,), _as_array(ref.UNARY[op](a)))
+        if dtype is None:
+            dtype = dtypes.unary_result_type(op, _GG_DTYPE[a.dtype])
+        np_dtype = _NP_DTYPE[dtype]
+        if out is None:
+            return self._kernel(_UNARY_NAME[op], (a,), a.size * np_dtype.itemsize,
+                                ref.unary_values, (op, a, np_dtype))
+        ref.unary_values(op, a, np_dtype, out.data)
+        self._write(_UNARY_NAME[op], (a,), out.data)
+        return out
 
-    def binary(self, op, a, b):
+    def binary(self, op, a, b, dtype=None, out=None):
         a = a.data if type(a) is SimArray else a
         b = b.data if type(b) is SimArray else b
-        return self._kernel(_BINARY_NAME[op], (a, b), _as_array(ref.BINARY[op](a, b)))
+        if dtype is None:
+            dtype = self.dtype_of(a if type(a) is _ndarray else b)
+        np_dtype = _NP_DTYPE[dtype]
+        if out is None:
+            if type(a) is _ndarray and (type(b) is not _ndarray or b.shape == a.shape):
+                numel = a.size  # the common cases: no broadcasting
+            else:
+                numel = _numel(shapes.broadcast(a.shape if type(a) is _ndarray else (),
+                                                b.shape if type(b) is _ndarray else ()))
+            nbytes = numel if op in _BOOL_RESULT else numel * np_dtype.itemsize
+            return self._kernel(_BINARY_NAME[op], (a, b), nbytes, ref.binary_values,
+                                (op, a, b, np_dtype))
+        ref.binary_values(op, a, b, np_dtype, out.data)
+        self._write(_BINARY_NAME[op], (a, b), out.data)
+        return out
 
-    def where(self, cond, a, b):
+    def where(self, cond, a, b, dtype=None, out=None):
         cond, a, b = cond.data, _unwrap(a), _unwrap(b)
-        return self._kernel("where", (cond, a, b), np.where(cond, a, b))
+        if dtype is None:
+            dtype = self.dtype_of(a if type(a) is _ndarray else b) if out is None else \
+                _GG_DTYPE[out.data.dtype]
+        np_dtype = _NP_DTYPE[dtype]
+        if out is None:
+            nbytes = _numel(shapes.broadcast(cond.shape, a.shape if type(a) is _ndarray else (),
+                                             b.shape if type(b) is _ndarray else ())) \
+                * np_dtype.itemsize
+            return self._kernel("where", (cond, a, b), nbytes, ref.where_values,
+                                (cond, a, b, np_dtype))
+        ref.where_values(cond, a, b, np_dtype, out.data)
+        self._write("where", (cond, a, b), out.data)
+        return out
 
     def cast(self, a, dtype):
         a = a.data
-        return self._kernel("cast", (a,), a.astype(_NP_DTYPE[dtype]))
+        np_dtype = _NP_DTYPE[dtype]
+        return self._kernel("cast", (a,), a.size * np_dtype.itemsize, a.astype, (np_dtype,))
+
+    @staticmethod
+    def dtype_of(array):
+        return _GG_DTYPE[array.dtype]
 
     # ---- reductions and matmul -------------------------------------------------------------
     def reduce(self, op, a, axis=None, keepdims=False):
         a = a.data
-        out = _as_array(ref.REDUCE[op](a, axis=axis, keepdims=keepdims))
-        return self._kernel(_REDUCE_NAME[op], (a,), out, {"axis": axis})
+        nbytes = _numel(shapes.reduce(a.shape, axis, keepdims)) * \
+            shapes.reduce_dtype(op, a.dtype).itemsize
+        return self._kernel(_REDUCE_NAME[op], (a,), nbytes, ref.reduce_values,
+                            (op, a, axis, keepdims), {"axis": axis})
 
     def matmul(self, a, b):
         a, b = a.data, b.data
-        return self._kernel("matmul", (a, b), _as_array(np.matmul(a, b)))
+        nbytes = _numel(shapes.matmul(a.shape, b.shape)) * a.dtype.itemsize
+        return self._kernel("matmul", (a, b), nbytes, ref.matmul_values, (a, b))
 
     # ---- layout ----------------------------------------------------------------------------
     def reshape(self, a, shape):
         data = a.data
-        out = data.reshape(shape)
-        if data.flags.c_contiguous or out.size == 0 or np.may_share_memory(out, data):
-            return SimArray(out, a.alloc)  # a view: no kernel, same memory
-        return self._kernel("copy", (data,), np.ascontiguousarray(out))
+        if data.flags.c_contiguous:
+            return SimArray(data.reshape(shape), a.alloc)  # a view: no kernel, same memory
+        view = _reshape_view(data, shape)
+        if view is not None:
+            return SimArray(view, a.alloc)
+        shape = shapes.reshape(data.size, shape)
+        return self._kernel("copy", (data,), data.nbytes, _reshape_copy, (data, shape))
 
     def permute(self, a, axes):
         return SimArray(a.data.transpose(axes), a.alloc)
 
-    def broadcast_to(self, a, shape):
+    def broadcast_to(self, a, shape, view=False):
         return SimArray(np.broadcast_to(a.data, shape), a.alloc)
 
     def contiguous(self, a):
         data = a.data
-        return self._kernel("copy", (data,), np.array(data, copy=True, order="C"))
+        return self._kernel("copy", (data,), data.nbytes, _host_copy, (data,))
 
     def concatenate(self, arrays, axis):
         arrays = [x.data for x in arrays]
-        return self._kernel("copy", arrays, np.concatenate(arrays, axis=axis))
+        dtype = arrays[0].dtype
+        if any(x.dtype != dtype for x in arrays):
+            dtype = np.result_type(*arrays)
+        nbytes = _numel(shapes.concatenate([x.shape for x in arrays], axis)) * dtype.itemsize
+        return self._kernel("copy", arrays, nbytes, _concatenate, (arrays, axis))
 
     # ---- gather / scatter ------------------------------------------------------------------
     def _index(self, index):
@@ -349,39 +319,46 @@ class SimBackend(Backend):
                 entry = entry.data
                 advanced = True
                 if entry.dtype == np.bool_:  # the result's size needs a count read back
-                    self.timeline.synchronize()
+                    self.synchronize()
             entries.append(entry)
         return tuple(entries), advanced
 
     def getitem(self, a, index):
         index, advanced = self._index(index)
         data = a.data
-        out = _as_array(data[index])
-        if not advanced:
-            return SimArray(out, a.alloc)  # basic indexing is a view
+        if not advanced:  # basic indexing is a view (a 0-d one too: see basic_view_index)
+            return SimArray(data[ref.basic_view_index(index)], a.alloc)
+        nbytes = _numel(shapes.getitem(data.shape, index)) * data.itemsize
         arrays = [i for i in index if isinstance(i, np.ndarray)]
-        return self._kernel("getitem", [data] + arrays, out)
+        return self._kernel("getitem", [data] + arrays, nbytes, _gather, (data, index))
 
     def index_add(self, shape, index, values, dtype):
         index, advanced = self._index(index)
         values = _unwrap(values)
-        out = np.zeros(shape, dtype=_NP_DTYPE[dtype])
-        result = self._kernel("full", (), out)
+        np_dtype = _NP_DTYPE[dtype]
+        nbytes = _numel(shape) * np_dtype.itemsize
+        allocs = self._reserve(nbytes)
+        out = self._computed(allocs, nbytes, np.zeros, shape, np_dtype)
+        self._launch("full", (), (out,), None, _signature("full", (), out))
         if advanced:
-            np.add.at(out, index, values)
+            self._computed(allocs, nbytes, np.add.at, out, index, values)
         else:
-            out[index] = values
+            self._computed(allocs, nbytes, out.__setitem__, index, values)
         inputs = [values] + [i for i in index if isinstance(i, np.ndarray)]
         self._launch("index_add", inputs, (out,), None, _signature("index_add", inputs, out))
-        return result
+        return SimArray(out, allocs[0])
 
     def setitem_(self, a, index, value):
-        index = self._index(index)[0]
+        index, advanced = self._index(index)
         value, data = _unwrap(value), a.data
         data[index] = value
-        # the kernel writes only the selected elements: a view of them (a gather's copy when the
-        # index holds arrays) stands for its output, so the spec counts what is really written
-        written = _as_array(data[index])
+        # the kernel writes only the selected elements: a view of them (with index arrays, a
+        # stand-in of their shape that holds no memory) is its output, so the spec counts what
+        # is really written
+        if advanced:
+            written = np.broadcast_to(np.empty((), data.dtype), shapes.getitem(data.shape, index))
+        else:
+            written = _as_array(data[index])
         inputs = [value] + [i for i in index if isinstance(i, np.ndarray)]
         key = _signature("index_put", inputs, written)
         self._launch("index_put", inputs, (written,), None, key)
@@ -389,86 +366,22 @@ class SimBackend(Backend):
     # ---- in place --------------------------------------------------------------------------
     def copy_(self, dst, src):
         src, dst = _unwrap(src), dst.data
-        np.copyto(dst, src)
+        np.copyto(dst, src, casting="unsafe")
         self._launch("copy", (src,), (dst,), None, _signature("copy", (src,), dst))
-
-    # ---- fused kernels ---------------------------------------------------------------------
-    def bias_act(self, x, bias, act):
-        x, bias = x.data, bias.data
-        return self._kernel("bias_act", (x, bias), ref.bias_act_numpy(x, bias, act),
-                            {"act": act, "vector_bytes": self.fused_vector_bytes})
-
-    def bias_act_backward(self, grad_out, out, act):
-        grad_out, out = grad_out.data, out.data
-        grad = ref.bias_act_backward_numpy(grad_out, out, act)
-        return self._kernel("bias_act_backward", (grad_out, out), grad,
-                            {"act": act, "vector_bytes": self.fused_vector_bytes})
-
-    def bias_act_grads(self, grad_out, out, act):
-        # the cuda backend's launches: one kernel writing grad_x and per-slab column sums, then
-        # (with several slabs) one adding the slabs
-        grad_out, out = grad_out.data, out.data
-        grad, grad_bias = ref.bias_act_grads_numpy(grad_out, out, act)
-        grad_bias = _as_array(grad_bias)
-        rows, cols = grad.shape
-        results = self._new(grad), self._new(grad_bias)
-        if rows == 0 or cols == 0:
-            self._launch("full", (), (grad_bias,), None, _signature("full", (), grad_bias))
-            return results
-        _, _, slabs, _ = bias_grad_slabs(rows, cols, grad.itemsize)
-        partial = np.empty((slabs, cols), grad.dtype) if slabs > 1 else grad_bias
-        scratch = self._new(partial) if slabs > 1 else None  # freed when this returns
-        info = {"act": act, "vector_bytes": self.fused_vector_bytes}
-        inputs = (grad_out, out)
-        self._launch("bias_act_grads", inputs, (grad, partial), info,
-                     _signature("bias_act_grads", inputs, partial, info))
-        if scratch is not None:
-            self._launch("bias_grad_sum", (partial,), (grad_bias,), None,
-                         _signature("bias_grad_sum", (partial,), grad_bias))
-        return results
-
-    def softmax_cross_entropy(self, logits, target):
-        logits, target = logits.data, target.data
-        loss_rows, lse = ref.softmax_cross_entropy_numpy(logits, target)
-        loss_rows, lse = _as_array(loss_rows), _as_array(lse)
-        results = self._new(loss_rows), self._new(lse)
-        inputs = (logits, target)
-        self._launch("softmax_cross_entropy", inputs, (loss_rows, lse), None,
-                     _signature("softmax_cross_entropy", inputs, loss_rows))
-        return results
-
-    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1):
-        inputs = (logits.data, target.data, lse.data, grad_rows.data)
-        grad = ref.softmax_cross_entropy_backward_numpy(*inputs, divisor)
-        return self._kernel("softmax_cross_entropy_backward", inputs, grad)
-
-    def sgd_step(self, params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,
-                 maximize=False):
-        p_data = [p.data for p in params]
-        g_data = [g.data for g in grads]
-        b_data = [None if b is None else b.data for b in bufs]
-        new = ref.sgd_step_numpy(p_data, g_data, b_data, lr, momentum, dampening, weight_decay,
-                                 nesterov, maximize)
-        # a buffer that starts now is a new device array (allocated before the kernel runs)
-        out_bufs = [b if b is not None or n is None else self._new(n) for b, n in zip(bufs, new)]
-        written = [n for n in new if n is not None]
-        self._launch("sgd_step", g_data, p_data + written,
-                     {"params": p_data, "grads": g_data, "bufs": written,
-                      "vector_bytes": self.fused_vector_bytes})
-        return out_bufs
-
-    def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
-                  weight_decay, decoupled, maximize=False):
-        p_data = [p.data for p in params]
-        g_data = [g.data for g in grads]
-        m_data = [m.data for m in exp_avgs]
-        v_data = [v.data for v in exp_avg_sqs]
-        ref.adam_step_numpy(p_data, g_data, m_data, v_data, step, lr, beta1, beta2, eps,
-                            weight_decay, decoupled, maximize)
-        self._launch("adam_step", g_data + m_data + v_data + p_data, p_data + m_data + v_data,
-                     {"params": p_data, "grads": g_data, "exp_avgs": m_data,
-                      "exp_avg_sqs": v_data, "vector_bytes": self.fused_vector_bytes})
 
     # ---- introspection ---------------------------------------------------------------------
     def describe(self):
         return f"{self.device}: simulated {self.profile.describe()}"
+
+    # ---- DLPack (gpugrad/interop.py) -------------------------------------------------------
+    def _no_dlpack(self):
+        return BufferError(f"{self.device} tensors cannot be shared through DLPack: a simulated "
+                           f"GPU has no real device memory for another library to read. Copy "
+                           f"the tensor to the host with .cpu() first (torch.from_dlpack(t.cpu()) "
+                           f"then shares that copy)")
+
+    def dlpack(self, a, stream=None, max_version=None, dl_device=None, copy=None):
+        raise self._no_dlpack()
+
+    def dlpack_device(self, a):
+        raise self._no_dlpack()

@@ -15,11 +15,20 @@ The pool follows CuPy's ``MemoryPool`` in the points that change the numbers:
   ``timeline.malloc`` (a ``cudaMalloc``, which also synchronizes).
 - When a miss would not fit in the capacity, the pool frees every cached block and retries;
   if the live blocks plus the request still exceed the capacity it raises
-  ``gg.OutOfMemoryError`` with the requested (rounded), in-use and capacity bytes.
+  ``gg.OutOfMemoryError`` with the requested (rounded), in-use, free and capacity bytes.
+  The backend asks before NumPy computes a result (its size comes from the operands' shapes),
+  so the host never allocates what the modeled device could not hold.
 
 Simplification (documented, not hidden): cached blocks are reused only for requests of the
 same rounded size; CuPy also splits larger cached blocks.
+
+Threads: the pool's counters change only under its device's lock (``SimBackend.lock``, a
+re-entrant lock shared with the timeline's users). A block freed by ``Allocation.__del__`` in a
+thread that cannot take the lock at once (another thread holds it) is queued and handed back by
+the next ``allocate`` or ``settle`` under the lock, so a ``__del__`` never waits on another
+thread (which could deadlock two devices freeing each other's arrays) and no free is lost.
 """
+import threading
 import weakref
 
 from ..errors import OutOfMemoryError
@@ -43,9 +52,17 @@ class Allocation:
 
     def __del__(self):
         try:
-            self.pool.free(self.size)
+            if self.size:
+                self.pool.free(self.size)
         except Exception:  # noqa: BLE001  (interpreter shutdown: the pool may be half gone)
             pass
+
+    def release(self):
+        """Hand the block back now (a result NumPy could not compute); ``__del__`` then does
+        nothing."""
+        size, self.size = self.size, 0
+        if size:
+            self.pool.free(size)
 
 
 class SimArray:
@@ -107,10 +124,12 @@ class MemoryPool:
     """The caching allocator of one sim device, with exact in-use and peak byte counts."""
 
     __slots__ = ("device", "capacity", "timeline", "in_use", "peak", "reserved", "_free",
-                 "recording", "samples", "hits", "misses")
+                 "recording", "samples", "hits", "misses", "lock", "_pending")
 
-    def __init__(self, device, capacity, timeline):
+    def __init__(self, device, capacity, timeline, lock=None):
         self.device = device
+        self.lock = lock if lock is not None else threading.RLock()
+        self._pending = []  # sizes freed by threads that found the lock taken (see settle)
         self.capacity = int(capacity)
         self.timeline = timeline
         self.in_use = 0  # bytes in live blocks (rounded)
@@ -127,41 +146,73 @@ class MemoryPool:
         if nbytes == 0:
             return None
         size = (nbytes + GRANULE - 1) // GRANULE * GRANULE
-        free = self._free
-        count = free.get(size)
-        if count:
-            if count == 1:
-                del free[size]
+        lock = self.lock
+        lock.acquire()  # (not ``with``: this runs on every op, and ``with`` costs twice as much)
+        try:
+            if self._pending:
+                self.settle()
+            free = self._free
+            count = free.get(size)
+            if count:
+                if count == 1:
+                    del free[size]
+                else:
+                    free[size] = count - 1
+                self.hits += 1
             else:
-                free[size] = count - 1
-            self.hits += 1
-        else:
-            if self.reserved + size > self.capacity:
-                self.empty_cache()
-                if self.in_use + size > self.capacity:
-                    raise OutOfMemoryError(self.device, size, self.in_use, self.capacity)
-            self.misses += 1
-            self.reserved += size
-            self.timeline.malloc(size)
-        in_use = self.in_use = self.in_use + size
-        if in_use > self.peak:
-            self.peak = in_use
-        if self.recording:
-            self.samples.append((self.timeline.host_us, in_use))
+                if self.reserved + size > self.capacity:
+                    self.empty_cache()
+                    if self.in_use + size > self.capacity:
+                        raise OutOfMemoryError(self.device, size, self.in_use, self.capacity,
+                                               self.capacity - self.in_use)
+                self.misses += 1
+                self.reserved += size
+                self.timeline.malloc(size)
+            in_use = self.in_use = self.in_use + size
+            if in_use > self.peak:
+                self.peak = in_use
+            if self.recording:
+                self.samples.append((self.timeline.host_us, in_use))
+        finally:
+            lock.release()
         return Allocation(self, size)
 
     def free(self, size):
-        """Return a block to the pool's cache (called when its last array dies)."""
+        """Return a block to the pool's cache (called when its last array dies). Never waits:
+        when another thread holds the lock the block is queued for ``settle``."""
+        lock = self.lock
+        if not lock.acquire(False):  # (positional: the keyword costs 100 ns per free)
+            self._pending.append(size)  # list.append is atomic
+            return
+        try:
+            in_use = self.in_use = self.in_use - size
+            free = self._free
+            free[size] = free.get(size, 0) + 1
+            if self.recording:
+                self.samples.append((self.timeline.host_us, in_use))
+        finally:
+            lock.release()
+
+    def _free_block(self, size):
         self.in_use -= size
         free = self._free
         free[size] = free.get(size, 0) + 1
         if self.recording:
             self.samples.append((self.timeline.host_us, self.in_use))
 
+    def settle(self):
+        """Hand back the blocks queued by ``free`` (call with the lock held, or it is taken)."""
+        with self.lock:
+            pending = self._pending
+            while pending:
+                self._free_block(pending.pop())
+
     def empty_cache(self):
         """Release every cached free block back to the device (``free_all_blocks``)."""
-        self._free.clear()
-        self.reserved = self.in_use
+        with self.lock:
+            self.settle()
+            self._free.clear()
+            self.reserved = self.in_use
 
     @property
     def cached(self):
@@ -169,7 +220,9 @@ class MemoryPool:
         return self.reserved - self.in_use
 
     def reset_peak(self):
-        self.peak = self.in_use
+        with self.lock:
+            self.settle()
+            self.peak = self.in_use
 
 
 # ---- pinned (page-locked) host memory -------------------------------------------------------

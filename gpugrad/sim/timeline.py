@@ -20,6 +20,9 @@ the sequence of calls and the profile, never on the wall clock, so a program rep
   ``malloc_us``.
 - ``record_event()``: when a marker enqueued now would complete on the stream (two of these
   bracket a CUDA-event measurement).
+
+A Timeline holds no lock of its own: ``SimBackend`` changes its device's timeline only under the
+device's lock (``SimBackend.lock``), so threads sharing a device see one consistent sequence.
 """
 from collections import deque
 from typing import NamedTuple

@@ -16,7 +16,8 @@ def test_every_contract_primitive_is_implemented():
     missing = [name for name, member in vars(base.Backend).items()
                if callable(member) and not name.startswith("_")
                and getattr(type(B), name) is member and name not in ("synchronize", "describe",
-                                                                      "from_backend", "owns_memory")]
+                                                                      "from_backend", "owns_memory",
+                                                                      "strides", "is_contiguous")]
     assert not missing, f"cpu backend leaves {missing} unimplemented"
     assert B.device == gg.Device("cpu") and "NumPy" in B.describe()
 
@@ -27,10 +28,13 @@ def test_from_host_dtype_inference():
     assert B.dtype(B.from_host([True])) == gg.bool
     assert B.dtype(B.from_host(np.zeros(2, np.float64))) == gg.float64
     assert B.dtype(B.from_host(np.zeros(2, np.int32))) == gg.int32
-    assert B.dtype(B.from_host(np.zeros(2, np.uint8))) == gg.int64
+    for kept in (np.uint8, np.int8, np.int16, np.float16):  # never silently upcast
+        assert B.dtype(B.from_host(np.zeros(2, kept))).name == np.dtype(kept).name
     assert B.dtype(B.from_host([1, 2], gg.float64)) == gg.float64
-    with pytest.raises(TypeError, match="unsupported dtype"):
-        B.from_host(np.array(["a"]))
+    assert B.dtype(B.from_host([1, 2], "bfloat16")) == gg.bfloat16
+    for unsupported in (np.array(["a"]), np.zeros(2, np.uint16), np.zeros(2, np.complex64)):
+        with pytest.raises(TypeError, match=r"unsupported dtype .*\(convert first"):
+            B.from_host(unsupported)
     data = np.ones(2)
     copy = B.from_host(data)
     copy[0] = 5

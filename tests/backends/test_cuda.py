@@ -146,7 +146,7 @@ def test_training_steps_match_cpu(rng, make_opt):
             loss.backward()
             opt.step()
             losses.append(loss.item())
-        runs[device] = (losses, [p.numpy() for p in model.parameters()])
+        runs[device] = (losses, [p.detach().numpy() for p in model.parameters()])
     np.testing.assert_allclose(runs["cuda"][0], runs["cpu"][0], rtol=1e-5)
     for got, want in zip(runs["cuda"][1], runs["cpu"][1]):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -92,7 +92,7 @@ GRAD_SHAPES = [(0, 4), (3, 0), (1, 1), (5, 8), (7, 10), (64, 128), (513, 1000), 
 @pytest.mark.parametrize("shape", GRAD_SHAPES, ids=str)
 @pytest.mark.parametrize("act", ["identity", "relu", "tanh", "sigmoid"])
 def test_bias_act_grads_match_reference(be, rng, dtype, shape, act):
-    from gpugrad.backends.cuda import bias_grad_slabs
+    from gpugrad.backends._cuda_fused import bias_grad_slabs
 
     out = ref.bias_act_numpy(rng.standard_normal(shape).astype(dtype), np.zeros(shape[1], dtype),
                              act)
@@ -115,7 +115,7 @@ def test_bias_act_grads_match_reference(be, rng, dtype, shape, act):
 
 
 def test_bias_grad_slabs_plan():
-    from gpugrad.backends.cuda import bias_grad_slabs
+    from gpugrad.backends._cuda_fused import bias_grad_slabs
 
     packed, blocks_x, slabs, rows_per_slab = bias_grad_slabs(512, 4096, 4)
     assert packed and blocks_x == 32 and rows_per_slab % 8 == 0

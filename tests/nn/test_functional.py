@@ -1,5 +1,8 @@
 """Losses and functional layers: values and gradients against PyTorch, finite differences,
-stability at extreme logits, reductions and error messages."""
+stability at extreme logits, reductions and error messages; every loss's values and gradients
+(input and target) against PyTorch at its boundaries, in float64 and float32."""
+import math
+
 import numpy as np
 import pytest
 
@@ -15,7 +18,8 @@ def _pair(torch, array, device="cpu"):
 
 
 def _check(ours, theirs, ours_inputs, theirs_inputs, rtol=1e-5, atol=1e-6):
-    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=rtol,
+                               atol=atol)
     weights = np.linspace(0.5, 1.5, max(ours.numel(), 1)).reshape(ours.shape).astype(np.float32)
     (ours * gg.tensor(weights, device=ours.device)).sum().backward()
     (theirs * __import__("torch").from_numpy(weights)).sum().backward()
@@ -41,8 +45,8 @@ def test_cross_entropy_is_stable_for_huge_logits(device, torch):
     ours = F.cross_entropy(ours_x, gg.tensor(target, device=device), reduction="none")
     theirs = torch.nn.functional.cross_entropy(theirs_x, torch.from_numpy(target),
                                                reduction="none")
-    assert np.isfinite(ours.numpy()).all()
-    np.testing.assert_allclose(ours.numpy(), [2e4, 0.0, np.log(2)], rtol=1e-6)
+    assert np.isfinite(ours.detach().numpy()).all()
+    np.testing.assert_allclose(ours.detach().numpy(), [2e4, 0.0, np.log(2)], rtol=1e-6)
     _check(ours, theirs, [ours_x], [theirs_x])
     assert np.isfinite(ours_x.grad.numpy()).all()
 
@@ -133,7 +137,7 @@ def test_bce_with_logits_matches_torch_and_is_stable(device, torch, rng, reducti
     theirs = torch.nn.functional.binary_cross_entropy_with_logits(
         theirs_x, torch.from_numpy(target), reduction=reduction,
         pos_weight=None if pos_weight is None else torch.tensor(pos_weight))
-    assert np.isfinite(ours.numpy()).all()
+    assert np.isfinite(ours.detach().numpy()).all()
     _check(ours, theirs, [ours_x], [theirs_x], rtol=1e-5, atol=1e-5)
 
 
@@ -198,7 +202,8 @@ def test_linear_gradients_every_input_rank(device, torch, rng, x_shape, bias):
                                  create_graph=create_graph)
         wanted = [tx.grad, tw.grad] + ([tb.grad] if bias else [])
         for got, want in zip(grads, wanted):
-            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=1e-12,
+                                       atol=1e-12)
     if x_shape[0]:
         assert gg.gradgradcheck(lambda x, w: F.linear(x, w, gb), (gx, gw))
 
@@ -212,3 +217,124 @@ def test_loss_modules_wrap_functional(torch, rng):
     assert ours == pytest.approx(theirs, rel=1e-5)
     with pytest.raises(ValueError, match="reduction"):
         gg.nn.MSELoss(reduction="avg")
+
+
+# ---- boundaries: every loss against PyTorch, input and target gradients ----------------------
+INF, NAN = math.inf, math.nan
+LOGITS = [0.0, 0.0, -0.0, 1e4, -1e4, 1e4, -1e4, 3.0, -2.0, 80.0]
+LOGIT_TARGETS = [0.0, 1.0, 0.5, 0.0, 1.0, 1.0, 0.0, 0.25, 0.5, 1.0]
+PROBS = [0.0, 1.0, 0.0, 1.0, 0.5, 0.25, 1e-30, 1.0 - 1e-7, 0.5, 0.75]
+PROB_TARGETS = [0.0, 1.0, 1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 0.0, 0.75]
+WEIGHTS = [0.5, 2.0, 1.0, 0.0, 1.5, 1.0, 3.0, 0.25, 1.0, 2.0]
+
+
+def _loss_case(torch_name, ours, values, targets, **weights):
+    return torch_name, ours, values, targets, weights
+
+
+# name -> (torch.nn.functional name, gpugrad call, input, target, weight tensors by keyword)
+LOSS_BOUNDARIES = {
+    "bce_with_logits": _loss_case("binary_cross_entropy_with_logits",
+                                  F.binary_cross_entropy_with_logits, LOGITS, LOGIT_TARGETS),
+    "bce_with_logits_pos_weight": _loss_case(
+        "binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits, LOGITS,
+        LOGIT_TARGETS, pos_weight=[2.5] * 10),
+    "bce_with_logits_both_weights": _loss_case(
+        "binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits, LOGITS,
+        LOGIT_TARGETS, pos_weight=[0.5] * 10, weight=WEIGHTS),
+    "bce_with_logits_infinite_logits": _loss_case(
+        "binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits,
+        [INF, -INF, INF, -INF, NAN], [1.0, 0.0, 0.0, 1.0, 0.5]),
+    "bce": _loss_case("binary_cross_entropy", F.binary_cross_entropy, PROBS, PROB_TARGETS),
+    "bce_weight": _loss_case("binary_cross_entropy", F.binary_cross_entropy, PROBS,
+                             PROB_TARGETS, weight=WEIGHTS),
+    "mse": _loss_case("mse_loss", F.mse_loss, [0.0, 1.0, -1e4, 2.0, INF, NAN],
+                      [0.0, 1.0, 1e4, -3.0, 1.0, 0.0]),
+    "l1": _loss_case("l1_loss", F.l1_loss, [0.0, 1.0, -1e4, 2.0, INF, NAN],
+                     [0.0, 1.0, 1e4, -3.0, 1.0, 0.0]),
+}
+
+
+def _float_tolerances(dtype):
+    return (1e-7, 1e-12) if dtype == "float64" else (1e-5, 1e-6)
+
+
+def _assert_close_nan(ours, theirs, rtol, atol, what):
+    np.testing.assert_allclose(ours.detach().cpu().numpy(), theirs.detach().numpy(), rtol=rtol,
+                               atol=atol, equal_nan=True, err_msg=what)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", LOSS_BOUNDARIES)
+def test_loss_boundaries_match_torch(device, torch, name, reduction, dtype):
+    torch_name, ours_fn, values, targets, weights = LOSS_BOUNDARIES[name]
+    gdt, tdt = getattr(gg, dtype), getattr(torch, dtype)
+    x = gg.tensor(values, dtype=gdt, device=device, requires_grad=True)
+    t = gg.tensor(targets, dtype=gdt, device=device, requires_grad=True)
+    tx = torch.tensor(values, dtype=tdt, requires_grad=True)
+    tt = torch.tensor(targets, dtype=tdt, requires_grad=True)
+    ours_w = {k: gg.tensor(v, dtype=gdt, device=device) for k, v in weights.items()}
+    theirs_w = {k: torch.tensor(v, dtype=tdt) for k, v in weights.items()}
+    ours = ours_fn(x, t, reduction, **ours_w)
+    theirs = getattr(torch.nn.functional, torch_name)(tx, tt, reduction=reduction, **theirs_w)
+    rtol, atol = _float_tolerances(dtype)
+    _assert_close_nan(ours, theirs, rtol, atol, f"{name} value")
+    seed = np.linspace(-1.0, 2.0, max(ours.numel(), 1)).reshape(ours.shape)
+    ours.backward(gg.tensor(seed, dtype=gdt, device=device))
+    theirs.backward(torch.tensor(seed, dtype=tdt))
+    _assert_close_nan(x.grad, tx.grad, rtol, atol, f"{name} input gradient")
+    _assert_close_nan(t.grad, tt.grad, rtol, atol, f"{name} target gradient")
+
+
+def test_bce_with_logits_gradient_at_zero_logits_is_half_minus_target(device):
+    x = gg.zeros(3, dtype=gg.float64, device=device, requires_grad=True)
+    t = gg.tensor([0.0, 1.0, 0.25], dtype=gg.float64, device=device)
+    F.binary_cross_entropy_with_logits(x, t, "sum").backward()
+    assert x.grad.tolist() == [0.5, -0.5, 0.25]
+
+
+def test_bce_at_probabilities_0_and_1_is_finite(device):
+    p = gg.tensor([0.0, 1.0, 0.0, 1.0], dtype=gg.float64, device=device, requires_grad=True)
+    t = gg.tensor([0.0, 1.0, 1.0, 0.0], dtype=gg.float64, device=device)
+    loss = F.binary_cross_entropy(p, t, "none")
+    assert loss.tolist() == [0.0, 0.0, 100.0, 100.0]
+    loss.sum().backward()
+    grad = p.grad.numpy()
+    assert np.isfinite(grad).all() and grad[0] == grad[1] == 0.0 and grad[2] < -1e11 < 1e11 < grad[3]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_class_losses_at_zero_and_huge_logits_match_torch(device, torch, reduction, dtype):
+    logits = [[0.0, 0.0, 0.0], [1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4]]
+    target = [1, 1, 2, 0]
+    gdt, tdt = getattr(gg, dtype), getattr(torch, dtype)
+    rtol, atol = _float_tolerances(dtype)
+    for name in ("cross_entropy", "nll_loss"):
+        x = gg.tensor(logits, dtype=gdt, device=device, requires_grad=True)
+        tx = torch.tensor(logits, dtype=tdt, requires_grad=True)
+        ours = getattr(F, name)(x, gg.tensor(target, device=device), reduction=reduction)
+        theirs = getattr(torch.nn.functional, name)(tx, torch.tensor(target),
+                                                    reduction=reduction)
+        _assert_close_nan(ours, theirs, rtol, atol, f"{name} value")
+        seed = np.linspace(-1.0, 2.0, max(ours.numel(), 1)).reshape(ours.shape)
+        ours.backward(gg.tensor(seed, dtype=gdt, device=device))
+        theirs.backward(torch.tensor(seed, dtype=tdt))
+        _assert_close_nan(x.grad, tx.grad, rtol, atol, f"{name} gradient")
+
+
+@pytest.mark.parametrize("beta, threshold", [(1.0, 20.0), (2.0, 5.0), (0.5, 1.0)])
+def test_softplus_and_logsigmoid_match_torch(device, torch, beta, threshold):
+    values = [0.0, -1e4, 1e4, 20.0, 20.5, 2.5, 2.6, -30.0, INF, -INF, NAN]
+    for ours_fn, theirs_fn in (
+            (lambda a: F.softplus(a, beta, threshold),
+             lambda a: torch.nn.functional.softplus(a, beta, threshold)),
+            (F.logsigmoid, torch.nn.functional.logsigmoid)):
+        x = gg.tensor(values, dtype=gg.float64, device=device, requires_grad=True)
+        tx = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+        ours, theirs = ours_fn(x), theirs_fn(tx)
+        _assert_close_nan(ours, theirs, 1e-12, 0, "value")
+        ours.sum().backward()
+        theirs.sum().backward()
+        _assert_close_nan(x.grad, tx.grad, 1e-12, 0, "gradient")

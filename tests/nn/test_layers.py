@@ -13,14 +13,14 @@ def test_linear_init_is_uniform_with_torch_bound():
     fan_in = 50
     layer = nn.Linear(fan_in, 400)
     bound = 1 / math.sqrt(fan_in)
-    for values in (layer.weight.numpy().ravel(), layer.bias.numpy()):
+    for values in (layer.weight.detach().numpy().ravel(), layer.bias.detach().numpy()):
         assert values.min() >= -bound and values.max() <= bound
         # U(-b, b): mean 0, variance b^2 / 3; a wrong formula (e.g. normal or the gain of
         # kaiming for ReLU, sqrt(6/fan_in)) fails these.
         n = values.size
         assert abs(values.mean()) < 4 * bound / math.sqrt(3 * n)
         assert values.var() == pytest.approx(bound ** 2 / 3, rel=8 / math.sqrt(n))
-    w = layer.weight.numpy().ravel()
+    w = layer.weight.detach().numpy().ravel()
     assert w.max() > 0.98 * bound and w.min() < -0.98 * bound  # the full range is used
     hist, _ = np.histogram(w, bins=10, range=(-bound, bound))
     assert hist.min() > 0.8 * w.size / 10  # flat, not bell-shaped
@@ -29,7 +29,7 @@ def test_linear_init_is_uniform_with_torch_bound():
 def test_linear_init_matches_torch_distribution(torch):
     torch.manual_seed(0)
     theirs = torch.nn.Linear(30, 2000).weight.detach().numpy().ravel()
-    ours = nn.Linear(30, 2000).weight.numpy().ravel()
+    ours = nn.Linear(30, 2000).weight.detach().numpy().ravel()
     quantiles = np.linspace(0.05, 0.95, 7)
     np.testing.assert_allclose(np.quantile(ours, quantiles), np.quantile(theirs, quantiles),
                                atol=0.01)
@@ -37,17 +37,17 @@ def test_linear_init_matches_torch_distribution(torch):
 
 def test_init_is_seeded():
     gg.manual_seed(3)
-    a = nn.Linear(4, 4).weight.numpy()
+    a = nn.Linear(4, 4).weight.detach().numpy()
     gg.manual_seed(3)
-    b = nn.Linear(4, 4).weight.numpy()
+    b = nn.Linear(4, 4).weight.detach().numpy()
     np.testing.assert_array_equal(a, b)
 
 
 def _copy_linear(ours, theirs, torch):
     with torch.no_grad():
-        theirs.weight.copy_(torch.from_numpy(ours.weight.numpy().copy()))
+        theirs.weight.copy_(torch.from_numpy(ours.weight.detach().numpy().copy()))
         if ours.bias is not None:
-            theirs.bias.copy_(torch.from_numpy(ours.bias.numpy().copy()))
+            theirs.bias.copy_(torch.from_numpy(ours.bias.detach().numpy().copy()))
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
@@ -61,7 +61,7 @@ def test_mlp_forward_and_backward_match_torch(device, torch, activation, rng):
     x = rng.standard_normal((4, 5)).astype(np.float32)
     out = ours(gg.tensor(x, device=device))
     expected = theirs(torch.from_numpy(x))
-    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
     (out * out).sum().backward()
     (expected * expected).sum().backward()
     for mine, other in zip(ours, [theirs[0], theirs[2], theirs[4]]):
@@ -76,12 +76,12 @@ def test_linear_without_bias_and_batched_input(torch, rng):
     theirs = torch.nn.Linear(4, 3, bias=False)
     _copy_linear(ours, theirs, torch)
     x = rng.standard_normal((2, 5, 4)).astype(np.float32)
-    np.testing.assert_allclose(ours(gg.tensor(x)).numpy(),
+    np.testing.assert_allclose(ours(gg.tensor(x)).detach().numpy(),
                                theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
     with_bias = nn.Linear(4, 3)
     out = with_bias(gg.tensor(x))  # 3-D input: bias added by broadcasting
-    expected = x @ with_bias.weight.numpy().T + with_bias.bias.numpy()
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+    expected = x @ with_bias.weight.detach().numpy().T + with_bias.bias.detach().numpy()
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_linear_shape_error_names_in_features():
@@ -138,7 +138,7 @@ def test_dropout_masks_are_seeded_and_gradients_masked():
     a = gg.nn.functional.dropout(x, 0.5)
     gg.manual_seed(7)
     b = gg.nn.functional.dropout(x, 0.5)
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     a.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), a.detach().numpy())
 
@@ -151,3 +151,24 @@ def test_mlp_validation_and_repr():
     text = repr(nn.MLP([2, 3, 1]))
     assert "(0): Linear(in_features=2, out_features=3, bias=True, activation='relu')" in text
     assert "(1): Linear(in_features=3, out_features=1, bias=True)" in text
+
+
+def test_linear_with_zero_features_works_as_in_torch(device, torch):
+    with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
+        layer = gg.nn.Linear(0, 2).to(device)
+    out = layer(gg.ones(3, 0, device=device))
+    assert out.shape == (3, 2) and layer.weight.shape == (2, 0)
+    np.testing.assert_allclose(out.cpu().detach().numpy(),
+                               np.broadcast_to(layer.bias.detach().cpu().numpy(), (3, 2)))
+    with pytest.warns(UserWarning):
+        reference = torch.nn.Linear(0, 2)
+    assert tuple(reference.weight.shape) == layer.weight.shape
+
+
+@pytest.mark.parametrize("args, error, name", [((-1, 2), ValueError, "in_features"),
+                                               ((2, -3), ValueError, "out_features"),
+                                               ((2.5, 2), TypeError, "in_features"),
+                                               ((True, 2), TypeError, "in_features")])
+def test_linear_names_a_bad_argument(args, error, name):
+    with pytest.raises(error, match=f"Linear: {name} must be a non-negative int, got"):
+        gg.nn.Linear(*args)

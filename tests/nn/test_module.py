@@ -70,7 +70,7 @@ def test_to_device_moves_in_place_and_keeps_identity(device):
     net = Net()
     net(gg.randn(5, 3)).sum().backward()
     params = list(net.parameters())
-    values = [p.numpy().copy() for p in params]
+    values = [p.detach().numpy().copy() for p in params]
     grads = [p.grad.numpy().copy() for p in params]
     opt = gg.optim.SGD(net.parameters(), lr=0.1)
     assert net.to(device) is net
@@ -78,11 +78,11 @@ def test_to_device_moves_in_place_and_keeps_identity(device):
     assert all(a is b for a, b in zip(params, moved))
     for p, v, g in zip(moved, values, grads):
         assert p.device == device and p.grad.device == device
-        np.testing.assert_array_equal(p.numpy(), v)
+        np.testing.assert_array_equal(p.detach().numpy(), v)
         np.testing.assert_array_equal(p.grad.numpy(), g)
     assert net.offset.device == device
     opt.step()  # the optimizer built before the move updates the moved parameters
-    np.testing.assert_allclose(moved[0].numpy(), values[0] - 0.1 * grads[0], rtol=1e-6)
+    np.testing.assert_allclose(moved[0].detach().numpy(), values[0] - 0.1 * grads[0], rtol=1e-6)
     out = net(gg.randn(2, 3, device=device))
     assert out.device == device
 
@@ -117,7 +117,7 @@ def test_load_state_dict_across_devices(device):
     dst = Net().to(device)
     dst.load_state_dict(src.state_dict())
     assert dst.body[0].weight.device == device
-    np.testing.assert_array_equal(dst.body[0].weight.numpy(), src.body[0].weight.numpy())
+    np.testing.assert_array_equal(dst.body[0].weight.detach().numpy(), src.body[0].weight.detach().numpy())
 
 
 def test_load_state_dict_errors_name_the_key():

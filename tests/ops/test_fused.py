@@ -88,7 +88,7 @@ def test_bias_act_backward_fused_and_graph_paths_agree(device, act, bias_grad):
         seed = gg.tensor(np.arange(12.0).reshape(X.shape) - 5, dtype=gg.float64, device=device)
         gx, *gb = gg.autograd.grad(out, [x, b] if bias_grad else [x], seed,
                                    create_graph=create_graph)
-        grads.append([g.numpy() for g in [gx, *gb]])
+        grads.append([g.detach().numpy() for g in [gx, *gb]])
         assert b.grad is None
     for fused, graph in zip(*grads):
         np.testing.assert_allclose(fused, graph, rtol=1e-12, atol=1e-14)
@@ -106,4 +106,4 @@ def test_bias_act_backward_is_one_fused_launch_on_sim():
     # grad_x and per-slab column sums in one kernel, the slabs added in a second (64 rows: 8)
     assert {name: row[0] for name, row in by_op.items()} == {"bias_act_grads": 1,
                                                              "bias_grad_sum": 1}
-    np.testing.assert_allclose(b.grad.numpy(), (out.numpy() > 0).sum(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), (out.detach().numpy() > 0).sum(axis=0), rtol=1e-6)

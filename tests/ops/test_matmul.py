@@ -46,3 +46,18 @@ def test_batch_dimensions_must_broadcast(device):
 def test_zero_dim_operand_is_an_error(device):
     with pytest.raises(RuntimeError, match="at least 1 dimension"):
         gg.tensor(2.0, device=device) @ gg.ones(3, device=device)
+
+
+def test_non_tensor_operands_name_the_argument(device, torch):
+    t = gg.ones(2, 2, device=device)
+    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for @: 'Tensor' and 'list'"):
+        t @ [[1.0], [2.0]]
+    with pytest.raises(TypeError, match=r"matmul\(\): argument 'other' \(position 1\) must be "
+                                        r"Tensor, not list") as ours:
+        t.matmul([[1.0]])
+    with pytest.raises(TypeError) as theirs:
+        torch.ones(2, 2).matmul([[1.0]])
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(TypeError, match="add\\(\\): argument 'other' must be Tensor or Number, "
+                                        "not list"):
+        t + [1.0, 2.0]

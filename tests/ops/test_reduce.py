@@ -1,4 +1,8 @@
-"""Reductions: sum, mean, max, min, var (and std, amax, amin, logsumexp) over dims."""
+"""Reductions: sum, mean, max, min, var (and std, amax, amin, logsumexp) over dims, and their
+values and gradients against PyTorch at the boundaries: ties, NaN, constant slices, N <= correction."""
+import math
+import warnings
+
 import numpy as np
 import pytest
 
@@ -27,6 +31,9 @@ CASES = [
     _case("var_biased_keepdim", lambda a: a.var(dim=2, unbiased=False, keepdim=True)),
     _case("var_correction_tuple", lambda a: a.var(dim=(0, 1), correction=0)),
     _case("std_dim", lambda a: a.std(dim=0)),
+    _case("std_all", lambda a: a.std()),
+    _case("std_tuple_keepdim_biased", lambda a: a.std(dim=(0, 2), keepdim=True, correction=0)),
+    _case("var_unbiased_false_all", lambda a: a.var(unbiased=False)),
     _case("max_all", lambda a: a.max()),
     _case("min_all", lambda a: a.min()),
     _case("max_dim_values", lambda a: a.max(dim=1).values),
@@ -141,3 +148,112 @@ def test_mean_is_one_kernel_forward_and_one_backward(dim):
     assert gg.sim.stats("sim:0").kernels == 4
     np.testing.assert_allclose(x.grad.numpy(), np.full((3, 4, 5), 1 / (x.numel() / out.numel())),
                                rtol=1e-6)
+
+
+# ---- boundaries against PyTorch -------------------------------------------------------------
+INF, NAN = math.inf, math.nan
+
+
+def _matches(torch, device, fn, values, upstream=1.0, dtype="float64", rtol=1e-7, atol=1e-12):
+    """``fn`` on gpugrad and on PyTorch: same values and gradients (NaN == NaN)."""
+    x = gg.tensor(values, dtype=getattr(gg, dtype), device=device, requires_grad=True)
+    t = torch.tensor(values, dtype=getattr(torch, dtype), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # both warn when N <= correction
+        out, expected = fn(x), fn(t)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), expected.detach().numpy(), rtol=rtol,
+                               atol=atol, equal_nan=True, err_msg="values")
+    (out * upstream).sum().backward()
+    (expected * upstream).sum().backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), t.grad.numpy(), rtol=rtol, atol=atol,
+                               equal_nan=True, err_msg="gradient")
+
+
+CONSTANT_ROWS = [[0.1, 0.1, 0.1], [0.1, 0.1, 0.1]]
+MOMENTS = {
+    # constant slices: exactly 0 (PyTorch's Welford pass), so std's gradient is 0, not NaN
+    "std of constant rows": (lambda a: a.std(dim=1), CONSTANT_ROWS),
+    "var of constant rows": (lambda a: a.var(dim=1), CONSTANT_ROWS),
+    "std of exact constants": (lambda a: a.std(), [2.0, 2.0, 2.0]),
+    "std of a zero": (lambda a: a.std(correction=0), [0.0]),
+    # a reduction to one value centers on the rounded mean, as PyTorch's two-pass CPU kernel
+    "std of inexact constants": (lambda a: a.std(), [0.1, 0.1, 0.1]),
+    "std of one row of inexact constants": (lambda a: a.std(dim=1), [[0.1, 0.1, 0.1]]),
+    # N <= correction: NaN or inf (no dim), 2 / (N - correction) (with dim)
+    "var of one value": (lambda a: a.var(), [2.0]),
+    "var with correction N": (lambda a: a.var(correction=2), [2.0, 3.0]),
+    "var with correction N along a dim": (lambda a: a.var(0, correction=2), [2.0, 3.0]),
+    "std with correction above N along a dim": (lambda a: a.std(0, correction=3), [2.0, 3.0]),
+    "var of infinities": (lambda a: a.var(dim=1), [[INF, 1.0], [INF, INF]]),
+    "std of NaN": (lambda a: a.std(), [NAN, 1.0]),
+    "std of huge values": (lambda a: a.std(), [1e300, -1e300]),
+    "var of huge equal values along a dim": (lambda a: a.var(1), [[1e300, 1e300], [1.0, 2.0]]),
+}
+
+
+@pytest.mark.parametrize("upstream", [1.0, 0.0], ids=["upstream 1", "upstream 0"])
+@pytest.mark.parametrize("name", MOMENTS)
+def test_var_and_std_boundaries_match_torch(device, torch, name, upstream):
+    fn, values = MOMENTS[name]
+    _matches(torch, device, fn, values, upstream)
+
+
+@pytest.mark.parametrize("name", ["std of constant rows", "std of exact constants",
+                                  "var of constant rows"])
+def test_var_and_std_boundaries_in_float32(device, torch, name):
+    fn, values = MOMENTS[name]
+    _matches(torch, device, fn, values, dtype="float32", rtol=1e-5, atol=1e-6)
+
+
+def test_std_of_a_constant_has_a_zero_gradient(device):
+    x = gg.full(2, 3, fill_value=0.7, device=device, requires_grad=True)
+    x.std(dim=1).sum().backward()
+    assert x.grad.tolist() == [[0.0] * 3] * 2
+
+
+def test_var_warns_like_torch_when_n_is_at_most_the_correction(device):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)  # (NumPy's 0 / 0 stays filtered)
+        assert math.isnan(gg.tensor([2.0], device=device).var().item())
+    assert any("degrees of freedom is <= 0" in str(w.message) for w in caught)
+
+
+EXTREMES = {
+    "max ties": (lambda a: a.max(), [[3.0, 1.0], [3.0, 3.0]]),
+    "min ties": (lambda a: a.min(), [[1.0, 1.0, 3.0]]),
+    "max with NaN": (lambda a: a.max(), [1.0, NAN, 3.0, NAN]),
+    "max(dim) ties: the first index takes it all": (lambda a: a.max(1).values,
+                                                    [[3.0, 1.0, 3.0], [2.0, 2.0, 2.0]]),
+    "min(dim) ties, keepdim": (lambda a: a.min(0, keepdim=True).values,
+                               [[3.0, 1.0, 3.0], [3.0, 1.0, 0.0]]),
+    "max(dim) with NaN": (lambda a: a.max(-1).values, [[3.0, NAN, 1.0, NAN]]),
+    "max of a 0-d tensor along dim 0": (lambda a: a.max(0).values, 2.0),
+    "amax ties": (lambda a: a.amax(1), [[3.0, 1.0, 3.0], [2.0, 2.0, 2.0]]),
+    "amin ties over a tuple": (lambda a: a.amin((0, 1)), [[1.0, 2.0], [1.0, 1.0]]),
+    "amax with NaN": (lambda a: a.amax(), [1.0, NAN, 3.0]),
+}
+
+
+@pytest.mark.parametrize("upstream", [1.0, INF], ids=["upstream 1", "upstream inf"])
+@pytest.mark.parametrize("name", EXTREMES)
+def test_max_min_amax_amin_ties_match_torch(device, torch, name, upstream):
+    fn, values = EXTREMES[name]
+    _matches(torch, device, fn, values, upstream)
+
+
+def test_max_with_dim_gives_the_gradient_to_the_returned_index(device, torch):
+    data = [[3.0, 1.0, 3.0], [2.0, 2.0, 2.0], [0.0, 5.0, 5.0]]
+    x = gg.tensor(data, device=device, requires_grad=True)
+    values, indices = x.max(dim=1)
+    assert indices.tolist() == torch.tensor(data).max(dim=1).indices.tolist() == [0, 0, 1]
+    values.sum().backward()
+    assert x.grad.tolist() == [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    assert gg.gradgradcheck(lambda a: a.max(dim=0).values, [gg.tensor(
+        X[0], dtype=gg.float64, device=device, requires_grad=True)])
+
+
+def test_max_of_empty_input_is_an_error_like_torch(device):
+    with pytest.raises(RuntimeError, match="Specify the reduction dim"):
+        gg.zeros(0, device=device).max()
+    with pytest.raises(IndexError, match="Expected reduction dim 1 to have non-zero size"):
+        gg.zeros(2, 0, device=device).max(1)

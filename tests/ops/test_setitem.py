@@ -132,11 +132,21 @@ def test_a_value_that_requires_grad_makes_the_tensor_a_non_leaf(device, torch):
     assert_close(v.grad, tv.grad)
 
 
-def test_recorded_write_keeps_values_saved_for_backward(device):
-    # y's producer saved y's array (exp's backward reads its output); the write replaces
-    # y's array instead of changing it, so exp's gradient stays right
+def test_recorded_write_to_a_saved_output_is_caught_like_torch(device, torch):
+    # exp's backward reads its output: writing into it in place makes backward raise, as in
+    # PyTorch, rather than give a silently wrong gradient
     w = gg.tensor([0.5, 1.0, 2.0], dtype=gg.float64, device=device, requires_grad=True)
     y = w.exp()
+    y[0] = 0.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation") as ours:
+        y.sum().backward()
+    tw = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    ty = tw.exp()
+    ty[0] = 0.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        ty.sum().backward()
+    assert "is at version 1; expected version 0" in str(ours.value)
+    y = w.exp().clone()  # writing into a clone is fine
     y[0] = 0.0
     y.sum().backward()
     assert_close(w.grad, [0.0, np.exp(1.0), np.exp(2.0)])
@@ -144,9 +154,14 @@ def test_recorded_write_keeps_values_saved_for_backward(device):
 
 def test_write_errors_name_the_problem(device, torch):
     x = gg.zeros(3, 4, device=device)
-    with pytest.raises(RuntimeError, match=r"shape mismatch: value tensor of shape \[3\] cannot be "
-                                           r"broadcast to indexing result of shape \[4\]"):
+    with pytest.raises(RuntimeError) as ours:
         x[0] = gg.ones(3, device=device)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.zeros(3, 4)[0] = torch.ones(3)
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(RuntimeError, match=r"shape mismatch: value tensor of shape \[3\] cannot be "
+                                           r"broadcast to indexing result of shape \[1, 4\]"):
+        x[gg.tensor([0], device=device)] = gg.ones(3, device=device)
     with pytest.raises(IndexError, match="out of range for shape"):
         x[3] = 1.0
     with pytest.raises(IndexError, match="valid indices"):
@@ -164,16 +179,18 @@ def test_sim_models_one_index_put_kernel_per_write():
     x = gg.zeros(64, 32, device="sim")
     idx = gg.tensor([1, 5, 9], device="sim")
     gg.sim.reset("sim:0")
-    x[idx] = 1.0
-    x[:, 3] = gg.ones(64, device="sim")
+    x[idx] = 1.0  # index arrays: one scatter kernel
     by_op = gg.device.get_backend("sim").kernel_totals()[0]
-    assert by_op["index_put"][0] == 2
-    assert by_op["full"][0] == 1  # the ones() value: the writes add no copies
+    assert by_op["index_put"][0] == 1 and "copy" not in by_op
+    x[:, 3] = gg.ones(64, device="sim")  # a slice: one copy into the view, as on a GPU
+    by_op = gg.device.get_backend("sim").kernel_totals()[0]
+    assert by_op["index_put"][0] == 1 and by_op["copy"][0] == 1
+    assert by_op["full"][0] == 1  # the ones() value: the writes add no copies of x
     gg.sim.reset("sim:0")
     w = gg.ones(32, device="sim", requires_grad=True)
-    x[0] = w  # recorded: a copy of x, then the write into it
+    x[0] = w  # recorded, still in place: one copy into the view, nothing else
     by_op = gg.device.get_backend("sim").kernel_totals()[0]
-    assert by_op["copy"][0] == 1 and by_op["index_put"][0] == 1
+    assert by_op["copy"][0] == 1 and "index_put" not in by_op and x.grad_fn is not None
 
 
 def test_writing_into_an_expanded_view_says_to_clone_like_torch(torch):

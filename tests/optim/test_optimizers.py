@@ -50,7 +50,7 @@ def test_steps_match_torch(device, torch, rng, name, kwargs):
     ours, theirs, _, _ = _run_both(torch, device, rng, name, kwargs)
     for p, q in zip(ours, theirs):
         assert p.device == device
-        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_one_sgd_step_by_hand():
@@ -59,12 +59,12 @@ def test_one_sgd_step_by_hand():
     p.grad = gg.tensor([0.2, 0.4])
     opt.step()
     # d = g + 0.1 p = [0.3, 0.2]; buf = d; p -= 0.5 d
-    np.testing.assert_allclose(p.numpy(), [0.85, -2.1], rtol=1e-6)
+    np.testing.assert_allclose(p.detach().numpy(), [0.85, -2.1], rtol=1e-6)
     p.grad = gg.tensor([0.2, 0.4])
     opt.step()
     d = np.array([0.2, 0.4]) + 0.1 * np.array([0.85, -2.1])
     buf = 0.9 * np.array([0.3, 0.2]) + d
-    np.testing.assert_allclose(p.numpy(), np.array([0.85, -2.1]) - 0.5 * buf, rtol=1e-6)
+    np.testing.assert_allclose(p.detach().numpy(), np.array([0.85, -2.1]) - 0.5 * buf, rtol=1e-6)
 
 
 def test_state_dict_matches_torch_layout_and_round_trips(torch, rng):
@@ -81,7 +81,7 @@ def test_state_dict_matches_torch_layout_and_round_trips(torch, rng):
         assert ours_sd["param_groups"][0][key] == theirs_sd["param_groups"][0][key]
 
     # A fresh optimizer loaded from the state dict continues exactly like the original.
-    clones = [gg.nn.Parameter(gg.tensor(p.numpy())) for p in ours]
+    clones = [gg.nn.Parameter(gg.tensor(p.detach().numpy())) for p in ours]
     resumed = gg.optim.Adam(clones, lr=0.5)
     resumed.load_state_dict(ours_sd)
     assert resumed.param_groups[0]["lr"] == 0.01
@@ -91,7 +91,7 @@ def test_state_dict_matches_torch_layout_and_round_trips(torch, rng):
             p.grad = gg.tensor(g)
         opt.step()
     for a, b in zip(ours, clones):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 def test_load_state_dict_checks_group_sizes():
@@ -107,9 +107,9 @@ def test_param_groups_and_skipped_parameters():
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
     a.grad, b.grad = gg.ones(2), gg.ones(2)  # c has no gradient: left alone
     opt.step()
-    np.testing.assert_allclose(a.numpy(), 0.9)
-    np.testing.assert_allclose(b.numpy(), 0.5)
-    np.testing.assert_allclose(c.numpy(), 1.0)
+    np.testing.assert_allclose(a.detach().numpy(), 0.9)
+    np.testing.assert_allclose(b.detach().numpy(), 0.5)
+    np.testing.assert_allclose(c.detach().numpy(), 1.0)
     opt.zero_grad()
     assert a.grad is None and b.grad is None
     with pytest.raises(ValueError, match="more than one parameter group"):
@@ -131,7 +131,7 @@ def test_adam_counts_steps_per_parameter(torch):
         ours_opt.step()
         theirs_opt.step()
     for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6)
 
 
 def test_one_fused_call_per_device_per_step(monkeypatch):
@@ -160,7 +160,7 @@ def test_closure_and_errors():
         return loss
 
     assert opt.step(closure).item() == 9.0
-    np.testing.assert_allclose(p.numpy(), [1.5])
+    np.testing.assert_allclose(p.detach().numpy(), [1.5])
     with pytest.raises(ValueError, match="Nesterov momentum requires"):
         gg.optim.SGD([p], lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="Invalid learning rate"):

@@ -93,6 +93,8 @@ def test_primitive_matches_cpu_and_is_modeled(sim, cpu, name, fn, launches):
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-6)
     for o in (out if isinstance(out, tuple) else (out,)):
         assert isinstance(o, SimArray) and (o.alloc is not None or o.nbytes == 0)
+        assert o.alloc is None or o.alloc.size == -(-o.nbytes // 512) * 512
+    assert sim.shape_misses == 0  # the memory reserved before computing was the right size
 
 
 @pytest.mark.parametrize("view", [
@@ -254,7 +256,7 @@ def test_stats_are_plain_data_with_a_readable_summary(sim):
 
 
 def test_counts_survive_folding_of_many_kernel_signatures(sim, monkeypatch):
-    from gpugrad.sim import backend as sim_backend
+    from gpugrad.sim import device_model as sim_backend
 
     xs = [gg.ones(n, device=DEV) for n in range(1, 12)]
     gg.sim.reset(DEV)

@@ -28,7 +28,8 @@ reuse them as fractions of their own spec numbers.
 from ..costmodel import OP_CLASSES
 
 _MIB = 1 << 20
-_ITEMSIZE = {"float32": 4, "float64": 8, "int32": 4, "int64": 8, "bool": 1}
+_ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "uint8": 1, "int8": 1,
+             "int16": 2, "int32": 4, "int64": 8, "bool": 1}
 
 
 class Profile:
@@ -101,6 +102,10 @@ class Profile:
             "float32": self.fp32_tflops * 1e6 * p["mm_eff.float32"],
             "float64": self.fp64_tensor_tflops * 1e6 * p["mm_eff.float64"],
         }
+        # half-precision GEMMs run on tensor cores (cuBLAS, float32 accumulation); no half GEMM
+        # was measured, so they take float32's achieved share of their own peak
+        self._mm_rate["float16"] = self._mm_rate["bfloat16"] = \
+            self.bf16_tflops * 1e6 * p["mm_eff.float32"]
         self._row_us_l2 = p["row_latency_ns.l2"] * 1e-3
         self._row_us_hbm = p["row_latency_ns.hbm"] * 1e-3
         self._resident_threads = self.sm_count * 2048   # threads resident at once (2048 per SM)

@@ -1,0 +1,348 @@
+"""The NumPy computations behind the ``cpu`` backend, shared by the ``sim`` backend (which
+computes its values with them) and by the ``cuda`` backend's host side: dtype maps, PyTorch's
+dtype rules on NumPy arrays (low-precision floats computed in float32, integers wrapping), and
+the reference implementations of the fused kernels."""
+import warnings
+
+import numpy as np
+
+from .. import dtypes
+from .base import BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, array_api_table
+
+# NaN and inf pass through as in NumPy (documented); NumPy's RuntimeWarnings about them would
+# only be noise, so they are silenced for the backends (cpu, and sim.backend, which reuses these).
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpugrad\.(backends\.|sim\.backend)")
+
+F32 = np.dtype(np.float32)
+F64 = np.dtype(np.float64)
+INT64 = np.dtype(np.int64)
+
+
+class _NumpyDtypes(dict):
+    """gg.DType -> NumPy dtype. bfloat16 comes from the ``ml_dtypes`` package, imported on first
+    use (it takes half a second to import)."""
+
+    def __missing__(self, dtype):
+        if dtype is dtypes.bfloat16:
+            import ml_dtypes
+
+            np_dtype = np.dtype(ml_dtypes.bfloat16)
+            self[dtype] = dtype.native = np_dtype
+            _GG_DTYPE[np_dtype] = dtype
+            LOW_PRECISION.add(np_dtype)
+            return np_dtype
+        raise KeyError(dtype)
+
+
+class _GpugradDtypes(dict):
+    """NumPy dtype -> gg.DType (the reverse of _NumpyDtypes)."""
+
+    def __missing__(self, np_dtype):
+        if getattr(np_dtype, "name", None) == "bfloat16":
+            _NP_DTYPE[dtypes.bfloat16]  # registers both directions
+            return self[np_dtype]
+        raise KeyError(np_dtype)
+
+
+_NP_DTYPE = _NumpyDtypes({
+    dtypes.bool_: np.dtype(np.bool_), dtypes.uint8: np.dtype(np.uint8),
+    dtypes.int8: np.dtype(np.int8), dtypes.int16: np.dtype(np.int16),
+    dtypes.int32: np.dtype(np.int32), dtypes.int64: INT64,
+    dtypes.float16: np.dtype(np.float16), dtypes.float32: F32, dtypes.float64: F64,
+})
+_GG_DTYPE = _GpugradDtypes({v: k for k, v in _NP_DTYPE.items()})
+for _dtype, _np_dtype in _NP_DTYPE.items():
+    _dtype.native = _np_dtype
+NP_DTYPE = _NP_DTYPE
+GG_DTYPE = _GG_DTYPE
+# float16 and bfloat16: ops compute in float32 and round the result, as PyTorch's CPU does
+LOW_PRECISION = {np.dtype(np.float16)}
+
+
+def numpy_dtype(dtype):
+    """The NumPy dtype of a ``gg.DType`` (bfloat16 loads ml_dtypes on first use)."""
+    return dtype.native or _NP_DTYPE[dtype]
+
+
+def gg_dtype(np_dtype):
+    """gg.DType for a NumPy dtype, with an error naming what is unsupported."""
+    try:
+        return _GG_DTYPE[np_dtype]
+    except KeyError:
+        raise TypeError(
+            f"unsupported dtype {np_dtype}; gpugrad supports {dtypes.SUPPORTED} (convert "
+            f"first, e.g. array.astype('float32'))"
+        ) from None
+
+
+def _sigmoid(x, out=None):
+    # 0.5 * (1 + tanh(x / 2)) never overflows, unlike 1 / (1 + exp(-x)).
+    if out is None:
+        y = np.tanh(x * 0.5)
+    else:
+        y = np.tanh(np.multiply(x, 0.5, out=out), out=out)
+    y += 1
+    y *= 0.5
+    return y
+
+
+def _relu(x, out=None):
+    return np.maximum(x, x.dtype.type(0), out=out)
+
+
+def _pow(a, b, out=None, **kwargs):
+    """``np.power``, but float32/float64 bases to the exponents PyTorch's kernels compute
+    without pow (0.5, -0.5, -1, 2, 3, -2) as they do: they differ from pow at -0.0 and -inf
+    (``(-0.0) ** -0.5`` is -inf, ``(-inf) ** -0.5`` NaN)."""
+    if type(a) is _ndarray and a.dtype in (F32, F64) and type(b) is not _ndarray \
+            and kwargs.get("dtype", a.dtype) is a.dtype:
+        exponent = float(b)
+        if exponent == 0.5:
+            return np.sqrt(a, out=out)
+        if exponent == 2.0:
+            return np.multiply(a, a, out=out)
+        if exponent == 3.0:
+            return np.multiply(np.multiply(a, a), a, out=out)
+        if exponent == -1.0:
+            return np.divide(a.dtype.type(1), a, out=out)
+        if exponent == -0.5:
+            return np.divide(a.dtype.type(1), np.sqrt(a), out=out)
+        if exponent == -2.0:
+            return np.divide(a.dtype.type(1), np.multiply(a, a), out=out)
+    return np.power(a, b, out=out, **kwargs)
+
+
+UNARY = {**array_api_table(np, UNARY_OPS), "relu": _relu, "sigmoid": _sigmoid}
+BINARY = {**array_api_table(np, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS), "pow": _pow}
+REDUCE = array_api_table(np, REDUCE_OPS)
+ACT_FORWARD = {"identity": None, "relu": _relu, "tanh": np.tanh, "sigmoid": _sigmoid}
+_COMPARE = frozenset(COMPARE_OPS)
+FLOAT_RESULT_OPS = dtypes.FLOAT_RESULT_OPS
+_LOGICAL = frozenset(LOGICAL_OPS)
+# NumPy 2 reads a Python float or int beside an array at the array's dtype (NEP 50), as PyTorch
+# does; NumPy 1 looks at the value. The fast paths below lean on NEP 50 only where it holds.
+WEAK_SCALARS = int(np.__version__.split(".")[0]) >= 2
+
+
+_ndarray = np.ndarray
+
+
+def as_array(x):
+    """NumPy returns scalars for 0-d results; the contract promises arrays."""
+    return x if type(x) is np.ndarray else np.asarray(x)
+
+
+def scalar_as(value, np_dtype):
+    """A Python or NumPy number as a NumPy scalar of ``np_dtype``. An integer out of range
+    wraps around, as PyTorch's integer ops do (``int8 + 1000``)."""
+    kind = np_dtype.kind
+    if kind in "iu" and not isinstance(value, (bool, np.bool_)):
+        info = np.iinfo(np_dtype)
+        value = (int(value) - info.min) % (info.max - info.min + 1) + info.min
+    return np_dtype.type(value)
+
+
+def _operand(x, calc):
+    """An operand ready for a ufunc computing in ``calc``: numbers become NumPy scalars of it."""
+    if type(x) is _ndarray:
+        return x
+    return scalar_as(x, calc)
+
+
+def unary_values(op, a, np_dtype, out=None):
+    """``op`` on NumPy array ``a`` with a result of ``np_dtype`` (written into ``out`` if given).
+    Low-precision floats compute in float32 and round; other dtypes compute in ``np_dtype``."""
+    fn = UNARY[op]
+    if np_dtype in LOW_PRECISION:
+        result = fn(a.astype(F32))
+        if out is None:
+            return result.astype(np_dtype)
+        np.copyto(out, result, casting="same_kind")
+        return out
+    if a.dtype is not np_dtype:
+        a = a.astype(np_dtype)
+    if out is not None and out.dtype is not np_dtype:
+        np.copyto(out, fn(a), casting="same_kind")
+        return out
+    result = fn(a) if out is None else fn(a, out=out)
+    return result if type(result) is _ndarray else np.asarray(result)
+
+
+def binary_values(op, a, b, np_dtype, out=None):
+    """``op`` (arithmetic, comparison or logical) with NumPy broadcasting, computed in
+    ``np_dtype`` (the promoted dtype; float32 for low-precision floats, rounded after), into
+    ``out`` if given. Comparisons and logical ops give bool."""
+    fn = BINARY[op]
+    if op in _LOGICAL:
+        result = fn(a, b, out=out)
+        return result if type(result) is _ndarray else np.asarray(result)
+    calc = F32 if np_dtype in LOW_PRECISION else np_dtype
+    a, b = _operand(a, calc), _operand(b, calc)
+    # "unsafe": the promoted dtype may be narrower than an operand (uint8 tensor + int64 0-d
+    # tensor is uint8 in PyTorch); values convert as C casts do, as in PyTorch
+    if op in _COMPARE:
+        result = fn(a, b, out=out, signature=(calc, calc, None), casting="unsafe")
+    elif out is None and calc is np_dtype:
+        result = fn(a, b, dtype=calc, casting="unsafe")
+    elif out is None:
+        result = fn(a, b, dtype=calc, casting="unsafe").astype(np_dtype)
+    else:
+        result = fn(a, b, out=out, dtype=calc, casting="unsafe")
+    return result if type(result) is _ndarray else np.asarray(result)
+
+
+def where_values(cond, a, b, np_dtype, out=None):
+    """``a if cond else b`` elementwise in ``np_dtype`` (numbers and arrays of other dtypes are
+    converted first)."""
+    if type(a) is not _ndarray or a.dtype is not np_dtype:
+        a = scalar_as(a, np_dtype) if type(a) is not _ndarray else a.astype(np_dtype)
+    if type(b) is not _ndarray or b.dtype is not np_dtype:
+        b = scalar_as(b, np_dtype) if type(b) is not _ndarray else b.astype(np_dtype)
+    result = np.where(cond, a, b)
+    if out is None:
+        return result
+    np.copyto(out, result, casting="same_kind")
+    return out
+
+
+def reduce_values(op, a, axis=None, keepdims=False):
+    """A reduction with PyTorch's result dtypes: ``sum`` of bool or integers is int64, of
+    float16/bfloat16 accumulated in float32 and rounded; ``mean`` likewise in float32;
+    ``argmax``/``argmin`` int64; ``max``/``min`` keep the dtype."""
+    dtype = a.dtype
+    if op == "sum":
+        if dtype.kind in "biu":
+            return as_array(np.add.reduce(a, axis=axis, dtype=INT64, keepdims=keepdims))
+        if dtype in LOW_PRECISION:
+            return as_array(np.add.reduce(a, axis=axis, dtype=F32, keepdims=keepdims)
+                            .astype(dtype))
+        return as_array(np.add.reduce(a, axis=axis, keepdims=keepdims))
+    if op == "mean" and dtype in LOW_PRECISION:
+        return as_array(np.mean(a, axis=axis, dtype=F32, keepdims=keepdims).astype(dtype))
+    if op in ("argmax", "argmin"):
+        return as_array(REDUCE[op](a, axis=axis, keepdims=keepdims)).astype(INT64, copy=False)
+    return as_array(REDUCE[op](a, axis=axis, keepdims=keepdims))
+
+
+def basic_view_index(index):
+    """``index`` such that NumPy returns a view for basic indexing even when every dimension
+    gets an int: ``a[0, ...]`` is a 0-d view where ``a[0]`` would be a scalar copy."""
+    for entry in index:
+        if type(entry) is not int and type(entry) is not slice and entry is not None:
+            return index  # an Ellipsis already (a view), or advanced indexing (a copy anyway)
+    return index + (Ellipsis,)
+
+
+def matmul_values(a, b):
+    """``a @ b`` for two arrays of one dtype; float16/bfloat16 accumulate in float32."""
+    if a.dtype in LOW_PRECISION:
+        return as_array(np.matmul(a.astype(F32), b.astype(F32)).astype(a.dtype))
+    return as_array(np.matmul(a, b))
+
+
+def random_values(kind, shape, np_dtype, seed):
+    """Uniform [0, 1) or standard normal values of a float dtype, from ``seed``."""
+    rng = np.random.default_rng(seed)
+    calc = np_dtype if np_dtype in (F32, F64) else F32
+    values = rng.random(shape, dtype=calc) if kind == "uniform" else \
+        rng.standard_normal(shape, dtype=calc)
+    return values if calc is np_dtype else values.astype(np_dtype)
+
+
+def host_array(data, dtype=None):
+    """Host data as a fresh NumPy array, with gpugrad's dtype inference (see Backend.from_host):
+    a NumPy array keeps its dtype (one gpugrad supports); Python floats become float32."""
+    if dtype is not None:
+        return np.array(data, dtype=numpy_dtype(dtypes.as_dtype(dtype)), copy=True)
+    if isinstance(data, np.ndarray):
+        out = np.array(data, copy=True)
+    else:
+        out = np.array(data)
+        if out.dtype == np.float64 and not isinstance(data, np.generic):
+            out = out.astype(np.float32)
+    if out.dtype not in _GG_DTYPE and getattr(out.dtype, "name", "") != "bfloat16":
+        if out.dtype.kind in "iu" and not isinstance(data, np.ndarray):
+            out = out.astype(np.int64)  # Python ints too large for int64 fail here
+        else:
+            gg_dtype(out.dtype)
+    return out
+
+
+def bias_act_numpy(x, bias, act):
+    out = x + bias
+    fn = ACT_FORWARD[act]
+    return out if fn is None else fn(out)
+
+
+def bias_act_backward_numpy(grad_out, out, act):
+    if act == "identity":
+        return grad_out.copy()
+    if act == "relu":
+        return grad_out * (out > 0)
+    if act == "tanh":
+        return grad_out * (1 - out * out)
+    return grad_out * (out * (1 - out))  # sigmoid
+
+
+def bias_act_grads_numpy(grad_out, out, act):
+    grad = bias_act_backward_numpy(grad_out, out, act)
+    return grad, grad.sum(axis=0)
+
+
+def softmax_cross_entropy_numpy(logits, target):
+    rows = np.arange(logits.shape[0])
+    row_max = logits.max(axis=1)
+    shifted = logits - row_max[:, None]
+    log_sum = np.log(np.exp(shifted).sum(axis=1))
+    # log_sum - shifted[target] stays exact where lse - logits[target] would round (|x| ~ 1e4)
+    return log_sum - shifted[rows, target], row_max + log_sum
+
+
+def softmax_cross_entropy_backward_numpy(logits, target, lse, grad_rows, divisor=1):
+    # softmax from the max-shifted logits: exp(logits - lse) loses digits when |lse| is large
+    grad = np.exp(logits - logits.max(axis=1, keepdims=True))
+    grad /= grad.sum(axis=1, keepdims=True)
+    grad[np.arange(logits.shape[0]), target] -= 1
+    scale = np.asarray(grad_rows, dtype=grad.dtype) / grad.dtype.type(divisor)
+    grad *= scale[:, None] if scale.ndim else scale
+    return grad
+
+
+def sgd_step_numpy(params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,
+                   maximize=False):
+    new_bufs = []
+    for p, g, buf in zip(params, grads, bufs):
+        d_p = -g if maximize else g
+        if weight_decay:
+            d_p = d_p + weight_decay * p
+        if momentum:
+            if buf is None:
+                buf = np.array(d_p, copy=True)
+            else:
+                buf *= momentum
+                buf += (1 - dampening) * d_p
+            d_p = d_p + momentum * buf if nesterov else buf
+        p -= lr * d_p
+        new_bufs.append(buf)
+    return new_bufs
+
+
+def adam_step_numpy(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
+                    weight_decay, decoupled, maximize=False):
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    step_size = lr / bias_correction1
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        if maximize:
+            g = -g
+        if weight_decay:
+            if decoupled:
+                p *= 1 - lr * weight_decay
+            else:
+                g = g + weight_decay * p
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        denom = np.sqrt(v) / bias_correction2_sqrt + eps
+        p -= step_size * (m / denom)

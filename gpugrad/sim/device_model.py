@@ -1,0 +1,262 @@
+"""The model half of a simulated GPU: profile, counters, timeline and memory pool, and the
+bookkeeping every primitive shares (reserving a result's memory before NumPy computes it,
+modeling one kernel launch, the profiler's recording interface).
+
+``DeviceModel`` is a mixin of ``SimBackend`` (backend.py), whose primitives compute values with
+NumPy and describe each kernel to ``_kernel``/``_launch`` here. Every change to the model
+happens under the device's re-entrant ``lock``.
+"""
+import operator
+import os
+
+import numpy as np
+
+from .. import profiler
+from ..errors import HostMemoryError, OutOfMemoryError
+from . import costmodel, profiles, report
+from . import timeline as timeline_mod
+from .memory import MemoryPool, SimArray
+
+DEFAULT_PROFILE = "h100"
+ENV_PROFILE = "GPUGRAD_SIM_PROFILE"
+ROW_LIMIT = 4096  # distinct kernel signatures counted separately before they are folded
+_spec = costmodel.spec
+_ndarray = np.ndarray
+
+
+def debug_level():
+    """``GPUGRAD_DEBUG`` as an int (2 and above print one line per modeled kernel)."""
+    try:
+        return int(os.environ.get("GPUGRAD_DEBUG", "0") or 0)
+    except ValueError:
+        return 0
+
+
+def profile_name(profile=None):
+    """The profile to use: ``profile``, else ``$GPUGRAD_SIM_PROFILE``, else h100."""
+    name = profile or os.environ.get(ENV_PROFILE) or DEFAULT_PROFILE
+    name = str(name).strip().lower()
+    if name not in profiles.PROFILE_NAMES:
+        source = "the profile argument" if profile else ENV_PROFILE
+        raise ValueError(f"unknown sim profile {name!r} (from {source}); expected one of "
+                         f"{', '.join(profiles.PROFILE_NAMES)}")
+    return name
+
+
+def _signature(name, inputs, out, info=None):
+    """What a kernel's spec depends on: name, operands' shapes, strides and dtypes, and info."""
+    key = [name, out.shape, out.dtype]
+    for x in inputs:
+        key.append((x.shape, x.strides, x.dtype) if type(x) is _ndarray else type(x))
+    if info:
+        key.append(repr(info))  # small: an axis or an activation name
+    return tuple(key)
+
+
+class DeviceModel:
+    """Configuration, counters and the modeled kernel launch of one sim device."""
+
+    # ---- configuration and counters --------------------------------------------------------
+    def configure(self, profile=None, memory_bytes=None, framework_overhead=True):
+        """Set the profile and capacity (omitted: the defaults) and clear counters and clocks.
+
+        ``framework_overhead``: charge the host the profile's ``framework_us`` per kernel for
+        gpugrad's own Python (on for gpugrad programs; off when primitives stand for raw CuPy
+        calls). Live arrays keep their memory; the pool's cached blocks are released.
+        """
+        self.profile = profiles.get_profile(profile_name(profile))
+        if memory_bytes is None:
+            capacity = self.profile.memory_bytes
+        else:
+            try:
+                capacity = operator.index(memory_bytes)  # ints, NumPy ints; not "1GB" or 1.5
+            except TypeError:
+                capacity = -1
+            if capacity < 0 or isinstance(memory_bytes, bool):
+                raise ValueError(f"memory_bytes must be a non-negative int (bytes, e.g. "
+                                 f"2 * 1024**3 for 2 GiB), got {memory_bytes!r}")
+        with self.lock:
+            self._configure(capacity, framework_overhead)
+
+    def _configure(self, capacity, framework_overhead):
+        recording = self.pool is not None and self.pool.recording > 0
+        # trace events are kept only while a profiler listens, so long runs stay small
+        self.framework_overhead = bool(framework_overhead)
+        self.timeline = timeline_mod.Timeline(self.profile, record_events=recording,
+                                              framework=self.framework_overhead)
+        if self.pool is None:
+            self.pool = MemoryPool(str(self.device), capacity, self.timeline, self.lock)
+        else:
+            self.pool.capacity = capacity
+            self.pool.timeline = self.timeline
+            self.pool.empty_cache()  # a cold start: the same program then gives the same numbers
+        self.debug = debug_level() >= 2
+        self.reset()
+
+    def reset(self):
+        """Clear counters, the timeline and the peak. Live arrays keep their memory and the
+        pool keeps its cached blocks, so what follows runs warm (``configure`` starts cold)."""
+        with self.lock:
+            self._reset()
+
+    def _reset(self):
+        self.timeline.reset()
+        self._rows = {}  # kernel signature -> [KernelSpec, count, device µs] (see _launch)
+        self._folded = {}  # op name -> [count, device µs, flops, bytes, op_class] (old rows)
+        self._folded_class = {}  # op class -> device µs (old rows)
+        self.h2d_bytes = 0
+        self.d2h_bytes = 0
+        self.p2p_bytes = 0
+        self.pool.reset_peak()
+        self.pool.hits = self.pool.misses = 0
+        self.pool.samples.clear()
+        self.generation += 1
+
+    # ---- the profiler's recording interface (see gpugrad/profiler.py) ----------------------
+    def profile_begin(self):
+        with self.lock:
+            self.pool.settle()
+            self.pool.recording += 1
+            self.timeline.record_events = True
+            return (self.generation, len(self.timeline.events), len(self.pool.samples),
+                    self.timeline.host_us, self.pool.in_use)
+
+    def profile_end(self, token, sink):
+        with self.lock:
+            self.pool.settle()
+            self._profile_end(token, sink)
+
+    def _profile_end(self, token, sink):
+        generation, first_event, first_sample, t0, in_use = token
+        pool, device = self.pool, str(self.device)
+        if generation != self.generation:  # reset inside the block: the clocks restarted at 0
+            first_event = first_sample = 0
+            t0 = 0.0
+        events = self.timeline.events[first_event:]
+        samples = pool.samples[first_sample:]
+        if events or samples:  # a device unused during the block stays out of the trace
+            sink.set_label(device, f"{device} (simulated {self.profile.name})")
+            sink.add_counter(device, profiler.MEMORY_COUNTER, 0.0, in_use)
+            for track, name, start, dur, args in events:
+                sink.add_event(device, track, name, start - t0, dur, args)
+            for ts, value in samples:
+                sink.add_counter(device, profiler.MEMORY_COUNTER, ts - t0, value)
+        pool.recording -= 1
+        if not pool.recording:
+            pool.samples.clear()
+            self.timeline.record_events = False
+            self.timeline.events.clear()
+
+    # ---- the modeled kernel ----------------------------------------------------------------
+    def _launch(self, name, inputs, outputs, info=None, key=None):
+        """Model one kernel launch: cost it, place it on the timeline, count it.
+
+        This runs on every op, so it stays flat. A spec depends only on the name, the operands'
+        shapes, strides and dtypes and ``info``: callers on the hot path pass that as ``key``,
+        and one row per distinct key holds the spec and the counts (totals are summed from the
+        rows when stats are read).
+        """
+        spec = None
+        if key is None:  # specs are hashable: launches with equal specs share a row
+            spec = key = _spec(name, inputs, outputs, **info) if info else \
+                _spec(name, inputs, outputs)
+        lock = self.lock
+        lock.acquire()  # (not ``with``, which costs twice as much on this hot path)
+        try:
+            row = self._rows.get(key)
+            if row is None:  # a new signature (rare once a program runs in a loop)
+                if spec is None:
+                    spec = _spec(name, inputs, outputs, **info) if info else \
+                        _spec(name, inputs, outputs)
+                if len(self._rows) >= ROW_LIMIT:
+                    self._fold_rows()
+                row = self._rows[key] = [spec, 0, 0.0]
+            spec = row[0]
+            start, end = self.timeline.kernel(spec)
+            row[1] += 1
+            row[2] += end - start
+        finally:
+            lock.release()
+        if self.debug:
+            report.print_kernel(self.device, spec, end - start, outputs)
+
+    def _fold_rows(self):
+        """Sum the per-signature rows into per-op totals (bounds memory for endless shapes)."""
+        self._folded, self._folded_class = self._kernel_totals()
+        self._rows.clear()
+
+    def kernel_totals(self):
+        """``(by_op, by_class)`` since the last reset: per op name [count, device µs, flops,
+        bytes, op_class] (the class of its first kernel), and device µs per op class."""
+        with self.lock:
+            return self._kernel_totals()
+
+    def _kernel_totals(self):
+        by_op = {name: list(total) for name, total in self._folded.items()}
+        by_class = dict(self._folded_class)
+        for spec, count, us in self._rows.values():
+            total = by_op.get(spec.name)
+            if total is None:
+                total = by_op[spec.name] = [0, 0.0, 0, 0, spec.op_class]
+            total[0] += count
+            total[1] += us
+            total[2] += count * spec.flops
+            total[3] += count * (spec.bytes_read + spec.bytes_written)
+            by_class[spec.op_class] = by_class.get(spec.op_class, 0.0) + us
+        return by_op, by_class
+
+    # ---- results: memory reserved from shapes first, then NumPy computes -------------------
+    def _kernel(self, name, inputs, nbytes, compute, args, info=None):
+        """The usual primitive: reserve the result's modeled memory (``nbytes``, inferred from
+        the operands' shapes; ``OutOfMemoryError`` before the host allocates anything), let
+        NumPy compute it as ``compute(*args)``, then launch one kernel writing it."""
+        alloc = self.pool.allocate(nbytes)
+        try:
+            out = compute(*args)
+        except BaseException as err:
+            self._abandon((alloc,), nbytes, err)
+            raise
+        if out.nbytes != nbytes:
+            alloc = self._resize(alloc, out.nbytes)
+        self._launch(name, inputs, (out,), info, _signature(name, inputs, out, info))
+        return SimArray(out, alloc)
+
+    def _reserve(self, *sizes):
+        """Allocations for several results, in order (all or none)."""
+        allocs = []
+        try:
+            for nbytes in sizes:
+                allocs.append(self.pool.allocate(nbytes))
+        except BaseException:
+            for alloc in allocs:
+                if alloc is not None:
+                    alloc.release()
+            raise
+        return allocs
+
+    def _abandon(self, allocs, nbytes, err):
+        """NumPy failed after memory was reserved: hand the reservations back; a host
+        allocation failure becomes a HostMemoryError saying why (other errors pass)."""
+        for alloc in allocs:
+            if alloc is not None:
+                alloc.release()
+        if isinstance(err, MemoryError) and not isinstance(err, (OutOfMemoryError,
+                                                                 HostMemoryError)):
+            raise HostMemoryError(self.device, nbytes) from err
+
+    def _resize(self, alloc, nbytes):
+        """Shape inference disagreed with NumPy (a bug, counted in ``shape_misses``): hold the
+        result's real size instead."""
+        with self.lock:
+            self.shape_misses += 1
+        if alloc is not None:
+            alloc.release()
+        return self.pool.allocate(nbytes)
+
+    def _computed(self, allocs, nbytes, compute, *args):
+        """``compute(*args)`` for a primitive holding the reservations ``allocs``."""
+        try:
+            return compute(*args)
+        except BaseException as err:
+            self._abandon(allocs, nbytes, err)
+            raise

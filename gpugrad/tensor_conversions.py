@@ -1,0 +1,175 @@
+"""Moving a ``Tensor`` between devices and dtypes: ``to``, ``cpu``/``sim``/``cuda``,
+``pin_memory``, the dtype conversions (``float``, ``half``, ``bfloat16``, ``long``, ``type``...),
+``clone`` and ``contiguous``. Bound onto ``Tensor`` as ``tensor_methods`` binds the ops.
+"""
+from . import autograd as _autograd
+from . import dtypes as _dtypes
+from .device import Device, get_backend
+from .ops import elementwise as E
+from .tensor import Tensor
+
+_TYPE_NAMES = {_dtypes.float32: "FloatTensor", _dtypes.float64: "DoubleTensor",
+               _dtypes.float16: "HalfTensor", _dtypes.bfloat16: "BFloat16Tensor",
+               _dtypes.int64: "LongTensor", _dtypes.int32: "IntTensor",
+               _dtypes.int16: "ShortTensor", _dtypes.int8: "CharTensor",
+               _dtypes.uint8: "ByteTensor", _dtypes.bool_: "BoolTensor"}
+
+
+
+
+def _bind(fn):
+    setattr(Tensor, fn.__name__, fn)
+    fn.__qualname__ = f"Tensor.{fn.__name__}"
+    return fn
+
+
+@_bind
+def to(self, *args, dtype=None, device=None):
+    """A converted tensor: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``
+    (other's device and dtype) or keywords; self if nothing changes.
+
+    Gradients flow back across device moves and float casts; a cast to an integer or bool
+    dtype leaves the graph.
+    """
+    for arg in args:
+        if isinstance(arg, (str, Device)):
+            device = arg
+        elif isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        else:
+            dtype = arg
+    out = self
+    if device is not None:
+        target = get_backend(device)
+        if target is not self._backend:
+            out = E.ToDevice.apply(out, target=target)
+    if dtype is not None:
+        dtype = _dtypes.as_dtype(dtype)
+        if dtype is not out.dtype:
+            if dtype.is_floating_point:
+                out = E.Cast.apply(out, dtype=dtype)
+            else:
+                out = Tensor._make(out._backend.cast(out._data, dtype), out._backend, False)
+    return out
+
+@_bind
+def cpu(self):
+    """``self.to('cpu')``."""
+    return self.to("cpu")
+
+@_bind
+def pin_memory(self):
+    """A copy of this cpu tensor in page-locked (pinned) host memory, as in PyTorch: copies
+    from it to a GPU run at full speed (on sim, a modeled pinned transfer)."""
+    if self.device.type != "cpu":
+        raise RuntimeError(f"cannot pin a tensor on {self.device}: only cpu tensors can be "
+                           f"pinned (pin before moving it, e.g. x.cpu().pin_memory())")
+    from .sim.memory import pin
+
+    out = E.Identity.apply(self)
+    pin(out._data)
+    return out
+
+@_bind
+def is_pinned(self):
+    """True for a cpu tensor made by ``pin_memory()``."""
+    from .sim.memory import is_pinned
+
+    return self.device.type == "cpu" and is_pinned(self._data)
+
+@_bind
+def cuda(self, device=None):
+    """``self.to('cuda')``, or ``to('cuda:N')`` for ``device=N``."""
+    return self.to("cuda" if device is None else f"cuda:{int(device)}")
+
+@_bind
+def sim(self, device=None):
+    """``self.to('sim')``, or ``to('sim:N')`` for ``device=N`` (the simulated GPU)."""
+    return self.to("sim" if device is None else f"sim:{int(device)}")
+
+@_bind
+def float(self):
+    """``self.to(gg.float32)``."""
+    return self.to(_dtypes.float32)
+
+@_bind
+def double(self):
+    """``self.to(gg.float64)``."""
+    return self.to(_dtypes.float64)
+
+@_bind
+def half(self):
+    """``self.to(gg.float16)``."""
+    return self.to(_dtypes.float16)
+
+@_bind
+def bfloat16(self):
+    """``self.to(gg.bfloat16)`` (cpu and sim; CuPy has no bfloat16)."""
+    return self.to(_dtypes.bfloat16)
+
+@_bind
+def long(self):
+    """``self.to(gg.int64)`` (outside the graph)."""
+    return self.to(_dtypes.int64)
+
+@_bind
+def int(self):
+    """``self.to(gg.int32)`` (outside the graph)."""
+    return self.to(_dtypes.int32)
+
+@_bind
+def short(self):
+    """``self.to(gg.int16)`` (outside the graph)."""
+    return self.to(_dtypes.int16)
+
+@_bind
+def char(self):
+    """``self.to(gg.int8)`` (outside the graph)."""
+    return self.to(_dtypes.int8)
+
+@_bind
+def byte(self):
+    """``self.to(gg.uint8)`` (outside the graph)."""
+    return self.to(_dtypes.uint8)
+
+@_bind
+def bool(self):
+    """``self.to(gg.bool)`` (outside the graph)."""
+    return self.to(_dtypes.bool_)
+
+@_bind
+def type(self, dtype=None):
+    """Without ``dtype``, the type's name as PyTorch spells it (``'gpugrad.FloatTensor'``,
+    ``'gpugrad.sim.FloatTensor'`` on sim); with one, ``self.to(dtype)``. ``dtype`` may also
+    be such a name."""
+    if dtype is None:
+        place = "" if self.device.type == "cpu" else f"{self.device.type}."
+        return f"gpugrad.{place}{_TYPE_NAMES[self.dtype]}"
+    if isinstance(dtype, str) and dtype.endswith("Tensor"):
+        name = dtype.rsplit(".", 1)[-1]
+        found = [d for d, n in _TYPE_NAMES.items() if n == name]
+        if not found:
+            raise TypeError(f"invalid type: {dtype!r}; expected a dtype or one of "
+                            f"{sorted(_TYPE_NAMES.values())}")
+        dtype = found[0]
+    return self.to(_dtypes.as_dtype(dtype))
+
+@_bind
+def type_as(self, other):
+    """``self.to(other.dtype)``."""
+    return self.to(other.dtype)
+
+@_bind
+def clone(self):
+    """A copy with its own storage; gradients flow back through it."""
+    if self._requires_grad and _autograd.modes.grad_enabled:
+        return E.Identity.apply(self)
+    return Tensor._make(self._backend.contiguous(self._data), self._backend, False)
+
+@_bind
+def contiguous(self):
+    """Self when the values are dense in row-major order, else a dense copy (gradients flow
+    back through it), as in PyTorch."""
+    if self._backend.is_contiguous(self._data):
+        return self
+    return E.Identity.apply(self)
