@@ -165,13 +165,14 @@ def case_value_vs_micrograd():
 
 # ---- case (issue 6): anomaly detection off (the normal path) vs on ---------------------------
 def _flag_check_seconds(n=1_000_000):
-    """Seconds one ``if modes.anomaly_enabled:`` costs (a loop of them minus an empty loop):
-    the check ``Function.apply`` makes on the thread-local modes."""
-    from gpugrad.autograd import modes
+    """Seconds one ``if anomaly_threads[0] and modes.anomaly_enabled:`` costs (a loop of them
+    minus an empty loop): the check ``Function.apply`` makes (a global count first, so the
+    thread-local flag is read only while some thread has detection on)."""
+    from gpugrad.autograd import anomaly_threads, modes
 
     def checks():
         for _ in range(n):
-            if modes.anomaly_enabled:
+            if anomaly_threads[0] and modes.anomaly_enabled:
                 pass
 
     def empty():

@@ -189,12 +189,12 @@ class detect_anomaly:
     def __enter__(self):
         state = _autograd.modes  # this thread's: detection in one thread leaves others alone
         state.saved.append((state.anomaly_enabled, state.anomaly_check_nan))
-        state.anomaly_enabled, state.anomaly_check_nan = True, self.check_nan
+        _autograd.set_anomaly_mode(True, self.check_nan)
         return self
 
     def __exit__(self, *exc):
         state = _autograd.modes
-        state.anomaly_enabled, state.anomaly_check_nan = state.saved.pop()
+        _autograd.set_anomaly_mode(*state.saved.pop())
         return False
 
     def __call__(self, fn):
@@ -212,7 +212,7 @@ def set_detect_anomaly(mode, check_nan=True):
     """Turn anomaly detection on or off for the calling thread
     (``torch.autograd.set_detect_anomaly``)."""
     state = _autograd.modes
-    state.anomaly_enabled, state.anomaly_check_nan = bool(mode), bool(check_nan)
+    _autograd.set_anomaly_mode(mode, check_nan)
 
 
 def is_anomaly_enabled():

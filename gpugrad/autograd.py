@@ -27,6 +27,22 @@ class _ThreadModes(threading.local):
 
 modes = _ThreadModes()
 
+# How many threads have anomaly detection on: ops test this list (a global read) before the
+# thread-local flag, so the usual case, detection off everywhere, skips a thread-local lookup.
+anomaly_threads = [0]
+_anomaly_lock = threading.Lock()
+
+
+def set_anomaly_mode(enabled, check_nan):
+    """Set this thread's anomaly mode (``anomaly.detect_anomaly`` and ``set_detect_anomaly``),
+    keeping ``anomaly_threads`` counted."""
+    state = modes
+    enabled = bool(enabled)
+    if enabled != state.anomaly_enabled:
+        with _anomaly_lock:
+            anomaly_threads[0] += 1 if enabled else -1
+    state.anomaly_enabled, state.anomaly_check_nan = enabled, bool(check_nan)
+
 
 class _GradMode:
     """Base of ``no_grad`` / ``enable_grad`` / ``inference_mode``: a context manager and a
@@ -153,24 +169,37 @@ class gc_paused:
     """
 
     __slots__ = ()
-    _lock = threading.Lock()
-    _depth = 0
-    _was_enabled = False
 
     def __enter__(self):
-        with gc_paused._lock:
-            if gc_paused._depth == 0:
-                gc_paused._was_enabled = _gc.isenabled()
-                _gc.disable()
-            gc_paused._depth += 1
+        pause_gc()
         return self
 
     def __exit__(self, *exc):
-        with gc_paused._lock:
-            gc_paused._depth -= 1
-            if gc_paused._depth == 0 and gc_paused._was_enabled:
-                _gc.enable()
+        resume_gc()
         return False
+
+
+_gc_pauses = [0, False]  # [blocks running, whether the collector was on before the first]
+_gc_lock = threading.Lock()
+
+
+def pause_gc():
+    """Enter a ``gc_paused`` block (``resume_gc`` leaves it)."""
+    _gc_lock.acquire()
+    if not _gc_pauses[0]:
+        _gc_pauses[1] = _gc.isenabled()
+        _gc.disable()
+    _gc_pauses[0] += 1
+    _gc_lock.release()
+
+
+def resume_gc():
+    """Leave a ``gc_paused`` block."""
+    _gc_lock.acquire()
+    _gc_pauses[0] -= 1
+    if not _gc_pauses[0] and _gc_pauses[1]:
+        _gc.enable()
+    _gc_lock.release()
 
 
 def topological_order(roots, parents_of):
@@ -251,10 +280,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 wanted.setdefault(node, []).append(i)
         captured = [None] * len(inputs)
 
-    pause = gc_paused().__enter__()
+    pause_gc()
     state = modes  # this thread's modes: another thread's forward keeps recording meanwhile
     prev_mode = state.grad_enabled
     state.grad_enabled = bool(create_graph)
+    anomaly = state.anomaly_enabled
     pop = grads.pop
     leaf_grads = []  # (leaf, gradient): accumulated into .grad at the end, under one lock
     try:
@@ -290,7 +320,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             if node.inputs is not None or node._out_version is not None:
                 node.check_saved_versions()
             input_grads = node.backward(grad)
-            if state.anomaly_enabled:
+            if anomaly:
                 from .anomaly import check_backward
                 check_backward(node, input_grads)
             if not retain_graph:
@@ -306,15 +336,18 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     else:
                         grads[parent] = parent_grad
         if leaf_grads:
-            with _accumulate_lock:  # threads may backpropagate into shared leaves at once
+            _accumulate_lock.acquire()  # threads may backpropagate into shared leaves at once
+            try:
                 for leaf, grad in leaf_grads:
                     if leaf.grad is None:
                         leaf.grad = grad if create_graph else _adopt(grad, handed_out)
                     else:
                         leaf.grad = leaf.grad + grad
+            finally:
+                _accumulate_lock.release()
     finally:
         state.grad_enabled = prev_mode
-        pause.__exit__()
+        resume_gc()
 
     if wanted is None:
         return None

@@ -5,6 +5,7 @@ An op subclasses ``Function`` and defines, in one place, ``forward`` on backend 
 enabled and an input requires grad, records the op as the output's ``grad_fn``.
 """
 from . import dtypes as _dtypes
+from .autograd import anomaly_threads as _anomaly_threads
 from .autograd import modes as _modes
 from .tensor import Tensor
 
@@ -105,6 +106,7 @@ class Function:
         requires_grad = False
         written = False  # has any input been written in place (so has a version) yet?
         arrays = []
+        nodes = []  # each input's graph node: its grad_fn, itself for a leaf that requires grad
         for x in inputs:
             if isinstance(x, Tensor):
                 view = x._view
@@ -116,11 +118,15 @@ class Function:
                     raise devices_differ_error(cls.__name__, backend.device, x._backend.device)
                 if x._requires_grad:
                     requires_grad = True
+                    nodes.append(x._grad_fn or x)
+                else:
+                    nodes.append(x._grad_fn)
                 if x._version_box is not None:
                     written = True
                 arrays.append(x._data)
             elif type(x) is float or type(x) is int or type(x) is bool or x is None:
                 arrays.append(x)
+                nodes.append(None)
             else:  # a NumPy scalar becomes a Python number; anything else is refused
                 inputs = _numbers_for(cls, inputs)
                 return cls.apply(*inputs, **params)
@@ -137,11 +143,7 @@ class Function:
         if requires_grad and _modes.grad_enabled:
             result._requires_grad = True
             result._grad_fn = fn
-            # each input's graph node: its grad_fn, itself for a leaf that requires grad
-            fn.next_nodes = tuple([
-                (x._grad_fn or (x if x._requires_grad else None)) if isinstance(x, Tensor)
-                else None for x in inputs
-            ])
+            fn.next_nodes = tuple(nodes)
             if cls.save_inputs:
                 fn.inputs = inputs
                 # an in-place write to a saved input before backward would make its gradient
@@ -155,7 +157,7 @@ class Function:
         else:
             result._requires_grad = False
             result._grad_fn = None
-        if _modes.anomaly_enabled:
+        if _anomaly_threads[0] and _modes.anomaly_enabled:
             from .anomaly import check_forward
 
             check_forward(fn, inputs, result)

@@ -78,7 +78,7 @@ def apply_inplace(cls, target, *others, **params):
     target._bump_version()
     if recording:
         _record(fn, target, old_self, others, info, root)
-    if _autograd.modes.anomaly_enabled:
+    if _autograd.anomaly_threads[0] and _autograd.modes.anomaly_enabled:
         from .anomaly import check_forward
 
         check_forward(fn, (target,) + others, target)

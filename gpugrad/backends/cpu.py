@@ -41,11 +41,12 @@ class NumpyBackend(Backend):
         return GG_DTYPE[a.dtype]
 
     def full(self, shape, value, dtype):
-        np_dtype = numpy_dtype(dtype)
+        out = np.empty(shape, dtype=numpy_dtype(dtype))  # empty + fill: np.full's wrapper is slow
         try:
-            return np.full(shape, value, dtype=np_dtype)
+            out.fill(value)
         except OverflowError:  # an integer out of the dtype's range wraps, as in PyTorch
-            return np.full(shape, scalar_as(value, np_dtype), dtype=np_dtype)
+            out.fill(scalar_as(value, out.dtype))
+        return out
 
     def arange(self, start, stop, step, dtype):
         return np.arange(start, stop, step, dtype=numpy_dtype(dtype))
@@ -114,7 +115,7 @@ class NumpyBackend(Backend):
     def broadcast_to(self, a, shape, view=False):
         if not view and math.prod(shape) <= _SMALL:  # a copy beats np.broadcast_to's wrapper
             out = np.empty(shape, dtype=a.dtype)
-            np.copyto(out, a)
+            out[...] = a
             return out
         return np.broadcast_to(a, shape)  # a read-only view: no memory for large results
 

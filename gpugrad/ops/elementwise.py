@@ -204,11 +204,16 @@ class Neg(_Unary):
     op = "neg"
 
     def forward(self, a, out=None):
-        if self.backend.dtype(a) is _dtypes.bool_:
-            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
-                               "If you are trying to invert a mask, use the `~` or "
-                               "`logical_not()` operator instead.")
-        return _Unary.forward(self, a, out)
+        try:
+            if out is None:
+                return self.backend.unary("neg", a)
+            return _Unary.forward(self, a, out)
+        except TypeError:  # NumPy refuses to negate bools; say it as PyTorch does
+            if self.backend.dtype(a) is _dtypes.bool_:
+                raise RuntimeError("Negation, the `-` operator, on a bool tensor is not "
+                                   "supported. If you are trying to invert a mask, use the `~` "
+                                   "or `logical_not()` operator instead.") from None
+            raise
 
     def backward(self, grad):
         return -grad
