@@ -109,10 +109,4 @@ def region_of(backend, array, steps):
     return array
 
 
-def base_of(tensor):
-    """The root base tensor of a view, or None (``Tensor._base``)."""
-    info = tensor._view
-    return None if info is None else info.base
-
-
 Tensor._sync_view = sync

@@ -6,7 +6,7 @@ from ..backends.base import view_strides
 from ..dtypes import promote_types
 from ..function import Function, devices_differ_error
 from ..tensor import Tensor
-from ..views import ViewFunction
+from ..views import ViewFunction, region_of
 from .broadcast import broadcast_mismatch, sum_to
 
 
@@ -180,10 +180,7 @@ class ViewScatter(Function):
         self.steps = steps
         self.values_shape = getattr(values, "shape", None)
         out = self.backend.contiguous(a)
-        region = out
-        for op, params in steps:
-            region = op.view_array(self.backend, region, params)
-        self.backend.copy_(region, values)
+        self.backend.copy_(region_of(self.backend, out, steps), values)
         return out
 
     def backward(self, grad):
