@@ -2,6 +2,8 @@
 
     python bench/overhead.py            # all cases
     python bench/overhead.py value      # cases whose name contains "value"
+    python bench/overhead.py --steps N  # N untimed steps of gpugrad's side, for an instruction
+                                        # counter (see count_steps)
 
 Each case is a named entry in CASES: a function returning ``(ours_seconds, peer_seconds,
 note)``, each the best of several runs alternated with the peer's; the runner prints
@@ -226,12 +228,41 @@ CASES = [
 ]
 
 
+def count_steps(steps):
+    """Run ``steps`` untimed steps of gpugrad's side of tiny_tensor_vs_torch and of
+    mlp_step_vs_torch (after a warm-up), with the cyclic GC off and one thread: for an
+    instruction counter, whose figures do not depend on the machine's load, e.g.
+
+        OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 valgrind --tool=callgrind \\
+            python bench/overhead.py --steps 1000
+
+    minus the same with ``--steps 0``, divided by 1000: instructions per (tiny + MLP) step."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import mlp
+
+    gc.disable()
+    tensors = [gg.tensor([0.1, 0.2, 0.3, 0.4], requires_grad=True) for _ in range(3)]
+    mlp_step, _ = mlp.gpugrad_step(mlp.make_problem([64, 128, 128, 10], 8), "cpu")
+    for n in (20, steps):
+        for _ in range(n):
+            for t in tensors:
+                t.grad = None
+            tiny_expression(None, *tensors)
+            mlp_step()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     names = ", ".join(name for name, _ in CASES)
     parser.add_argument("case", nargs="?", default="",
                         help=f"run only the cases whose name contains this ({names})")
-    wanted = parser.parse_args(argv).case
+    parser.add_argument("--steps", type=int, default=None,
+                        help="run this many untimed steps for an instruction counter and exit")
+    args = parser.parse_args(argv)
+    if args.steps is not None:
+        count_steps(args.steps)
+        return
+    wanted = args.case
     if not any(wanted in name for name, _ in CASES):
         parser.error(f"no case name contains {wanted!r}")
     print(f"{'case':<24} {'ours (s)':>10} {'peer (s)':>10} {'peer/ours':>10}  note")
