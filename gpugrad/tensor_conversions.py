@@ -15,8 +15,6 @@ _TYPE_NAMES = {_dtypes.float32: "FloatTensor", _dtypes.float64: "DoubleTensor",
                _dtypes.uint8: "ByteTensor", _dtypes.bool_: "BoolTensor"}
 
 
-
-
 def _bind(fn):
     setattr(Tensor, fn.__name__, fn)
     fn.__qualname__ = f"Tensor.{fn.__name__}"
@@ -52,10 +50,12 @@ def to(self, *args, dtype=None, device=None):
                 out = Tensor._make(out._backend.cast(out._data, dtype), out._backend, False)
     return out
 
+
 @_bind
 def cpu(self):
     """``self.to('cpu')``."""
     return self.to("cpu")
+
 
 @_bind
 def pin_memory(self):
@@ -70,6 +70,7 @@ def pin_memory(self):
     pin(out._data)
     return out
 
+
 @_bind
 def is_pinned(self):
     """True for a cpu tensor made by ``pin_memory()``."""
@@ -77,65 +78,41 @@ def is_pinned(self):
 
     return self.device.type == "cpu" and is_pinned(self._data)
 
+
 @_bind
 def cuda(self, device=None):
     """``self.to('cuda')``, or ``to('cuda:N')`` for ``device=N``."""
     return self.to("cuda" if device is None else f"cuda:{int(device)}")
+
 
 @_bind
 def sim(self, device=None):
     """``self.to('sim')``, or ``to('sim:N')`` for ``device=N`` (the simulated GPU)."""
     return self.to("sim" if device is None else f"sim:{int(device)}")
 
-@_bind
-def float(self):
-    """``self.to(gg.float32)``."""
-    return self.to(_dtypes.float32)
+# method -> (dtype, where it keeps the graph); each is ``self.to(dtype)``, as in PyTorch
+_CONVERSIONS = {
+    "float": (_dtypes.float32, ""), "double": (_dtypes.float64, ""),
+    "half": (_dtypes.float16, ""), "bfloat16": (_dtypes.bfloat16, " (cpu and sim; CuPy has no "
+                                                                   "bfloat16)"),
+    "long": (_dtypes.int64, " (outside the graph)"), "int": (_dtypes.int32, " (outside the graph)"),
+    "short": (_dtypes.int16, " (outside the graph)"), "char": (_dtypes.int8, " (outside the graph)"),
+    "byte": (_dtypes.uint8, " (outside the graph)"), "bool": (_dtypes.bool_, " (outside the graph)"),
+}
 
-@_bind
-def double(self):
-    """``self.to(gg.float64)``."""
-    return self.to(_dtypes.float64)
 
-@_bind
-def half(self):
-    """``self.to(gg.float16)``."""
-    return self.to(_dtypes.float16)
+def _conversion(name, dtype, note):
+    def convert(self):
+        return self.to(dtype)
 
-@_bind
-def bfloat16(self):
-    """``self.to(gg.bfloat16)`` (cpu and sim; CuPy has no bfloat16)."""
-    return self.to(_dtypes.bfloat16)
+    convert.__name__ = name
+    convert.__doc__ = f"``self.to(gg.{dtype.name})``{note}."
+    return _bind(convert)
 
-@_bind
-def long(self):
-    """``self.to(gg.int64)`` (outside the graph)."""
-    return self.to(_dtypes.int64)
 
-@_bind
-def int(self):
-    """``self.to(gg.int32)`` (outside the graph)."""
-    return self.to(_dtypes.int32)
+for _name, (_dtype, _note) in _CONVERSIONS.items():
+    _conversion(_name, _dtype, _note)
 
-@_bind
-def short(self):
-    """``self.to(gg.int16)`` (outside the graph)."""
-    return self.to(_dtypes.int16)
-
-@_bind
-def char(self):
-    """``self.to(gg.int8)`` (outside the graph)."""
-    return self.to(_dtypes.int8)
-
-@_bind
-def byte(self):
-    """``self.to(gg.uint8)`` (outside the graph)."""
-    return self.to(_dtypes.uint8)
-
-@_bind
-def bool(self):
-    """``self.to(gg.bool)`` (outside the graph)."""
-    return self.to(_dtypes.bool_)
 
 @_bind
 def type(self, dtype=None):
@@ -154,10 +131,12 @@ def type(self, dtype=None):
         dtype = found[0]
     return self.to(_dtypes.as_dtype(dtype))
 
+
 @_bind
 def type_as(self, other):
     """``self.to(other.dtype)``."""
     return self.to(other.dtype)
+
 
 @_bind
 def clone(self):
@@ -165,6 +144,7 @@ def clone(self):
     if self._requires_grad and _autograd.modes.grad_enabled:
         return E.Identity.apply(self)
     return Tensor._make(self._backend.contiguous(self._data), self._backend, False)
+
 
 @_bind
 def contiguous(self):
