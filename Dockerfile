@@ -30,7 +30,7 @@ COPY kernels ./kernels
 COPY gpugrad ./gpugrad
 RUN pip install ".[cuda13,demo]" \
     && rm -rf /src/build /src/*.egg-info \
-    && cd / && python -c "import gpugrad.cuda as c; d = c.kernel_dir(); print('kernels:', d); \
+    && cd / && python -c "import gpugrad.backends.cuda as c; d = c.kernel_dir(); print('kernels:', d); \
 assert d.startswith('/opt/gpugrad/'), d"
 
 WORKDIR /work

@@ -2,7 +2,7 @@
 
 The kernels live in the repository's top-level ``kernels/`` (see DESIGN.md); a built wheel (a
 plain ``pip install .``, or the Docker image) carries a copy in ``gpugrad/kernels/``, which
-``gpugrad.cuda.kernel_dir()`` finds first. Editable installs read ``kernels/`` in place.
+``gpugrad.backends.cuda.kernel_dir()`` finds first. Editable installs read ``kernels/`` in place.
 Everything else (metadata, dependencies, packages) is in pyproject.toml.
 """
 import glob

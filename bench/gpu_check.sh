@@ -58,7 +58,7 @@ cat "$OUT/env.txt"
 step install 45 "$OUT/install.log" \
     "$PY" -m pip install --no-deps --no-build-isolation --no-index -e "$ROOT"
 step import 45 "$OUT/import.log" "$PY" -c "
-import gpugrad as gg, gpugrad.cuda as c
+import gpugrad as gg, gpugrad.backends.cuda as c
 print('gpugrad from', gg.__file__)
 print('cuda available:', c.is_available(), c.unavailable_reason() or c.describe())
 print('kernels from', c.kernel_dir())

@@ -5,11 +5,12 @@ modeled GPU) or ``cuda`` (CuPy). See README.md and docs/ for a tour.
 """
 import importlib
 
-from .autograd import (enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
-                       set_grad_enabled)
+from .engine import (enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
+                     set_grad_enabled)
 from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_like, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
                        zeros_like)
+from . import device
 from .device import Device
 from .dtypes import (DType, bfloat16, float16, float32, float64, int8, int16, int32, int64,
                      promote_types, uint8)
@@ -33,8 +34,8 @@ __version__ = "0.1.0"
 
 # Subpackages and helpers load on first use, so ``import gpugrad`` stays light and never needs
 # CuPy, matplotlib or the simulator unless they are used.
-_LAZY_MODULES = ("autograd", "nn", "optim", "data", "sim", "cuda", "profiler", "viz", "value",
-                 "ops", "backends", "anomaly", "cli")
+_LAZY_MODULES = ("autograd", "nn", "optim", "data", "sim", "profiler", "viz", "value",
+                 "ops", "backends", "anomaly", "cli", "engine")
 _LAZY_ATTRS = {
     "Value": ("gpugrad.value", "Value"),
     "gradcheck": ("gpugrad.gradcheck", "gradcheck"),
@@ -52,8 +53,11 @@ def __getattr__(name):
     if name in _LAZY_ATTRS:
         module, attr = _LAZY_ATTRS[name]
         return getattr(importlib.import_module(module), attr)
+    if name in device.device_types():  # gg.cuda: a device package's own controls
+        return importlib.import_module(f"gpugrad.backends.{name}")
     raise AttributeError(f"module 'gpugrad' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_ATTRS))
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_ATTRS)
+                  | set(device.device_types()))

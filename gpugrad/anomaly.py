@@ -1,13 +1,14 @@
 """Anomaly detection: find the op where a NaN or inf first appears, forward or backward.
 
 ``with gg.autograd.detect_anomaly(): ...`` (or ``@gg.autograd.detect_anomaly()`` on a function)
-sets ``gpugrad.autograd.modes.anomaly_enabled`` for the calling thread (as in PyTorch, the mode
-is per thread). While it is set, every op's output is checked right
+turns detection on for the calling thread (as in PyTorch, the mode is per thread). While it is
+on, every op's output is checked right
 after forward, every gradient right after the backward of the op that produced it, and each op
 remembers the line of user code that created it, so the error can point there.
 
-With detection off the dispatch path pays for one flag check per op and nothing else: all the
-work lives here and runs only when the flag is set. Checking reads one boolean per op back from
+The checks run as engine hooks (``gpugrad.engine.hooks``), registered while at least one thread
+has detection on: with detection off everywhere, the dispatch path pays for one test of an
+empty hook list per op. Checking reads one boolean per op back from
 the device, so on ``sim`` and ``cuda`` it synchronizes after every op: a debugging mode, as in
 PyTorch, not one to train in.
 """
@@ -15,20 +16,51 @@ import functools
 import linecache
 import os
 import sys
+import threading
 
 import numpy as np
 
-from . import autograd as _autograd
+from . import engine as _engine
 from .tensor import Tensor
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_RUN_BACKWARD_CODE = _autograd.run_backward.__code__
+_RUN_BACKWARD_CODE = _engine.run_backward.__code__
 # Frames in these files are how every op is dispatched; a library frame worth naming (an nn
 # module's forward, say) lies outside them.
-_DISPATCH_FILES = ("function.py", "tensor.py", "tensor_methods.py", "tensor_shape_methods.py",
+_DISPATCH_FILES = ("engine/", "tensor.py", "tensor_methods.py", "tensor_shape_methods.py",
                    "tensor_inplace_methods.py", "tensor_conversions.py", "inplace.py",
                    "views.py", "interop.py", "numpy_functions.py", "anomaly.py", "ops/",
-                   "autograd.py", "creation.py")
+                   "creation.py")
+
+
+class _ThreadState(threading.local):
+    enabled = False
+    check_nan = True  # whether detection checks values (``check_nan``)
+
+    def __init__(self):
+        self.saved = []  # modes to restore, pushed by entering detect_anomaly in this thread
+
+
+_state = _ThreadState()
+_threads_on = [0]  # threads with detection on: the engine hooks are registered while > 0
+_handles = []
+_lock = threading.Lock()
+
+
+def _set_mode(enabled, check_nan):
+    """Set this thread's mode, registering the engine hooks when the first thread turns
+    detection on and removing them when the last one turns it off."""
+    enabled = bool(enabled)
+    if enabled != _state.enabled:
+        with _lock:
+            _threads_on[0] += 1 if enabled else -1
+            if enabled and _threads_on[0] == 1:
+                _handles.append(_engine.register_forward_hook(check_forward))
+                _handles.append(_engine.register_backward_hook(check_backward))
+            elif not enabled and _threads_on[0] == 0:
+                while _handles:
+                    _handles.pop().remove()
+    _state.enabled, _state.check_nan = enabled, bool(check_nan)
 
 
 class AnomalyError(RuntimeError):
@@ -118,15 +150,17 @@ def _site_text(site):
 
 
 def check_forward(fn, inputs, result):
-    """Called by ``Function.apply`` after forward while anomaly mode is on: remember where the
-    op was created and raise ``AnomalyError`` if its output holds NaN or inf."""
+    """The forward hook: in a thread with detection on, remember where the op was created and
+    raise ``AnomalyError`` if its output holds NaN or inf."""
+    if not _state.enabled:
+        return
     site, in_backward = _locate()
     if in_backward:
         # An op inside some op's backward: check_backward checks what that backward returns.
         return
     fn._anomaly_site = site
     fn._anomaly_inputs = tuple(_describe(x) for x in inputs)
-    if not _autograd.modes.anomaly_check_nan or not isinstance(result, Tensor) or _all_finite(result):
+    if not _state.check_nan or not isinstance(result, Tensor) or _all_finite(result):
         return
     op = type(fn).__name__
     kinds, counts = _count_bad(result)
@@ -142,10 +176,10 @@ def check_forward(fn, inputs, result):
 
 
 def check_backward(node, input_grads):
-    """Called by the engine after ``node.backward`` while anomaly mode is on: raise
-    ``AnomalyError`` if a returned gradient holds NaN or inf, naming the backward op and the
-    user line that created the forward op."""
-    if not _autograd.modes.anomaly_check_nan:
+    """The backward hook: in a thread with detection on, raise ``AnomalyError`` if a gradient
+    ``node.backward`` returned holds NaN or inf, naming the backward op and the user line that
+    created the forward op."""
+    if not (_state.enabled and _state.check_nan):
         return
     grads = input_grads if type(input_grads) is tuple else (input_grads,)
     for i, grad in enumerate(grads):
@@ -187,14 +221,13 @@ class detect_anomaly:
         self.check_nan = bool(check_nan)
 
     def __enter__(self):
-        state = _autograd.modes  # this thread's: detection in one thread leaves others alone
-        state.saved.append((state.anomaly_enabled, state.anomaly_check_nan))
-        _autograd.set_anomaly_mode(True, self.check_nan)
+        state = _state  # this thread's: detection in one thread leaves others alone
+        state.saved.append((state.enabled, state.check_nan))
+        _set_mode(True, self.check_nan)
         return self
 
     def __exit__(self, *exc):
-        state = _autograd.modes
-        _autograd.set_anomaly_mode(*state.saved.pop())
+        _set_mode(*_state.saved.pop())
         return False
 
     def __call__(self, fn):
@@ -211,16 +244,14 @@ class detect_anomaly:
 def set_detect_anomaly(mode, check_nan=True):
     """Turn anomaly detection on or off for the calling thread
     (``torch.autograd.set_detect_anomaly``)."""
-    state = _autograd.modes
-    _autograd.set_anomaly_mode(mode, check_nan)
+    _set_mode(mode, check_nan)
 
 
 def is_anomaly_enabled():
     """True while anomaly detection is on in this thread."""
-    return _autograd.modes.anomaly_enabled
+    return _state.enabled
 
 
 def is_anomaly_check_nan_enabled():
     """True while anomaly detection is on and checks for NaN/inf (``check_nan=True``)."""
-    state = _autograd.modes
-    return state.anomaly_enabled and state.anomaly_check_nan
+    return _state.enabled and _state.check_nan

@@ -146,7 +146,7 @@ def _train_epoch(model, loader, optimizer, bar, history, epoch, epochs):
     """One pass over ``loader``; appends to ``history`` (the bar is refreshed every 5 steps,
     because reading a value waits for the device)."""
     import gpugrad as gg
-    from gpugrad.nn import functional as F
+    from .nn import functional as F
 
     model.train()
     total_loss = total_correct = 0.0

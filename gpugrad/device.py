@@ -1,7 +1,7 @@
 """Devices: parsing names such as ``"sim:1"`` and finding the backend that runs them.
 
-A device type ``T`` is served by the module ``gpugrad.backends.T``, which defines
-``create_backend(device)``. Adding a device therefore takes one new module and no edits here.
+A device type ``T`` is served by the package ``gpugrad.backends.T``, which defines
+``create_backend(device)``. Adding a device therefore takes one new package and no edits here.
 """
 import importlib
 import pkgutil
@@ -15,10 +15,10 @@ _INDEXED_FORM = "{t}:N"
 
 def device_types():
     """The device types this installation knows, e.g. ``["cpu", "cuda", "sim"]``: every
-    module of ``gpugrad.backends`` but ``base`` and private helpers (``_name``)."""
+    package inside ``gpugrad.backends`` (its modules, such as ``base``, are shared code)."""
     return sorted(
-        name for _, name, _ in pkgutil.iter_modules(_backends_pkg.__path__)
-        if name != "base" and not name.startswith("_")
+        name for _, name, is_package in pkgutil.iter_modules(_backends_pkg.__path__)
+        if is_package and not name.startswith("_")
     )
 
 

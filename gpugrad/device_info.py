@@ -9,7 +9,6 @@ cuda         unavailable  no NVIDIA driver found ...
 ```
 """
 import importlib
-import os
 from typing import NamedTuple
 
 
@@ -45,7 +44,7 @@ def _cpu():
 
 def _sims():
     from . import sim
-    from .sim.device_model import profile_name
+    from .backends.sim.device_model import profile_name
 
     try:
         default = profile_name()
@@ -65,18 +64,14 @@ def _sims():
 
 
 def _cuda():
-    here = os.path.dirname(os.path.abspath(__file__))
-    if not os.path.exists(os.path.join(here, "cuda.py")):
-        return DeviceInfo("cuda", "cuda", False, "the cuda backend is not installed in this "
-                                                 "copy of gpugrad (gpugrad/cuda.py is missing)")
     try:
-        cuda = importlib.import_module("gpugrad.cuda")
+        cuda = importlib.import_module("gpugrad.backends.cuda")
         if cuda.is_available():
             describe = getattr(cuda, "describe", None)
             return DeviceInfo("cuda", "cuda", True, describe() if describe else "CUDA is usable")
         return DeviceInfo("cuda", "cuda", False, str(cuda.unavailable_reason()))
     except Exception as exc:  # noqa: BLE001  (a broken install is reported, not raised)
-        return DeviceInfo("cuda", "cuda", False, f"gpugrad.cuda failed to load: {exc}")
+        return DeviceInfo("cuda", "cuda", False, f"gpugrad.backends.cuda failed to load: {exc}")
 
 
 def devices():

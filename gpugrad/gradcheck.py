@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from . import autograd
+from . import engine as autograd
 from . import dtypes
 from .creation import tensor as _tensor
 from .tensor import Tensor

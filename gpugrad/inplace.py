@@ -14,10 +14,11 @@ When autograd records (grad enabled, and ``target``, its base or an operand requ
   is a ``CopySlices`` node (the base's old gradient, with the view's region replaced by the op's
   backward of that region), and the views rebuild theirs from it (``views.sync``).
 """
-from . import autograd as _autograd
+from . import engine as _engine
 from . import dtypes as _dtypes
-from .function import Function, _numbers_for, devices_differ_error
-from .ops.shape import ViewScatter, read_only_error
+from .engine.function import Function, _numbers_for, devices_differ_error
+from .ops import shape as _shape
+from .ops.broadcast import read_only_error
 from .tensor import Tensor
 from .views import replay
 
@@ -64,7 +65,7 @@ def apply_inplace(cls, target, *others, **params):
         else:
             return apply_inplace(cls, target, *_numbers_for(cls, others), **params)
     root = target if info is None else info.base
-    recording = _autograd.modes.grad_enabled and (target._requires_grad or others_grad or
+    recording = _engine.modes.grad_enabled and (target._requires_grad or others_grad or
                                                   root._requires_grad)
     if recording:
         _check_writable(target, info, root)
@@ -78,10 +79,10 @@ def apply_inplace(cls, target, *others, **params):
     target._bump_version()
     if recording:
         _record(fn, target, old_self, others, info, root)
-    if _autograd.anomaly_threads[0] and _autograd.modes.anomaly_enabled:
-        from .anomaly import check_forward
-
-        check_forward(fn, (target,) + others, target)
+    forward_hooks = _engine.hooks.forward_hooks
+    if forward_hooks:  # a tool watching every op (anomaly detection)
+        for hook in forward_hooks:
+            hook(fn, (target,) + others, target)
     return target
 
 
@@ -155,16 +156,16 @@ class CopySlices(Function):
     def backward(self, grad):
         fn = self.fn
         if fn.released:
-            raise RuntimeError(_autograd.FREED_GRAPH_MESSAGE)
+            raise RuntimeError(_engine.FREED_GRAPH_MESSAGE)
         if fn.inputs is not None or fn._out_version is not None:
             fn.check_saved_versions()
         grads = fn.backward(replay(self.steps, grad))
         if type(grads) is not tuple:
             grads = (grads,)
         if fn.input_dtypes is not None:
-            grads = _autograd._in_input_dtypes(grads, fn.input_dtypes)
+            grads = _engine.cast_to_input_dtypes(grads, fn.input_dtypes)
         region_grad = grads[0] if grads[0] is not None else 0.0
-        return (ViewScatter.apply(grad, region_grad, steps=self.steps),) + grads[1:]
+        return (_shape.ViewScatter.apply(grad, region_grad, steps=self.steps),) + grads[1:]
 
     def release(self):
         self.fn.release()

@@ -213,9 +213,7 @@ def array_function(self, func, types, args, kwargs):
     ``np.array_equal`` compare the values as ``np.asarray(t)`` reads them. Any other NumPy
     function raises a TypeError naming it.
     """
-    from .numpy_functions import dispatch  # the table, loaded on first use
-
-    return dispatch(self, func, types, args, kwargs)
+    return numpy_functions.dispatch(self, func, types, args, kwargs)
 
 
 # ---- DLPack and the CUDA array interface -------------------------------------------------------
@@ -283,3 +281,8 @@ def from_dlpack(ext_tensor):
                           f"host first (for example with the library's .cpu())")
     backend = get_backend(reader if reader == "cpu" else f"{reader}:{index}")
     return Tensor._make(backend.from_dlpack(ext_tensor), backend, False)
+
+
+# NumPy functions on tensors (``np.concatenate(ts)``...): a table that names this module's
+# helpers, so it loads after them.
+from . import numpy_functions  # noqa: E402

@@ -4,6 +4,7 @@ module on first use, so ``import gpugrad`` never imports NumPy for it.
 """
 import numpy as np
 
+from . import creation
 from . import dtypes as _dtypes
 from .interop import _ADVICE, _NOT_GIVEN, _first_tensor, _operand, _unsupported_keywords
 from .tensor import Tensor
@@ -212,8 +213,6 @@ def _clip(a, a_min=_NOT_GIVEN, a_max=_NOT_GIVEN, out=None, *, min=_NOT_GIVEN, ma
 def _like(name):
     def like(a, *args, dtype=None, order="K", subok=True, shape=None, device=None):
         _refuse(name, order=None if order == "K" else order, device=device)
-        from . import creation
-
         if shape is None:
             return getattr(creation, name)(a, *args, dtype=dtype)
         shape = shape if isinstance(shape, (tuple, list)) else (shape,)

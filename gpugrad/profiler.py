@@ -12,7 +12,7 @@ The trace is Trace Event Format JSON: per device one process, with ``host``, ``s
 memory in use. Times are microseconds from the start of the ``profile`` block.
 
 Which devices report: ``sim`` (its modeled timeline) and ``cuda`` (measured: host wall clock,
-kernel and copy times from CUDA events, CuPy's pool bytes; see ``backends/_cuda_profile.py``).
+kernel and copy times from CUDA events, CuPy's pool bytes; see ``gpugrad/backends/cuda/recorder.py``).
 ``cpu`` records nothing yet, so a block that runs only on it gives an empty table and a trace
 without events.
 

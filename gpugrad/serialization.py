@@ -17,7 +17,9 @@ import os
 import numpy as np
 
 from .atomic import atomic_write
+from .creation import from_numpy
 from .device import Device
+from .errors import DeviceUnavailableError
 from .tensor import Tensor
 
 FORMAT = "gpugrad-checkpoint/1"
@@ -68,10 +70,6 @@ def _decode(node, arrays, map_location):
     if not isinstance(node, dict):
         return node
     if "$tensor" in node:
-        from .creation import from_numpy
-
-        from .errors import DeviceUnavailableError
-
         device = _target_device(node["device"], map_location)
         try:
             out = from_numpy(arrays[node["$tensor"]], device=device)

@@ -6,7 +6,7 @@ dispatch to the ops in ``gpugrad.ops``; the Tensor itself never touches NumPy or
 """
 from collections import namedtuple
 
-from . import autograd as _autograd
+from . import engine as _engine
 from . import dtypes as _dtypes
 
 ReductionResult = namedtuple("ReductionResult", ["values", "indices"])
@@ -48,9 +48,7 @@ class Tensor:
     __array_priority__ = 1000  # NumPy then prefers Tensor's __array_ufunc__ (interop.py)
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor
-
-        t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+        t = creation.tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self._data, self._backend = t._data, t._backend
         self._requires_grad, self.grad, self._grad_fn, self._hooks = t._requires_grad, None, None, None
         self._version_box = None
@@ -276,16 +274,16 @@ class Tensor:
         """
         if retain_graph is None:
             retain_graph = create_graph
-        root_grad = _autograd._default_root_grad(self, gradient)
+        root_grad = _engine.default_root_grad(self, gradient)
         if inputs is not None:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            grads = _autograd.run_backward([self], [root_grad], retain_graph, create_graph,
+            grads = _engine.run_backward([self], [root_grad], retain_graph, create_graph,
                                            inputs, allow_unused=True)
             for t, g in zip(inputs, grads):
                 if g is not None:
                     t.grad = g if t.grad is None else t.grad + g
             return
-        _autograd.run_backward([self], [root_grad], retain_graph, create_graph)
+        _engine.run_backward([self], [root_grad], retain_graph, create_graph)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward."""
@@ -316,7 +314,7 @@ class Tensor:
             if self._hooks is None:
                 self._hooks = {}
             hooks = self._hooks
-        handle = _autograd.RemovableHandle(hooks)
+        handle = _engine.RemovableHandle(hooks)
         hooks[handle.id] = hook
         return handle
 
@@ -354,5 +352,7 @@ class Tensor:
 # Arithmetic, math and reductions are attached in ``tensor_methods``; shape ops, views, indexing
 # and joining in ``tensor_shape_methods``; in-place ops in ``tensor_inplace_methods``; moves
 # between devices and dtypes in ``tensor_conversions``; NumPy and DLPack protocols in ``interop``.
-from . import interop, tensor_methods, tensor_shape_methods  # noqa: E402,F401  (bind the methods)
-from . import tensor_conversions, tensor_inplace_methods  # noqa: E402,F401
+_engine.bind_tensor_type(Tensor)  # ops build their outputs as Tensors
+
+from . import creation, interop, tensor_methods, tensor_shape_methods  # noqa: E402,F401
+from . import tensor_conversions, tensor_inplace_methods  # noqa: E402,F401  (bind the methods)

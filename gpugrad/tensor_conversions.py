@@ -2,7 +2,7 @@
 ``pin_memory``, the dtype conversions (``float``, ``half``, ``bfloat16``, ``long``, ``type``...),
 ``clone`` and ``contiguous``. Bound onto ``Tensor`` as ``tensor_methods`` binds the ops.
 """
-from . import autograd as _autograd
+from . import engine as _engine
 from . import dtypes as _dtypes
 from .device import Device, get_backend
 from .ops import elementwise as E
@@ -64,7 +64,7 @@ def pin_memory(self):
     if self.device.type != "cpu":
         raise RuntimeError(f"cannot pin a tensor on {self.device}: only cpu tensors can be "
                            f"pinned (pin before moving it, e.g. x.cpu().pin_memory())")
-    from .sim.memory import pin
+    from .backends.sim.memory import pin
 
     out = E.Identity.apply(self)
     pin(out._data)
@@ -74,7 +74,7 @@ def pin_memory(self):
 @_bind
 def is_pinned(self):
     """True for a cpu tensor made by ``pin_memory()``."""
-    from .sim.memory import is_pinned
+    from .backends.sim.memory import is_pinned
 
     return self.device.type == "cpu" and is_pinned(self._data)
 
@@ -141,7 +141,7 @@ def type_as(self, other):
 @_bind
 def clone(self):
     """A copy with its own storage; gradients flow back through it."""
-    if self._requires_grad and _autograd.modes.grad_enabled:
+    if self._requires_grad and _engine.modes.grad_enabled:
         return E.Identity.apply(self)
     return Tensor._make(self._backend.contiguous(self._data), self._backend, False)
 

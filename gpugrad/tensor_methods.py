@@ -4,13 +4,14 @@ Each method is a thin front on an op in ``gpugrad.ops``, where forward and backw
 ops, indexing and joining are in ``tensor_shape_methods``.
 """
 from . import dtypes as _dtypes
-from .function import devices_differ_error
+from .backends.base import ACTIVATIONS
+from .engine.function import devices_differ_error
 from .ops import elementwise as E
 from .ops import fused as F
 from .ops import matmul as M
 from .ops import reduce as R
 from .ops import softmax as SM
-from .ops.broadcast import normalize_dims, reduction_dims
+from .ops.broadcast import broadcast_shapes, normalize_dims, reduction_dims
 from .tensor import ReductionResult, Tensor, as_tensor_like
 
 
@@ -174,8 +175,6 @@ def _compare(self, op, other):
     try:
         data = backend.binary(op, self._data, other, dtype)
     except ValueError:
-        from .ops.broadcast import broadcast_shapes
-
         broadcast_shapes(op, self.shape, getattr(other, "shape", ()))
         raise
     return Tensor._make(data, backend, False)
@@ -400,8 +399,6 @@ def log_softmax(self, dim=-1):
 @_method("bias_act")
 def bias_act(self, bias, act="identity"):
     """``act(self + bias)`` in one fused kernel (identity, relu, tanh or sigmoid)."""
-    from .backends.base import ACTIVATIONS
-
     if act not in ACTIVATIONS:
         raise ValueError(f"bias_act: unknown activation {act!r}; expected one of {ACTIVATIONS}")
     return F.BiasAct.apply(self, bias, act=act)

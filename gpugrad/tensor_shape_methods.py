@@ -5,7 +5,8 @@ forward and backward live.
 """
 import operator
 
-from .function import devices_differ_error
+from . import creation
+from .engine.function import devices_differ_error
 from .ops import shape as S
 from .ops.broadcast import normalize_dims
 from .tensor import Tensor
@@ -265,9 +266,7 @@ def iter_(self):
 @_method("gather_rows")
 def gather_rows(self, index):
     """``self[arange(n), index]``: one entry per row (used by losses)."""
-    from .creation import arange
-
-    return self[arange(self.shape[0], device=self.device), index]
+    return self[creation.arange(self.shape[0], device=self.device), index]
 
 
 # ---- joining --------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import math
 import operator
 import random as _random
 
-from .autograd import gc_paused, topological_order
+from .engine import gc_paused, topological_order
 
 _children_of = operator.attrgetter("_children")
 

@@ -12,8 +12,8 @@ their arguments). An in-place op on the base, or on any view of it, gives the ba
 history the next time it is used, as PyTorch regenerates a view's ``grad_fn``
 (``Tensor._sync_view``). Ops see only up-to-date views: ``Function.apply`` syncs its inputs.
 """
-from . import autograd as _autograd
-from .function import Function
+from . import engine as _engine
+from .engine.function import Function
 from .tensor import Tensor
 
 _plain_apply = Function.apply.__func__  # an op's apply without view bookkeeping
@@ -68,7 +68,7 @@ def link(out, base, op, params):
         root, steps = base, ((op, params),)
     else:
         root, steps = info.base, info.steps + ((op, params),)
-    out._view = ViewInfo(root, steps, root.grad_fn, not _autograd.modes.grad_enabled)
+    out._view = ViewInfo(root, steps, root.grad_fn, not _engine.modes.grad_enabled)
 
 
 def sync(view):
@@ -90,7 +90,7 @@ def sync(view):
 def replay(steps, tensor, recording=False):
     """``steps`` applied to ``tensor`` with Tensor ops (so autograd records them when grad is
     enabled, or always with ``recording=True``); no view bookkeeping for the results."""
-    state = _autograd.modes
+    state = _engine.modes
     previous = state.grad_enabled
     if recording:
         state.grad_enabled = True

@@ -17,7 +17,7 @@ import warnings
 from collections import namedtuple
 
 from .atomic import atomic_write
-from .autograd import topological_order
+from .engine import topological_order
 from .tensor import Tensor
 from .value import Value
 

@@ -6,14 +6,14 @@
 //
 // The activation codes follow gpugrad.backends.base.ACTIVATIONS:
 // 0 identity, 1 relu, 2 tanh, 3 sigmoid. The formulas (sigmoid as 0.5 * (tanh(x / 2) + 1), relu
-// keeping NaN) match the NumPy reference in gpugrad/backends/cpu.py operation for operation.
+// keeping NaN) match the NumPy reference in gpugrad/backends/cpu/backend.py operation for operation.
 //
 // Both kernels are bound by memory traffic. Where the host finds the arrays 16-byte aligned (and,
 // for the forward, the row length a multiple of the lanes) it passes packed = 1 and each thread
 // moves 16 bytes per access (vector_access.cuh); otherwise one element at a time. Both paths apply
 // the same per-element functions.
 //
-// Loaded at run time by gpugrad/backends/cuda.py with cupy.RawModule (NVRTC, no headers);
+// Loaded at run time by gpugrad/backends/cuda/backend.py with cupy.RawModule (NVRTC, no headers);
 // kernels/build.sh compiles the same file with nvcc so CI catches mistakes without a GPU.
 
 #include "vector_access.cuh"

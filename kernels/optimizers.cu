@@ -1,9 +1,9 @@
 // Optimizer updates over ALL parameters in one launch: SGD (momentum, dampening, Nesterov,
 // weight decay, maximize) and Adam / AdamW, with the semantics of torch.optim and of the NumPy
-// reference in gpugrad/backends/cpu.py (hyperparameters are rounded to the parameter dtype before
+// reference in gpugrad/backends/cpu/backend.py (hyperparameters are rounded to the parameter dtype before
 // use, as NumPy does with Python numbers).
 //
-// The host passes one int64 table (built and cached by gpugrad/backends/cuda.py):
+// The host passes one int64 table (built and cached by gpugrad/backends/cuda/backend.py):
 //
 //   table[k * n + t]            pointer to array k of tensor t, for k < lists
 //                               SGD lists: param, grad, momentum_buffer

@@ -16,7 +16,7 @@
 // a larger value arrives the running sum is rescaled, so the max is never a separate pass. Pairs
 // are merged across a warp with shuffles and, for wide rows, across warps through shared memory.
 //
-// Launch shape (chosen in gpugrad/backends/cuda.py): blockDim.x threads share one row and
+// Launch shape (chosen in gpugrad/backends/cuda/backend.py): blockDim.x threads share one row and
 // blockDim.y rows share a block; blockDim.x is a multiple of 32 (one warp per row for up to 1024
 // classes, more warps for wider rows, and then blockDim.y == 1); gridDim.x = ceil(rows / blockDim.y).
 // A target outside [0, cols) gives a NaN loss row (checking it on the host would need a sync).

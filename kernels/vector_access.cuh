@@ -7,7 +7,7 @@
 // the host does) and fall back to one element at a time.
 //
 // Included by the kernel sources: the cuda backend inlines it into the text it hands NVRTC
-// (gpugrad/backends/cuda.py, kernel_source), and nvcc (kernels/build.sh) finds it next to them.
+// (gpugrad/backends/cuda/backend.py, kernel_source), and nvcc (kernels/build.sh) finds it next to them.
 #pragma once
 
 template <typename T> struct Pack16;

@@ -16,7 +16,7 @@ def device_unavailable_reason(name):
     if name not in gg.device.device_types():
         return f"the {name!r} backend is not part of this installation"
     if name == "cuda":
-        cuda = importlib.import_module("gpugrad.cuda")
+        cuda = importlib.import_module("gpugrad.backends.cuda")
         if not cuda.is_available():
             return f"cuda is not usable here: {cuda.unavailable_reason()}"
     return None

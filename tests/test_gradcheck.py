@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.function import Function
+from gpugrad.engine.function import Function
 from gpugrad.gradcheck import GradcheckError, analytical_jacobians, numerical_jacobians
 
 

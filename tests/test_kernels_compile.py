@@ -23,14 +23,14 @@ def _extern_c_kernels(path):
 
 
 def test_every_launched_kernel_exists_with_c_linkage():
-    from gpugrad.backends import cuda as backend
+    from gpugrad.backends.cuda import backend, runtime
 
     launched = {"bias_act_forward", "bias_act_backward", "bias_act_grads", "bias_grad_sum",
                 "softmax_xent_forward", "softmax_xent_backward", "sgd_step", "adam_step"}
     assert set(backend._KERNEL_FILES) == launched
     for base, file_name in backend._KERNEL_FILES.items():
         names = _extern_c_kernels(os.path.join(KERNELS, file_name))
-        for suffix in backend._KERNEL_SUFFIX.values():
+        for suffix in runtime.KERNEL_SUFFIX.values():
             assert f"{base}_{suffix}" in names, f"{file_name} lacks {base}_{suffix}"
 
 
@@ -66,7 +66,7 @@ def test_nvrtc_compiles_every_kernel_as_cupy_does():
         compiler._get_nvrtc_version()
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"NVRTC is not loadable here: {exc}")
-    from gpugrad.backends.cuda import kernel_source
+    from gpugrad.backends.cuda.backend import kernel_source
 
     for path in SOURCES:
         source = kernel_source(KERNELS, os.path.basename(path))  # as the backend hands NVRTC
@@ -80,7 +80,7 @@ def test_nvrtc_compiles_every_kernel_as_cupy_does():
 
 
 def test_kernel_source_inlines_each_header_once(tmp_path):
-    from gpugrad.backends.cuda import kernel_source
+    from gpugrad.backends.cuda.backend import kernel_source
 
     (tmp_path / "a.cuh").write_text('#pragma once\nint a;\n')
     (tmp_path / "b.cuh").write_text('#include "a.cuh"\nint b;\n')
@@ -95,7 +95,7 @@ def test_kernel_source_inlines_each_header_once(tmp_path):
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed (CUDA toolkit)")
 def test_inlined_sources_compile_as_the_backend_hands_them_over(tmp_path):
     """The text the backend gives NVRTC (headers inlined) compiles with warnings as errors."""
-    from gpugrad.backends.cuda import kernel_source
+    from gpugrad.backends.cuda.backend import kernel_source
 
     for path in SOURCES:
         name = os.path.basename(path)

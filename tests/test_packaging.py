@@ -54,7 +54,7 @@ def test_wheel_ships_kernels_and_installed_package_finds_them(tmp_path):
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target",
          str(target), wheel], capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stdout + install.stderr
-    code = ("import gpugrad, gpugrad.cuda as c; print(gpugrad.__file__); print(c.kernel_dir())")
+    code = ("import gpugrad, gpugrad.backends.cuda as c; print(gpugrad.__file__); print(c.kernel_dir())")
     env = dict(os.environ, PYTHONPATH=str(target))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=str(tmp_path), env=env, timeout=120)
@@ -69,6 +69,6 @@ def test_wheel_ships_kernels_and_installed_package_finds_them(tmp_path):
 
 
 def test_source_tree_finds_top_level_kernels():
-    import gpugrad.cuda as c
+    import gpugrad.backends.cuda as c
 
     assert os.path.samefile(c.kernel_dir(), os.path.join(ROOT, "kernels"))

@@ -150,7 +150,7 @@ def test_cuda_outside_a_profile_records_nothing(fake_cuda, rng):
     assert be._recorder is None and fake.events_made == 0 and fake.pool_reads == 0
 
 
-def test_cuda_profile_measures_kernels_copies_and_memory(fake_cuda, rng):
+def test_cuda_recorder_measures_kernels_copies_and_memory(fake_cuda, rng):
     fake, be = fake_cuda
     with gg.profiler.profile() as prof:
         _cuda_step(rng)

@@ -124,14 +124,15 @@ class _FakeCupy:
 def install(monkeypatch):
     """``cuda:0`` served by the real cuda backend on ``_FakeCupy``, undone with ``monkeypatch``
     (the ``fake_cuda`` fixture of conftest.py); returns ``(fake, backend)``."""
-    from gpugrad import cuda as gg_cuda
+    from gpugrad.backends.cuda import availability as gg_cuda
     from gpugrad import device as device_module
-    from gpugrad.backends import cuda as cuda_backend
+    from gpugrad.backends.cuda import backend as cuda_backend
+    from gpugrad.backends.cuda import runtime as cuda_runtime
 
     fake = _FakeCupy()
     monkeypatch.setitem(gg_cuda._probe_cache, "result", (fake, 1, None))
     monkeypatch.setattr(device_module, "_BACKENDS", {})
-    monkeypatch.setattr(cuda_backend, "cupy", cuda_backend.cupy)
+    monkeypatch.setattr(cuda_runtime, "cupy", cuda_runtime.cupy)
     monkeypatch.setattr(cuda_backend, "_MODULES", {})
     monkeypatch.setattr(profiler, "_SOURCES", [])
     return fake, device_module.get_backend("cuda:0")

@@ -8,7 +8,7 @@ training is a few kernels per layer. The other losses are ops of their own
 (``gpugrad/ops/losses.py``) with PyTorch's formulas, so their values and gradients match
 PyTorch's at the boundaries: zero logits, logits of +-1e4, probabilities of exactly 0 and 1.
 """
-from ..autograd import is_grad_enabled
+from ..engine import is_grad_enabled
 from ..creation import rand_like
 from ..ops import losses as _losses
 from ..ops.fused import SoftmaxCrossEntropy

@@ -2,7 +2,7 @@
 import math
 import warnings
 
-from ..autograd import no_grad
+from ..engine import no_grad
 from ..creation import rand, randn
 
 

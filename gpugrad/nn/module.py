@@ -6,7 +6,8 @@ the tree, ``to(device)``, ``state_dict``) follows from those three dictionaries,
 """
 from collections import OrderedDict, namedtuple
 
-from ..autograd import no_grad
+from ..creation import zeros_like
+from ..engine import no_grad
 from ..device import Device, get_backend
 from ..dtypes import DType, as_dtype
 from ..tensor import Tensor
@@ -318,6 +319,4 @@ def _reset_grad(param, set_to_none):
         param.grad = None
     else:
         # A fresh zero tensor rather than zero_(): a gradient may be a read-only broadcast view.
-        from ..creation import zeros_like
-
         param.grad = zeros_like(param.grad)

@@ -1,4 +1,5 @@
 """``Parameter``: a tensor that a ``Module`` registers as one of its learnable weights."""
+from ..creation import empty, tensor
 from ..tensor import Tensor
 
 
@@ -13,12 +14,8 @@ class Parameter(Tensor):
 
     def __new__(cls, data=None, requires_grad=True):
         if data is None:
-            from ..creation import empty
-
             data = empty(0)
         elif not isinstance(data, Tensor):
-            from ..creation import tensor
-
             data = tensor(data)
         param = cls._make(data._data, data._backend, False)
         if data._version_box is None:

@@ -6,9 +6,11 @@ with ``error_if_nonfinite=True``) read numbers back to the host, once per call.
 """
 import math
 
-from .. import autograd as _autograd
+from .. import engine as _engine
 from .. import dtypes as _dtypes
+from ..creation import tensor
 from ..tensor import Tensor
+from ..tensor_shape_methods import stack
 
 
 def _grads(parameters):
@@ -52,17 +54,13 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     tensors = list(tensors)
     norm_type = float(norm_type)
     if not tensors:
-        from ..creation import tensor
-
         return tensor(0.0)
-    with _autograd.no_grad():
+    with _engine.no_grad():
         device, dtype = tensors[0].device, _common_float_dtype(tensors)
         norms = [vector_norm(t, norm_type).to(device, dtype) for t in tensors]
         if len(norms) == 1:
             total_norm = norms[0]
         else:
-            from ..tensor_shape_methods import stack
-
             total_norm = vector_norm(stack(norms), norm_type)
     if error_if_nonfinite and not math.isfinite(total_norm.item()):
         raise RuntimeError(
@@ -80,7 +78,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     grads = _grads(parameters)
     if not grads:
         return
-    with _autograd.no_grad():
+    with _engine.no_grad():
         clip_coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
         for g in grads:
             # The same tensor gets the scaled values (one kernel; copy_ would add a second,
@@ -111,7 +109,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient entry of ``parameters`` into ``[-clip_value, clip_value]`` in place
     (``torch.nn.utils.clip_grad_value_``). ``foreach`` is accepted for compatibility."""
     clip_value = float(clip_value)
-    with _autograd.no_grad():
+    with _engine.no_grad():
         for g in _grads(parameters):
             g.data = g.clamp(min=-clip_value, max=clip_value)
 
@@ -206,9 +204,7 @@ def grad_stats(model):
     measured = [(name, p) for name, p in named if p.grad is not None]
     values = []
     if measured:
-        from ..tensor_shape_methods import stack
-
-        with _autograd.no_grad():
+        with _engine.no_grad():
             columns = []
             for _, p in measured:
                 g = p.grad.to(measured[0][1].grad.device, _dtypes.float64)

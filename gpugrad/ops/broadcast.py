@@ -50,8 +50,6 @@ def checked_binary(backend, op_name, a, b, dtype=None, out=None):
             raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the "
                                f"broadcast shape {list(shape)}") from None
         if "read-only" in str(exc):
-            from .shape import read_only_error
-
             raise read_only_error(backend, out) from None
         raise RuntimeError(f"{op_name}: {exc}") from None
 
@@ -104,3 +102,16 @@ def reduction_dims(dim, ndim, op_name="reduction"):
 def keepdim_shape(shape, dims):
     """``shape`` with each reduced dim set to 1."""
     return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+OVERLAP_MESSAGE = ("unsupported operation: more than one element of the written-to tensor refers "
+                   "to a single memory location. Please clone() the tensor before performing the "
+                   "operation.")
+READ_ONLY_MESSAGE = ("the tensor's memory is read-only (it shares a read-only NumPy array, e.g. "
+                     "from gg.from_numpy or gg.from_dlpack): clone() it before writing into it")
+
+
+def read_only_error(backend, array):
+    """The error for a write into a read-only array: an expanded view (several elements at one
+    address, as PyTorch words it) or memory that was read-only to begin with."""
+    return RuntimeError(OVERLAP_MESSAGE if 0 in backend.strides(array) else READ_ONLY_MESSAGE)

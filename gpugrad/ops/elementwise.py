@@ -4,8 +4,9 @@ Result dtypes follow PyTorch's promotion (``gpugrad.dtypes``), decided here from
 dtypes and classes before the backend computes, so they do not depend on NumPy's own rules.
 """
 from .. import dtypes as _dtypes
-from ..function import Function
-from .broadcast import checked_binary, sum_to
+from ..engine.function import Function
+from .. import tensor as _tensor
+from .broadcast import broadcast_shapes, checked_binary, sum_to
 from .fused import BiasActGrad
 
 _scalar_dtype = _dtypes.scalar_dtype
@@ -161,9 +162,7 @@ class Pow(_Binary):
         if self.shapes[0] is not None:
             if self.shapes[1] is None:  # x ** number
                 if b == 0:  # zeros, whatever grad holds (NaN and inf included)
-                    from ..tensor import Tensor
-
-                    ga = Tensor._make(self.backend.full(a.shape, 0.0, a.dtype), self.backend,
+                    ga = _tensor.Tensor._make(self.backend.full(a.shape, 0.0, a.dtype), self.backend,
                                       False)
                 elif b == 1:
                     ga = grad
@@ -175,10 +174,7 @@ class Pow(_Binary):
                 ga = Where.apply(b == 0, 0.0, grad * (b * a ** (b - 1)))
             ga = sum_to(ga, self.shapes[0])
         if self.shapes[1] is not None:
-            # (``gpugrad.tensor`` is the creation function, so import from the module itself)
-            from ..tensor import as_tensor_like
-
-            base = as_tensor_like(a, b)  # a number base becomes a 0-d tensor
+            base = _tensor.as_tensor_like(a, b)  # a number base becomes a 0-d tensor
             zero_base = (base == 0).logical_and(b >= 0)
             gb = grad * Where.apply(zero_base, 0.0, base ** b * base.log())
             gb = sum_to(gb, self.shapes[1])
@@ -302,11 +298,9 @@ class _MaxMin(_Binary):
     winner = None  # comparison under which ``a`` takes the whole gradient
 
     def backward(self, grad):
-        from ..tensor import as_tensor_like
-
         a, b = self.inputs
-        ta = as_tensor_like(a, b)
-        tb = as_tensor_like(b, ta)
+        ta = _tensor.as_tensor_like(a, b)
+        tb = _tensor.as_tensor_like(b, ta)
         shared = Where.apply(ta == tb, grad / 2, grad)
         ga = gb = None
         if self.shapes[0] is not None:
@@ -340,8 +334,6 @@ class Where(Function):
         try:
             return backend.where(cond, a, b, dtype)
         except ValueError:
-            from .broadcast import broadcast_shapes
-
             shape = broadcast_shapes("where", cond.shape, self.shapes[0] or ())
             broadcast_shapes("where", shape, self.shapes[1] or ())
             raise
@@ -373,9 +365,7 @@ class MaskedFill(Function):
         return backend.where(mask, value, a, backend.dtype(a), out)
 
     def backward(self, grad):
-        from ..tensor import Tensor
-
-        mask = Tensor._make(self.saved, self.backend, False)
+        mask = _tensor.Tensor._make(self.saved, self.backend, False)
         grad_value = None if self.value_shape is None else Where.apply(mask, grad, 0.0).sum()
         return Where.apply(mask, 0.0, grad), None, grad_value
 

@@ -4,8 +4,9 @@ Each backend implements the fused primitives (``bias_act``, ``softmax_cross_entr
 backwards); the ``cuda`` backend runs them as the custom kernels in ``kernels/``. Their backward
 passes are themselves ops with backwards, so second derivatives still work.
 """
-from .. import autograd as _autograd
-from ..function import Function
+from .. import creation
+from .. import engine as _engine
+from ..engine.function import Function
 from ..tensor import Tensor
 
 
@@ -28,7 +29,7 @@ class BiasAct(Function):
         return self.backend.bias_act(x, bias, act)
 
     def backward(self, grad):
-        if not _autograd.modes.grad_enabled and self.next_nodes[1] is not None:
+        if not _engine.modes.grad_enabled and self.next_nodes[1] is not None:
             # no graph of the backward is recorded: both gradients from one fused primitive
             # (the bias gradient summed as grad_x is written, not read back)
             grad_x, grad_bias = self.backend.bias_act_grads(grad._data, self._out, self.act)
@@ -117,6 +118,4 @@ class SoftmaxCrossEntropyGrad(Function):
 
 
 def _arange_like(target, n):
-    from ..creation import arange
-
-    return arange(n, device=target.device)
+    return creation.arange(n, device=target.device)

@@ -16,7 +16,7 @@ get no gradient (PyTorch does not differentiate them either).
 """
 import math
 
-from ..function import Function
+from ..engine.function import Function
 from .broadcast import sum_to
 from .elementwise import Maximum, Where
 

@@ -1,8 +1,8 @@
 """Matrix product with NumPy/PyTorch rules: 1-D, 2-D and batched (broadcast) operands."""
 import math
 
-from .. import autograd as _autograd
-from ..function import Function
+from .. import engine as _engine
+from ..engine.function import Function
 from ..tensor import Tensor
 from .broadcast import sum_to
 
@@ -88,7 +88,7 @@ class Linear(Function):
 
     def backward(self, grad):
         x, weight = self.inputs
-        if not _autograd.modes.grad_enabled:
+        if not _engine.modes.grad_enabled:
             return self._backward_arrays(grad, x, weight)
         gx = grad @ weight if self.next_nodes[0] is not None else None
         gw = None

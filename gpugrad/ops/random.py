@@ -1,5 +1,5 @@
 """Random fills in place: ``normal_`` and ``uniform_``."""
-from ..function import Function
+from ..engine.function import Function
 
 
 class RandomFill(Function):

@@ -5,7 +5,7 @@ NaNs, zero spread and zero norm (the rules of PyTorch's ``FunctionsManual.cpp``,
 import math
 
 from ..dtypes import int64
-from ..function import Function
+from ..engine.function import Function
 from ..tensor import Tensor
 from .broadcast import keepdim_shape, reduction_dims
 from .elementwise import Abs, Where

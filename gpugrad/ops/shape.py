@@ -4,10 +4,11 @@ import numbers
 
 from ..backends.base import view_strides
 from ..dtypes import promote_types
-from ..function import Function, devices_differ_error
+from ..engine.function import Function, devices_differ_error
 from ..tensor import Tensor
+from .. import inplace, views
 from ..views import ViewFunction, region_of
-from .broadcast import broadcast_mismatch, sum_to
+from .broadcast import broadcast_mismatch, read_only_error, sum_to
 
 
 def can_view(backend, array, shape):
@@ -184,12 +185,10 @@ class ViewScatter(Function):
         return out
 
     def backward(self, grad):
-        from ..views import replay
-
         grad_a = ViewScatter.apply(grad, 0.0, steps=self.steps)
         if self.values_shape is None:
             return grad_a, None
-        return grad_a, sum_to(replay(self.steps, grad), self.values_shape)
+        return grad_a, sum_to(views.replay(self.steps, grad), self.values_shape)
 
 
 def put(backend, a, index, value):
@@ -207,26 +206,11 @@ def put(backend, a, index, value):
                            f"cannot be broadcast to indexing result of shape {list(target)}") from None
 
 
-OVERLAP_MESSAGE = ("unsupported operation: more than one element of the written-to tensor refers "
-                   "to a single memory location. Please clone() the tensor before performing the "
-                   "operation.")
-READ_ONLY_MESSAGE = ("the tensor's memory is read-only (it shares a read-only NumPy array, e.g. "
-                     "from gg.from_numpy or gg.from_dlpack): clone() it before writing into it")
-
-
-def read_only_error(backend, array):
-    """The error for a write into a read-only array: an expanded view (several elements at one
-    address, as PyTorch words it) or memory that was read-only to begin with."""
-    return RuntimeError(OVERLAP_MESSAGE if 0 in backend.strides(array) else READ_ONLY_MESSAGE)
-
-
 def setitem(tensor, index, value):
     """``tensor[index] = value`` for ``Tensor.__setitem__`` (``index``: a tuple of backend
     entries, as for ``Getitem``), in place, as in PyTorch: basic indexing copies ``value`` into
     the view ``tensor[index]``; index arrays run ``index_put_``. Autograd records the write
     (``inplace.apply_inplace``), rebasing the history of the tensor (or of its base)."""
-    from ..inplace import apply_inplace
-
     if isinstance(value, Tensor):
         if value._backend is not tensor._backend:
             raise devices_differ_error("index_put_", tensor.device, value.device)
@@ -238,7 +222,7 @@ def setitem(tensor, index, value):
         raise TypeError(f"can't assign a {type(value).__name__} to a Tensor; assign a number or a "
                         f"tensor (e.g. gg.tensor(value, device=x.device))")
     if len(index) == 1 and index[0] is Ellipsis:  # x[...] = v writes x itself
-        apply_inplace(Copy, tensor, value)
+        inplace.apply_inplace(Copy, tensor, value)
     elif is_basic(index):
         view = Getitem.apply(tensor, index=index)
         if isinstance(value, Tensor):
@@ -249,9 +233,9 @@ def setitem(tensor, index, value):
                     f"The expanded size of the tensor ({size}) must match the existing size "
                     f"({got}) at non-singleton dimension {dim}.  Target sizes: {list(view.shape)}."
                     f"  Tensor sizes: {list(value.shape)}")
-        apply_inplace(Copy, view, value)
+        inplace.apply_inplace(Copy, view, value)
     else:
-        apply_inplace(IndexPut, tensor, value, index=index)
+        inplace.apply_inplace(IndexPut, tensor, value, index=index)
 
 
 def _describe(index):

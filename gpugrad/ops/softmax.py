@@ -7,7 +7,7 @@ is finite, as PyTorch does: all -inf gives -inf, a +inf entry gives inf.
 """
 import math
 
-from ..function import Function
+from ..engine.function import Function
 from .broadcast import keepdim_shape, reduction_dims
 
 

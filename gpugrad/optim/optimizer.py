@@ -6,7 +6,7 @@ a GPU an optimizer step is one kernel launch rather than several per parameter.
 """
 import copy
 
-from ..autograd import no_grad
+from ..engine import enable_grad, no_grad
 from ..creation import zeros_like
 from ..tensor import Tensor
 
@@ -64,8 +64,6 @@ class Optimizer:
     def _closure_loss(self, closure):
         if closure is None:
             return None
-        from ..autograd import enable_grad
-
         with enable_grad():
             return closure()
 

@@ -13,14 +13,14 @@ Each ``sim:N`` is an independent GPU with its own profile, clocks, memory and co
 profile comes from ``configure``, else the environment variable ``GPUGRAD_SIM_PROFILE``, else
 ``h100``. Host arrays copied to a sim device are pageable unless made with
 ``Tensor.pin_memory()`` (as in PyTorch), which makes the copy faster. Memory follows CuPy's
-caching pool (sizes rounded to 512 bytes; see ``gpugrad/sim/memory.py``). ``GPUGRAD_DEBUG=2``
+caching pool (sizes rounded to 512 bytes; see ``gpugrad/backends/sim/memory.py``). ``GPUGRAD_DEBUG=2``
 (read when a device is created or configured) prints one line per modeled kernel to stderr, and
 ``gg.profiler.profile()`` records the modeled timeline as a Perfetto trace.
 """
 import types
 
 from ..device import Device, get_backend
-from . import profiles
+from ..backends.sim import profiles
 
 __all__ = ["configure", "stats", "reset", "synchronize", "profiles"]
 
@@ -78,7 +78,7 @@ def _list_profiles():
 
 
 class _CallableModule(types.ModuleType):
-    """``gg.sim.profiles`` is both the package of profiles (``gpugrad/sim/profiles/``) and the
+    """``gg.sim.profiles`` is both the package of profiles (``gpugrad/backends/sim/profiles/``) and the
     function ``gg.sim.profiles()``: a submodule import rebinds the package attribute, so the
     module itself is made callable rather than shadowed by a function."""
 

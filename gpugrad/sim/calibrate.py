@@ -32,7 +32,7 @@ from pathlib import Path
 
 
 from . import fidelity
-from .profiles import h200
+from ..backends.sim.profiles import h200
 
 # name: (low, high, scale) -- "log" moves multiplicatively, "lin" additively (fractions)
 FREE = {

@@ -34,9 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import costmodel, steps
-from .profiles import PROFILE_NAMES, get_profile
-from .timeline import Timeline
+from ..backends.sim import costmodel
+from . import steps
+from ..backends.sim.profiles import PROFILE_NAMES, get_profile
+from ..backends.sim.timeline import Timeline
 
 # Program actions: ("kernel", spec) | ("event",) | ("transfer", kind, nbytes, pinned)
 # | ("malloc", nbytes) | ("pool_alloc",) | ("host", us) | ("sync",) | ("mark",)

@@ -23,7 +23,7 @@ how ``calibrate.py --fit-framework`` fits ``framework_us``) without recomputing 
 """
 import numpy as np
 
-from .timeline import Timeline
+from ..backends.sim.timeline import Timeline
 
 STEP_VERSIONS = ("head", "ebff087", "b3d5b18")
 LR = 1e-3          # bench/mlp.py's learning rate (it does not change the modeled time)

@@ -107,7 +107,7 @@ def test_out_of_memory_is_gpugrad_error():
 
 
 def test_kernels_compiled_once_per_process(be, rng):
-    from gpugrad.backends import cuda as cuda_backend
+    from gpugrad.backends.cuda import backend as cuda_backend
 
     x = dev(be, rng.standard_normal((4, 4)).astype(np.float32))
     be.bias_act(x, dev(be, np.zeros(4, np.float32)), "relu")

@@ -18,7 +18,7 @@ import pytest
 
 import cuda_emulator
 import gpugrad as gg
-from gpugrad.backends import cpu as ref
+from gpugrad.backends.cpu import numpy_ops as ref
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
 DTYPES = [np.float32, np.float64]
@@ -92,7 +92,7 @@ GRAD_SHAPES = [(0, 4), (3, 0), (1, 1), (5, 8), (7, 10), (64, 128), (513, 1000), 
 @pytest.mark.parametrize("shape", GRAD_SHAPES, ids=str)
 @pytest.mark.parametrize("act", ["identity", "relu", "tanh", "sigmoid"])
 def test_bias_act_grads_match_reference(be, rng, dtype, shape, act):
-    from gpugrad.backends._cuda_fused import bias_grad_slabs
+    from gpugrad.backends.launch_plans import bias_grad_slabs
 
     out = ref.bias_act_numpy(rng.standard_normal(shape).astype(dtype), np.zeros(shape[1], dtype),
                              act)
@@ -115,7 +115,7 @@ def test_bias_act_grads_match_reference(be, rng, dtype, shape, act):
 
 
 def test_bias_grad_slabs_plan():
-    from gpugrad.backends._cuda_fused import bias_grad_slabs
+    from gpugrad.backends.launch_plans import bias_grad_slabs
 
     packed, blocks_x, slabs, rows_per_slab = bias_grad_slabs(512, 4096, 4)
     assert packed and blocks_x == 32 and rows_per_slab % 8 == 0

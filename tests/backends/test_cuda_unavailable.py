@@ -14,7 +14,7 @@ import types
 import pytest
 
 import gpugrad as gg
-import gpugrad.cuda as gg_cuda
+from gpugrad.backends.cuda import availability as gg_cuda
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

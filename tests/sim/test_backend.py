@@ -5,7 +5,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.device import get_backend
-from gpugrad.sim.memory import SimArray
+from gpugrad.backends.sim.memory import SimArray
 
 DEV = "sim:2"  # a device of its own, so counts are not disturbed by other tests
 
@@ -256,7 +256,7 @@ def test_stats_are_plain_data_with_a_readable_summary(sim):
 
 
 def test_counts_survive_folding_of_many_kernel_signatures(sim, monkeypatch):
-    from gpugrad.sim import device_model as sim_backend
+    from gpugrad.backends.sim import device_model as sim_backend
 
     xs = [gg.ones(n, device=DEV) for n in range(1, 12)]
     gg.sim.reset(DEV)

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.backends import cpu as ref
+from gpugrad.backends.cpu import numpy_ops as ref
 from gpugrad.device import get_backend
 from gpugrad.errors import HostMemoryError
-from gpugrad.sim import shapes
+from gpugrad.backends.sim import shapes
 
 DEV = "sim:6"  # a device of its own (default h100 profile: 80 GB)
 PEER = "sim:7"

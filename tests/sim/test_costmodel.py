@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from gpugrad.sim import costmodel
-from gpugrad.sim.profiles import PROFILE_NAMES, get_profile
+from gpugrad.backends.sim import costmodel
+from gpugrad.backends.sim.profiles import PROFILE_NAMES, get_profile
 
 
 def f32(*shape):
@@ -172,8 +172,8 @@ def test_l4_peer_copies_go_over_pcie():
 
 
 def test_every_model_parameter_is_documented():
-    from gpugrad.sim.profiles import h200
-    from gpugrad.sim.profiles.profile import check_params, describe_param
+    from gpugrad.backends.sim.profiles import h200
+    from gpugrad.backends.sim.profiles.profile import check_params, describe_param
 
     check_params(h200.MODEL_PARAMS)
     for name in h200.MODEL_PARAMS:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gpugrad.sim import calibrate, configure, fidelity, steps
-from gpugrad.sim.profiles import get_profile, h200
+from gpugrad.backends.sim.profiles import get_profile, h200
 
 MEASUREMENTS = Path(__file__).resolve().parents[2].parent / "shared" / "gpu-measurements"
 FILES = sorted(MEASUREMENTS.glob("h200-run*.json")) if MEASUREMENTS.is_dir() else []

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.sim.memory import GRANULE, round_size
+from gpugrad.backends.sim.memory import GRANULE, round_size
 
 DEV = "sim:5"
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from gpugrad.sim import costmodel
-from gpugrad.sim.profiles import PROFILE_NAMES, get_profile
-from gpugrad.sim.timeline import Timeline
+from gpugrad.backends.sim import costmodel
+from gpugrad.backends.sim.profiles import PROFILE_NAMES, get_profile
+from gpugrad.backends.sim.timeline import Timeline
 
 
 def f32(*shape):

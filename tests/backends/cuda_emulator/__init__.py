@@ -31,12 +31,13 @@ def emulated_backend():
 
     import gpugrad as gg
     from gpugrad import profiler
-    from gpugrad.backends import cuda as cuda_backend
+    from gpugrad.backends.cuda import backend as cuda_backend
+    from gpugrad.backends.cuda import runtime as cuda_runtime
 
     from . import fake_cupy
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cuda_backend, "cupy", fake_cupy)
+        patch.setattr(cuda_runtime, "cupy", fake_cupy)
         patch.setattr(cuda_backend, "_MODULES", {})
         patch.setattr(profiler, "_SOURCES", list(profiler._SOURCES))
         patch.setattr(cuda_backend._cuda, "require", lambda index=0: fake_cupy)

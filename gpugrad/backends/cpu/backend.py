@@ -1,22 +1,20 @@
 """The ``cpu`` backend: the contract on NumPy. It is also the reference the other backends match.
 
 The NumPy computations themselves (PyTorch's dtype rules on NumPy arrays, the fused kernels'
-reference implementations) live in ``_numpy_values``, which the ``sim`` backend shares.
+reference implementations) live in ``numpy_ops``, which the ``sim`` backend shares.
 """
 import math
 import warnings
 
 import numpy as np
 
-from .. import dtypes
-from ._numpy_values import (
-    BINARY, F32, F64, FLOAT_RESULT_OPS, GG_DTYPE, LOW_PRECISION, NP_DTYPE, UNARY, WEAK_SCALARS,
-    adam_step_numpy, as_array, basic_view_index,
-    bias_act_backward_numpy, bias_act_grads_numpy, bias_act_numpy, binary_values, gg_dtype,
-    host_array, matmul_values, numpy_dtype, random_values, reduce_values, scalar_as,
-    sgd_step_numpy, softmax_cross_entropy_backward_numpy, softmax_cross_entropy_numpy,
-    unary_values, where_values)
-from .base import Backend
+from ... import dtypes
+from .numpy_ops import (BINARY, F32, F64, FLOAT_RESULT_OPS, GG_DTYPE, LOW_PRECISION, NP_DTYPE,
+    UNARY, WEAK_SCALARS, adam_step_numpy, as_array, basic_view_index, bias_act_backward_numpy,
+    bias_act_grads_numpy, bias_act_numpy, binary_values, gg_dtype, host_array, matmul_values,
+    numpy_dtype, random_values, reduce_values, scalar_as, sgd_step_numpy,
+    softmax_cross_entropy_backward_numpy, softmax_cross_entropy_numpy, unary_values, where_values)
+from ..base import Backend
 
 _SMALL = 1 << 14  # elements; below this, materializing a broadcast is cheaper than a view
 _ndarray = np.ndarray
@@ -227,6 +225,3 @@ class NumpyBackend(Backend):
             raise BufferError(f"this bfloat16 tensor cannot be exported through PyTorch: "
                               f"{exc}") from None
 
-
-def create_backend(device):
-    return NumpyBackend(device)

@@ -6,7 +6,7 @@ binaries on disk). The per-call path stays lean because small models are bound b
 kernels are looked up in a dict, arguments are plain Python numbers, and nothing synchronizes
 except read-backs (``to_host``) and ``synchronize``.
 
-CuPy is imported by ``create_backend`` only after ``gpugrad.cuda`` has checked that a GPU is
+CuPy is imported by ``create_backend`` only after ``gpugrad.backends.cuda`` has checked that a GPU is
 usable, so a machine without one gets ``gg.DeviceUnavailableError`` and never an ImportError.
 """
 import functools
@@ -15,18 +15,17 @@ import re
 
 import numpy as np
 
-from .. import cuda as _cuda
-from .. import dtypes, profiler
-from ..errors import OutOfMemoryError
-from .base import (BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
-                   array_api_table)
-from ._numpy_values import NP_DTYPE, gg_dtype, host_array, scalar_as
-from ._cuda_fused import FusedLaunches
-from ._cuda_optimizers import OptimizerLaunches
-from ._cuda_profile import CudaRecorder
+from . import availability as _cuda
+from ... import dtypes, profiler
+from ...errors import OutOfMemoryError
+from ..base import (BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
+    array_api_table)
+from ..cpu.numpy_ops import NP_DTYPE, gg_dtype, host_array, scalar_as
+from .fused import FusedLaunches
+from .optimizers import OptimizerLaunches
+from . import runtime
+from .recorder import CudaRecorder
 
-cupy = None  # the CuPy module, bound by create_backend
-_KERNEL_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 _KERNEL_FILES = {  # kernel name without its dtype suffix -> source file in kernels/
     "bias_act_forward": "bias_act.cu",
     "bias_act_backward": "bias_act.cu",
@@ -37,7 +36,7 @@ _KERNEL_FILES = {  # kernel name without its dtype suffix -> source file in kern
     "sgd_step": "optimizers.cu",
     "adam_step": "optimizers.cu",
 }
-_MODULES = {}  # (device index, file name) -> cupy.RawModule, shared by the whole process
+_MODULES = {}  # (device index, file name) -> runtime.cupy.RawModule, shared by the whole process
 
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"(\w+\.cuh)"[ \t]*$', re.M)
@@ -67,23 +66,23 @@ def _kernel_module(index, file_name):
     module = _MODULES.get(key)
     if module is None:
         source = kernel_source(_cuda.kernel_dir(), file_name)
-        module = cupy.RawModule(code=source, options=("--std=c++17",))
+        module = runtime.cupy.RawModule(code=source, options=("--std=c++17",))
         _MODULES[key] = module
     return module
 
 
 def _elementwise_tables():
     """Name -> CuPy function, built once CuPy is imported."""
-    sigmoid = cupy.ElementwiseKernel(
+    sigmoid = runtime.cupy.ElementwiseKernel(
         "T x", "T y", "y = (tanh(x * (T)0.5) + (T)1) * (T)0.5", "gpugrad_sigmoid")
 
     def sigmoid_any(a):
         return sigmoid(a if a.dtype.kind == "f" else a.astype(np.float64))
 
-    unary = {**array_api_table(cupy, UNARY_OPS), "relu": lambda a: cupy.maximum(a, 0),
+    unary = {**array_api_table(runtime.cupy, UNARY_OPS), "relu": lambda a: runtime.cupy.maximum(a, 0),
              "sigmoid": sigmoid_any}
-    binary = array_api_table(cupy, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS)
-    reduce = array_api_table(cupy, REDUCE_OPS)
+    binary = array_api_table(runtime.cupy, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS)
+    reduce = array_api_table(runtime.cupy, REDUCE_OPS)
     return unary, binary, reduce
 
 
@@ -101,43 +100,40 @@ def _np_dtype(dtype):
 
 def _operand(x, np_dtype):
     """A CuPy array as is; a number as a NumPy scalar of ``np_dtype`` (integers wrap)."""
-    return x if isinstance(x, cupy.ndarray) else scalar_as(x, np_dtype)
+    return x if isinstance(x, runtime.cupy.ndarray) else scalar_as(x, np_dtype)
 
 
 def _upload(host):
     """A NumPy array copied to the current GPU (bfloat16 refused with the reason)."""
     if host.dtype.name == "bfloat16":
         _np_dtype(dtypes.bfloat16)
-    return cupy.asarray(host)
+    return runtime.cupy.asarray(host)
 
-
-def _dense(a):
-    return a if a.flags.c_contiguous else cupy.ascontiguousarray(a)
 
 
 class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
     """The contract on CuPy arrays on one GPU (``cuda:N`` is ``cupy.cuda.Device(N)``); the
-    optimizer updates come from ``OptimizerLaunches`` (_cuda_optimizers.py)."""
+    optimizer updates come from ``OptimizerLaunches`` (gpugrad/backends/cuda/optimizers.py)."""
 
     def __init__(self, device):
         self.device = device
         self.index = device.index
-        self._gpu = cupy.cuda.Device(self.index)
+        self._gpu = runtime.cupy.cuda.Device(self.index)
         self._unary, self._binary, self._reduce = _elementwise_tables()
         self._kernels = {}
         self._tables = {}
         self._rng = None
         self._recorder = None  # the CudaRecorder while a gg.profiler block is active
-        profiler.register_source(CudaRecorder(self, cupy))
+        profiler.register_source(CudaRecorder(self, runtime.cupy))
 
     # ---- plumbing ----------------------------------------------------------------------
     def _use(self):
         """Make this GPU current (CuPy allocates and launches on the current device)."""
-        if cupy.cuda.runtime.getDevice() != self.index:
-            cupy.cuda.runtime.setDevice(self.index)
+        if runtime.cupy.cuda.runtime.getDevice() != self.index:
+            runtime.cupy.cuda.runtime.setDevice(self.index)
 
     def _kernel(self, base, dtype):
-        name = f"{base}_{_KERNEL_SUFFIX[dtype]}"
+        name = f"{base}_{runtime.KERNEL_SUFFIX[dtype]}"
         kernel = self._kernels.get(name)
         if kernel is None:
             kernel = _kernel_module(self.index, _KERNEL_FILES[base]).get_function(name)
@@ -147,7 +143,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
     def _oom(self, err):
         numbers = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", str(err))]
         requested = numbers[0] if numbers else 0
-        in_use = cupy.get_default_memory_pool().used_bytes()
+        in_use = runtime.cupy.get_default_memory_pool().used_bytes()
         try:
             capacity = int(self._gpu.mem_info[1])
         except Exception:  # noqa: BLE001  (the report must not fail while reporting)
@@ -157,7 +153,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
     # ---- host <-> device ---------------------------------------------------------------
     def from_host(self, data, dtype=None):
         self._use()
-        if isinstance(data, cupy.ndarray):
+        if isinstance(data, runtime.cupy.ndarray):
             if data.device.id == self.index and (dtype is not None or data.dtype in _GG):
                 if dtype is not None:
                     return data.astype(_np_dtype(dtypes.as_dtype(dtype)), copy=True)
@@ -167,7 +163,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
         if kind is float or kind is int or kind is bool:  # no host buffer, no transfer
             np_dtype = _np_dtype(dtypes.as_dtype(dtype)) if dtype is not None else \
                 host_array(data).dtype
-            return cupy.full((), data, dtype=np_dtype)
+            return runtime.cupy.full((), data, dtype=np_dtype)
         return _upload(host_array(data, dtype))
 
     def to_host(self, a):
@@ -178,7 +174,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
         if source is self:
             return a.copy()
         if isinstance(source, CupyBackend):  # another GPU: through the host, always correct
-            return cupy.asarray(a.get())
+            return runtime.cupy.asarray(a.get())
         return _upload(source.to_host(a))
 
     def dtype(self, a):
@@ -188,16 +184,16 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
     def full(self, shape, value, dtype):
         self._use()
         np_dtype = _np_dtype(dtype)
-        return cupy.full(shape, scalar_as(value, np_dtype), dtype=np_dtype)
+        return runtime.cupy.full(shape, scalar_as(value, np_dtype), dtype=np_dtype)
 
     def arange(self, start, stop, step, dtype):
         self._use()
-        return cupy.arange(start, stop, step, dtype=_np_dtype(dtype))
+        return runtime.cupy.arange(start, stop, step, dtype=_np_dtype(dtype))
 
     def _random_state(self, seed):
         self._use()
         if self._rng is None:
-            self._rng = cupy.random.RandomState(seed)
+            self._rng = runtime.cupy.random.RandomState(seed)
         else:
             self._rng.seed(seed)
         return self._rng
@@ -211,7 +207,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
         else:
             values = rng.standard_normal(shape, dtype=calc)
         if out is not None:
-            cupy.copyto(out, values, casting="same_kind")
+            runtime.cupy.copyto(out, values, casting="same_kind")
             return out
         return values if values.dtype == np_dtype else values.astype(np_dtype)
 
@@ -233,7 +229,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
             return fn(a)
         if out.dtype == np_dtype and op not in ("relu", "sigmoid"):
             return fn(a, out=out)
-        cupy.copyto(out, fn(a), casting="same_kind")
+        runtime.cupy.copyto(out, fn(a), casting="same_kind")
         return out
 
     def binary(self, op, a, b, dtype=None, out=None):
@@ -258,10 +254,10 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
             a, b = _operand(a, np_dtype), _operand(b, np_dtype)
             a = a if a.dtype == np_dtype else a.astype(np_dtype)
             b = b if b.dtype == np_dtype else b.astype(np_dtype)
-        result = cupy.where(cond, a, b)
+        result = runtime.cupy.where(cond, a, b)
         if out is None:
             return result
-        cupy.copyto(out, result, casting="same_kind")
+        runtime.cupy.copyto(out, result, casting="same_kind")
         return out
 
     def cast(self, a, dtype):
@@ -275,7 +271,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
 
     def matmul(self, a, b):
         self._use()
-        return cupy.matmul(a, b)
+        return runtime.cupy.matmul(a, b)
 
     # ---- layout --------------------------------------------------------------------------
     def reshape(self, a, shape):
@@ -286,7 +282,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
         return a.transpose(axes)
 
     def broadcast_to(self, a, shape, view=False):
-        return cupy.broadcast_to(a, shape)
+        return runtime.cupy.broadcast_to(a, shape)
 
     def contiguous(self, a):
         self._use()
@@ -294,7 +290,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
 
     def concatenate(self, arrays, axis):
         self._use()
-        return cupy.concatenate(arrays, axis=axis)
+        return runtime.cupy.concatenate(arrays, axis=axis)
 
     # ---- gather / scatter ----------------------------------------------------------------
     def getitem(self, a, index):
@@ -303,8 +299,8 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
 
     def index_add(self, shape, index, values, dtype):
         self._use()
-        out = cupy.zeros(shape, dtype=_np_dtype(dtype))
-        if any(isinstance(i, cupy.ndarray) and i.dtype.kind in "iu" for i in index):
+        out = runtime.cupy.zeros(shape, dtype=_np_dtype(dtype))
+        if any(isinstance(i, runtime.cupy.ndarray) and i.dtype.kind in "iu" for i in index):
             import cupyx
 
             cupyx.scatter_add(out, index, values)  # repeated indices accumulate
@@ -319,19 +315,19 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
     # ---- in place --------------------------------------------------------------------------
     def copy_(self, dst, src):
         self._use()
-        cupy.copyto(dst, src, casting="unsafe")
+        runtime.cupy.copyto(dst, src, casting="unsafe")
 
     def synchronize(self):
         self._gpu.synchronize()
 
     # ---- introspection -------------------------------------------------------------------
     def _gpu_name(self):
-        name = cupy.cuda.runtime.getDeviceProperties(self.index)["name"]
+        name = runtime.cupy.cuda.runtime.getDeviceProperties(self.index)["name"]
         return name.decode() if isinstance(name, bytes) else name
 
     def describe(self):
-        total = cupy.cuda.runtime.getDeviceProperties(self.index)["totalGlobalMem"]
-        return f"{self.device}: {self._gpu_name()}, {total / 2**30:.0f} GiB, CuPy {cupy.__version__}"
+        total = runtime.cupy.cuda.runtime.getDeviceProperties(self.index)["totalGlobalMem"]
+        return f"{self.device}: {self._gpu_name()}, {total / 2**30:.0f} GiB, CuPy {runtime.cupy.__version__}"
 
     # ---- DLPack (gpugrad/interop.py) ----------------------------------------------------------
     def dlpack(self, a, stream=None, max_version=None, dl_device=None, copy=None):
@@ -347,7 +343,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
         if "bfloat16" in str(getattr(obj, "dtype", "")):
             _np_dtype(dtypes.bfloat16)  # CuPy has none: the TypeError says what to use
         self._use()
-        array = cupy.from_dlpack(obj)
+        array = runtime.cupy.from_dlpack(obj)
         if array.dtype not in _GG:
             gg_dtype(array.dtype)  # uint16, complex...: a TypeError listing the dtypes gpugrad has
         return array
@@ -358,7 +354,7 @@ _GG = {}
 
 def _primitive(method):
     """Wrap a primitive: CuPy's OutOfMemoryError becomes gg.OutOfMemoryError, and inside a
-    ``gg.profiler.profile`` block the call is timed (_cuda_profile.py); outside one it costs a
+    ``gg.profiler.profile`` block the call is timed (gpugrad/backends/cuda/recorder.py); outside one it costs a
     single attribute test."""
     name = method.__name__
 
@@ -368,7 +364,7 @@ def _primitive(method):
             if self._recorder is None:
                 return method(self, *args, **kwargs)
             return self._recorder.call(name, method, self, args, kwargs)
-        except cupy.cuda.memory.OutOfMemoryError as err:
+        except runtime.cupy.cuda.memory.OutOfMemoryError as err:
             raise self._oom(err) from None
 
     return wrapper
@@ -379,8 +375,8 @@ _WRAPPED = False
 
 def create_backend(device):
     """The backend for ``cuda:N``; gg.DeviceUnavailableError when this machine cannot run it."""
-    global cupy, _WRAPPED
-    cupy = _cuda.require(device.index)
+    global _WRAPPED
+    runtime.bind(_cuda.require(device.index))
     if not _GG:
         _GG.update({np_dtype: gg_dtype(np_dtype) for np_dtype in NP_DTYPE.values()})
     if not _WRAPPED:

@@ -4,10 +4,21 @@ An op subclasses ``Function`` and defines, in one place, ``forward`` on backend 
 ``backward`` with Tensor ops. ``Op.apply(*inputs, **params)`` runs forward and, when grad is
 enabled and an input requires grad, records the op as the output's ``grad_fn``.
 """
-from . import dtypes as _dtypes
-from .autograd import anomaly_threads as _anomaly_threads
-from .autograd import modes as _modes
-from .tensor import Tensor
+from .. import dtypes as _dtypes
+from . import hooks as _hooks
+from .grad_mode import modes as _modes
+from .graph import FREED_GRAPH_MESSAGE
+
+# The Tensor class, bound by ``bind_tensor_type`` when gpugrad/tensor.py is imported: the engine
+# builds outputs of that type without importing the tensor layer above it.
+Tensor = None
+
+
+def bind_tensor_type(tensor_type):
+    """Make ``Function.apply`` take and return ``tensor_type`` (gpugrad's ``Tensor``)."""
+    global Tensor
+    Tensor = tensor_type
+
 
 _new = object.__new__
 
@@ -157,10 +168,10 @@ class Function:
         else:
             result._requires_grad = False
             result._grad_fn = None
-        if _anomaly_threads[0] and _modes.anomaly_enabled:
-            from .anomaly import check_forward
-
-            check_forward(fn, inputs, result)
+        forward_hooks = _hooks.forward_hooks
+        if forward_hooks:  # a tool watching every op (anomaly detection)
+            for hook in forward_hooks:
+                hook(fn, inputs, result)
         return result
 
     def forward(self, *arrays, **params):
@@ -172,8 +183,6 @@ class Function:
     def output(self):
         """The op's output as a Tensor whose grad_fn is this op (for higher-order grads)."""
         if self._out is None:
-            from .autograd import FREED_GRAPH_MESSAGE
-
             raise RuntimeError(FREED_GRAPH_MESSAGE)
         out = Tensor._make(self._out, self.backend, True)
         out._grad_fn = self

@@ -7,8 +7,8 @@ kernel is one modeled launch, as the cuda backend launches it.
 """
 import numpy as np
 
-from ..backends import _numpy_values as ref
-from ..backends._cuda_fused import bias_grad_slabs  # the launch plan the simulator models
+from ..cpu import numpy_ops as ref
+from ..launch_plans import bias_grad_slabs
 from . import shapes
 from .memory import SimArray
 

@@ -1,4 +1,4 @@
-"""``gg.cuda``: is a usable NVIDIA GPU here, and if not, why not.
+"""Is a usable NVIDIA GPU here, and if not, why not (``gg.cuda.is_available()`` and friends).
 
 Nothing here imports CuPy until a function is called, and no function lets a CuPy exception
 escape: a machine without CuPy, without a driver or without a GPU gets ``False`` from
@@ -7,7 +7,7 @@ escape: a machine without CuPy, without a driver or without a GPU gets ``False``
 """
 import os
 
-from .errors import DeviceUnavailableError
+from ...errors import DeviceUnavailableError
 
 # cudaError_t codes that mean "no usable driver" rather than "no GPU" (CUDA runtime API).
 _NO_DRIVER_CODES = {35: "cudaErrorInsufficientDriver", 34: "cudaErrorStubLibrary"}
@@ -83,7 +83,7 @@ def require(index=0):
 
 def synchronize(device=None):
     """Wait for all work queued on ``device`` (default: every loaded cuda device)."""
-    from .device import Device, loaded_backends
+    from ...device import Device, loaded_backends
 
     if device is not None:
         device = Device(device)
@@ -115,14 +115,14 @@ def kernel_dir():
     An installed wheel carries them in ``gpugrad/kernels/`` (copied there by setup.py); a
     source checkout or an editable install reads the repository's top-level ``kernels/``.
     """
-    here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (os.path.join(here, "kernels"), os.path.join(os.path.dirname(here), "kernels")):
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    candidates = (os.path.join(package, "kernels"), os.path.join(os.path.dirname(package), "kernels"))
+    for candidate in candidates:
         if os.path.isfile(os.path.join(candidate, "bias_act.cu")):
             return candidate
     raise FileNotFoundError(
-        f"gpugrad's CUDA kernel sources were not found in {os.path.join(here, 'kernels')} or "
-        f"{os.path.join(os.path.dirname(here), 'kernels')}; reinstall gpugrad (pip install .) "
-        f"from a complete source tree"
+        f"gpugrad's CUDA kernel sources were not found in {candidates[0]} or {candidates[1]}; "
+        f"reinstall gpugrad (pip install .) from a complete source tree"
     )
 
 

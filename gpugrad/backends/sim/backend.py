@@ -27,9 +27,9 @@ import threading
 
 import numpy as np
 
-from .. import dtypes, profiler
-from ..backends import _numpy_values as ref
-from ..backends.base import COMPARE_OPS, LOGICAL_OPS, Backend, view_strides
+from ... import dtypes, profiler
+from ..cpu import numpy_ops as ref
+from ..base import COMPARE_OPS, LOGICAL_OPS, Backend, view_strides
 from . import shapes
 from .device_model import DeviceModel, _signature
 from .fused import FusedKernels
@@ -45,7 +45,7 @@ _ndarray = np.ndarray
 _as_array = ref.as_array
 _numel = shapes.numel
 # NaN and inf pass through as on cpu; NumPy's RuntimeWarnings from this module are silenced by
-# the filter in backends/_numpy_values.py (installed when it is imported).
+# the filter in backends/gpugrad/backends/cpu/numpy_ops.py (installed when it is imported).
 
 
 def _unwrap(x):

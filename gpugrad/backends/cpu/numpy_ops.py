@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes
-from .base import BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, array_api_table
+from ... import dtypes
+from ..base import BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, array_api_table
 
 # NaN and inf pass through as in NumPy (documented); NumPy's RuntimeWarnings about them would
 # only be noise, so they are silenced for the backends (cpu, and sim.backend, which reuses these).

@@ -1,32 +1,20 @@
 """The cuda backend's fused kernels: bias + activation and softmax cross-entropy, each one
 launch of kernels/bias_act.cu or kernels/softmax_cross_entropy.cu.
 
-``FusedLaunches`` is a mixin of ``CupyBackend`` (cuda.py), which provides ``_use``, ``_kernel``,
-``unary`` and ``binary``; CuPy is the module cuda.py bound when it created the backend
-(``_host().cupy``), so this file, like cuda.py, imports without CuPy.
+``FusedLaunches`` is a mixin of ``CupyBackend`` (backend.py), which provides ``_use``, ``_kernel``,
+``unary`` and ``binary``; CuPy is ``runtime.cupy``, bound when
+the first backend was created, so this file imports without CuPy.
 """
 import numpy as np
 
+from ..launch_plans import GRAD_ROW_LANES, bias_grad_slabs
+from . import runtime
+
 _ACT_CODE = {"identity": 0, "relu": 1, "tanh": 2, "sigmoid": 3}  # as in kernels/bias_act.cu
-_GRAD_ROW_LANES = 8  # blockDim.y of bias_act_grads (GRAD_ROW_LANES in kernels/bias_act.cu)
-_GRAD_TARGET_BLOCKS = 1024  # enough blocks of bias_act_grads to fill a large GPU several times
 
 
-_cuda = None
 
 
-def _host():
-    """gpugrad.backends.cuda, imported when first needed (it imports this module)."""
-    global _cuda
-    if _cuda is None:
-        from . import cuda
-
-        _cuda = cuda
-    return _cuda
-
-
-def _dense(a):
-    return _host()._dense(a)
 
 
 def _stride(a):
@@ -47,30 +35,6 @@ def _aligned16(*arrays):
     return True
 
 
-def bias_grad_slabs(rows, cols, itemsize, aligned=True):
-    """The launch plan of ``bias_act_grads`` for a (rows, cols) gradient, as the cuda backend
-    runs it (the simulator models the same): ``(packed, blocks_x, slabs, rows_per_slab)``.
-
-    A block covers 32 (packed: 16-byte) columns and one slab of rows; rows are cut into slabs
-    until about ``_GRAD_TARGET_BLOCKS`` packed blocks run, each slab a multiple of 8 rows. One
-    slab means the kernel writes the bias gradient itself; more need ``bias_grad_sum`` to add
-    them. The slabs do not depend on ``aligned``, so both paths add in the same order and give
-    the same bits.
-    """
-    lanes = 16 // itemsize
-    packed = aligned and cols % lanes == 0
-    blocks_x = _ceil_div(cols // lanes if packed else cols, 32)
-    packed_blocks_x = _ceil_div(_ceil_div(cols, lanes), 32)
-    slabs = min(max(1, _ceil_div(_GRAD_TARGET_BLOCKS, packed_blocks_x)),
-                _ceil_div(rows, _GRAD_ROW_LANES), 65535)
-    rows_per_slab = _ceil_div(_ceil_div(rows, slabs), _GRAD_ROW_LANES) * _GRAD_ROW_LANES
-    return packed, blocks_x, _ceil_div(rows, rows_per_slab), rows_per_slab
-
-
-def _ceil_div(a, b):
-    return -(-a // b)
-
-
 def _pow2_at_least(n, low, high):
     p = low
     while p < n and p < high:
@@ -82,13 +46,13 @@ class FusedLaunches:
     """``bias_act`` (and its backwards) and ``softmax_cross_entropy`` (and its backward)."""
 
     def bias_act(self, x, bias, act):
-        cupy = _host().cupy
+        cupy = runtime.cupy
         code = _ACT_CODE[act]
-        if x.dtype not in _host()._KERNEL_SUFFIX or bias.dtype != x.dtype:
+        if x.dtype not in runtime.KERNEL_SUFFIX or bias.dtype != x.dtype:
             out = self.binary("add", x, bias)  # mixed or integer dtypes: NumPy's promotion
             return out if act == "identity" else self.unary(act, out)
         self._use()
-        x, bias = _dense(x), _dense(bias)
+        x, bias = runtime.dense(x), runtime.dense(bias)
         rows, cols = x.shape
         out = cupy.empty((rows, cols), dtype=x.dtype)
         if out.size:
@@ -105,18 +69,18 @@ class FusedLaunches:
     def _activation_grad_inputs(self, name, grad_out, out):
         """Dense ``grad_out`` (cast, broadcast to ``out``'s shape) and ``out`` for the backward
         kernels, which read both as plain row-major arrays of ``out``'s float dtype."""
-        cupy = _host().cupy
+        cupy = runtime.cupy
         dtype = out.dtype
-        if dtype not in _host()._KERNEL_SUFFIX:
+        if dtype not in runtime.KERNEL_SUFFIX:
             raise TypeError(f"{name}: expected a float32 or float64 output, got {dtype}")
         self._use()
-        grad_out = _dense(grad_out if grad_out.dtype == dtype else grad_out.astype(dtype))
-        grad_out = grad_out if grad_out.shape == out.shape else _dense(
+        grad_out = runtime.dense(grad_out if grad_out.dtype == dtype else grad_out.astype(dtype))
+        grad_out = grad_out if grad_out.shape == out.shape else runtime.dense(
             cupy.broadcast_to(grad_out, out.shape))
-        return grad_out, _dense(out), dtype
+        return grad_out, runtime.dense(out), dtype
 
     def bias_act_backward(self, grad_out, out, act):
-        cupy = _host().cupy
+        cupy = runtime.cupy
         code = _ACT_CODE[act]
         grad_out, out, dtype = self._activation_grad_inputs("bias_act_backward", grad_out, out)
         grad_in = cupy.empty(out.shape, dtype=dtype)
@@ -130,7 +94,7 @@ class FusedLaunches:
         return grad_in
 
     def bias_act_grads(self, grad_out, out, act):
-        cupy = _host().cupy
+        cupy = runtime.cupy
         grad_out, out, dtype = self._activation_grad_inputs("bias_act_grads", grad_out, out)
         rows, cols = out.shape
         grad_in = cupy.empty((rows, cols), dtype=dtype)
@@ -141,7 +105,7 @@ class FusedLaunches:
             rows, cols, grad_in.itemsize, _aligned16(grad_out, out, grad_in))
         partial = grad_bias if slabs == 1 else cupy.empty((slabs, cols), dtype=dtype)
         self._kernel("bias_act_grads", dtype)(
-            (blocks_x, slabs), (32, _GRAD_ROW_LANES),
+            (blocks_x, slabs), (32, GRAD_ROW_LANES),
             (grad_out, out, grad_in, partial, rows, cols, _ACT_CODE[act], int(packed),
              rows_per_slab))
         if slabs > 1:
@@ -159,16 +123,16 @@ class FusedLaunches:
         return target if target.dtype == np.int64 else target.astype(np.int64)
 
     def softmax_cross_entropy(self, logits, target):
-        cupy = _host().cupy
+        cupy = runtime.cupy
         dtype = logits.dtype
-        if dtype not in _host()._KERNEL_SUFFIX:
+        if dtype not in runtime.KERNEL_SUFFIX:
             raise TypeError(f"cross_entropy: expected float32 or float64 logits, got {dtype}")
         rows, cols = logits.shape
         if cols == 0:
             raise RuntimeError("cross_entropy: logits have 0 classes (shape "
                                f"{tuple(logits.shape)}); expected at least one column")
         self._use()
-        logits, target = _dense(logits), self._targets(target)
+        logits, target = runtime.dense(logits), self._targets(target)
         loss = cupy.empty(rows, dtype=dtype)
         lse = cupy.empty(rows, dtype=np.float64)  # double: exact backward at |logits| ~ 1e4
         if rows:
@@ -178,11 +142,11 @@ class FusedLaunches:
         return loss, lse
 
     def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1):
-        cupy = _host().cupy
+        cupy = runtime.cupy
         dtype = logits.dtype
         self._use()
-        logits, target = _dense(logits), self._targets(target)
-        lse = _dense(lse.astype(np.float64, copy=False))
+        logits, target = runtime.dense(logits), self._targets(target)
+        lse = runtime.dense(lse.astype(np.float64, copy=False))
         if grad_rows.dtype != dtype:
             grad_rows = grad_rows.astype(dtype)
         rows, cols = logits.shape

@@ -1,20 +1,17 @@
 """The cuda backend's optimizer updates: one launch of kernels/optimizers.cu over all parameters.
 
-``OptimizerLaunches`` is a mixin of ``CupyBackend`` (cuda.py), which provides ``_use``,
-``_kernel`` and the ``_tables`` cache; CuPy is the module cuda.py bound when it created the
-backend (``_host().cupy``), so this file, like cuda.py, imports without CuPy.
+``OptimizerLaunches`` is a mixin of ``CupyBackend`` (backend.py), which provides ``_use``,
+``_kernel`` and the ``_tables`` cache; CuPy is ``runtime.cupy``,
+bound when the first backend was created, so this file imports without CuPy.
 """
 import numpy as np
+
+from . import runtime
 
 _OPTIMIZER_CHUNK = 4096  # elements per block in the one-launch optimizer kernels
 _TABLE_CACHE_SIZE = 16
 
 
-def _host():
-    """gpugrad.backends.cuda, imported when first needed (it imports this module)."""
-    from . import cuda
-
-    return cuda
 
 
 class OptimizerLaunches:
@@ -22,7 +19,7 @@ class OptimizerLaunches:
 
     def _launch_multi_tensor(self, base, lists, flags, args):
         """Run kernel ``base`` over tensors given as ``lists[k][t]`` (all dense, same dtype)."""
-        cp = _host().cupy
+        cp = runtime.cupy
         n = len(lists[0])
         dtype = lists[0][0].dtype
         ptrs = tuple(a.data.ptr if a is not None else 0 for arrays in lists for a in arrays)
@@ -53,8 +50,7 @@ class OptimizerLaunches:
         to write back after the launch, for in-place arrays that were not dense or not of the
         parameter's dtype.
         """
-        host = _host()
-        cp, kernel_dtypes, make_dense = host.cupy, host._KERNEL_SUFFIX, host._dense
+        cp, kernel_dtypes = runtime.cupy, runtime.KERNEL_SUFFIX
         groups, work, copies = {}, [], []
         for i, p in enumerate(params):
             if p.dtype not in kernel_dtypes:
@@ -63,7 +59,7 @@ class OptimizerLaunches:
             g = grads[i]
             if g.dtype != p.dtype or g.shape != p.shape:
                 g = cp.broadcast_to(g.astype(p.dtype, copy=False), p.shape)
-            row = [p, make_dense(g)]
+            row = [p, runtime.dense(g)]
             for s in states:
                 row.append(s[i])
             for k in (0,) + tuple(range(2, len(row))):
@@ -80,7 +76,7 @@ class OptimizerLaunches:
     def sgd_step(self, params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,
                  maximize=False):
         self._use()
-        cp = _host().cupy
+        cp = runtime.cupy
         new_bufs = list(bufs)
         starting = [False] * len(params)
         if momentum:

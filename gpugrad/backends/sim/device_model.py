@@ -11,9 +11,10 @@ import os
 
 import numpy as np
 
-from .. import profiler
-from ..errors import HostMemoryError, OutOfMemoryError
-from . import costmodel, profiles, report
+from ... import profiler
+from ...errors import HostMemoryError, OutOfMemoryError
+from . import costmodel, profiles
+from ...sim import report
 from . import timeline as timeline_mod
 from .memory import MemoryPool, SimArray
 

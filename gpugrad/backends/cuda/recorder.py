@@ -10,14 +10,14 @@ While a ``gg.profiler.profile`` block is active, each primitive call on a cuda d
 
 Events are only recorded during the block; they are resolved when it ends, after one
 synchronize. Outside a block the backend pays one attribute test per primitive
-(``backend._recorder is None``, see ``_primitive`` in cuda.py). Kernels get sim's names
+(``backend._recorder is None``, see ``_primitive`` in backend.py). Kernels get sim's names
 (``matmul``, ``binary:add``, ``bias_act``...) so ``prof.table()`` groups them the same way; a
 primitive called by another (a fused op's fallback) belongs to its caller's event; views
 (``permute``, a reshape or a slice that copies nothing) launch nothing and are not recorded.
 """
 import time
 
-from .. import profiler
+from ... import profiler
 
 _NOT_KERNELS = frozenset({"dtype", "permute", "broadcast_to", "synchronize", "strides",
                           "is_contiguous", "dlpack", "dlpack_device", "from_dlpack"})

@@ -1,7 +1,7 @@
 """What one simulated kernel does: bytes moved, flops, elements and its op class.
 
 ``spec(name, inputs, outputs, **info)`` turns one backend primitive call into a ``KernelSpec``;
-a profile (``gpugrad.sim.profiles``) turns a spec into modeled microseconds. The spec depends only
+a profile (``gpugrad.backends.sim.profiles``) turns a spec into modeled microseconds. The spec depends only
 on shapes and dtypes, never on values, so the modeled timeline is a pure function of the program.
 
 Counting rules: each input is read once and each output written once; a broadcast input counts

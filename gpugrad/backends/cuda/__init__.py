@@ -1,0 +1,13 @@
+"""The ``cuda`` device: NVIDIA GPUs through CuPy, with gpugrad's own kernels from ``kernels/``.
+
+``availability`` says whether a GPU is usable here (and why not); ``backend`` implements the
+contract on CuPy arrays, with ``fused`` and ``optimizers`` launching the custom kernels and
+``recorder`` timing them for ``gg.profiler``. Importing this package never imports CuPy.
+``gg.cuda`` is this package: ``gg.cuda.is_available()``, ``device_count()``, ``synchronize()``.
+"""
+from .availability import (describe, device_count, is_available, kernel_dir, require,
+                           synchronize, unavailable_reason)
+from .backend import CupyBackend, create_backend
+
+__all__ = ["describe", "device_count", "is_available", "kernel_dir", "require", "synchronize",
+           "unavailable_reason", "CupyBackend", "create_backend"]

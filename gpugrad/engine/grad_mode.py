@@ -1,0 +1,131 @@
+"""Grad modes: whether ops record the graph, per thread (``no_grad``, ``enable_grad``,
+``inference_mode``, ``set_grad_enabled``)."""
+import functools
+import threading
+
+
+class _ThreadModes(threading.local):
+    """The grad mode of the calling thread, as in PyTorch: each thread starts with graph
+    recording on, and a thread's ``no_grad`` or ``backward()`` never changes another thread's
+    mode. Read on every op's dispatch (one attribute lookup)."""
+
+    grad_enabled = True
+
+    def __init__(self):
+        self.saved = []  # modes to restore, pushed by entering a mode block in this thread
+
+
+modes = _ThreadModes()
+
+class _GradMode:
+    """Base of ``no_grad`` / ``enable_grad`` / ``inference_mode``: a context manager and a
+    decorator, used as ``@gg.no_grad()`` or, as in PyTorch 2, ``@gg.no_grad``. The mode before
+    the block is kept per thread, so one instance may serve several threads or nested blocks."""
+
+    mode = True
+
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        if fn is not None and callable(fn) and cls is not set_grad_enabled:  # bare decorator
+            self.__init__()
+            return self(fn)
+        return self
+
+    def __enter__(self):
+        state = modes
+        state.saved.append(state.grad_enabled)
+        state.grad_enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        state = modes
+        state.grad_enabled = state.saved.pop()
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Disable graph recording in this thread: ``with gg.no_grad(): ...`` or ``@gg.no_grad()``."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Re-enable graph recording (in this thread) inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class inference_mode(_GradMode):
+    """``with gg.inference_mode(): ...``: graph recording off in this thread, as ``no_grad``.
+
+    PyTorch's inference mode also marks the tensors it creates as unusable by autograd later;
+    gpugrad's tensors made in the block are ordinary tensors that do not require grad.
+    ``inference_mode(False)`` leaves the mode as it is.
+    """
+
+    mode = False
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # bare decorator: @gg.inference_mode
+            return super().__new__(cls, mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        if not callable(mode) and not mode:
+            self.mode = None  # inference_mode(False): no change
+
+    def __enter__(self):
+        state = modes
+        state.saved.append(state.grad_enabled)
+        if self.mode is not None:
+            state.grad_enabled = False
+        return self
+
+    def __call__(self, fn):
+        mode = self.mode is not None
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class set_grad_enabled(_GradMode):
+    """Set graph recording on or off in this thread, as in PyTorch: at once when called as a
+    function, ``gg.set_grad_enabled(False)``; for a block, ``with gg.set_grad_enabled(flag): ...``
+    (restored after it); or for a function, as a decorator."""
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+        self._prev = modes.grad_enabled
+        modes.grad_enabled = self.mode
+
+    def __enter__(self):
+        modes.saved.append(self._prev)  # already set by __init__; __exit__ restores the old mode
+        return self
+
+    def __call__(self, fn):
+        modes.grad_enabled = self._prev  # used as a decorator: the mode applies only inside fn
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_grad_enabled():
+    """True when ops record the graph in this thread."""
+    return modes.grad_enabled
