@@ -45,7 +45,7 @@ def torch():
 def fake_cuda(monkeypatch):
     """``cuda:0`` on a NumPy stand-in for CuPy (tests/timed_fake_cupy.py), no GPU needed:
     ``(fake, backend)``; undone after the test."""
-    from timed_fake_cupy import install
+    from support.timed_fake_cupy import install
 
     return install(monkeypatch)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import gpugrad as gg
-from gradtools import assert_close
+from support.gradtools import assert_close
 
 ROOT = Path(__file__).resolve().parents[1]
 

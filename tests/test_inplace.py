@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import assert_close
+from support.gradtools import assert_close
 
 R = np.random.default_rng(7)
 W = R.standard_normal((3, 4))

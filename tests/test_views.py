@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import assert_close
+from support.gradtools import assert_close
 
 DATA = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import OpCase, assert_close, op_tests
+from support.gradtools import OpCase, assert_close, op_tests
 
 R = np.random.default_rng(42)
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.ops.fused import SoftmaxCrossEntropy
-from gradtools import OpCase, assert_close, op_tests
+from support.gradtools import OpCase, assert_close, op_tests
 
 R = np.random.default_rng(9)
 ACTS = {

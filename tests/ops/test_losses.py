@@ -7,7 +7,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.nn import functional as F
-from gradtools import OpCase, op_tests
+from support.gradtools import OpCase, op_tests
 
 R = np.random.default_rng(11)
 LOGITS = R.standard_normal((3, 4)) * 3

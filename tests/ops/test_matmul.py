@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import OpCase, op_tests
+from support.gradtools import OpCase, op_tests
 
 R = np.random.default_rng(3)
 SHAPES = [

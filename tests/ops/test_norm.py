@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import OpCase, op_tests
+from support.gradtools import OpCase, op_tests
 
 INF, NAN = math.inf, math.nan
 R = np.random.default_rng(3)

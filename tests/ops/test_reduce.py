@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import OpCase, assert_close, op_tests
+from support.gradtools import OpCase, assert_close, op_tests
 
 R = np.random.default_rng(7)
 X = R.standard_normal((2, 3, 4))  # distinct values: max/min have no ties

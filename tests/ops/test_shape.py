@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import OpCase, assert_close, op_tests
+from support.gradtools import OpCase, assert_close, op_tests
 
 R = np.random.default_rng(11)
 X = R.standard_normal((2, 3, 4))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gradtools import assert_close
+from support.gradtools import assert_close
 
 
 def leaf(values, device, dtype=gg.float64):

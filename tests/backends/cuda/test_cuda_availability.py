@@ -16,7 +16,7 @@ import pytest
 import gpugrad as gg
 from gpugrad.backends.cuda import availability as gg_cuda
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 class FakeCudaRuntimeError(RuntimeError):

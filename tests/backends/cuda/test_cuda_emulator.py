@@ -1,11 +1,11 @@
-"""The CUDA-on-CPU emulator itself (tests/backends/cuda_emulator): barriers, shared memory and warp
+"""The CUDA-on-CPU emulator itself (tests/support/cuda_emulator): barriers, shared memory and warp
 shuffles give CUDA's answers; bad launches, bad arguments, misaligned vector accesses and
 deadlocks are errors naming the problem; the fake CuPy refuses what it does not implement."""
 import numpy as np
 import pytest
 
-import cuda_emulator
-from cuda_emulator import fake_cupy
+from support import cuda_emulator
+from support.cuda_emulator import fake_cupy
 
 pytestmark = pytest.mark.skipif(cuda_emulator.unavailable_reason() is not None,
                                 reason=str(cuda_emulator.unavailable_reason()))

@@ -22,7 +22,7 @@ _ALIGNMENT = 256
 def _not_implemented(name):
     def call(*args, **kwargs):
         raise NotImplementedError(f"the emulated CuPy does not implement {name}; extend "
-                                  "tests/backends/cuda_emulator/fake_cupy.py")
+                                  "tests/support/cuda_emulator/fake_cupy.py")
 
     call.__name__ = name
     return call

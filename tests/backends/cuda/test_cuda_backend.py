@@ -175,7 +175,7 @@ def test_hidden_gpus_give_the_no_device_reason():
             "    gg.ones(1).to('cuda')\n"
             "except gg.DeviceUnavailableError as exc:\n"
             "    print('raised:', exc)\n")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="",
                PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

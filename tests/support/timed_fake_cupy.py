@@ -1,7 +1,7 @@
 """``cuda:0`` on a NumPy stand-in for CuPy whose CUDA events tick a fake clock: enough of CuPy for
 the cuda backend's plain primitives and for ``gg.profiler``'s cuda recorder, with no GPU. Its
 kernels (``RawModule``) do nothing, so it checks plumbing, not numbers (the kernels' numbers are
-checked on the CPU emulator in tests/backends/cuda_emulator)."""
+checked on the CPU emulator in tests/support/cuda_emulator)."""
 from types import SimpleNamespace
 
 import numpy as np

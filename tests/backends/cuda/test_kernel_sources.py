@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 KERNELS = os.path.join(ROOT, "kernels")
 SOURCES = sorted(glob.glob(os.path.join(KERNELS, "*.cu")))
 

@@ -3,7 +3,7 @@ NumPy reference on random data, run twice:
 
 - ``gpu``: the real backend on a real GPU (marked ``cuda``; skipped, with the reason, without one);
 - ``emulated``: the same ``CupyBackend`` on a NumPy-backed fake CuPy whose ``RawModule`` compiles
-  the kernels for the CPU (tests/backends/cuda_emulator; skipped without a C++ compiler), so CI
+  the kernels for the CPU (tests/support/cuda_emulator; skipped without a C++ compiler), so CI
   checks launch shapes, argument lists and kernel logic without a GPU.
 
 Shapes reach every launch shape and code path: one warp per row and several, 1024-thread rows,
@@ -16,7 +16,7 @@ import inspect
 import numpy as np
 import pytest
 
-import cuda_emulator
+from support import cuda_emulator
 import gpugrad as gg
 from gpugrad.backends.cpu import numpy_ops as ref
 
