@@ -60,3 +60,11 @@ def format_bytes(n):
         if abs(n) < 1024 or unit == "TiB":
             return f"{n:.2f} {unit}" if unit != "B" else f"{n} B"
         n /= 1024
+
+
+def format_si(value, unit):
+    """``1234567 B`` -> ``1.23 MB`` (decimal prefixes, as GB/s and GFLOP/s are)."""
+    for prefix in ("", "k", "M", "G", "T"):
+        if abs(value) < 1000 or prefix == "T":
+            return f"{value:.0f} {prefix}{unit}" if not prefix else f"{value:.2f} {prefix}{unit}"
+        value /= 1000

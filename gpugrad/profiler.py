@@ -16,64 +16,14 @@ kernel and copy times from CUDA events, CuPy's pool bytes; see ``gpugrad/backend
 ``cpu`` records nothing yet, so a block that runs only on it gives an empty table and a trace
 without events.
 
-Backends feed it through a small recording interface, the same for modeled and measured times:
-
-- *pull*: ``register_source(source)``. ``source.profile_begin()`` is called when a profile
-  starts (returning any token) and ``source.profile_end(token, sink)`` when it ends; the source
-  then reports through ``sink.add_event(device, track, name, start_us, dur_us, args)``,
-  ``sink.add_counter(device, name, ts_us, value)`` and ``sink.set_label(device, text)``. The
-  sim backend reports its modeled timeline this way; the cuda backend resolves its CUDA
-  events at the end of the block (after one synchronize) the same way.
-- *push*: while ``is_recording()``, a backend may call ``record_event(...)`` and
-  ``record_counter(...)`` (same arguments as the sink methods) as it goes.
-
-Times are microseconds on one clock per device, counted from the start of the block: the sim
-backend subtracts its host clock at ``profile_begin``; the cuda source measures its GPU tracks
-from a CUDA event recorded then and its host track from ``time.perf_counter_ns`` then. Each
-device becomes one process of the trace.
-
-Threads: the lists of sources and active profiles change under one lock, so a profile that
-starts while a backend registers gets exactly one token from it; events pushed by several threads
-go to the profiles active when they are pushed.
+Devices report through ``gpugrad.backends.events`` (the same interface for modeled and
+measured times); this module collects their events and turns them into tables and traces.
 """
 import json
-import threading
 
 from .atomic import atomic_write
+from .backends import events
 from .sim.report import format_table
-
-TRACKS = ("host", "stream", "copy")  # thread ids 1, 2, 3 in the trace; other names follow
-MEMORY_COUNTER = "device memory"
-
-_SOURCES = []
-_ACTIVE = []  # replaced, never changed in place, so readers may iterate it without the lock
-_LOCK = threading.RLock()
-
-
-def register_source(source):
-    """Add a backend that reports events when profiles end (see the module docstring)."""
-    with _LOCK:
-        if source not in _SOURCES:
-            _SOURCES.append(source)
-            for prof in _ACTIVE:
-                prof._tokens.append((source, source.profile_begin()))
-
-
-def is_recording():
-    """True inside a ``profile`` block: only then do push-style backends need to record."""
-    return bool(_ACTIVE)
-
-
-def record_event(device, track, name, start_us, dur_us, args=None):
-    """Add one event to every active profile (push interface)."""
-    for prof in _ACTIVE:  # (list.append is atomic, so threads may push at once)
-        prof.add_event(device, track, name, start_us, dur_us, args)
-
-
-def record_counter(device, name, ts_us, value):
-    """Add one counter sample to every active profile (push interface)."""
-    for prof in _ACTIVE:
-        prof.add_counter(device, name, ts_us, value)
 
 
 class profile:  # noqa: N801  (PyTorch's name: torch.profiler.profile)
@@ -86,21 +36,11 @@ class profile:  # noqa: N801  (PyTorch's name: torch.profiler.profile)
         self._tokens = []
 
     def __enter__(self):
-        global _ACTIVE
-        with _LOCK:
-            _ACTIVE = _ACTIVE + [self]
-            self._tokens = [(source, source.profile_begin()) for source in _SOURCES]
+        events.start(self)
         return self
 
     def __exit__(self, *exc):
-        global _ACTIVE
-        with _LOCK:
-            try:
-                for source, token in self._tokens:
-                    source.profile_end(token, self)
-            finally:
-                self._tokens = []
-                _ACTIVE = [prof for prof in _ACTIVE if prof is not self]
+        events.stop(self)
         return False
 
     # ---- the sink interface ----------------------------------------------------------------
@@ -147,8 +87,8 @@ class profile:  # noqa: N801  (PyTorch's name: torch.profiler.profile)
                         "args": {"name": self.labels.get(device, device)}})
             out.append({"ph": "M", "name": "process_sort_index", "pid": pid, "tid": 0,
                         "args": {"sort_index": pid}})
-            tracks = list(TRACKS) + sorted({e[1] for e in self.events if e[0] == device}
-                                           - set(TRACKS))
+            tracks = list(events.TRACKS) + sorted({e[1] for e in self.events if e[0] == device}
+                                           - set(events.TRACKS))
             tids = {track: tid for tid, track in enumerate(tracks, 1)}
             for track, tid in tids.items():
                 out.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,

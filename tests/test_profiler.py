@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad import profiler
+from gpugrad.backends import events
 
 DEV = "sim:8"
 
@@ -79,22 +79,22 @@ def test_push_and_pull_recording_interface():
             assert token == "token"
             sink.set_label("cuda:0", "cuda:0 (measured)")
             sink.add_event("cuda:0", "stream", "kernel_a", 5.0, 2.5, {"grid": [1, 1, 1]})
-            sink.add_counter("cuda:0", profiler.MEMORY_COUNTER, 0.0, 1024)
+            sink.add_counter("cuda:0", events.MEMORY_COUNTER, 0.0, 1024)
 
     source = FakeCudaSource()
-    profiler.register_source(source)
+    events.register_source(source)
     try:
-        assert not profiler.is_recording()
+        assert not events.is_recording()
         with gg.profiler.profile() as prof:
-            assert profiler.is_recording()
-            profiler.record_event("cuda:0", "host", "launch_a", 1.0, 3.0)
-        events = prof.trace()["traceEvents"]
-        x = [e for e in events if e["ph"] == "X"]
+            assert events.is_recording()
+            events.record_event("cuda:0", "host", "launch_a", 1.0, 3.0)
+        trace = prof.trace()["traceEvents"]
+        x = [e for e in trace if e["ph"] == "X"]
         assert [(e["name"], e["cat"]) for e in x] == [("launch_a", "host"), ("kernel_a", "stream")]
-        assert any(e["ph"] == "M" and e["args"]["name"] == "cuda:0 (measured)" for e in events)
+        assert any(e["ph"] == "M" and e["args"]["name"] == "cuda:0 (measured)" for e in trace)
         assert "kernel_a" in prof.table()
     finally:
-        profiler._SOURCES.remove(source)
+        events._SOURCES.remove(source)
 
 
 def test_outside_a_profile_the_timeline_keeps_no_events():

@@ -1,16 +1,5 @@
-"""What the simulator shows: ``SimStats`` counters, the per-op summary table, and the one line per
-modeled kernel that ``GPUGRAD_DEBUG=2`` prints (as tinygrad's ``DEBUG=2`` does)."""
-import sys
-
-from ..errors import format_bytes  # binary units (KiB, MiB, GiB), as the OOM message uses
-
-
-def _si(value, unit):
-    """``1234567 B`` -> ``1.23 MB`` (decimal prefixes, as GB/s and GFLOP/s are)."""
-    for prefix in ("", "k", "M", "G", "T"):
-        if abs(value) < 1000 or prefix == "T":
-            return f"{value:.0f} {prefix}{unit}" if not prefix else f"{value:.2f} {prefix}{unit}"
-        value /= 1000
+"""What the simulator shows: ``SimStats`` counters and the per-op summary table."""
+from ..errors import format_bytes, format_si
 
 
 def format_table(rows, top=None, title=None):
@@ -101,31 +90,12 @@ class SimStats:
         busy = self.device_us / self.host_us if self.host_us else 0.0
         return (
             f"SimStats({self.device}, profile {self.profile})\n"
-            f"  kernels: {self.kernels}, {_si(self.flops, 'FLOP')}, {_si(self.bytes, 'B')} moved\n"
-            f"  transfers: h2d {_si(self.h2d_bytes, 'B')}, d2h {_si(self.d2h_bytes, 'B')}, "
-            f"p2p {_si(self.p2p_bytes, 'B')}\n"
+            f"  kernels: {self.kernels}, {format_si(self.flops, 'FLOP')}, {format_si(self.bytes, 'B')} moved\n"
+            f"  transfers: h2d {format_si(self.h2d_bytes, 'B')}, d2h {format_si(self.d2h_bytes, 'B')}, "
+            f"p2p {format_si(self.p2p_bytes, 'B')}\n"
             f"  memory: {format_bytes(self.in_use_bytes)} in use, peak {format_bytes(self.peak_bytes)} "
             f"of {format_bytes(self.capacity_bytes)}; pool reserves {format_bytes(self.reserved_bytes)} "
             f"(hits {self.pool_hits}, misses {self.pool_misses})\n"
             f"  modeled time: host {self.host_us:.2f} µs, device busy {self.device_us:.2f} µs "
             f"({busy:.0%} of host time), stream ends at {self.stream_us:.2f} µs"
         )
-
-
-def _shapes(spec):
-    shapes = spec.shapes
-    if isinstance(shapes, (tuple, list)):
-        return " ".join(str(tuple(s)) if isinstance(s, (tuple, list)) else str(s) for s in shapes)
-    return str(shapes)
-
-
-def print_kernel(device, spec, us, outputs=(), file=None):
-    """One ``GPUGRAD_DEBUG=2`` line: name, shapes (inputs -> outputs), bytes, flops, modeled µs,
-    and the GB/s and GFLOP/s they imply."""
-    moved = spec.bytes_read + spec.bytes_written
-    gbps = moved / us / 1e3 if us > 0 else 0.0
-    gflops = spec.flops / us / 1e3 if us > 0 else 0.0
-    shapes = _shapes(spec) + " -> " + " ".join(str(tuple(o.shape)) for o in outputs)
-    print(f"[{device}] {spec.name:<30} {shapes:<40} {spec.dtype!s:<8} "
-          f"{_si(moved, 'B'):>10} {_si(spec.flops, 'FLOP'):>12} {us:>10.2f} µs "
-          f"{gbps:>8.1f} GB/s {gflops:>9.1f} GFLOP/s", file=file or sys.stderr)

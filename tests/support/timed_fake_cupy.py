@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from gpugrad import profiler
+from gpugrad.backends import events
 
 
 class _FakeArray(np.ndarray):
@@ -134,5 +134,5 @@ def install(monkeypatch):
     monkeypatch.setattr(device_module, "_BACKENDS", {})
     monkeypatch.setattr(cuda_runtime, "cupy", cuda_runtime.cupy)
     monkeypatch.setattr(cuda_backend, "_MODULES", {})
-    monkeypatch.setattr(profiler, "_SOURCES", [])
+    monkeypatch.setattr(events, "_SOURCES", [])
     return fake, device_module.get_backend("cuda:0")

@@ -16,7 +16,8 @@ import re
 import numpy as np
 
 from . import availability as _cuda
-from ... import dtypes, profiler
+from ... import dtypes
+from .. import events
 from ...errors import OutOfMemoryError
 from ..base import (BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
     array_api_table)
@@ -124,7 +125,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
         self._tables = {}
         self._rng = None
         self._recorder = None  # the CudaRecorder while a gg.profiler block is active
-        profiler.register_source(CudaRecorder(self, runtime.cupy))
+        events.register_source(CudaRecorder(self, runtime.cupy))
 
     # ---- plumbing ----------------------------------------------------------------------
     def _use(self):

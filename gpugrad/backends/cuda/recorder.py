@@ -17,7 +17,7 @@ primitive called by another (a fused op's fallback) belongs to its caller's even
 """
 import time
 
-from ... import profiler
+from .. import events
 
 _NOT_KERNELS = frozenset({"dtype", "permute", "broadcast_to", "synchronize", "strides",
                           "is_contiguous", "dlpack", "dlpack_device", "from_dlpack"})
@@ -98,7 +98,7 @@ class CudaRecorder:
             self.backend._gpu.synchronize()  # the one wait: every event below has completed
             elapsed_ms = cupy.cuda.get_elapsed_time
             sink.set_label(device, self.label())
-            sink.add_counter(device, profiler.MEMORY_COUNTER, 0.0, used)
+            sink.add_counter(device, events.MEMORY_COUNTER, 0.0, used)
             track_end = {}  # events ~0.5 µs apart may round into each other: keep them in order
             for track, name, t0, t1, before, after, in_use in calls:
                 host_start = (t0 - start_ns) / 1e3
@@ -107,7 +107,7 @@ class CudaRecorder:
                 end = max(elapsed_ms(start, after) * 1e3, begin)
                 track_end[track] = end
                 sink.add_event(device, track, name, begin, end - begin)
-                sink.add_counter(device, profiler.MEMORY_COUNTER, (t1 - start_ns) / 1e3, in_use)
+                sink.add_counter(device, events.MEMORY_COUNTER, (t1 - start_ns) / 1e3, in_use)
 
     def label(self):
         """The trace's process name, e.g. ``cuda:0 (NVIDIA H200)``."""

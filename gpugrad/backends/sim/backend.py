@@ -27,7 +27,8 @@ import threading
 
 import numpy as np
 
-from ... import dtypes, profiler
+from ... import dtypes
+from .. import events
 from ..cpu import numpy_ops as ref
 from ..base import COMPARE_OPS, LOGICAL_OPS, Backend, view_strides
 from . import shapes
@@ -100,7 +101,7 @@ class SimBackend(FusedKernels, DeviceModel, Backend):
         self.pool = None
         self.generation = 0  # bumped by reset(), so a profile spanning a reset stays correct
         self.configure()
-        profiler.register_source(self)
+        events.register_source(self)
 
     # ---- host <-> device -------------------------------------------------------------------
     def _upload(self, compute, args, nbytes, pinned):

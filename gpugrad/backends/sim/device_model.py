@@ -11,10 +11,9 @@ import os
 
 import numpy as np
 
-from ... import profiler
+from .. import events
 from ...errors import HostMemoryError, OutOfMemoryError
-from . import costmodel, profiles
-from ...sim import report
+from . import costmodel, kernel_log, profiles
 from . import timeline as timeline_mod
 from .memory import MemoryPool, SimArray
 
@@ -113,7 +112,7 @@ class DeviceModel:
         self.pool.samples.clear()
         self.generation += 1
 
-    # ---- the profiler's recording interface (see gpugrad/profiler.py) ----------------------
+    # ---- the profiler's recording interface (see gpugrad/backends/events.py) ----------------------
     def profile_begin(self):
         with self.lock:
             self.pool.settle()
@@ -133,15 +132,15 @@ class DeviceModel:
         if generation != self.generation:  # reset inside the block: the clocks restarted at 0
             first_event = first_sample = 0
             t0 = 0.0
-        events = self.timeline.events[first_event:]
+        kernels = self.timeline.events[first_event:]
         samples = pool.samples[first_sample:]
-        if events or samples:  # a device unused during the block stays out of the trace
+        if kernels or samples:  # a device unused during the block stays out of the trace
             sink.set_label(device, f"{device} (simulated {self.profile.name})")
-            sink.add_counter(device, profiler.MEMORY_COUNTER, 0.0, in_use)
-            for track, name, start, dur, args in events:
+            sink.add_counter(device, events.MEMORY_COUNTER, 0.0, in_use)
+            for track, name, start, dur, args in kernels:
                 sink.add_event(device, track, name, start - t0, dur, args)
             for ts, value in samples:
-                sink.add_counter(device, profiler.MEMORY_COUNTER, ts - t0, value)
+                sink.add_counter(device, events.MEMORY_COUNTER, ts - t0, value)
         pool.recording -= 1
         if not pool.recording:
             pool.samples.clear()
@@ -179,7 +178,7 @@ class DeviceModel:
         finally:
             lock.release()
         if self.debug:
-            report.print_kernel(self.device, spec, end - start, outputs)
+            kernel_log.print_kernel(self.device, spec, end - start, outputs)
 
     def _fold_rows(self):
         """Sum the per-signature rows into per-op totals (bounds memory for endless shapes)."""

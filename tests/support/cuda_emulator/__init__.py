@@ -30,7 +30,7 @@ def emulated_backend():
     import pytest
 
     import gpugrad as gg
-    from gpugrad import profiler
+    from gpugrad.backends import events
     from gpugrad.backends.cuda import backend as cuda_backend
     from gpugrad.backends.cuda import runtime as cuda_runtime
 
@@ -39,6 +39,6 @@ def emulated_backend():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cuda_runtime, "cupy", fake_cupy)
         patch.setattr(cuda_backend, "_MODULES", {})
-        patch.setattr(profiler, "_SOURCES", list(profiler._SOURCES))
+        patch.setattr(events, "_SOURCES", list(events._SOURCES))
         patch.setattr(cuda_backend._cuda, "require", lambda index=0: fake_cupy)
         yield cuda_backend.create_backend(gg.Device("cuda:0"))
