@@ -61,22 +61,15 @@ def cpu(self):
 def pin_memory(self):
     """A copy of this cpu tensor in page-locked (pinned) host memory, as in PyTorch: copies
     from it to a GPU run at full speed (on sim, a modeled pinned transfer)."""
-    if self.device.type != "cpu":
-        raise RuntimeError(f"cannot pin a tensor on {self.device}: only cpu tensors can be "
-                           f"pinned (pin before moving it, e.g. x.cpu().pin_memory())")
-    from .backends.sim.memory import pin
-
-    out = E.Identity.apply(self)
-    pin(out._data)
+    out = E.Identity.apply(self)  # a new tensor (recorded, as in PyTorch), then pinned
+    out._data = self._backend.pin(out._data)
     return out
 
 
 @_bind
 def is_pinned(self):
     """True for a cpu tensor made by ``pin_memory()``."""
-    from .backends.sim.memory import is_pinned
-
-    return self.device.type == "cpu" and is_pinned(self._data)
+    return self._backend.is_pinned(self._data)
 
 
 @_bind

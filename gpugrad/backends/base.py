@@ -231,6 +231,18 @@ class Backend:
         leaf's ``.grad`` without a copy (NumPy and CuPy arrays say so through ``.base``)."""
         return a.base is None
 
+    # ---- pinned host memory ----------------------------------------------------------------
+    def pin(self, a):
+        """``a`` in page-locked (pinned) host memory, which host-to-device copies read at full
+        speed (``Tensor.pin_memory()``): ``a`` itself when it owns its memory, else a copy. Only
+        host-memory devices (cpu) can pin."""
+        raise RuntimeError(f"cannot pin a tensor on {self.device}: only cpu tensors can be "
+                           f"pinned (pin before moving it, e.g. x.cpu().pin_memory())")
+
+    def is_pinned(self, a):
+        """True when ``a`` is in pinned host memory (made by ``pin``)."""
+        return False
+
     # ---- fused kernels -------------------------------------------------------------------
     def bias_act(self, x, bias, act):
         """``act(x + bias)`` for a 2-D ``x`` and 1-D ``bias``; ``act`` in ACTIVATIONS."""

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from ... import dtypes
+from . import pinned
 from .numpy_ops import (BINARY, F32, F64, FLOAT_RESULT_OPS, GG_DTYPE, LOW_PRECISION, NP_DTYPE,
     UNARY, WEAK_SCALARS, adam_step_numpy, as_array, basic_view_index, bias_act_backward_numpy,
     bias_act_grads_numpy, bias_act_numpy, binary_values, gg_dtype, host_array, matmul_values,
@@ -161,6 +162,12 @@ class NumpyBackend(Backend):
 
     def dlpack_device(self, a):
         return a.__dlpack_device__()
+
+    def pin(self, a):
+        return pinned.pin(a if a.base is None and a.flags.c_contiguous else np.array(a))
+
+    def is_pinned(self, a):
+        return pinned.is_pinned(a)
 
     def share_host(self, array):
         """``array`` itself, checked, to hold as a cpu tensor's storage (``gg.from_numpy``):

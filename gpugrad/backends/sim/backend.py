@@ -34,7 +34,8 @@ from ..base import COMPARE_OPS, LOGICAL_OPS, Backend, view_strides
 from . import shapes
 from .device_model import DeviceModel, _signature
 from .fused import FusedKernels
-from .memory import SimArray, is_pinned
+from ..cpu.pinned import is_pinned
+from .memory import SimArray
 
 _NP_DTYPE = ref.NP_DTYPE
 _GG_DTYPE = ref.GG_DTYPE  # (bfloat16 joins both maps when first used)

@@ -29,7 +29,6 @@ the next ``allocate`` or ``settle`` under the lock, so a ``__del__`` never waits
 thread (which could deadlock two devices freeing each other's arrays) and no free is lost.
 """
 import threading
-import weakref
 
 from ...errors import OutOfMemoryError
 
@@ -223,23 +222,3 @@ class MemoryPool:
         with self.lock:
             self.settle()
             self.peak = self.in_use
-
-
-# ---- pinned (page-locked) host memory -------------------------------------------------------
-# NumPy arrays cannot carry flags, so pinned host arrays are remembered by identity; the weak
-# values drop an entry when its array dies (an id is only trusted while its array is alive).
-_PINNED = weakref.WeakValueDictionary()
-
-
-def pin(array):
-    """Mark a host NumPy array as page-locked; returns it."""
-    _PINNED[id(array)] = array
-    return array
-
-
-def is_pinned(array):
-    """True for an array made by ``Tensor.pin_memory()`` (or a view of one)."""
-    if _PINNED.get(id(array)) is array:
-        return True
-    base = getattr(array, "base", None)
-    return base is not None and _PINNED.get(id(base)) is base
