@@ -2,24 +2,29 @@
 
 ```python
 >>> print(gg.devices())
-cpu          available    cpu: NumPy 2.4.0
-sim          available    sim (default profile h100): h100: NVIDIA H100 SXM5 ...
-sim[h200]    available    ...
-cuda         unavailable  no NVIDIA driver found ...
+cpu          available    NumPy 2.4.0 (the reference backend)
+sim          available    h100: NVIDIA H100 SXM5 ... [default profile]
+sim[h200]    available    h200: NVIDIA H200 SXM 141GB ... [gg.sim.configure('sim:0', profile='h200')]
+cuda         unavailable  CuPy is not installed ...
 ```
+
+The rows come from the device packages themselves (``device_rows()`` and
+``unavailable_reason()`` of the device protocol, ``gpugrad/device.py``), in
+``ordered_device_types()`` order; nothing here knows a device by name.
 """
-import importlib
 from typing import NamedTuple
+
+from .device import device_rows, ordered_device_types
 
 
 class DeviceInfo(NamedTuple):
     """One row of ``gg.devices()``: ``device`` is what to pass to ``.to(...)``."""
 
     name: str  # "cpu", "sim", "sim[a100]", "cuda"
-    device: str  # "cpu", "sim", "cuda"
+    device: str  # the device type: "cpu", "sim", "cuda"
     available: bool
     detail: str  # a description, or why the device is unavailable
-    profile: str = None  # the sim profile, for sim rows
+    profile: str = None  # the configuration the row names (sim: the GPU profile), else None
 
 
 class DeviceList(list):
@@ -36,44 +41,15 @@ class DeviceList(list):
         return DeviceList(d for d in self if d.available)
 
 
-def _cpu():
-    import numpy as np
-
-    return DeviceInfo("cpu", "cpu", True, f"NumPy {np.__version__} (the reference backend)")
-
-
-def _sims():
-    from . import sim
-    from .backends.sim.device_model import profile_name
-
+def _rows(type_):
+    """``type_``'s rows; a package that fails to load or answer is a row saying so."""
     try:
-        default = profile_name()
-        note = ""
-    except ValueError as exc:  # a bad $GPUGRAD_SIM_PROFILE: say so, list the profiles anyway
-        default, note = None, f" ({exc})"
-    rows = []
-    for name, text in sim.profiles().items():
-        label = "sim" if name == default else f"sim[{name}]"
-        how = (f"default profile{note}" if name == default
-               else f"gg.sim.configure('sim:0', profile='{name}')")
-        rows.append(DeviceInfo(label, "sim", True, f"{text} [{how}]", name))
-    rows.sort(key=lambda r: r.name != "sim")
-    if default is None:
-        rows = [r._replace(detail=r.detail + note) for r in rows]
-    return rows
-
-
-def _cuda():
-    try:
-        cuda = importlib.import_module("gpugrad.backends.cuda")
-        if cuda.is_available():
-            describe = getattr(cuda, "describe", None)
-            return DeviceInfo("cuda", "cuda", True, describe() if describe else "CUDA is usable")
-        return DeviceInfo("cuda", "cuda", False, str(cuda.unavailable_reason()))
+        return [DeviceInfo(name, type_, bool(available), str(detail), profile)
+                for name, available, detail, profile in device_rows(type_)]
     except Exception as exc:  # noqa: BLE001  (a broken install is reported, not raised)
-        return DeviceInfo("cuda", "cuda", False, f"gpugrad.backends.cuda failed to load: {exc}")
+        return [DeviceInfo(type_, type_, False, f"gpugrad.backends.{type_} failed to load: {exc}")]
 
 
 def devices():
     """Every device gpugrad knows, whether it can run here, and a description or the reason."""
-    return DeviceList([_cpu()] + _sims() + [_cuda()])
+    return DeviceList(row for type_ in ordered_device_types() for row in _rows(type_))

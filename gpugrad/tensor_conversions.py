@@ -1,10 +1,11 @@
-"""Moving a ``Tensor`` between devices and dtypes: ``to``, ``cpu``/``sim``/``cuda``,
+"""Moving a ``Tensor`` between devices and dtypes: ``to``, ``cpu`` and one method per device type
+(``sim``, ``cuda``: ``gpugrad.device.add_device_methods``),
 ``pin_memory``, the dtype conversions (``float``, ``half``, ``bfloat16``, ``long``, ``type``...),
 ``clone`` and ``contiguous``. Bound onto ``Tensor`` as ``tensor_methods`` binds the ops.
 """
 from . import engine as _engine
 from . import dtypes as _dtypes
-from .device import Device, get_backend
+from .device import Device, add_device_methods, get_backend
 from .ops import elementwise as E
 from .tensor import Tensor
 
@@ -72,16 +73,6 @@ def is_pinned(self):
     return self._backend.is_pinned(self._data)
 
 
-@_bind
-def cuda(self, device=None):
-    """``self.to('cuda')``, or ``to('cuda:N')`` for ``device=N``."""
-    return self.to("cuda" if device is None else f"cuda:{int(device)}")
-
-
-@_bind
-def sim(self, device=None):
-    """``self.to('sim')``, or ``to('sim:N')`` for ``device=N`` (the simulated GPU)."""
-    return self.to("sim" if device is None else f"sim:{int(device)}")
 
 # method -> (dtype, where it keeps the graph); each is ``self.to(dtype)``, as in PyTorch
 _CONVERSIONS = {
@@ -146,3 +137,8 @@ def contiguous(self):
     if self._backend.is_contiguous(self._data):
         return self
     return E.Identity.apply(self)
+
+
+# ``x.sim()``, ``x.cuda(1)``...: one method per device type, for each name Tensor does not use
+# already (``cpu`` is written above)
+add_device_methods(Tensor)

@@ -1,29 +1,26 @@
-"""Shared fixtures. Tests that take ``device`` run once per device in DEVICES; a device that
+"""Shared fixtures. Tests that take ``device`` run once per device type in DEVICES; a device that
 this machine cannot run is skipped with the reason (cuda without a GPU, for example)."""
-import importlib
-
 import numpy as np
 import pytest
 
 import gpugrad as gg
 
-# Later devices join every device-parametrized test by being listed here.
-DEVICES = ["cpu", "sim", "cuda"]
+# Every device type the installation has (a package in gpugrad/backends/), cpu first: a new
+# device joins every device-parametrized test by existing.
+DEVICES = gg.device.ordered_device_types()
 
 
 def device_unavailable_reason(name):
-    """None when ``name`` can run here, else why not."""
+    """None when ``name`` can run here, else why not (the package's ``unavailable_reason()``)."""
     if name not in gg.device.device_types():
         return f"the {name!r} backend is not part of this installation"
-    if name == "cuda":
-        cuda = importlib.import_module("gpugrad.backends.cuda")
-        if not cuda.is_available():
-            return f"cuda is not usable here: {cuda.unavailable_reason()}"
-    return None
+    reason = gg.device.unavailable_reason(name)
+    return None if reason is None else f"{name} is not usable here: {reason}"
 
 
 def _device_param(name):
-    marks = [pytest.mark.cuda] if name == "cuda" else []
+    # a device that needs GPU hardware (NEEDS_GPU) carries the ``cuda`` mark: -m "not cuda"
+    marks = [pytest.mark.cuda] if gg.device.needs_gpu(name) else []
     return pytest.param(name, id=name, marks=marks)
 
 
@@ -43,9 +40,9 @@ def torch():
 
 @pytest.fixture
 def fake_cuda(monkeypatch):
-    """``cuda:0`` on a NumPy stand-in for CuPy (tests/timed_fake_cupy.py), no GPU needed:
-    ``(fake, backend)``; undone after the test."""
-    from support.timed_fake_cupy import install
+    """``cuda:0`` on the tests' stand-in for CuPy (tests/support/fake_cupy.py: NumPy arrays,
+    kernels compiled for the CPU), no GPU needed: ``(fake, backend)``; undone after the test."""
+    from support.fake_cupy import install
 
     return install(monkeypatch)
 

@@ -1,6 +1,8 @@
 """Devices: parsing, moving tensors (gradients flow back), errors, and the rule that the engine
 and ops never import NumPy or CuPy."""
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("spec,type_,index,text", [
-    ("cpu", "cpu", 0, "cpu"), ("sim", "sim", 0, "sim:0"), ("sim:1", "sim", 1, "sim:1"),
+    ("cpu", "cpu", 0, "cpu"), ("cpu:0", "cpu", 0, "cpu"), ("sim", "sim", 0, "sim:0"),
+    ("sim:1", "sim", 1, "sim:1"),
     ("cuda", "cuda", 0, "cuda:0"), ("cuda:0", "cuda", 0, "cuda:0"), (" CUDA:3 ", "cuda", 3, "cuda:3"),
 ])
 def test_device_parses_valid_forms(spec, type_, index, text):
@@ -31,9 +34,8 @@ def test_unknown_device_lists_the_valid_forms(spec):
         gg.Device(spec)
     message = str(info.value)
     assert repr(spec) in message and '"cpu"' in message
-    for t in gg.device.device_types():
-        if t != "cpu":
-            assert f'"{t}:N"' in message
+    for t in gg.device.device_types():  # cpu is not indexed: the protocol's INDEXED = False
+        assert (f'"{t}:N"' in message) == gg.device.is_indexed(t)
 
 
 def test_unknown_device_in_creation_and_to():
@@ -97,3 +99,20 @@ def test_engine_and_ops_never_import_numpy_or_cupy():
 def test_private_backend_helpers_are_not_device_types():
     # gpugrad/backends/cuda/recorder.py helps the cuda backend; it is no device of its own
     assert gg.device.device_types() == ["cpu", "cuda", "sim"]
+
+
+def test_device_with_a_separate_index():
+    assert gg.Device("sim", 2) is gg.Device("sim:2") and gg.Device("cpu", 0) is gg.Device("cpu")
+    with pytest.raises(ValueError, match="Invalid device string: 'cpu'"):
+        gg.Device("cpu", 1)  # the cpu package says it is not indexed
+    with pytest.raises(ValueError, match="non-negative int"):
+        gg.Device("sim", -1)
+
+
+def test_parsing_a_device_name_imports_only_its_own_package():
+    # Device("sim:1") asks gpugrad.backends.sim whether it is indexed; it never loads CuPy
+    code = ("import sys, gpugrad as gg; gg.Device('sim:1'); gg.Device('cuda:3'); "
+            "assert 'cupy' not in sys.modules; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -159,3 +159,24 @@ def test_every_public_tensor_method_and_property_has_a_docstring():
             if not (attr.__doc__ or "").strip():
                 missing.append(name)
     assert len(public) > 80 and not missing, f"Tensor attributes without a docstring: {missing}"
+
+
+@pytest.mark.parametrize("cls", [gg.Tensor, gg.nn.Module], ids=["Tensor", "Module"])
+def test_each_device_type_has_a_documented_method(cls, monkeypatch):
+    # x.sim(), model.cuda(1)...: made from the device registry, one per type, cpu written by hand
+    for type_ in gg.device.device_types():
+        method = getattr(cls, type_)
+        doc = method.__doc__.replace('"', "'")
+        assert type_ in dir(cls) and f"self.to('{type_}" in doc, (type_, doc)
+    assert cls.sim.__qualname__ == f"{cls.__name__}.sim" and cls.sim.__name__ == "sim"
+    monkeypatch.setattr(cls, "to", lambda self, device: device)  # what each one asks for
+    obj = gg.ones(1) if cls is gg.Tensor else gg.nn.Linear(1, 1)
+    assert (obj.cpu(), obj.sim(), obj.sim(1), obj.cuda(), obj.cuda(2)) == (
+        "cpu", "sim", "sim:1", "cuda", "cuda:2")
+
+
+def test_sim_method_moves_to_the_indexed_device():
+    x = gg.ones(2)
+    assert x.sim().device == "sim:0" and x.sim(1).device == "sim:1" and x.sim(1).cpu().device == "cpu"
+    with pytest.raises(ValueError, match="Invalid device string"):
+        x.cpu().to("cpu:1")

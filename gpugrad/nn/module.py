@@ -8,7 +8,7 @@ from collections import OrderedDict, namedtuple
 
 from ..creation import zeros_like
 from ..engine import no_grad
-from ..device import Device, get_backend
+from ..device import Device, add_device_methods, get_backend
 from ..dtypes import DType, as_dtype
 from ..tensor import Tensor
 from .parameter import Parameter
@@ -219,13 +219,7 @@ class Module:
         """``self.to("cpu")``."""
         return self.to("cpu")
 
-    def sim(self, device=None):
-        """``self.to("sim")``, or ``self.to("sim:N")`` with ``device=N``."""
-        return self.to("sim" if device is None else f"sim:{int(device)}")
-
-    def cuda(self, device=None):
-        """``self.to("cuda")``, or ``self.to("cuda:N")`` with ``device=N``."""
-        return self.to("cuda" if device is None else f"cuda:{int(device)}")
+    # sim(), cuda(): one method per other device type, added below the class
 
     def float(self):
         """Cast floating parameters and buffers to float32, in place; returns self."""
@@ -300,6 +294,9 @@ class Module:
         if not self._modules:
             return f"{type(self).__name__}({', '.join(lines)})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+add_device_methods(Module)  # model.sim(), model.cuda(1)...: one per device type (cpu is above)
 
 
 def _move_in_place(tensor, device, dtype):

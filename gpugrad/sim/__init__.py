@@ -20,7 +20,8 @@ caching pool (sizes rounded to 512 bytes; see ``gpugrad/backends/sim/memory.py``
 import types
 
 from ..device import Device, get_backend
-from ..backends.sim import profiles
+from ..backends.sim import profile_descriptions, profiles
+from .report import SimStats
 
 __all__ = ["configure", "stats", "reset", "synchronize", "profiles"]
 
@@ -50,8 +51,6 @@ def configure(device="sim:0", profile=None, memory_bytes=None, framework_overhea
 
 def stats(device="sim:0"):
     """A ``SimStats`` snapshot of ``device``'s counters (see ``gpugrad.sim.report``)."""
-    from .report import SimStats
-
     b = _backend(device)
     with b.lock:  # one consistent snapshot while other threads use the device
         b.pool.settle()
@@ -74,7 +73,7 @@ def synchronize(device="sim:0"):
 
 def _list_profiles():
     """The GPU profiles the simulator knows: a dict name -> one-line description."""
-    return {name: profiles.get_profile(name).describe() for name in profiles.PROFILE_NAMES}
+    return profile_descriptions()
 
 
 class _CallableModule(types.ModuleType):

@@ -3,10 +3,12 @@
 Nothing here imports CuPy until a function is called, and no function lets a CuPy exception
 escape: a machine without CuPy, without a driver or without a GPU gets ``False`` from
 ``is_available()`` and a sentence from ``unavailable_reason()``; ``.to("cuda")`` then raises
-``gg.DeviceUnavailableError`` with that sentence.
+``gg.DeviceUnavailableError`` with that sentence. ``unavailable_reason`` and ``device_rows`` are
+the cuda package's answers to the device protocol (``gpugrad/device.py``).
 """
 import os
 
+from ...device import Device, loaded_backends
 from ...errors import DeviceUnavailableError
 
 # cudaError_t codes that mean "no usable driver" rather than "no GPU" (CUDA runtime API).
@@ -83,8 +85,6 @@ def require(index=0):
 
 def synchronize(device=None):
     """Wait for all work queued on ``device`` (default: every loaded cuda device)."""
-    from ...device import Device, loaded_backends
-
     if device is not None:
         device = Device(device)
         if device.type != "cuda":
@@ -107,6 +107,12 @@ def describe():
         lines.append(f"cuda:{i} {name}, {gib:.0f} GiB, compute capability "
                      f"{props['major']}.{props['minor']}")
     return f"CuPy {cupy.__version__}: " + "; ".join(lines)
+
+
+def device_rows():
+    """``gg.devices()``'s row (the device protocol): the GPUs, or why there are none."""
+    reason = unavailable_reason()
+    return [("cuda", reason is None, describe() if reason is None else reason)]
 
 
 def kernel_dir():
