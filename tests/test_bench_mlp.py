@@ -1,5 +1,6 @@
 """bench/mlp.py, the GPU check's timing script, where no GPU is needed: its simulator mode, and
-its per-kernel tables on the NumPy stand-in for CuPy (the timings themselves need a GPU)."""
+its per-kernel tables on the tests' stand-in for CuPy, tests/support/fake_cupy.py (the timings
+themselves need a GPU)."""
 import json
 import os
 import sys
@@ -7,6 +8,7 @@ import sys
 import pytest
 
 import gpugrad as gg
+from support import fake_cupy
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "bench"))
@@ -31,6 +33,8 @@ def test_kernel_tables_need_a_cuda_device():
         mlp.main(["--device", "sim", "--kernels", "unused.txt"])
 
 
+@pytest.mark.skipif(fake_cupy.kernels_unavailable_reason() is not None,
+                    reason=f"fake CuPy: {fake_cupy.kernels_unavailable_reason()}")
 def test_kernel_tables_list_gpugrad_kernels_of_one_step(fake_cuda, tmp_path, capsys):
     path = tmp_path / "kernels.txt"
     mlp.kernel_tables(["small"], str(path))

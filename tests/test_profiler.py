@@ -7,6 +7,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.backends import events
+from support import fake_cupy
 
 DEV = "sim:8"
 
@@ -134,6 +135,11 @@ def test_devices_unused_in_the_block_stay_out_of_the_trace():
 
 
 # ---- cuda, on a stand-in for CuPy (conftest's fake_cuda; the real thing: tests/backends) ------
+# The stand-in runs the backend's kernels compiled for the CPU: a step needs a C++ compiler.
+_NO_KERNELS = fake_cupy.kernels_unavailable_reason()
+needs_kernels = pytest.mark.skipif(_NO_KERNELS is not None, reason=f"fake CuPy: {_NO_KERNELS}")
+
+
 def _cuda_step(rng):
     model = gg.nn.Sequential(gg.nn.Linear(6, 5, activation="relu"), gg.nn.Linear(5, 3))
     model.to("cuda")
@@ -144,12 +150,14 @@ def _cuda_step(rng):
     return loss.item()
 
 
+@needs_kernels
 def test_cuda_outside_a_profile_records_nothing(fake_cuda, rng):
     fake, be = fake_cuda
     _cuda_step(rng)
     assert be._recorder is None and fake.events_made == 0 and fake.pool_reads == 0
 
 
+@needs_kernels
 def test_cuda_recorder_measures_kernels_copies_and_memory(fake_cuda, rng):
     fake, be = fake_cuda
     with gg.profiler.profile() as prof:

@@ -164,6 +164,7 @@ def test_unsupported_operand_is_a_clear_error():
         Value(1.0) + "x"
 
 
+@pytest.mark.slow
 def test_million_deep_chain_without_recursion_error():
     limit = sys.getrecursionlimit()
     x = Value(0.5)

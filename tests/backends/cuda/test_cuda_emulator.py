@@ -1,11 +1,14 @@
-"""The CUDA-on-CPU emulator itself (tests/support/cuda_emulator): barriers, shared memory and warp
-shuffles give CUDA's answers; bad launches, bad arguments, misaligned vector accesses and
-deadlocks are errors naming the problem; the fake CuPy refuses what it does not implement."""
+"""The CUDA-on-CPU emulator itself (tests/support/cuda_emulator) through the fake CuPy's
+``RawModule`` (tests/support/fake_cupy.py): barriers, shared memory and warp shuffles give CUDA's
+answers; bad launches, bad arguments, misaligned vector accesses and deadlocks are errors naming
+the problem. The fake CuPy's own rules: test_fake_cupy.py."""
 import numpy as np
 import pytest
 
 from support import cuda_emulator
-from support.cuda_emulator import fake_cupy
+from support.fake_cupy import FakeCupy
+
+fake_cupy = FakeCupy()
 
 pytestmark = pytest.mark.skipif(cuda_emulator.unavailable_reason() is not None,
                                 reason=str(cuda_emulator.unavailable_reason()))
@@ -57,6 +60,15 @@ extern "C" __global__ void divergent_barrier(float* out) {
         __syncthreads();
     }
     out[threadIdx.x] = v;
+}
+
+// A barrier reached through a function pointer: loader.cooperative_kernels cannot see it.
+__device__ void barrier() { __syncthreads(); }
+__device__ void (*volatile hidden_barrier)() = barrier;
+
+extern "C" __global__ void hidden_sync(float* out) {
+    hidden_barrier();
+    out[threadIdx.x] = 1.0f;
 }
 
 extern "C" __global__ void early_exit_shuffle(float* out) {
@@ -162,17 +174,6 @@ def test_compile_errors_carry_the_compiler_message():
         fake_cupy.RawModule(code='extern "C" __global__ void k() { undeclared_name(); }')
 
 
-def test_fake_cupy_allocates_aligned_poisoned_memory_and_refuses_the_rest():
-    a = fake_cupy.empty((3, 5), np.float32)
-    assert a.data.ptr % 256 == 0 and np.isnan(a.get()).all()
-    assert fake_cupy.asarray(np.arange(3)).data.ptr % 256 == 0
-    assert isinstance(a[1:], fake_cupy.ndarray) and a[1:].data.ptr == a.data.ptr + 20
-    with pytest.raises(NotImplementedError, match="cupy.matmul"):
-        fake_cupy.matmul(a, a.T)
-    with pytest.raises(NotImplementedError, match="cupy.cuda.Event"):
-        fake_cupy.cuda.Event()
-
-
 def test_nvrtc_include_paths_and_macros_carry_over(tmp_path):
     (tmp_path / "scale.cuh").write_text("#pragma once\n"
                                         "__device__ __forceinline__ float scale() { return SCALE; }\n")
@@ -185,3 +186,48 @@ def test_nvrtc_include_paths_and_macros_carry_over(tmp_path):
     np.testing.assert_array_equal(out.get(), np.full(4, 2.5, np.float32))
     with pytest.raises(NotImplementedError, match="NVRTC option '-use_fast_math'"):
         fake_cupy.RawModule(code=source, options=("-use_fast_math",))
+
+
+def test_only_kernels_that_may_synchronize_run_as_fibers():
+    source = r"""
+#define BARRIER() __syncthreads()
+template <typename T> __device__ __forceinline__ T warp_sum(T v) {
+    return v + __shfl_xor_sync(0xffffffffu, v, 1);  // a comment: __syncthreads
+}
+__device__ float via_helper(float v) { return warp_sum(v); }
+__device__ float plain(float v) { return v * 2.0f; }  /* warp_sum( */
+extern "C" {
+__global__ void __launch_bounds__(256) uses_helper(float* x) { x[0] = via_helper(x[0]); }
+__global__ void uses_macro(float* x) { BARRIER(); }
+__global__ void no_sync(float* x) { x[threadIdx.x] = plain(x[0]); const char* s = "warp_sum("; }
+__global__ void syncs(float* x) { __syncthreads(); }
+}
+"""
+    loader = cuda_emulator.loader
+    assert loader.cooperative_kernels(source) == {"uses_helper", "uses_macro", "syncs"}
+    # the kernels it cannot follow count as cooperative
+    assert loader.cooperative_kernels('__global__ void k(float* x) { if (x) {') == {"k"}
+
+
+def test_a_sync_the_loader_missed_fails_the_launch_loudly(module):
+    assert "hidden_sync" not in cuda_emulator.loader.cooperative_kernels(SOURCE)
+    out = fake_cupy.empty(32, np.float32)
+    with pytest.raises(cuda_emulator.EmulatorError, match="hidden_sync.*launched without fibers"):
+        module.get_function("hidden_sync")((1,), (32,), (out,))
+    module.get_function("block_sum")((1,), (32,), (fake_cupy.zeros(32, np.float32),
+                                                   fake_cupy.zeros(1, np.float32),
+                                                   fake_cupy.zeros(1, np.float32), 32))
+
+
+def test_every_module_reports_to_the_one_runtime(module):
+    """A second kernel library's UBSan reports reach the runtime that all of them share."""
+    if cuda_emulator.loader._SANITIZER_WORKS.get(cuda_emulator.find_compiler()) is False:
+        pytest.skip("this compiler cannot link UBSan into a shared library")
+    other = fake_cupy.RawModule(code=r"""
+extern "C" __global__ void copy4(const float* x, float* out) {
+    const float4* shifted = reinterpret_cast<const float4*>(x + 1);
+    reinterpret_cast<float4*>(out)[threadIdx.x] = shifted[threadIdx.x];
+}""")
+    x, out = fake_cupy.asarray(np.arange(40, dtype=np.float32)), fake_cupy.empty(32, np.float32)
+    with pytest.raises(cuda_emulator.EmulatorError, match="kernel copy4: .*misaligned"):
+        other.get_function("copy4")((1,), (8,), (x, out))

@@ -2,9 +2,10 @@
 NumPy reference on random data, run twice:
 
 - ``gpu``: the real backend on a real GPU (marked ``cuda``; skipped, with the reason, without one);
-- ``emulated``: the same ``CupyBackend`` on a NumPy-backed fake CuPy whose ``RawModule`` compiles
-  the kernels for the CPU (tests/support/cuda_emulator; skipped without a C++ compiler), so CI
-  checks launch shapes, argument lists and kernel logic without a GPU.
+- ``emulated``: the same ``CupyBackend`` on the tests' fake CuPy (tests/support/fake_cupy.py),
+  whose ``RawModule`` compiles the kernels for the CPU (tests/support/cuda_emulator; skipped
+  without a C++ compiler), so CI checks launch shapes, argument lists and kernel logic without a
+  GPU.
 
 Shapes reach every launch shape and code path: one warp per row and several, 1024-thread rows,
 grid-stride loops, optimizer tensors spanning several blocks, empty tensors, and both the 16-byte
@@ -16,7 +17,7 @@ import inspect
 import numpy as np
 import pytest
 
-from support import cuda_emulator
+from support import fake_cupy
 import gpugrad as gg
 from gpugrad.backends.cpu import numpy_ops as ref
 
@@ -25,9 +26,10 @@ DTYPES = [np.float32, np.float64]
 BIG = (600000, 3)  # more rows than bias_act's grid holds in one pass (65535 blocks of 8 rows)
 # (rows, cols) reaching each launch shape: narrow and wide rows, one warp per row and several
 SHAPES = [(0, 4), (1, 1), (7, 10), (64, 128), (513, 1000), (3, 1025), (5, 5000), (2, 20000), BIG]
-# The emulator runs a row kernel's threads as fibers (~1 µs per switch): fewer rows there, still
-# enough for many blocks. bias_act has no barriers but BIG still takes ~9 s per case there, so
-# its grid-stride loop (the same code for every activation and dtype) is checked on one.
+# The emulator runs a row kernel's threads as fibers (a dozen switches per thread: BIG would take
+# ~35 s per case): fewer rows there, still enough for many blocks. bias_act's threads run as
+# plain calls, but BIG still takes ~0.5 s per case there, so its grid-stride loop (the same code
+# for every activation and dtype) is checked on one.
 EMULATED_ROW_SHAPE = {BIG: (6000, 3)}
 EMULATED_BIG_BIAS_ACT = ("relu", np.float32)
 
@@ -45,10 +47,17 @@ def be(backend_kind):
             pytest.skip(f"cuda is not usable here: {gg.cuda.unavailable_reason()}")
         yield gg.device.get_backend("cuda")
         return
-    reason = cuda_emulator.unavailable_reason()
+    reason = fake_cupy.kernels_unavailable_reason()
     if reason:
         pytest.skip(reason)
-    with cuda_emulator.emulated_backend() as backend:
+    # every kernel file compiled for the CPU at once (cached on disk: only a first run pays)
+    from gpugrad.backends.cuda import backend as cuda_backend
+
+    fake_cupy.compile_kernels([cuda_backend.kernel_source(gg.cuda.kernel_dir(), name)
+                               for name in sorted(set(cuda_backend._KERNEL_FILES.values()))],
+                              options=("--std=c++17",))
+    with pytest.MonkeyPatch.context() as patch:
+        _, backend = fake_cupy.install(patch)
         yield backend
 
 

@@ -46,6 +46,7 @@ def test_sources_include_only_headers_from_kernels():
             assert os.path.isfile(os.path.join(KERNELS, match.group(1))), (path, line)
 
 
+@pytest.mark.slow  # nvcc: 5-20 s
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed (CUDA toolkit)")
 def test_build_script_compiles_every_kernel_for_sm80_and_sm90():
     done = subprocess.run(["bash", os.path.join(KERNELS, "build.sh")], capture_output=True,
@@ -92,6 +93,7 @@ def test_kernel_source_inlines_each_header_once(tmp_path):
         assert "#include" not in kernel_source(KERNELS, os.path.basename(path))
 
 
+@pytest.mark.slow  # nvcc: 5-20 s
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed (CUDA toolkit)")
 def test_inlined_sources_compile_as_the_backend_hands_them_over(tmp_path):
     """The text the backend gives NVRTC (headers inlined) compiles with warnings as errors."""
