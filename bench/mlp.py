@@ -5,7 +5,7 @@ in the same process, on the same GPU, in float32:
 
 - gpugrad (``gg.nn.Linear`` with fused bias+ReLU, fused cross-entropy, one-launch SGD);
 - PyTorch eager (``torch.nn``, ``F.cross_entropy``, ``torch.optim.SGD``), TF32 off;
-- a hand-written CuPy step (the same ops written out, as in shared/gpu-measurements).
+- a hand-written CuPy step (the same ops written out, as in bench/results/measurements/measure.py).
 
 Step time = median over repetitions of (wall time of ``--steps`` back-to-back steps between two
 device synchronizations) / steps, after warm-up; also the median of single steps each followed
@@ -13,14 +13,18 @@ by a sync. Ratios are gpugrad / peer (lower is better; targets: large <= 1.0x, s
 PyTorch eager).
 
 ``--device sim --profile h200`` runs the gpugrad step on the simulator and prints the modeled
-step times instead. Results go to ``$OUT/mlp_<device>.json`` when ``$OUT`` is set.
+step times instead. Results go to ``$OUT/mlp_<device>.json`` when ``$OUT`` is set. They record
+which gpugrad ran (``gpugrad_version``, ``gpugrad_commit``) and, per MLP, the kernels one of its
+steps launched (``gpugrad_kernels``: listed on the simulator, which runs the same gpugrad code
+and costs each kernel from its shapes; on cuda the names of the primitives the cuda profiler saw
+are kept beside it), so that ``gpugrad sim fidelity`` replays what was measured whatever later
+versions launch (format: docs/sim-model.md).
 
     python bench/mlp.py                      # cuda: gpugrad vs PyTorch vs CuPy
     python bench/mlp.py --device sim --profile h200 [--table]   # --table: per-op breakdown
     python bench/mlp.py --kernels kernels.txt --config large   # per-kernel GPU times, one step
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -28,8 +32,10 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 import gpugrad as gg  # noqa: E402
+from gpugrad.sim import measurements  # noqa: E402
 
 CONFIGS = {
     "small": {"sizes": [64, 128, 128, 10], "batch": 64, "reps": 20, "steps": 20, "synced": 60},
@@ -38,6 +44,7 @@ CONFIGS = {
 }
 LR = 1e-3
 WARMUP = 5
+KERNEL_DEVICE = "sim:0"  # where a step's kernel list is taken (see step_kernels)
 
 
 def make_problem(sizes, batch, seed=0):
@@ -143,6 +150,50 @@ def cupy_step(problem, cp):
     return step, lambda: float(state["loss"].get())
 
 
+# ---- what was measured -------------------------------------------------------------------------
+def source_commit(root=ROOT):
+    """The commit of the git checkout at ``root`` (12 hex digits, read from ``.git``), or None."""
+    git = os.path.join(root, ".git")
+    try:
+        with open(os.path.join(git, "HEAD")) as f:
+            head = f.read().strip()
+        if not head.startswith("ref: "):
+            return head[:12] or None
+        ref = head[5:]
+        if os.path.exists(os.path.join(git, ref)):
+            with open(os.path.join(git, ref)) as f:
+                return f.read().strip()[:12] or None
+        with open(os.path.join(git, "packed-refs")) as f:
+            return next((line.split()[0][:12] for line in f if line.rstrip().endswith(" " + ref)),
+                        None)
+    except OSError:   # not a checkout (an installed copy, a worktree's .git file)
+        return None
+
+
+def version_fields():
+    """Which gpugrad a result measured: its ``__version__`` and the checkout's commit."""
+    return {"gpugrad_version": gg.__version__, "gpugrad_commit": source_commit()}
+
+
+def step_kernels(problem, device=KERNEL_DEVICE):
+    """The kernels one steady-state gpugrad step launches, as the simulator's cost model reads
+    them (``gpugrad.sim.measurements.kernel_to_dict``). The step runs on ``device`` (sim): the
+    same gpugrad code as on cuda, its kernels named as the profilers name them."""
+    step, _ = gpugrad_step(problem, device)
+    return [measurements.kernel_to_dict(k) for k in measurements.step_kernels(step, device)]
+
+
+def cuda_kernel_names(step):
+    """What one call of ``step`` launched on cuda, from the cuda profiler: one name per primitive
+    call (a fused primitive that launches two kernels is one entry). Recorded beside the sim
+    list, so that a difference between what the two backends launch shows in the data."""
+    gg.cuda.synchronize()
+    with gg.profiler.profile() as prof:
+        step()
+    return [name for device, track, name, *_ in prof.events
+            if track == "stream" and device.startswith("cuda")]
+
+
 # ---- timing ------------------------------------------------------------------------------------
 def time_step(step, sync, reps, steps, synced):
     """(median ms per step of back-to-back runs, median ms of single synced steps)."""
@@ -208,8 +259,8 @@ def run_cuda(names, save):
         torch = None
     props = cp.cuda.runtime.getDeviceProperties(0)
     gpu = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
-    result = {"device": gpu, "cupy": cp.__version__, "numpy": np.__version__,
-              "torch": None if torch is None else torch.__version__,
+    result = {**version_fields(), "device": gpu, "cupy": cp.__version__,
+              "numpy": np.__version__, "torch": None if torch is None else torch.__version__,
               "python": sys.version.split()[0], "tf32": tf32_report(cp, torch), "configs": {}}
     print(f"GPU: {gpu}; CuPy {cp.__version__}; PyTorch {result['torch']}; TF32: "
           f"{result['tf32']}")
@@ -221,14 +272,17 @@ def run_cuda(names, save):
                  "cupy": (lambda p=problem: cupy_step(p, cp), cupy_sync)}
         if torch is not None:
             peers["torch"] = (lambda p=problem: torch_step(p, torch), torch.cuda.synchronize)
-        row = {"sizes": cfg["sizes"], "batch": cfg["batch"], "ms": {}, "ms_synced": {},
-               "first_losses": {}}
+        row = {"sizes": cfg["sizes"], "batch": cfg["batch"], "steps": cfg["steps"], "ms": {},
+               "ms_synced": {}, "first_losses": {}}
         for peer, (make, sync) in peers.items():
             row["first_losses"][peer] = first_losses(make)
             step, _ = make()
             row["ms"][peer], row["ms_synced"][peer] = time_step(
                 step, sync, cfg["reps"], cfg["steps"], cfg["synced"])
+            if peer == "gpugrad":
+                row["gpugrad_primitives_on_cuda"] = cuda_kernel_names(step)
             del step
+        row["gpugrad_kernels"] = step_kernels(problem)
         for peer in ("torch", "cupy"):
             if peer in row["ms"]:
                 row[f"ratio_vs_{peer}"] = row["ms"]["gpugrad"] / row["ms"][peer]
@@ -257,12 +311,14 @@ def run_sim(names, profile, save, table=False):
     device = "sim:0"
     gg.sim.configure(device, profile=profile)
     backend = gg.device.get_backend(device)
-    result = {"device": device, "profile": profile, "configs": {}}
+    result = {**version_fields(), "device": device, "profile": profile, "configs": {}}
     for name in names:
         cfg = CONFIGS[name]
         step, _ = gpugrad_step(make_problem(cfg["sizes"], cfg["batch"]), device)
-        for _ in range(2):  # warm the modeled memory pool, as the GPU warm-up does
-            step()
+        # two warm-up steps (the modeled memory pool is warm after one, as on the GPU), then
+        # one step whose kernels are listed
+        kernels = [measurements.kernel_to_dict(k)
+                   for k in measurements.step_kernels(step, device)]
         backend.synchronize()
         n = 3
         gg.sim.reset(device)
@@ -280,7 +336,8 @@ def run_sim(names, profile, save, table=False):
                "modeled_ms_synced": synced.host_us / n / 1e3,
                "modeled_device_ms": pipelined.device_us / n / 1e3,
                "kernels_per_step": pipelined.kernels / n,
-               "framework_us": backend.timeline.framework_us}  # gpugrad's Python per kernel
+               "framework_us": backend.timeline.framework_us,  # gpugrad's Python per kernel
+               "gpugrad_kernels": kernels}
         result["configs"][name] = row
         if table:  # where the modeled step goes, op by op (the n pipelined steps together)
             print(pipelined.table())
@@ -361,10 +418,10 @@ def main(argv=None):
                          if os.environ.get("OUT") else None)
 
     def save(result):
-        if path:
+        if path:  # one kernel per line (measurements.dumps), written atomically
             tmp = path + ".tmp"
             with open(tmp, "w") as f:
-                json.dump(result, f, indent=1)
+                f.write(measurements.dumps(result))
             os.replace(tmp, path)
 
     if args.device == "cuda":

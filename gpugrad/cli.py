@@ -1,5 +1,6 @@
 """The ``gpugrad`` command: ``gpugrad demo`` trains a digit classifier; ``gpugrad devices`` lists
-what this machine can run.
+what this machine can run; ``gpugrad sim fidelity`` and ``gpugrad sim calibrate`` hold the
+simulator against real GPU measurements (docs/sim-model.md).
 
 ``gpugrad demo`` is the main job of the library in one screen: an MLP learns the 1,797 real 8x8
 handwritten digits that ship with scikit-learn, with a progress bar showing the loss, the
@@ -16,8 +17,15 @@ import math
 import os
 import sys
 
+import gpugrad as gg
+
 from .atomic import atomic_write
-from .errors import format_bytes
+from .device_info import devices
+from .errors import DeviceUnavailableError, format_bytes
+from .nn import functional as F
+from .nn.utils import clip_grad_norm_
+from .sim import calibrate, fidelity
+from .sim.measurements import MeasurementError
 
 TARGET_ACCURACY = 0.95
 
@@ -38,19 +46,44 @@ def _parser():
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sub.add_parser("devices", help="list the devices (and sim GPU profiles) available here",
                    description="List cpu, each sim GPU profile and cuda (or why cuda is absent).")
+    sim = sub.add_parser("sim", help="the simulator against real GPU measurements",
+                         description="Hold the simulator's model against real GPU measurements "
+                                     "(file format: docs/sim-model.md).")
+    tools = sim.add_subparsers(dest="sim_command", required=True)
+    for name, (module, text, examples) in SIM_TOOLS.items():
+        module.add_arguments(tools.add_parser(
+            name, help=text, description=module.__doc__.split("\n")[0],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog="examples:\n" + "\n".join(f"  gpugrad sim {name} {e}" for e in examples)))
     return parser
+
+
+#: ``gpugrad sim NAME``: (module with ``add_arguments(parser)`` and ``run(args)``, help, examples)
+SIM_TOOLS = {
+    "fidelity": (fidelity, "how close the model comes to measurements, per op family",
+                 ["bench/results/measurements/h200-run1.json --profile h200",
+                  "bench/results/h200-run1/mlp_cuda.json --profile h200"]),
+    "calibrate": (calibrate, "fit the H200 profile's parameters to measurements",
+                  ["bench/results/measurements/h200-run1.json "
+                   "bench/results/measurements/h200-run2.json",
+                   "--fit bench/results/measurements/h200-run1.json "
+                   "--check bench/results/measurements/h200-run2.json",
+                   "--fit-framework bench/results/h200-run1/mlp_cuda.json"]),
+}
 
 
 def main(argv=None):
     """Entry point of the ``gpugrad`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
     if args.command == "devices":
-        from .device_info import devices
-
         print(devices())
         return 0
-    from .errors import DeviceUnavailableError
-
+    if args.command == "sim":
+        try:
+            return SIM_TOOLS[args.sim_command][0].run(args)
+        except (MeasurementError, ValueError) as exc:
+            print(f"gpugrad sim {args.sim_command}: {exc}", file=sys.stderr)
+            return 2
     try:
         run_demo(args)
     except (ImportError, ValueError, DeviceUnavailableError) as exc:
@@ -61,8 +94,6 @@ def main(argv=None):
 
 # ---- the demo ---------------------------------------------------------------------------------
 def _setup_device(args):
-    import gpugrad as gg
-
     device = gg.Device(args.device)
     if device.type == "sim":
         gg.sim.configure(device, profile=args.profile)
@@ -83,14 +114,10 @@ def _check_out(out):
 
 
 def _grad_norm(params):
-    from .nn.utils import clip_grad_norm_
-
     return clip_grad_norm_(params, math.inf)  # an infinite max_norm only measures the norm
 
 
 def _accuracy(model, x, y):
-    import gpugrad as gg
-
     with gg.no_grad():
         accuracy = (model(x).argmax(dim=1) == y).long().sum().item() / len(y)  # exact count
     model.train()
@@ -99,8 +126,6 @@ def _accuracy(model, x, y):
 
 def run_demo(args):
     """Train, evaluate, report and write the files; returns the summary dict."""
-    import gpugrad as gg
-
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
     if args.batch_size < 1:
@@ -145,9 +170,6 @@ def run_demo(args):
 def _train_epoch(model, loader, optimizer, bar, history, epoch, epochs):
     """One pass over ``loader``; appends to ``history`` (the bar is refreshed every 5 steps,
     because reading a value waits for the device)."""
-    import gpugrad as gg
-    from .nn import functional as F
-
     model.train()
     total_loss = total_correct = 0.0
     for step, (xb, yb) in enumerate(loader):
@@ -184,8 +206,6 @@ def _progress(args, total):
 
 
 def _finish(args, device, model, loader, history, prof, stats):
-    import gpugrad as gg
-
     accuracy = history["test_acc"][-1]
     mark = "reached" if accuracy >= TARGET_ACCURACY else "below"
     print(f"test accuracy {accuracy:.4f} ({mark} the {TARGET_ACCURACY} target), train accuracy "

@@ -1,37 +1,39 @@
 """Fit the H200 profile's model parameters to real measurements (reproducible; NumPy only).
 
-    python -m gpugrad.sim.calibrate ../shared/gpu-measurements/h200-run1.json \\
-        ../shared/gpu-measurements/h200-run2.json            # fit on both, print FITTED
-    python -m gpugrad.sim.calibrate --fit run1.json --check run2.json   # hold-out check
-    python -m gpugrad.sim.calibrate FILES --write            # also rewrite profiles/h200.py
+    gpugrad sim calibrate bench/results/measurements/h200-run1.json \\
+        bench/results/measurements/h200-run2.json       # fit on both, print FITTED
+    gpugrad sim calibrate --fit RUN1.json --check RUN2.json      # hold-out check
+    gpugrad sim calibrate FILE... --write        # also rewrite FITTED in profiles/h200.py
 
-The objective is a robust (soft-L1) sum over records of the squared log ratio
-``log(modeled / measured)`` of what fidelity.py predicts (event-to-event ``gpu_us``, ``wall_us``,
-``wall_us_synced``), plus, at half weight, the log ratio of modeled host dispatch to the measured
-``cpu_us`` of per-op records (it pins the host costs apart from the device costs). The optimizer is
-a pattern search of our own: each parameter in turn is moved up and down by a step (in log space
-for positive parameters, linearly for fractions), improvements are kept, and the step halves when
-a sweep finds none. It starts from ``INITIAL`` (rough values read off the data), so a rerun
-reproduces the committed FITTED exactly. ``ASSUMED`` parameters in h200.py stay fixed.
+(``python -m gpugrad.sim.calibrate`` takes the same arguments.) The objective is a robust
+(soft-L1) sum over records of the squared log ratio ``log(modeled / measured)`` of what
+fidelity.py predicts (event-to-event ``gpu_us``, ``wall_us``, ``wall_us_synced``), plus, at half
+weight, the log ratio of modeled host dispatch to the measured ``cpu_us`` of per-op records (it
+pins the host costs apart from the device costs). The optimizer is a pattern search of our own:
+each parameter in turn is moved up and down by a step (in log space for positive parameters,
+linearly for fractions), improvements are kept, and the step halves when a sweep finds none. It
+starts from ``INITIAL`` (rough values read off the data), so a rerun reproduces the committed
+FITTED exactly. ``ASSUMED`` parameters in h200.py stay fixed.
 
 ``--fit-framework`` is a separate, later fit of one parameter, ``framework_us`` (gpugrad's own
 Python host time per kernel it dispatches), on bench/mlp.py results of gpugrad's training steps:
 
-    python -m gpugrad.sim.calibrate --fit-framework bench/results/h200-run1/mlp_cuda.json --write
+    gpugrad sim calibrate --fit-framework bench/results/h200-run1/mlp_cuda.json --write
 
 It holds FITTED (the raw-CuPy model) at its committed values, replays the "gpugrad step" records
-(``fidelity.bench_step_program``: the step run through gg.nn/gg.optim on sim, as the measured
-commit launched it) and minimizes the same robust loss over ``framework_us`` alone; ``--write``
-rewrites the FRAMEWORK block of profiles/h200.py. Raw-CuPy records never pay ``framework_us``.
+(``fidelity.bench_step_program``: the kernel list each file records for the gpugrad version it
+measured) and minimizes the same robust loss over ``framework_us`` alone; ``--write`` rewrites
+the FRAMEWORK block of profiles/h200.py. Raw-CuPy records never pay ``framework_us``.
 """
-import argparse
 import math
 import re
 import sys
 from pathlib import Path
 
-
 from . import fidelity
+from .commands import module_main
+from .measurements import MeasurementError
+from ..atomic import atomic_write
 from ..backends.sim.profiles import h200
 
 # name: (low, high, scale) -- "log" moves multiplicatively, "lin" additively (fractions)
@@ -194,26 +196,33 @@ def format_fitted(params):
     return "\n".join(lines)
 
 
-def write_h200(params, block="FITTED"):
-    """Replace the FITTED (or FRAMEWORK) block of profiles/h200.py (atomically)."""
-    path = Path(h200.__file__)
-    text = path.read_text()
-    new = re.sub(r"(# --- fitted by gpugrad/sim/calibrate.py[^\n]* \(BEGIN " + block
-                 + r"\) ---\n).*?(\n# ---)",
-                 lambda m: m.group(1) + format_fitted(params).replace("FITTED", block, 1)
-                 + m.group(2), text, flags=re.S)
-    tmp = path.with_suffix(".py.tmp")
-    tmp.write_text(new)
-    tmp.replace(path)
+#: the file ``--write`` rewrites (the H200 profile's source)
+H200_PATH = Path(h200.__file__)
 
 
-def fit_framework(paths, step_version=None, verbose=True):
+def write_h200(params, block="FITTED", path=None):
+    """Replace the FITTED (or FRAMEWORK) block of profiles/h200.py (or ``path``), atomically:
+    a reader sees the old file or the new one. ValueError when the block's markers are gone."""
+    path = Path(path or H200_PATH)
+    text = path.read_text(encoding="utf-8")
+    pattern = (r"(# --- fitted by gpugrad/sim/calibrate.py[^\n]* \(BEGIN " + block
+               + r"\) ---\n).*?(\n# --- fitted by gpugrad/sim/calibrate.py[^\n]* \(END "
+               + block + r"\) ---)")
+    new, count = re.subn(pattern, lambda m: m.group(1) + format_fitted(params).replace(
+        "FITTED", block, 1) + m.group(2), text, flags=re.S)
+    if count != 1:
+        raise ValueError(f"{path}: no '(BEGIN {block})' ... '(END {block})' block to rewrite")
+    atomic_write(path, new)
+    return path
+
+
+def fit_framework(paths, verbose=True):
     """Fit ``framework_us`` on the "gpugrad step" records of bench/mlp.py result files, the
     raw-CuPy parameters held at h200.py's values; returns (params, loss, compiled records)."""
-    records = [r for r in fidelity.load_records(paths, step_version) if r["op"] == "gpugrad_step"]
+    records = [r for r in fidelity.load_records(paths) if r["op"] == "gpugrad_step"]
     if not records:
-        raise ValueError(f"no gpugrad step records in {', '.join(map(str, paths))} (expected "
-                         "bench/mlp.py --device cuda results)")
+        raise MeasurementError(f"no gpugrad step records in {', '.join(map(str, paths))} "
+                               f"(expected bench/mlp.py --device cuda results)")
     compiled = fidelity.compile_records(records)
     start = dict(h200.FITTED, **FRAMEWORK_INITIAL)
     params, loss = fit(compiled, start, step=1.0, min_step=1e-3, verbose=verbose,
@@ -221,53 +230,74 @@ def fit_framework(paths, step_version=None, verbose=True):
     return _rounded({k: params[k] for k in FRAMEWORK_FREE}), loss, compiled
 
 
-def report(compiled, params, label):
+def report(compiled, params, label, out=None):
     rows = fidelity.evaluate(compiled, h200.make_profile(params))
-    print(f"-- {label}")
+    print(f"-- {label}", file=out or sys.stdout)
     for line in fidelity.summarize(rows):
-        print(line)
+        print(line, file=out or sys.stdout)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m gpugrad.sim.calibrate",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("files", nargs="*", help="measurement files to fit on")
-    parser.add_argument("--fit", nargs="+", default=None, help="fit on these files")
-    parser.add_argument("--check", nargs="+", default=(), help="report (not fit) on these files")
-    parser.add_argument("--write", action="store_true", help="rewrite FITTED in profiles/h200.py")
+def add_arguments(parser):
+    """The options of ``gpugrad sim calibrate`` (and ``python -m gpugrad.sim.calibrate``)."""
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="measurement files to fit on (CuPy records, e.g. bench/results/"
+                             "measurements/h200-run*.json; with --fit-framework, bench/mlp.py "
+                             "results)")
+    parser.add_argument("--fit", nargs="+", default=None, metavar="FILE",
+                        help="fit on these files (instead of FILE...)")
+    parser.add_argument("--check", nargs="+", default=(), metavar="FILE",
+                        help="also report (not fit) on these files: a hold-out check")
+    parser.add_argument("--write", action="store_true",
+                        help="rewrite the FITTED (or FRAMEWORK) block of "
+                             "gpugrad/backends/sim/profiles/h200.py")
     parser.add_argument("--rounds", type=int, default=150,
                         help="most pattern-search sweeps (150)")
     parser.add_argument("--fit-framework", action="store_true",
                         help="fit framework_us on bench/mlp.py results (gpugrad steps) instead")
-    args = parser.parse_args(argv)
-    for path in [*args.files, *(args.fit or ()), *args.check]:
-        if not Path(path).is_file():
-            parser.error(f"no such file: {path}")
+    parser.add_argument("--quiet", action="store_true", help="no per-round progress on stderr")
+    return parser
+
+
+def run(args, out=None):
+    """Fit, print the parameters and the report for parsed ``args``; returns 0. Raises
+    ``MeasurementError`` (a file) or ``ValueError`` (the options) before fitting."""
+    out = out or sys.stdout
+    if args.rounds < 1:
+        raise ValueError(f"--rounds must be at least 1, got {args.rounds}")
     if args.fit_framework:
-        if not args.files:
-            parser.error("give bench/mlp.py result files, e.g. bench/results/h200-run1/mlp_cuda.json")
-        params, loss, compiled = fit_framework(args.files)
-        print(format_fitted(params).replace("FITTED", "FRAMEWORK", 1))
-        report(compiled, dict(h200.FITTED, **params), f"gpugrad steps (loss {loss:.4f})")
+        if not args.files or args.fit or args.check:
+            raise ValueError("--fit-framework takes bench/mlp.py result files as FILE... "
+                             "(e.g. bench/results/h200-run1/mlp_cuda.json), without --fit or "
+                             "--check")
+        params, loss, compiled = fit_framework(args.files, verbose=not args.quiet)
+        print(format_fitted(params).replace("FITTED", "FRAMEWORK", 1), file=out)
+        report(compiled, dict(h200.FITTED, **params), f"gpugrad steps (loss {loss:.4f})", out)
         if args.write:
-            write_h200(params, "FRAMEWORK")
-            print(f"wrote {h200.__file__}", file=sys.stderr)
+            print(f"wrote {write_h200(params, 'FRAMEWORK')}", file=sys.stderr)
         return 0
+    if args.fit and args.files:
+        raise ValueError("give the files to fit on either as FILE... or after --fit, not both")
     fit_files = args.fit or args.files
     if not fit_files:
-        parser.error("give measurement files to fit on")
+        raise ValueError("give measurement files to fit on, e.g. "
+                         "bench/results/measurements/h200-run1.json")
     fit_set = fidelity.compile_records(fidelity.load_records(fit_files))
-    params, loss = fit(fit_set, INITIAL, rounds=args.rounds)
+    checks = [(path, fidelity.compile_records(fidelity.load_records([path])))
+              for path in args.check]   # every file is read and checked before the fit
+    params, loss = fit(fit_set, INITIAL, rounds=args.rounds, verbose=not args.quiet)
     params = _rounded(params)
-    print(format_fitted(params))
-    report(fit_set, params, f"fit on {', '.join(fit_files)} (loss {loss:.3f})")
-    for path in args.check:
-        report(fidelity.compile_records(fidelity.load_records([path])), params,
-               f"held out: {path}")
+    print(format_fitted(params), file=out)
+    report(fit_set, params, f"fit on {', '.join(map(str, fit_files))} (loss {loss:.3f})", out)
+    for path, compiled in checks:
+        report(compiled, params, f"held out: {path}", out)
     if args.write:
-        write_h200(params)
-        print(f"wrote {h200.__file__}", file=sys.stderr)
+        print(f"wrote {write_h200(params)}", file=sys.stderr)
     return 0
+
+
+def main(argv=None):
+    """``python -m gpugrad.sim.calibrate``: the same as ``gpugrad sim calibrate``."""
+    return module_main("gpugrad.sim.calibrate", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Replay real GPU measurements on the simulator and report how close the model is.
 
-    python -m gpugrad.sim.fidelity ../shared/gpu-measurements/h200-run1.json --profile h200
+    gpugrad sim fidelity bench/results/measurements/h200-run1.json --profile h200
+    gpugrad sim fidelity bench/results/h200-run1/mlp_cuda.json --profile h200
 
-Each record of a measurement file (format: ../shared/gpu-measurements/README.md) becomes a small
-program of simulator actions, run on a fresh Timeline as measure.py ran it on the GPU:
+(``python -m gpugrad.sim.fidelity`` takes the same arguments.) Each record of a measurement file
+(the format: docs/sim-model.md, "Measurement files"; ``measurements.load`` reads and checks it)
+becomes a small program of simulator actions, run on a fresh Timeline as it ran on the GPU:
 
-- per-op records: three warm-up calls, a sync, a CUDA event, the op's kernels, a CUDA event
+- CuPy per-op records: three warm-up calls, a sync, a CUDA event, the op's kernels, a CUDA event
   (``cupyx.profiler.benchmark``); predicts ``gpu_us``;
 - transfers (a copy then a device sync) and allocations predict ``wall_us``;
 - ``mlp_step_handwritten``: the hand-written CuPy training step of measure.py, op by op (matmul,
@@ -19,50 +21,30 @@ descriptions, built from ``np.empty`` arrays of the real shapes (their pages are
 The table gives, per op family, the median and 90th percentile of ``|modeled / measured - 1|``;
 the last line is ``overall: median X% p90 Y% (n=N)``.
 
-A ``bench/mlp.py`` result file (``bench/results/*/mlp_cuda.json``) is read too: each MLP's
-gpugrad step (``ms`` back-to-back, ``ms_synced``) becomes a "gpugrad step" record, replayed by
-running the step through gg.nn and gg.optim on sim (the framework cost ``framework_us`` charged,
-see ``gpugrad_step_actions``), and the hand-written CuPy peer of the same run a "cupy step (bench)"
-record, replayed as ``mlp_step_program`` without it.
-
-    python -m gpugrad.sim.fidelity bench/results/h200-run1/mlp_cuda.json --profile h200
+A ``bench/mlp.py`` result file gives four records per MLP: gpugrad's step and the hand-written
+CuPy peer's, each timed back to back (``ms``) and synced after every step (``ms_synced``). The
+gpugrad step replays the kernel list the file records (``gpugrad_kernels``: what the measured
+gpugrad version launched), with the framework cost ``framework_us`` charged per kernel; the CuPy
+peer replays ``mlp_step_program`` without it.
 """
-import argparse
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
+from . import configure
+from .commands import module_main
+from .measurements import BENCH_FAMILIES, FAMILIES, load, record_kind
 from ..backends.sim import costmodel
-from . import steps
 from ..backends.sim.profiles import PROFILE_NAMES, get_profile
 from ..backends.sim.timeline import Timeline
+from ..device import Device, get_backend
 
 # Program actions: ("kernel", spec) | ("event",) | ("transfer", kind, nbytes, pinned)
 # | ("malloc", nbytes) | ("pool_alloc",) | ("host", us) | ("sync",) | ("mark",)
 # | ("framework",): from here on the host pays framework_us per kernel (a gpugrad program)
 # | ("per", n): the result is divided by n (n timed steps)
-FAMILIES = {
-    "add": "elementwise", "mul_scalar": "elementwise", "exp": "elementwise",
-    "tanh": "elementwise", "relu": "elementwise", "relu_backward": "elementwise",
-    "add_row_bias": "elementwise", "copy": "copy/layout", "transpose_copy": "copy/layout",
-    "gather_rows": "copy/layout", "sum_all": "reduction", "sum_axis0": "reduction",
-    "sum_axis1": "reduction", "max_axis1": "reduction", "softmax_composite": "softmax (5 ops)",
-    "matmul": "matmul", "matmul_tn": "matmul", "matmul_nt": "matmul",
-    "h2d_pageable": "transfer", "h2d_pinned": "transfer", "d2h_pageable": "transfer",
-    "d2h_pinned": "transfer", "alloc_cold": "alloc", "alloc_pooled": "alloc",
-    "mlp_step_handwritten": "mlp step",
-}
-#: families of bench/mlp.py result files (bench/results/*/mlp_cuda.json)
-BENCH_FAMILIES = {"gpugrad_step": "gpugrad step", "cupy_step": "cupy step (bench)"}
-#: the gpugrad commit each bench/results run measured (bench/results/README.md), by folder name;
-#: other files are taken as measurements of this checkout ("head")
-#: which gpugrad step (steps.STEP_VERSIONS) each bench/results/ folder measured
-BENCH_RUNS = {"h200-run1": "b3d5b18", "h200-run2": "ebff087", "h200-run3": "ebff087",
-              "h200-run4": "ebff087", "h200-run5": "ebff087"}
-#: bench/mlp.py's CONFIGS: steps timed back-to-back between two syncs
-BENCH_STEPS = {"small": 20, "large": 10}
+#: warm-up steps replayed before a bench/mlp.py timing (the caching pool is warm after one)
+BENCH_WARMUP = 2
 
 
 def _arr(shape, dtype="float32"):
@@ -190,53 +172,52 @@ WARMUP = 3   # cupyx.profiler.benchmark's n_warmup; the loop before a call leave
 
 
 def bench_step_program(rec):
-    """Actions of one bench/mlp.py timing: ``n`` steps back-to-back then a sync (``ms``), or
+    """Actions of one bench/mlp.py timing: ``steps`` steps back to back then a sync (``ms``), or
     one step then a sync (``ms_synced``), after warm-up steps; the result is per step.
 
-    The gpugrad step runs through gg.nn/gg.optim on sim (``steps.step_actions``) and pays
-    ``framework_us`` per kernel; the CuPy peer is ``mlp_step_program``, raw calls.
+    The gpugrad step is the kernel list its file records and pays ``framework_us`` per kernel;
+    the CuPy peer is ``mlp_step_program``, raw calls.
     """
     if rec["op"] == "gpugrad_step":
-        head, body = [("framework",)], steps.step_actions(rec["sizes"], rec["batch"],
-                                                          rec["version"])
+        head, body = [("framework",)], [("kernel", spec) for spec in rec["kernels"]]
     else:
         b = _Builder()
         mlp_step_program(b, rec["sizes"], rec["batch"])
         head, body = [], b.actions
     n = rec["steps"]
     timed = (body + [("sync",)]) if rec["timing"] == "ms_synced" else body * n + [("sync",)]
-    return head + body * 2 + [("sync",), ("mark",)] + timed + [("per", n)]
+    return head + body * BENCH_WARMUP + [("sync",), ("mark",)] + timed + [("per", n)]
 
 
 def compile_record(rec):
-    """(family, measured value, actions, measured host time or None) for one record.
+    """(family, measured value, actions, measured host time or None) for one record (as
+    ``measurements.load`` gives it).
 
     Per-op records and MLP steps first run their kernels as the measurement's warm-up did (the
     host's recent-kernel mix is then what the measured call saw), then sync.
     """
     op = rec["op"]
+    if op in BENCH_FAMILIES:
+        return BENCH_FAMILIES[op], rec["wall_us_step"], bench_step_program(rec), None
+    kind = record_kind(op)
     b = _Builder()
-    if "gpu_us" in rec:
+    if kind == "per-op":
         _per_op_record(b, op, rec["shapes"], rec.get("dtype", "float32"))
         body = b.actions
         actions = body * WARMUP + [("sync",), ("event",)] + body + [("event",)]
-        return FAMILIES.get(op, op), rec["gpu_us"], actions, rec.get("cpu_us")
-    if op.startswith(("h2d", "d2h")):
-        kind, _, mem = op.partition("_")
-        actions = [("mark",), ("transfer", kind, rec["bytes"], mem == "pinned"), ("sync",)]
+        return FAMILIES[op], rec["gpu_us"], actions, rec.get("cpu_us")
+    if kind == "transfer":
+        direction, _, mem = op.partition("_")
+        actions = [("mark",), ("transfer", direction, rec["bytes"], mem == "pinned"), ("sync",)]
         return "transfer", rec["wall_us"], actions, None
     if op == "alloc_cold":
         return "alloc", rec["wall_us"], [("mark",), ("malloc", rec["bytes"]), ("sync",)], None
     if op == "alloc_pooled":
         return "alloc", rec["wall_us"], [("mark",), ("pool_alloc",)], None
-    if op in BENCH_FAMILIES:
-        return BENCH_FAMILIES[op], rec["wall_us_step"], bench_step_program(rec), None
-    if op == "mlp_step_handwritten":
-        mlp_step_program(b, rec["sizes"], rec["batch"])
-        body = b.actions
-        actions = body + [("sync",), ("mark",)] + body + [("sync",)]
-        return "mlp step", rec["wall_us_synced"], actions, None
-    raise ValueError(f"unknown record kind {op!r}")
+    mlp_step_program(b, rec["sizes"], rec["batch"])   # mlp_step_handwritten
+    body = b.actions
+    actions = body + [("sync",), ("mark",)] + body + [("sync",)]
+    return "mlp step", rec["wall_us_synced"], actions, None
 
 
 def run_program(actions, profile):
@@ -337,11 +318,9 @@ def backend_replayable(rec, actions):
 def run_on_backend(rec, profile_name, device="sim:0"):
     """Modeled ``gpu_us`` of a per-op record replayed through the sim backend of ``device``.
 
-    Reconfigures ``device`` (its clocks and counters restart) with ``profile_name``.
+    Reconfigures ``device`` (its clocks and counters restart) with ``profile_name``; ``evaluate``
+    puts its configuration back afterwards.
     """
-    from ..device import get_backend
-    from . import configure
-
     configure(device, profile=profile_name, framework_overhead=False)   # raw CuPy calls
     backend = get_backend(device)
     builder = _BackendBuilder(backend)
@@ -357,44 +336,9 @@ def run_on_backend(rec, profile_name, device="sim:0"):
     return end - start
 
 
-def load_records(paths, step_version=None):
-    """Records of measurement files (``records``) and bench/mlp.py results (``configs``).
-
-    ``step_version``: which gpugrad step a bench file measured (``steps.STEP_VERSIONS``);
-    default: ``BENCH_RUNS`` by the file's folder, else "head".
-    """
-    records = []
-    for path in paths:
-        with open(path) as f:
-            try:
-                data = json.load(f)
-            except ValueError as exc:
-                raise ValueError(f"{path}: not JSON ({exc})") from None
-        if isinstance(data, dict) and "configs" in data:
-            version = step_version or BENCH_RUNS.get(Path(path).resolve().parent.name, "head")
-            records += bench_records(data, version, str(path))
-        elif isinstance(data, dict) and "records" in data:
-            records += [dict(r, _file=str(path)) for r in data["records"]]
-        else:
-            raise ValueError(f"{path}: neither a measurement file (a 'records' list; format in "
-                             f"../shared/gpu-measurements/README.md) nor bench/mlp.py results "
-                             f"(a 'configs' dict)")
-    return records
-
-
-def bench_records(data, version, path=""):
-    """One record per MLP, peer (gpugrad, cupy) and timing (``ms``, ``ms_synced``)."""
-    out = []
-    for name, row in data["configs"].items():
-        for peer in ("gpugrad", "cupy"):
-            for timing in ("ms", "ms_synced"):
-                ms = row.get(timing, {}).get(peer)
-                if ms is not None:
-                    out.append({"op": f"{peer}_step", "config": name, "sizes": row["sizes"],
-                                "batch": row["batch"], "timing": timing, "version": version,
-                                "steps": BENCH_STEPS.get(name, 20) if timing == "ms" else 1,
-                                "wall_us_step": ms * 1e3, "_file": path})
-    return out
+def load_records(paths):
+    """The checked records of measurement files (``measurements.load``)."""
+    return load(paths)
 
 
 def compile_records(records):
@@ -405,16 +349,27 @@ def evaluate(compiled, profile, via="direct", device="sim:0"):
     """A list of (family, op, modeled, measured) for compiled records.
 
     ``via="backend"``: small per-op records run through the sim backend's primitives on
-    ``device`` (its own spec accounting and timeline); the others, and ``via="direct"``, replay
-    the compiled specs on a fresh Timeline. Both give the same numbers (tests check it).
+    ``device`` (its own spec accounting and timeline), which is then configured as it was
+    before (profile, memory, framework switch; its counters restart); the others, and
+    ``via="direct"``, replay the compiled specs on a fresh Timeline. Both give the same numbers
+    (tests check it).
     """
-    out = []
-    for rec, family, measured, actions, _ in compiled:
-        if via == "backend" and backend_replayable(rec, actions):
-            modeled = run_on_backend(rec, profile.name, device)
-        else:
-            modeled, _ = run_program(actions, profile)
-        out.append((family, rec["op"], modeled, measured))
+    out, before = [], None
+    try:
+        for rec, family, measured, actions, _ in compiled:
+            if via == "backend" and backend_replayable(rec, actions):
+                if before is None:
+                    backend = get_backend(device)
+                    before = (backend.profile.name, backend.pool.capacity,
+                              backend.framework_overhead)
+                modeled = run_on_backend(rec, profile.name, device)
+            else:
+                modeled, _ = run_program(actions, profile)
+            out.append((family, rec["op"], modeled, measured))
+    finally:
+        if before is not None:
+            configure(device, profile=before[0], memory_bytes=before[1],
+                      framework_overhead=before[2])
     return out
 
 
@@ -433,47 +388,64 @@ def summarize(rows):
     return lines
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m gpugrad.sim.fidelity",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("files", nargs="+", help="measurement JSON files (../shared/gpu-measurements/)")
-    parser.add_argument("--profile", default="h200", help=f"one of {', '.join(PROFILE_NAMES)}")
-    parser.add_argument("--worst", type=int, default=0, help="also list the N worst records")
+def add_arguments(parser):
+    """The options of ``gpugrad sim fidelity`` (and ``python -m gpugrad.sim.fidelity``)."""
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="measurement files: CuPy records (bench/results/measurements/"
+                             "h200-run*.json) or bench/mlp.py results (bench/results/*/"
+                             "mlp_cuda.json)")
+    parser.add_argument("--profile", default="h200", help=f"one of {', '.join(PROFILE_NAMES)} "
+                                                          f"(default h200)")
+    parser.add_argument("--worst", type=int, default=0, metavar="N",
+                        help="also list the N worst records")
     parser.add_argument("--via", choices=("backend", "direct"), default="backend",
                         help="backend (default): small per-op records run through the sim "
                              "backend's primitives; direct: every record from costmodel specs")
     parser.add_argument("--device", default="sim:0",
-                        help="sim device the backend replay reconfigures (default sim:0)")
-    parser.add_argument("--step-version", choices=steps.STEP_VERSIONS, default=None,
-                        help="gpugrad step a bench/mlp.py file measured (default: BENCH_RUNS "
-                             "by its folder, else head)")
-    args = parser.parse_args(argv)
-    try:
-        profile = get_profile(args.profile)
-        compiled = compile_records(load_records(args.files, args.step_version))
-    except (OSError, ValueError, KeyError) as exc:
-        parser.error(f"{exc} (the file format is described in ../shared/gpu-measurements/README.md)"
-                     if isinstance(exc, KeyError) else str(exc))
+                        help="sim device the backend replay borrows (default sim:0; its "
+                             "configuration is put back afterwards)")
+    return parser
+
+
+def run(args, out=None):
+    """Print the fidelity report for parsed ``args``; returns 0. Raises ``MeasurementError``
+    (a file) or ``ValueError`` (an option) before printing anything."""
+    out = out or sys.stdout
+    profile = get_profile(args.profile)
+    if args.worst < 0:
+        raise ValueError(f"--worst must be 0 or more, got {args.worst}")
+    if Device(args.device).type != "sim":
+        raise ValueError(f"--device must be a sim device such as sim:0, got {args.device!r}")
+    compiled = compile_records(load_records(args.files))
     rows = evaluate(compiled, profile, args.via, args.device)
     if args.worst:
         worst = sorted(zip(rows, compiled), key=lambda rc: -abs(rc[0][2] / rc[0][3] - 1))
         for (family, op, modeled, measured), (rec, *_rest) in worst[:args.worst]:
             what = rec.get("shapes") or rec.get("sizes") or rec.get("bytes")
             print(f"  {op:<22}{str(what):<34}{rec.get('dtype', ''):<9}"
-                  f"measured {measured:>10.2f}  modeled {modeled:>10.2f}  {modeled / measured - 1:+.0%}")
+                  f"measured {measured:>10.2f}  modeled {modeled:>10.2f}  "
+                  f"{modeled / measured - 1:+.0%}", file=out)
     via = sum(args.via == "backend" and backend_replayable(c[0], c[3]) for c in compiled)
-    print(f"profile {profile.name}: {len(rows)} records from {', '.join(args.files)}")
+    print(f"profile {profile.name}: {len(rows)} records from {', '.join(map(str, args.files))}",
+          file=out)
     if any(c[0]["op"] not in BENCH_FAMILIES for c in compiled):
-        print(f"({via} replayed through the sim backend's primitives, the rest from their specs)")
+        print(f"({via} replayed through the sim backend's primitives, the rest from their specs)",
+              file=out)
     for (family, op, modeled, measured), (rec, *_rest) in zip(rows, compiled):
         if op in BENCH_FAMILIES:
-            extra = (f"gpugrad as of {rec['version']}, framework_us {profile.framework_us:g}"
-                     if op == "gpugrad_step" else "raw CuPy calls")
+            extra = (f"gpugrad {rec['version']}: {len(rec['kernels'])} kernels, framework_us "
+                     f"{profile.framework_us:g}" if op == "gpugrad_step" else "raw CuPy calls")
             print(f"  {family:<18}{rec['config']:<6}{rec['timing']:<10}measured {measured:>8.1f} us"
-                  f"  modeled {modeled:>8.1f} us  {modeled / measured - 1:+6.1%}  ({extra})")
+                  f"  modeled {modeled:>8.1f} us  {modeled / measured - 1:+6.1%}  ({extra})",
+                  file=out)
     for line in summarize(rows):
-        print(line)
+        print(line, file=out)
     return 0
+
+
+def main(argv=None):
+    """``python -m gpugrad.sim.fidelity``: the same as ``gpugrad sim fidelity``."""
+    return module_main("gpugrad.sim.fidelity", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""The model against real H200 measurements (../shared/gpu-measurements), and its replay tools."""
+"""The model against the real H200 measurements shipped in bench/results/, and the replay tools
+(``gpugrad sim fidelity``, ``gpugrad sim calibrate``): targets, the figures docs/sim-model.md
+quotes, the recorded kernel lists of the GPU runs, and the fits."""
+import argparse
+import io
 import json
 import re
 from pathlib import Path
@@ -6,64 +10,120 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpugrad.sim import calibrate, configure, fidelity, steps
+from gpugrad.device import get_backend
+from gpugrad.sim import calibrate, configure, fidelity
+from gpugrad.sim.measurements import FAMILIES
 from gpugrad.backends.sim.profiles import get_profile, h200
+from gpugrad.backends.sim.timeline import Timeline
 
-MEASUREMENTS = Path(__file__).resolve().parents[2].parent / "shared" / "gpu-measurements"
-FILES = sorted(MEASUREMENTS.glob("h200-run*.json")) if MEASUREMENTS.is_dir() else []
-needs_data = pytest.mark.skipif(len(FILES) < 2, reason=f"H200 measurements not found in "
-                                                       f"{MEASUREMENTS}")
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results"
+FILES = [RESULTS / "measurements" / f"h200-run{i}.json" for i in (1, 2)]
+BENCH = {i: RESULTS / f"h200-run{i}" / "mlp_cuda.json" for i in range(1, 6)}
+DOC = ROOT / "docs" / "sim-model.md"
 
 
 def errors(rows):
     return np.array([abs(modeled / measured - 1) for _, _, modeled, measured in rows])
 
 
-@needs_data
+def evaluate(files, profile="h200"):
+    return fidelity.evaluate(fidelity.compile_records(fidelity.load_records(files)),
+                             get_profile(profile))
+
+
 @pytest.mark.parametrize("which", ["run1", "run2", "both"])
 def test_h200_fidelity_targets(which):
     """Issue 3: median |modeled/measured - 1| <= 10% and p90 <= 30% on the H200 files."""
     files = FILES if which == "both" else [f for f in FILES if which in f.name]
-    rows = fidelity.evaluate(fidelity.compile_records(fidelity.load_records(files)),
-                             get_profile("h200"))
-    e = errors(rows)
+    e = errors(evaluate(files))
     assert len(e) == 219 * len(files)
     assert np.median(e) <= 0.10 and np.percentile(e, 90) <= 0.30, (np.median(e),
                                                                    np.percentile(e, 90))
 
 
-@needs_data
 def test_every_family_is_modeled_not_just_the_easy_ones():
-    rows = fidelity.evaluate(fidelity.compile_records(fidelity.load_records(FILES)),
-                             get_profile("h200"))
+    rows = evaluate(FILES)
     by_family = {}
     for row, err in zip(rows, errors(rows)):
         by_family.setdefault(row[0], []).append(err)
-    assert set(by_family) == set(fidelity.FAMILIES.values())
+    assert set(by_family) == set(FAMILIES.values())
     for family, errs in by_family.items():
         assert np.median(errs) <= 0.15, family
 
 
-@needs_data
-def test_cli_prints_table_and_overall_last_line(capsys):
-    assert fidelity.main([str(FILES[0]), "--profile", "h200", "--via", "direct"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert re.fullmatch(r"overall: median \d+\.\d% p90 \d+\.\d% \(n=219\)", lines[-1])
-    assert any(line.startswith("matmul") for line in lines)
+def report(*argv):
+    """What ``gpugrad sim fidelity ARGV`` prints."""
+    args = fidelity.add_arguments(argparse.ArgumentParser()).parse_args(argv)
+    out = io.StringIO()
+    assert fidelity.run(args, out) == 0
+    return out.getvalue().splitlines()
 
 
-@needs_data
-def test_backend_replay_agrees_with_the_specs():
-    """The sim backend's own primitives give the same modeled times as the direct replay."""
+def doc_outputs():
+    """``(command words, printed lines)`` of each ``$ gpugrad sim fidelity`` example of the doc."""
+    found = []
+    for block in re.findall(r"\n    \$ (gpugrad sim fidelity .+?)\n((?:    .+\n)+)",
+                            DOC.read_text()):
+        found.append((block[0].split()[3:], [line[4:] for line in block[1].splitlines()]))
+    return found
+
+
+def test_the_docs_example_outputs_are_what_the_tool_prints():
+    """docs/sim-model.md's outputs, figure for figure (raw-CuPy files replayed from their specs:
+    the same numbers as through the backend, checked below, in a fraction of the time)."""
+    examples = doc_outputs()
+    assert len(examples) == 3
+    for argv, printed in examples:
+        if "measurements" in argv[0]:
+            lines = report(*argv, "--via", "direct")
+            assert lines[1] == "(0 replayed through the sim backend's primitives, the rest from " \
+                               "their specs)"
+            assert printed[1] == "(130 replayed through the sim backend's primitives, the rest " \
+                                 "from their specs)"
+            lines, printed = lines[:1] + lines[2:], printed[:1] + printed[2:]
+        else:
+            lines = report(*argv)
+        assert lines == printed, argv
+
+
+@pytest.mark.parametrize("files, overall", [
+    ([FILES[0], FILES[1]], "overall: median 2.9% p90 12.2% (n=438)"),
+    ([BENCH[2]], "overall: median 9.6% p90 16.3% (n=8)"),
+    ([BENCH[3]], "overall: median 4.1% p90 48.6% (n=8)"),
+])
+def test_the_docs_other_figures(files, overall):
+    assert report(*map(str, files), "--via", "direct")[-1] == overall
+    assert overall in DOC.read_text()
+
+
+def test_run5_large_step_figure_in_the_doc():
+    rows = evaluate([BENCH[5]])
+    (_, _, modeled, measured), = [r for r, rec in zip(rows, fidelity.load_records([BENCH[5]]))
+                                  if r[0] == "gpugrad step" and rec["config"] == "large"
+                                  and rec["timing"] == "ms"]
+    text = f"measured {measured:.1f} us, modeled {modeled:.1f} us ({modeled / measured - 1:+.1%})"
+    assert text == "measured 2682.7 us, modeled 2634.8 us (-1.8%)"
+    assert text in DOC.read_text().replace("\n", " ")
+
+
+def test_backend_replay_agrees_with_the_specs_and_gives_the_device_back():
+    """The sim backend's own primitives give the same modeled times as the direct replay, and
+    the borrowed device keeps its configuration."""
     records = [r for r in fidelity.load_records(FILES[:1]) if "gpu_us" in r][::7]
-    compiled = [c for c in fidelity.compile_records(records) if fidelity.backend_replayable(c[0], c[3])]
+    compiled = [c for c in fidelity.compile_records(records)
+                if fidelity.backend_replayable(c[0], c[3])]
     assert len(compiled) >= 10
     ops = {c[0]["op"] for c in compiled}
     assert {"add", "matmul", "transpose_copy", "gather_rows"} & ops
     profile = get_profile("h200")
     direct = fidelity.evaluate(compiled, profile, via="direct")
+    configure("sim:3", profile="l4", memory_bytes=1 << 30)
     try:
         backend = fidelity.evaluate(compiled, profile, via="backend", device="sim:3")
+        device = get_backend("sim:3")
+        assert (device.profile.name, device.pool.capacity, device.framework_overhead) == \
+            ("l4", 1 << 30, True)
     finally:
         configure("sim:3")   # back to the default profile for whoever uses sim:3 next
     for d, b in zip(direct, backend):
@@ -87,7 +147,84 @@ def test_other_profiles_are_not_fitted_to_h200_data():
         assert p.hbm_gbps != get_profile("h200").hbm_gbps
 
 
-@needs_data
+# ---- gpugrad's own training steps (bench/mlp.py results) and framework_us ----------------------
+def gpugrad_kernels(run, config):
+    return [r for r in fidelity.load_records([BENCH[run]])
+            if r["op"] == "gpugrad_step" and r["config"] == config][0]["kernels"]
+
+
+def test_bench_records_carry_the_measured_version_and_its_kernels():
+    records = fidelity.load_records([BENCH[1]])
+    assert [(r["op"], r["config"], r["timing"], r["steps"]) for r in records] == [
+        (f"{peer}_step", config, timing, steps if timing == "ms" else 1)
+        for config, steps in (("small", 20), ("large", 10))
+        for peer in ("gpugrad", "cupy") for timing in ("ms", "ms_synced")]
+    gpugrad = [r for r in records if r["op"] == "gpugrad_step"]
+    assert {r["version"] for r in gpugrad} == {"commit b3d5b18"}
+    assert [len(r["kernels"]) for r in gpugrad] == [30, 30, 38, 38]
+    measured = json.loads(BENCH[1].read_text())["configs"]["small"]["ms"]["gpugrad"]
+    assert gpugrad[0]["wall_us_step"] == measured * 1e3
+
+
+@pytest.mark.parametrize("config, layers", [("small", 3), ("large", 4)])
+def test_run1_lists_are_the_later_runs_plus_one_gradient_copy_per_parameter(config, layers):
+    """b3d5b18 stored a copy of every leaf gradient: a transposing copy per weight and a plain
+    copy per bias; runs 2 to 5 launched the same step without them, and recorded one list."""
+    later = [gpugrad_kernels(run, config) for run in (2, 3, 4, 5)]
+    assert all(k == later[0] for k in later)
+    old = gpugrad_kernels(1, config)
+    copies = [k for k in old if k.name == "copy"]
+    assert len(old) - len(later[0]) == len(copies) == 2 * layers
+    assert sorted(k.op_class for k in copies) == ["copy"] * layers + ["transpose"] * layers
+    assert [k for k in old if k.name != "copy"] == later[0]
+    assert {"matmul", "bias_act", "softmax_cross_entropy", "sgd_step"} <= {k.name for k in old}
+    # one-element fused and optimizer kernels then: their work is counted in elements
+    sgd = next(k for k in old if k.name == "sgd_step")
+    assert sgd.elements == sgd.flops // 4 == sum(int(np.prod(s)) for s in sgd.shapes)
+
+
+def test_small_mlp_step_on_sim_is_host_bound_as_measured():
+    """The measured gpugrad step (1.42 ms on the H200) is mostly gpugrad's own Python: the model
+    gets it within 10% with framework_us, and at under half the time without it."""
+    records = [r for r in fidelity.load_records([BENCH[1]]) if r["op"] == "gpugrad_step"
+               and r["config"] == "small"]
+    compiled = fidelity.compile_records(records)
+    h = get_profile("h200")
+    for profile, low, high in ((h, 0.9, 1.1), (h.with_params(framework_us=0.0), 0.2, 0.5)):
+        for _fam, _op, modeled, measured in fidelity.evaluate(compiled, profile):
+            assert low <= modeled / measured <= high, (profile.framework_us, modeled, measured)
+    tl = Timeline(h, record_events=False, framework=True)
+    for spec in gpugrad_kernels(1, "small"):
+        tl.kernel(spec)
+    assert tl.device_busy_us < 0.1 * tl.host_us   # the GPU idles: gpugrad's host is the limit
+
+
+def test_raw_replays_through_the_backend_do_not_pay_the_framework_cost():
+    rec = {"op": "add", "shapes": [[256], [256]], "dtype": "float32", "gpu_us": 10.0}
+    try:
+        modeled = fidelity.run_on_backend(rec, "h200", "sim:3")
+        assert get_backend("sim:3").timeline.framework_us == 0.0
+    finally:
+        configure("sim:3")
+    direct, _ = fidelity.run_program(fidelity.compile_record(rec)[2], get_profile("h200"))
+    assert modeled == pytest.approx(direct, rel=1e-12)
+
+
+def test_fit_framework_recovers_a_known_value(tmp_path):
+    """Measurements made by the model itself with framework_us = 12 give back 12."""
+    truth = get_profile("h200").with_params(framework_us=12.0)
+    data = json.loads(BENCH[1].read_text())
+    for name, row in data["configs"].items():
+        for rec in fidelity.load_records([BENCH[1]]):
+            if rec["op"] == "gpugrad_step" and rec["config"] == name:
+                modeled = fidelity.evaluate(fidelity.compile_records([rec]), truth)[0][2]
+                row[rec["timing"]]["gpugrad"] = modeled / 1e3
+    path = tmp_path / "mlp_cuda.json"
+    path.write_text(json.dumps(data))
+    params, loss, _ = calibrate.fit_framework([path], verbose=False)
+    assert params["framework_us"] == pytest.approx(12.0, rel=0.01) and loss < 1e-3
+
+
 def test_calibration_recovers_a_disturbed_parameter():
     """The optimizer walks a parameter knocked 50% off back to the fitted value."""
     records = [r for r in fidelity.load_records(FILES[:1])
@@ -106,124 +243,22 @@ def test_format_fitted_round_trips():
     assert namespace["FITTED"] == calibrate._rounded(h200.FITTED)
 
 
-def test_cli_errors_name_the_problem(capsys, tmp_path):
-    with pytest.raises(SystemExit):
-        fidelity.main([str(tmp_path / "missing.json")])
-    assert "No such file" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        fidelity.main([str(tmp_path / "missing.json"), "--profile", "v100"])
-    assert "h100, h200, a100, l4" in capsys.readouterr().err
-    for name, text, message in (("empty.json", "{}", "neither a measurement file"),
-                                ("garbled.json", "x", "not JSON")):
-        (tmp_path / name).write_text(text)
-        with pytest.raises(SystemExit):
-            fidelity.main([str(tmp_path / name)])
-        assert f"{name}: {message}" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        calibrate.main([str(tmp_path / "missing.json")])
-    assert "no such file" in capsys.readouterr().err
+def test_write_h200_replaces_only_its_block_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "h200.py"
+    original = Path(h200.__file__).read_text()
+    path.write_text(original)
+    params = dict(h200.FITTED, event_us=9.5)
+    calibrate.write_h200(params, path=path)
+    text = path.read_text()
+    assert text.replace('"event_us": 9.5,', f'"event_us": {h200.FITTED["event_us"]!r},') \
+        == original
+    assert [p.name for p in tmp_path.iterdir()] == ["h200.py"]
+    path.write_text(original.replace("(BEGIN FITTED)", "(BEGIN)"))
+    with pytest.raises(ValueError, match=r"no '\(BEGIN FITTED\)' \.\.\. '\(END FITTED\)' block"):
+        calibrate.write_h200(params, path=path)
+    assert "(BEGIN)" in path.read_text()   # left as it was
 
 
-# ---- gpugrad's own training steps (bench/mlp.py results) and framework_us ----------------------
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "results" / "h200-run1" / "mlp_cuda.json"
-SMALL = [64, 128, 128, 10]
-LARGE = [1024, 4096, 4096, 4096, 10]
-
-
-def small_bench_file(tmp_path, gpugrad_ms=None):
-    """The H200 run's bench file with only the small MLP (the large one takes seconds in NumPy);
-    ``gpugrad_ms`` replaces gpugrad's measured times (both timings)."""
-    data = json.loads(BENCH.read_text())
-    data["configs"] = {"small": data["configs"]["small"]}
-    if gpugrad_ms is not None:
-        for timing, ms in gpugrad_ms.items():
-            data["configs"]["small"][timing]["gpugrad"] = ms
-    path = tmp_path / "mlp_cuda.json"
-    path.write_text(json.dumps(data))
-    return path
-
-
-def test_bench_records_and_the_measured_commit():
-    records = fidelity.load_records([BENCH])
-    assert {r["op"] for r in records} == {"gpugrad_step", "cupy_step"}
-    assert len(records) == 8 and {r["version"] for r in records} == {"b3d5b18"}
-    assert {r["config"] for r in records} == {"small", "large"}
-    assert fidelity.load_records([BENCH], "head")[0]["version"] == "head"
-
-
-def test_the_b3d5b18_step_launches_one_gradient_copy_per_parameter():
-    head = steps.step_actions(SMALL, 64, "ebff087")
-    old = steps.step_actions(SMALL, 64, "b3d5b18")
-    names = [[a[1].name for a in acts if a[0] == "kernel"] for acts in (head, old)]
-    assert len(names[1]) - len(names[0]) == 6 and names[1].count("copy") == 6
-    classes = [a[1].op_class for a in old if a[0] == "kernel" and a[1].name == "copy"]
-    assert classes.count("transpose") == 3 and classes.count("copy") == 3   # weights, biases
-    assert {"matmul", "bias_act", "softmax_cross_entropy", "sgd_step"} <= set(names[0])
-
-
-def test_the_ebff087_step_has_the_old_loss_and_one_element_kernels():
-    kernels = {v: [a[1] for a in steps.step_actions(LARGE, 512, v) if a[0] == "kernel"]
-               for v in ("head", "ebff087")}
-    names = {v: [k.name for k in ks] for v, ks in kernels.items()}
-    # the mean's sum and division and the division in its backward, against one mean kernel
-    assert len(names["ebff087"]) - len(names["head"]) == 2
-    assert names["ebff087"].count("binary:div") == 2 and "binary:div" not in names["head"]
-    assert names["head"].count("reduce:mean") == 1
-    sgd = {v: next(k for k in ks if k.name == "sgd_step") for v, ks in kernels.items()}
-    # float4 accesses now (a tensor whose size is no multiple of 4 has one partial vector)
-    assert 0 <= 4 * sgd["head"].elements - sgd["ebff087"].elements < 4 * 8
-    assert sgd["ebff087"].nbytes == sgd["head"].nbytes
-    h = get_profile("h200")
-    assert h.kernel_us(sgd["head"]) < 0.6 * h.kernel_us(sgd["ebff087"])
-
-
-def test_small_mlp_step_on_sim_is_host_bound_as_measured():
-    """The measured gpugrad step (1.42 ms on the H200) is mostly gpugrad's own Python: the model
-    gets it within 10% with framework_us, and at under half the time without it."""
-    records = [r for r in fidelity.load_records([BENCH]) if r["op"] == "gpugrad_step"
-               and r["config"] == "small"]
-    compiled = fidelity.compile_records(records)
-    h = get_profile("h200")
-    for profile, low, high in ((h, 0.9, 1.1), (h.with_params(framework_us=0.0), 0.2, 0.5)):
-        for _fam, _op, modeled, measured in fidelity.evaluate(compiled, profile):
-            assert low <= modeled / measured <= high, (profile.framework_us, modeled, measured)
-    tl = fidelity.Timeline(h, record_events=False, framework=True)
-    for act in steps.step_actions(SMALL, 64, "b3d5b18"):
-        if act[0] == "kernel":
-            tl.kernel(act[1])
-    assert tl.device_busy_us < 0.1 * tl.host_us   # the GPU idles: gpugrad's host is the limit
-
-
-def test_cli_reports_the_gpugrad_step_family(tmp_path, capsys):
-    path = small_bench_file(tmp_path)
-    assert fidelity.main([str(path), "--profile", "h200", "--step-version", "b3d5b18"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert re.fullmatch(r"overall: median \d+\.\d% p90 \d+\.\d% \(n=4\)", lines[-1])
-    assert any(line.startswith("gpugrad step") for line in lines)
-    assert any(line.startswith("cupy step (bench)") for line in lines)
-    assert any("as of b3d5b18" in line for line in lines)
-
-
-def test_raw_replays_through_the_backend_do_not_pay_the_framework_cost():
-    from gpugrad.device import get_backend
-
-    rec = {"op": "add", "shapes": [[256], [256]], "dtype": "float32", "gpu_us": 10.0}
-    try:
-        modeled = fidelity.run_on_backend(rec, "h200", "sim:3")
-        assert get_backend("sim:3").timeline.framework_us == 0.0
-    finally:
-        configure("sim:3")
-    direct, _ = fidelity.run_program(fidelity.compile_record(rec)[2], get_profile("h200"))
-    assert modeled == pytest.approx(direct, rel=1e-12)
-
-
-def test_fit_framework_recovers_a_known_value(tmp_path):
-    """Measurements made by the model itself with framework_us = 12 give back 12."""
-    truth = get_profile("h200").with_params(framework_us=12.0)
-    records = [r for r in fidelity.load_records([small_bench_file(tmp_path)], "head")
-               if r["op"] == "gpugrad_step"]
-    ms = {r["timing"]: fidelity.evaluate(fidelity.compile_records([r]), truth)[0][2] / 1e3
-          for r in records}
-    params, loss, _ = calibrate.fit_framework([small_bench_file(tmp_path, ms)], "head",
-                                              verbose=False)
-    assert params["framework_us"] == pytest.approx(12.0, rel=0.01) and loss < 1e-3
+def test_the_profile_names_no_path_outside_the_repository():
+    text = Path(h200.__file__).read_text()
+    assert "../" not in text and "bench/results/measurements/README.md" in text

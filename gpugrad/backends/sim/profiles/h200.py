@@ -4,17 +4,19 @@ Public spec numbers (NVIDIA H200 Tensor Core GPU datasheet, SXM column): HBM3e 1
 4.8 TB/s; FP64 34 TFLOPS, FP64 Tensor Core 67 TFLOPS, FP32 67 TFLOPS, TF32 Tensor Core 989 TFLOPS
 with sparsity (494.7 dense), BF16 1,979 TFLOPS with sparsity (989.5 dense); NVLink 900 GB/s
 (450 per direction); PCIe Gen5 x16 (128 GB/s both directions). From the CUDA device query of the
-measured card (../shared/gpu-measurements/README.md): 132 SMs, 1.98 GHz boost clock, 60 MiB L2,
+measured card (bench/results/measurements/README.md): 132 SMs, 1.98 GHz boost clock, 60 MiB L2,
 150,109,880,320 bytes of device memory.
 
 ``FITTED`` holds the model parameters (what each one means: profile.py and docs/sim-model.md)
-that ``python -m gpugrad.sim.calibrate --write`` fitted on the H200 measurement files; do not
-edit them by hand, rerun the calibration. ``ASSUMED`` holds the few the data cannot pin down.
-The other profiles reuse both as fractions of their own spec numbers (efficiencies, per-SM rates)
-or as host-side costs (the Python/CuPy host is the same).
+that ``gpugrad sim calibrate bench/results/measurements/h200-run1.json
+bench/results/measurements/h200-run2.json --write`` fitted on the H200 measurement files; do not
+edit them by hand, rerun the calibration (it rewrites the block between the markers below).
+``ASSUMED`` holds the few the data cannot pin down. The other profiles reuse both as fractions
+of their own spec numbers (efficiencies, per-SM rates) or as host-side costs (the Python/CuPy
+host is the same).
 
 ``FRAMEWORK`` holds ``framework_us``, gpugrad's own Python host time per kernel it dispatches,
-fitted by ``python -m gpugrad.sim.calibrate --fit-framework`` on gpugrad's measured training steps
+fitted by ``gpugrad sim calibrate --fit-framework`` on gpugrad's measured training steps
 (bench/results/h200-run1/mlp_cuda.json). It belongs to the host CPU of the machine that H200 sat in
 (and to gpugrad's code at the time), not to the GPU: two points, one parameter, a fit.
 """
