@@ -14,6 +14,8 @@ hot paths of training. Every backend implements them; the ``cuda`` backend with 
 """
 import math
 
+from .. import device as device_registry
+
 UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "sign", "log1p",
              "expm1")
 BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
@@ -84,9 +86,7 @@ class Backend:
 
     def __reduce__(self):
         # one backend per device: copy.deepcopy and pickle of a tensor must keep its backend
-        from ..device import get_backend
-
-        return (get_backend, (str(self.device),))
+        return (device_registry.get_backend, (str(self.device),))
 
     # ---- host <-> device ---------------------------------------------------------------
     def from_host(self, data, dtype=None):

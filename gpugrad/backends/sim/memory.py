@@ -30,6 +30,7 @@ thread (which could deadlock two devices freeing each other's arrays) and no fre
 """
 import threading
 
+from ... import device as device_registry
 from ...errors import OutOfMemoryError
 
 GRANULE = 512  # bytes; CuPy's memory pool rounds every request up to a multiple of this
@@ -114,9 +115,7 @@ class SimArray:
 def _rebuild(device, data):
     if device is None or data.nbytes == 0:
         return SimArray(data, None)
-    from ...device import get_backend
-
-    return SimArray(data, get_backend(device).pool.allocate(data.nbytes))
+    return SimArray(data, device_registry.get_backend(device).pool.allocate(data.nbytes))
 
 
 class MemoryPool:
