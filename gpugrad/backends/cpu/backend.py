@@ -1,7 +1,8 @@
 """The ``cpu`` backend: the contract on NumPy. It is also the reference the other backends match.
 
 The NumPy computations themselves (PyTorch's dtype rules on NumPy arrays, the fused kernels'
-reference implementations) live in ``numpy_ops``, which the ``sim`` backend shares.
+reference implementations) live in ``numpy_ops``. The ``sim`` backend computes its values by
+calling this backend.
 """
 import math
 import warnings

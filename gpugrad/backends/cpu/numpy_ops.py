@@ -1,5 +1,5 @@
-"""The NumPy computations behind the ``cpu`` backend, shared by the ``sim`` backend (which
-computes its values with them) and by the ``cuda`` backend's host side: dtype maps, PyTorch's
+"""The NumPy computations behind the ``cpu`` backend (whose values the ``sim`` backend uses),
+shared with the ``cuda`` backend's host side: dtype maps, PyTorch's
 dtype rules on NumPy arrays (low-precision floats computed in float32, integers wrapping), and
 the reference implementations of the fused kernels."""
 import warnings

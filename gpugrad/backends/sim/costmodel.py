@@ -37,6 +37,9 @@ BINARY_FLOPS = {"add": 1, "sub": 1, "mul": 1, "div": 4, "pow": 20, "maximum": 1,
                 "logical_and": 1, "logical_or": 1}
 REDUCE_FLOPS = {"sum": 1, "mean": 1, "max": 1, "min": 1, "argmax": 2, "argmin": 2}
 ACT_FLOPS = {"identity": 0, "relu": 1, "tanh": 12, "sigmoid": 12}
+#: bytes each thread of gpugrad's fused and optimizer kernels moves per access (float4 /
+#: double2, as kernels/*.cu do; see ``_vectors``)
+VECTOR_BYTES = 16
 _FIXED = {"where": ("elementwise", 1), "cast": ("elementwise", 0), "full": ("elementwise", 0),
           "arange": ("elementwise", 1), "random": ("random", 20)}
 
@@ -209,11 +212,9 @@ def spec(name, inputs, outputs, **info):
     if name in ("bias_act", "bias_act_backward", "bias_act_grads"):
         per = ACT_FLOPS.get(info.get("act", "relu"), 1) + (name != "bias_act_backward")
         itemsize = outs[0].itemsize
-        vector_bytes = info.get("vector_bytes", 16)
         # the 2-D kernels pack a row only when its length is a multiple of the lanes
-        packed = name == "bias_act_backward" or outs[0].shape[-1] % _lanes(itemsize,
-                                                                           vector_bytes) == 0
-        work = _vectors(out_elems, itemsize, vector_bytes) if packed else out_elems
+        packed = name == "bias_act_backward" or outs[0].shape[-1] % _lanes(itemsize) == 0
+        work = _vectors(out_elems, itemsize) if packed else out_elems
         return KernelSpec(name, "fused", dtype, nread, nwritten, per * out_elems, shapes,
                           work, scalars)
     if name == "bias_grad_sum":  # one thread per column adds the slabs' partial sums
@@ -241,21 +242,21 @@ def _dense(a):
     return flags is None or flags.c_contiguous or 0 in a.strides
 
 
-def _lanes(itemsize, vector_bytes):
-    return vector_bytes // itemsize if 0 < itemsize <= vector_bytes else 1
+def _lanes(itemsize):
+    """Elements per 16-byte access (1 for an element wider than that)."""
+    return VECTOR_BYTES // itemsize if 0 < itemsize <= VECTOR_BYTES else 1
 
 
-def _vectors(elements, itemsize, vector_bytes=16):
-    """Thread accesses of a kernel moving ``vector_bytes`` (16: float4 / double2) per access.
+def _vectors(elements, itemsize):
+    """Thread accesses of a kernel moving ``VECTOR_BYTES`` (float4 / double2) per access.
 
     The element-rate ceiling (profile.py) was fitted on CuPy's one-element-per-thread kernels;
     gpugrad's fused and optimizer kernels issue one access per 16 bytes (kernels/*.cu), so their
     work size is counted in vectors. Assumed, not yet measured on a GPU: that a vector access
     issues at the rate of a scalar one, i.e. these kernels are bound by bandwidth, as CuPy's
-    8-byte (float64) kernels measured on the H200 are. ``vector_bytes=0`` counts elements (the
-    kernels before they were vectorized).
+    8-byte (float64) kernels measured on the H200 are.
     """
-    lanes = _lanes(itemsize, vector_bytes)
+    lanes = _lanes(itemsize)
     return (elements + lanes - 1) // lanes
 
 
@@ -265,10 +266,9 @@ def _optimizer_spec(name, info, shapes):
     state_names = ("bufs",) if name == "sgd_step" else ("exp_avgs", "exp_avg_sqs")
     per_flops = 4 if name == "sgd_step" else 14
     elems = vectors = nparam = 0
-    vector_bytes = info.get("vector_bytes", 16)
     for p in params:
         elems += _size(p.shape)
-        vectors += _vectors(_size(p.shape), p.itemsize, vector_bytes)
+        vectors += _vectors(_size(p.shape), p.itemsize)
         nparam += p.nbytes
     nstate = 0
     for key in state_names:

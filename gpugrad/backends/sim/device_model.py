@@ -2,9 +2,9 @@
 bookkeeping every primitive shares (reserving a result's memory before NumPy computes it,
 modeling one kernel launch, the profiler's recording interface).
 
-``DeviceModel`` is a mixin of ``SimBackend`` (backend.py), whose primitives compute values with
-NumPy and describe each kernel to ``_kernel``/``_launch`` here. Every change to the model
-happens under the device's re-entrant ``lock``.
+``DeviceModel`` is a mixin of ``SimBackend`` (backend.py), whose primitives let its cpu backend
+(``self.cpu``) compute the values and describe each kernel to ``_modeled``/``_write`` here. Every
+change to the model happens under the device's re-entrant ``lock``.
 """
 import operator
 import os
@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import events
 from ...errors import HostMemoryError, OutOfMemoryError
-from . import costmodel, kernel_log, profiles
+from . import costmodel, kernel_log, primitives, profiles
 from . import timeline as timeline_mod
 from .memory import MemoryPool, SimArray
 
@@ -205,21 +205,39 @@ class DeviceModel:
             by_class[spec.op_class] = by_class.get(spec.op_class, 0.0) + us
         return by_op, by_class
 
-    # ---- results: memory reserved from shapes first, then NumPy computes -------------------
-    def _kernel(self, name, inputs, nbytes, compute, args, info=None):
-        """The usual primitive: reserve the result's modeled memory (``nbytes``, inferred from
-        the operands' shapes; ``OutOfMemoryError`` before the host allocates anything), let
-        NumPy compute it as ``compute(*args)``, then launch one kernel writing it."""
+    # ---- results: memory reserved from shapes first, then the cpu backend computes ----------
+    def _modeled(self, primitive, *args, out=None):
+        """Primitive ``primitive`` as one kernel: ``primitives.<primitive>(*args)`` names it and
+        sizes its result, whose memory is reserved first (``OutOfMemoryError`` before the host
+        allocates anything); then the cpu backend's ``<primitive>(*args)`` computes the values
+        (written into ``out``'s array when given: an in-place op, which allocates nothing)."""
+        kernel, reads, nbytes, info = getattr(primitives, primitive)(*args)
+        compute = getattr(self.cpu, primitive)
+        if out is not None:
+            compute(*args, out.data)
+            self._write(kernel, reads, (out.data,), info)
+            return out
+        value, alloc = self._allocated(nbytes, compute, args)
+        self._launch(kernel, reads, (value,), info, _signature(kernel, reads, value, info))
+        return SimArray(value, alloc)  # (not _write: one call less on every op)
+
+    def _write(self, name, inputs, outputs, info=None):
+        """Model kernel ``name`` reading ``inputs`` and writing the arrays ``outputs`` (its
+        spec is cached under the operands' and the last output's signature)."""
+        self._launch(name, inputs, outputs, info, _signature(name, inputs, outputs[-1], info))
+
+    def _allocated(self, nbytes, compute, args):
+        """``(compute(*args), its Allocation)``, ``nbytes`` (inferred from shapes) reserved
+        before the host computes."""
         alloc = self.pool.allocate(nbytes)
         try:
-            out = compute(*args)
+            value = compute(*args)
         except BaseException as err:
             self._abandon((alloc,), nbytes, err)
             raise
-        if out.nbytes != nbytes:
-            alloc = self._resize(alloc, out.nbytes)
-        self._launch(name, inputs, (out,), info, _signature(name, inputs, out, info))
-        return SimArray(out, alloc)
+        if value.nbytes != nbytes:
+            alloc = self._resize(alloc, value.nbytes)
+        return value, alloc
 
     def _reserve(self, *sizes):
         """Allocations for several results, in order (all or none)."""
