@@ -10,8 +10,8 @@ from ... import dtypes
 from ..base import BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, array_api_table
 
 # NaN and inf pass through as in NumPy (documented); NumPy's RuntimeWarnings about them would
-# only be noise, so they are silenced for the backends (cpu, and sim.backend, which reuses these).
-warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpugrad\.(backends\.|sim\.backend)")
+# only be noise, so they are silenced for the backends.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpugrad\.backends\.")
 
 F32 = np.dtype(np.float32)
 F64 = np.dtype(np.float64)
