@@ -310,7 +310,7 @@ def _print_cuda_row(name, row):
 def run_sim(names, profile, save, table=False):
     device = "sim:0"
     gg.sim.configure(device, profile=profile)
-    backend = gg.device.get_backend(device)
+    backend = gg.device_registry.get_backend(device)
     result = {**version_fields(), "device": device, "profile": profile, "configs": {}}
     for name in names:
         cfg = CONFIGS[name]

@@ -5,24 +5,31 @@ modeled GPU) or ``cuda`` (CuPy). See README.md and docs/ for a tour.
 """
 import importlib
 
+from .tensor import Tensor
+from .tensor_api import FUNCTIONS as _FUNCTIONS
+
+# gg.relu(x), gg.sum(x, dim=1)...: the Tensor methods PyTorch also has as functions (the same
+# function objects). Names bound explicitly below (creation, where, cat) take precedence.
+globals().update(_FUNCTIONS)
+
 from .engine import (enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
                      set_grad_enabled)
 from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_like, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
                        zeros_like)
-from . import device
-from .device import Device
+from . import device_registry
+from .device_registry import Device
 from .dtypes import (DType, bfloat16, float16, float32, float64, int8, int16, int32, int64,
                      promote_types, uint8)
 from .dtypes import bool_ as bool  # noqa: A001
 from .errors import (DeviceUnavailableError, HostMemoryError, InvalidDeviceError,
                      OutOfMemoryError)
 from .random import initial_seed, manual_seed
-from .tensor import Tensor
 from .tensor_methods import where
 from .tensor_shape_methods import cat, stack
 from .interop import from_dlpack
 
+device = Device  # PyTorch's gg.device("cuda:0")
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64
 half = float16
@@ -53,11 +60,11 @@ def __getattr__(name):
     if name in _LAZY_ATTRS:
         module, attr = _LAZY_ATTRS[name]
         return getattr(importlib.import_module(module), attr)
-    if name in device.device_types():  # gg.cuda: a device package's own controls
+    if name in device_registry.device_types():  # gg.cuda: a device package's own controls
         return importlib.import_module(f"gpugrad.backends.{name}")
     raise AttributeError(f"module 'gpugrad' has no attribute {name!r}")
 
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_ATTRS)
-                  | set(device.device_types()))
+                  | set(device_registry.device_types()))

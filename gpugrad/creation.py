@@ -1,7 +1,7 @@
 """Creation functions: ``tensor``, ``zeros``, ``ones``, ``full``, ``arange``, ``rand``, ``randn``..."""
 from . import dtypes as _dtypes
 from . import random as _random
-from .device import Device, get_backend
+from .device_registry import Device, get_backend
 from .tensor import Tensor, _shape_args
 
 

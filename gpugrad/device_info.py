@@ -9,12 +9,12 @@ cuda         unavailable  CuPy is not installed ...
 ```
 
 The rows come from the device packages themselves (``device_rows()`` and
-``unavailable_reason()`` of the device protocol, ``gpugrad/device.py``), in
+``unavailable_reason()`` of the device protocol, ``gpugrad/device_registry.py``), in
 ``ordered_device_types()`` order; nothing here knows a device by name.
 """
 from typing import NamedTuple
 
-from .device import device_rows, ordered_device_types
+from .device_registry import device_rows, ordered_device_types
 
 
 class DeviceInfo(NamedTuple):

@@ -17,7 +17,7 @@ NumPy is imported where it is used (NumPy itself calls these methods), so ``impo
 does not import it.
 """
 from . import dtypes as _dtypes
-from .device import get_backend
+from .device_registry import get_backend
 from .tensor import Tensor
 from .tensor_methods import _method
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .atomic import atomic_write
 from .creation import from_numpy
-from .device import Device
+from .device_registry import Device
 from .errors import DeviceUnavailableError
 from .tensor import Tensor
 

@@ -1,11 +1,11 @@
 """Moving a ``Tensor`` between devices and dtypes: ``to``, ``cpu`` and one method per device type
-(``sim``, ``cuda``: ``gpugrad.device.add_device_methods``),
+(``sim``, ``cuda``: ``gpugrad.device_registry.add_device_methods``),
 ``pin_memory``, the dtype conversions (``float``, ``half``, ``bfloat16``, ``long``, ``type``...),
 ``clone`` and ``contiguous``. Bound onto ``Tensor`` as ``tensor_methods`` binds the ops.
 """
 from . import engine as _engine
 from . import dtypes as _dtypes
-from .device import Device, add_device_methods, get_backend
+from .device_registry import Device, add_device_methods, get_backend
 from .ops import elementwise as E
 from .tensor import Tensor
 

@@ -13,19 +13,10 @@ from .ops import reduce as R
 from .ops import softmax as SM
 from .ops.broadcast import broadcast_shapes, normalize_dims, reduction_dims
 from .tensor import ReductionResult, Tensor, as_tensor_like
+from .tensor_api import tensor_method
 
 
-def _method(name, doc=None):
-    """Decorator: bind ``fn`` onto Tensor as ``name`` (with ``doc`` as its docstring if given)."""
-    def bind(fn):
-        fn.__name__ = name
-        fn.__qualname__ = f"Tensor.{name}"
-        if doc is not None:
-            fn.__doc__ = doc
-        setattr(Tensor, name, fn)
-        return fn
-
-    return bind
+_method = tensor_method
 
 
 # ---- arithmetic operators -------------------------------------------------------------------
@@ -396,7 +387,7 @@ def log_softmax(self, dim=-1):
 
 
 # ---- fused ops ------------------------------------------------------------------------------
-@_method("bias_act")
+@_method("bias_act", function=False)
 def bias_act(self, bias, act="identity"):
     """``act(self + bias)`` in one fused kernel (identity, relu, tanh or sigmoid)."""
     if act not in ACTIVATIONS:

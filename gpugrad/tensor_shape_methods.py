@@ -28,7 +28,7 @@ def reshape(self, *shape):
     return S.Reshape.apply(self, shape=shape)
 
 
-@_method("view")
+@_method("view", function=False)
 def view(self, *shape):
     """A view of self in a new shape, sharing its storage (a write through either is seen by
     both); one entry may be -1. Raises, as in PyTorch, when the strides allow no view (a
@@ -44,7 +44,7 @@ def view(self, *shape):
     return reshape(self, shape)
 
 
-@_method("view_as")
+@_method("view_as", function=False)
 def view_as(self, other):
     """``self.view(other.shape)``."""
     return view(self, other.shape)
@@ -160,7 +160,7 @@ def flatten(self, start_dim=0, end_dim=-1):
     return self.reshape(self.shape[:start] + (middle,) + self.shape[end + 1:])
 
 
-@_method("expand")
+@_method("expand", function=False)
 def expand(self, *shape):
     """Size-1 dimensions broadcast to ``shape`` (-1 keeps a size); new dims may lead.
 
@@ -202,7 +202,7 @@ def narrow(self, dim, start, length):
     return S.Getitem.apply(self, index=(slice(None),) * d + (slice(start, start + length),))
 
 
-@_method("expand_as")
+@_method("expand_as", function=False)
 def expand_as(self, other):
     """``self.expand(other.shape)``."""
     return self.expand(other.shape)
@@ -263,7 +263,7 @@ def iter_(self):
     return (self[i] for i in range(self.shape[0]))
 
 
-@_method("gather_rows")
+@_method("gather_rows", function=False)
 def gather_rows(self, index):
     """``self[arange(n), index]``: one entry per row (used by losses)."""
     return self[creation.arange(self.shape[0], device=self.device), index]

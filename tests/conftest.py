@@ -7,20 +7,20 @@ import gpugrad as gg
 
 # Every device type the installation has (a package in gpugrad/backends/), cpu first: a new
 # device joins every device-parametrized test by existing.
-DEVICES = gg.device.ordered_device_types()
+DEVICES = gg.device_registry.ordered_device_types()
 
 
 def device_unavailable_reason(name):
     """None when ``name`` can run here, else why not (the package's ``unavailable_reason()``)."""
-    if name not in gg.device.device_types():
+    if name not in gg.device_registry.device_types():
         return f"the {name!r} backend is not part of this installation"
-    reason = gg.device.unavailable_reason(name)
+    reason = gg.device_registry.unavailable_reason(name)
     return None if reason is None else f"{name} is not usable here: {reason}"
 
 
 def _device_param(name):
     # a device that needs GPU hardware (NEEDS_GPU) carries the ``cuda`` mark: -m "not cuda"
-    marks = [pytest.mark.cuda] if gg.device.needs_gpu(name) else []
+    marks = [pytest.mark.cuda] if gg.device_registry.needs_gpu(name) else []
     return pytest.param(name, id=name, marks=marks)
 
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("cuda", "cuda", 0, "cuda:0"), ("cuda:0", "cuda", 0, "cuda:0"), (" CUDA:3 ", "cuda", 3, "cuda:3"),
 ])
 def test_device_parses_valid_forms(spec, type_, index, text):
-    if type_ not in gg.device.device_types():
+    if type_ not in gg.device_registry.device_types():
         pytest.skip(f"the {type_!r} backend is not part of this installation")
     d = gg.Device(spec)
     assert (d.type, d.index, str(d)) == (type_, index, text)
@@ -34,8 +34,8 @@ def test_unknown_device_lists_the_valid_forms(spec):
         gg.Device(spec)
     message = str(info.value)
     assert repr(spec) in message and '"cpu"' in message
-    for t in gg.device.device_types():  # cpu is not indexed: the protocol's INDEXED = False
-        assert (f'"{t}:N"' in message) == gg.device.is_indexed(t)
+    for t in gg.device_registry.device_types():  # cpu is not indexed: the protocol's INDEXED = False
+        assert (f'"{t}:N"' in message) == gg.device_registry.is_indexed(t)
 
 
 def test_unknown_device_in_creation_and_to():
@@ -98,7 +98,7 @@ def test_engine_and_ops_never_import_numpy_or_cupy():
 
 def test_private_backend_helpers_are_not_device_types():
     # gpugrad/backends/cuda/recorder.py helps the cuda backend; it is no device of its own
-    assert gg.device.device_types() == ["cpu", "cuda", "sim"]
+    assert gg.device_registry.device_types() == ["cpu", "cuda", "sim"]
 
 
 def test_device_with_a_separate_index():

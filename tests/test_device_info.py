@@ -31,16 +31,16 @@ def test_default_profile_follows_the_environment(monkeypatch):
 def test_rows_come_from_the_device_packages_in_order():
     rows = gg.devices()
     types = [r.device for r in rows]
-    assert sorted(set(types), key=types.index) == gg.device.ordered_device_types()
-    for type_ in gg.device.device_types():
+    assert sorted(set(types), key=types.index) == gg.device_registry.ordered_device_types()
+    for type_ in gg.device_registry.device_types():
         assert [(r.name, r.available, r.detail, r.profile) for r in rows if r.device == type_] \
-            == gg.device.device_rows(type_)
+            == gg.device_registry.device_rows(type_)
 
 
 def test_a_package_that_fails_is_a_row_not_an_exception(monkeypatch):
     def broken():
         raise RuntimeError("driver exploded")
 
-    monkeypatch.setattr(gg.device.device_package("cuda"), "device_rows", broken)
+    monkeypatch.setattr(gg.device_registry.device_package("cuda"), "device_rows", broken)
     rows = [r for r in gg.devices() if r.device == "cuda"]
     assert len(rows) == 1 and not rows[0].available and "driver exploded" in rows[0].detail

@@ -3,7 +3,7 @@
 The test copies gpugrad, adds two device packages that nothing else in the code knows of, and
 checks in a fresh interpreter that ``Device``, ``Tensor.<type>()``, ``Module.<type>()``,
 ``gg.<type>``, ``gg.devices()`` and the tests' device list all find them through the device
-protocol (``gpugrad/device.py``): ``fake`` defines only ``create_backend``; ``fakehost`` is a
+protocol (``gpugrad/device_registry.py``): ``fake`` defines only ``create_backend``; ``fakehost`` is a
 single device (``INDEXED = False``) that needs a GPU and is not usable here."""
 import ast
 import os
@@ -44,7 +44,7 @@ import gpugrad as gg
 from gpugrad.errors import InvalidDeviceError
 
 assert gg.__file__.startswith(COPY), gg.__file__  # the copy with the new packages, not the checkout
-assert {"fake", "fakehost"} <= set(gg.device.device_types())
+assert {"fake", "fakehost"} <= set(gg.device_registry.device_types())
 
 d = gg.Device("fake:2")
 assert (d.type, d.index, str(d)) == ("fake", 2, "fake:2") and str(gg.Device("fake")) == "fake:0"
@@ -113,7 +113,7 @@ def test_a_new_device_type_is_one_package(tmp_path):
 
 
 def test_the_protocol_as_the_shipped_packages_answer_it():
-    device = gg.device
+    device = gg.device_registry
     assert device.ordered_device_types() == ["cpu", "sim", "cuda"]
     assert not device.is_indexed("cpu") and device.is_indexed("sim") and device.is_indexed("cuda")
     assert [device.needs_gpu(t) for t in ("cpu", "sim", "cuda")] == [False, False, True]
@@ -143,7 +143,7 @@ def test_no_device_name_is_written_outside_the_device_packages():
     # package whether an index is allowed: none of them spells a device name in its code.
     package = ROOT / "gpugrad"
     found = {rel: device_names_in_code(package / rel, ("cpu", "sim", "cuda"))
-             for rel in ("device.py", "device_info.py")}
+             for rel in ("device_registry.py", "device_info.py")}
     found.update({rel: device_names_in_code(package / rel, ("sim", "cuda"))
                   for rel in ("tensor_conversions.py", "nn/module.py")})
     offenders = {rel: hits for rel, hits in found.items() if hits}

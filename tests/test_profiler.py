@@ -101,7 +101,7 @@ def test_push_and_pull_recording_interface():
 def test_outside_a_profile_the_timeline_keeps_no_events():
     gg.sim.configure(DEV)
     gg.ones(10, device=DEV) + 1
-    from gpugrad.device import get_backend
+    from gpugrad.device_registry import get_backend
 
     assert get_backend(DEV).timeline.events == []
 

@@ -115,7 +115,7 @@ def test_tensor_constructor_matches_gg_tensor(device):
 
 def test_tensors_on_two_devices_name_both(device):
     other = "sim" if device == "cpu" else "cpu"
-    if "sim" not in gg.device.device_types():
+    if "sim" not in gg.device_registry.device_types():
         pytest.skip("the sim backend is not part of this installation")
     a = gg.ones(2, device=device)
     b = gg.ones(2, device=other)
@@ -164,7 +164,7 @@ def test_every_public_tensor_method_and_property_has_a_docstring():
 @pytest.mark.parametrize("cls", [gg.Tensor, gg.nn.Module], ids=["Tensor", "Module"])
 def test_each_device_type_has_a_documented_method(cls, monkeypatch):
     # x.sim(), model.cuda(1)...: made from the device registry, one per type, cpu written by hand
-    for type_ in gg.device.device_types():
+    for type_ in gg.device_registry.device_types():
         method = getattr(cls, type_)
         doc = method.__doc__.replace('"', "'")
         assert type_ in dir(cls) and f"self.to('{type_}" in doc, (type_, doc)

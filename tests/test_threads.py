@@ -15,7 +15,7 @@ import pytest
 import gpugrad as gg
 import gpugrad.nn.functional as F
 from gpugrad import random as gg_random
-from gpugrad.device import get_backend
+from gpugrad.device_registry import get_backend
 
 SIM = "sim:11"  # a device of its own: its counters see only these tests
 THREADS = 6

@@ -14,7 +14,7 @@ hot paths of training. Every backend implements them; the ``cuda`` backend with 
 """
 import math
 
-from .. import device as device_registry
+from .. import device_registry
 
 UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "sign", "log1p",
              "expm1")

@@ -8,7 +8,7 @@ from collections import OrderedDict, namedtuple
 
 from ..creation import zeros_like
 from ..engine import no_grad
-from ..device import Device, add_device_methods, get_backend
+from ..device_registry import Device, add_device_methods, get_backend
 from ..dtypes import DType, as_dtype
 from ..tensor import Tensor
 from .parameter import Parameter

@@ -19,7 +19,7 @@ caching pool (sizes rounded to 512 bytes; see ``gpugrad/backends/sim/memory.py``
 """
 import types
 
-from ..device import Device, get_backend
+from ..device_registry import Device, get_backend
 from ..backends.sim import profile_descriptions, profiles
 from .report import SimStats
 

@@ -37,7 +37,7 @@ from .measurements import BENCH_FAMILIES, FAMILIES, load, record_kind
 from ..backends.sim import costmodel
 from ..backends.sim.profiles import PROFILE_NAMES, get_profile
 from ..backends.sim.timeline import Timeline
-from ..device import Device, get_backend
+from ..device_registry import Device, get_backend
 
 # Program actions: ("kernel", spec) | ("event",) | ("transfer", kind, nbytes, pinned)
 # | ("malloc", nbytes) | ("pool_alloc",) | ("host", us) | ("sync",) | ("mark",)

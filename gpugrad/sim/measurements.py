@@ -22,7 +22,7 @@ import math
 import re
 
 from ..backends.sim.costmodel import OP_CLASSES, KernelSpec
-from ..device import get_backend
+from ..device_registry import get_backend
 
 #: CuPy measurement records: op -> the family the fidelity table groups it in
 FAMILIES = {

@@ -73,7 +73,7 @@ def test_cross_entropy_mean_is_folded_into_the_fused_kernels():
     target = gg.randint(0, 10, (64,), device="sim")
     gg.sim.reset("sim:0")
     F.cross_entropy(x, target).backward()
-    by_op, _ = gg.device.get_backend("sim:0").kernel_totals()
+    by_op, _ = gg.device_registry.get_backend("sim:0").kernel_totals()
     # forward: the fused rows and one mean; backward: the seed gradient and the fused backward
     assert {name: row[0] for name, row in by_op.items()} == {
         "softmax_cross_entropy": 1, "reduce:mean": 1, "full": 1,

@@ -102,7 +102,7 @@ def test_bias_act_backward_is_one_fused_launch_on_sim():
     grad = gg.ones(64, 128, device="sim")
     gg.sim.reset("sim:0")
     out.backward(grad)
-    by_op, _ = gg.device.get_backend("sim:0").kernel_totals()
+    by_op, _ = gg.device_registry.get_backend("sim:0").kernel_totals()
     # grad_x and per-slab column sums in one kernel, the slabs added in a second (64 rows: 8)
     assert {name: row[0] for name, row in by_op.items()} == {"bias_act_grads": 1,
                                                              "bias_grad_sum": 1}

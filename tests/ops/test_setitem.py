@@ -180,16 +180,16 @@ def test_sim_models_one_index_put_kernel_per_write():
     idx = gg.tensor([1, 5, 9], device="sim")
     gg.sim.reset("sim:0")
     x[idx] = 1.0  # index arrays: one scatter kernel
-    by_op = gg.device.get_backend("sim").kernel_totals()[0]
+    by_op = gg.device_registry.get_backend("sim").kernel_totals()[0]
     assert by_op["index_put"][0] == 1 and "copy" not in by_op
     x[:, 3] = gg.ones(64, device="sim")  # a slice: one copy into the view, as on a GPU
-    by_op = gg.device.get_backend("sim").kernel_totals()[0]
+    by_op = gg.device_registry.get_backend("sim").kernel_totals()[0]
     assert by_op["index_put"][0] == 1 and by_op["copy"][0] == 1
     assert by_op["full"][0] == 1  # the ones() value: the writes add no copies of x
     gg.sim.reset("sim:0")
     w = gg.ones(32, device="sim", requires_grad=True)
     x[0] = w  # recorded, still in place: one copy into the view, nothing else
-    by_op = gg.device.get_backend("sim").kernel_totals()[0]
+    by_op = gg.device_registry.get_backend("sim").kernel_totals()[0]
     assert by_op["copy"][0] == 1 and "index_put" not in by_op and x.grad_fn is not None
 
 

@@ -135,7 +135,7 @@ def test_adam_counts_steps_per_parameter(torch):
 
 
 def test_one_fused_call_per_device_per_step(monkeypatch):
-    from gpugrad.device import get_backend
+    from gpugrad.device_registry import get_backend
 
     backend = get_backend("cpu")
     calls = []

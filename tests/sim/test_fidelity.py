@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpugrad.device import get_backend
+from gpugrad.device_registry import get_backend
 from gpugrad.sim import calibrate, configure, fidelity
 from gpugrad.sim.measurements import FAMILIES
 from gpugrad.backends.sim.profiles import get_profile, h200

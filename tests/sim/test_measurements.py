@@ -9,7 +9,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.backends.sim.timeline import Timeline
-from gpugrad.device import get_backend
+from gpugrad.device_registry import get_backend
 from gpugrad.sim import fidelity, measurements
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -453,7 +453,7 @@ def install(monkeypatch):
     backend)``. Undone by ``monkeypatch``: the availability probe, the device registry, the bound
     CuPy, the kernel-module cache and the profiler's source list are swapped for the fake's and
     restored afterwards (a real GPU run in the same process uses them)."""
-    from gpugrad import device as device_module
+    from gpugrad import device_registry as device_module
     from gpugrad.backends import events
     from gpugrad.backends.cuda import availability
     from gpugrad.backends.cuda import backend as cuda_backend

@@ -2,7 +2,7 @@
 
 ``backend.py`` implements the backend contract on NumPy; ``numpy_ops.py`` holds the NumPy
 computations (PyTorch's dtype rules on NumPy arrays) that the ``sim`` device reuses for its
-values. The device protocol (``gpugrad/device.py``): one device, ``"cpu"``, always usable.
+values. The device protocol (``gpugrad/device_registry.py``): one device, ``"cpu"``, always usable.
 """
 import numpy as np
 

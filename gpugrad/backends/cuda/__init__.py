@@ -5,7 +5,7 @@ contract on CuPy arrays, with ``fused`` and ``optimizers`` launching the custom 
 ``recorder`` timing them for ``gg.profiler``. Importing this package never imports CuPy.
 ``gg.cuda`` is this package: ``gg.cuda.is_available()``, ``device_count()``, ``synchronize()``.
 
-The device protocol (``gpugrad/device.py``): devices ``cuda:N``, which need a GPU
+The device protocol (``gpugrad/device_registry.py``): devices ``cuda:N``, which need a GPU
 (``NEEDS_GPU``); ``unavailable_reason()`` and ``device_rows()`` come from ``availability``.
 """
 from .availability import (describe, device_count, device_rows, is_available, kernel_dir,

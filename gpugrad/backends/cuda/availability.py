@@ -4,11 +4,11 @@ Nothing here imports CuPy until a function is called, and no function lets a CuP
 escape: a machine without CuPy, without a driver or without a GPU gets ``False`` from
 ``is_available()`` and a sentence from ``unavailable_reason()``; ``.to("cuda")`` then raises
 ``gg.DeviceUnavailableError`` with that sentence. ``unavailable_reason`` and ``device_rows`` are
-the cuda package's answers to the device protocol (``gpugrad/device.py``).
+the cuda package's answers to the device protocol (``gpugrad/device_registry.py``).
 """
 import os
 
-from ...device import Device, loaded_backends
+from ...device_registry import Device, loaded_backends
 from ...errors import DeviceUnavailableError
 
 # cudaError_t codes that mean "no usable driver" rather than "no GPU" (CUDA runtime API).

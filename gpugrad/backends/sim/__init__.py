@@ -3,7 +3,7 @@ what a GPU would do with them: kernels and their cost (``costmodel``, ``profiles
 memory (``memory``), streams and clocks (``timeline``, ``device_model``). ``gg.sim`` holds its
 user-facing controls and reports.
 
-The device protocol (``gpugrad/device.py``): devices ``sim:N``, usable everywhere (no GPU
+The device protocol (``gpugrad/device_registry.py``): devices ``sim:N``, usable everywhere (no GPU
 needed); ``gg.devices()`` lists one row per GPU profile, the default profile first.
 """
 from . import profiles

@@ -30,7 +30,7 @@ thread (which could deadlock two devices freeing each other's arrays) and no fre
 """
 import threading
 
-from ... import device as device_registry
+from ... import device_registry
 from ...errors import OutOfMemoryError
 
 GRANULE = 512  # bytes; CuPy's memory pool rounds every request up to a multiple of this

@@ -6,7 +6,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.backends import base
-from gpugrad.device import get_backend
+from gpugrad.device_registry import get_backend
 
 B = get_backend("cpu")
 R = np.random.default_rng(1)

@@ -60,8 +60,8 @@ def broken_cuda(request, monkeypatch):
     module, phrase = CASES[request.param]
     monkeypatch.setitem(sys.modules, "cupy", module)  # None makes `import cupy` fail
     # on a GPU machine earlier tests may have created the real cuda backends: hide them
-    kept = {d: b for d, b in gg.device._BACKENDS.items() if d.type != "cuda"}
-    monkeypatch.setattr(gg.device, "_BACKENDS", kept)
+    kept = {d: b for d, b in gg.device_registry._BACKENDS.items() if d.type != "cuda"}
+    monkeypatch.setattr(gg.device_registry, "_BACKENDS", kept)
     gg_cuda._reset_probe()
     yield phrase
     gg_cuda._reset_probe()
@@ -97,7 +97,7 @@ def test_to_cuda_raises_device_unavailable(broken_cuda, move):
 def test_error_is_a_runtime_error_and_not_cached(broken_cuda):
     with pytest.raises(RuntimeError):
         gg.tensor([1.0]).to("cuda")
-    assert gg.Device("cuda") not in gg.device.loaded_backends()
+    assert gg.Device("cuda") not in gg.device_registry.loaded_backends()
 
 
 def test_missing_index_names_the_devices(monkeypatch):
@@ -129,7 +129,7 @@ def test_import_gpugrad_never_imports_cupy(tmp_path):
         (x.relu() * 2).sum().backward()
         y = gg.tensor([[1.0, 2.0]]).to("sim")
         assert y.sum().item() == 3.0
-        assert "cuda" in gg.device.device_types()
+        assert "cuda" in gg.device_registry.device_types()
         assert "cupy" not in sys.modules, sorted(m for m in sys.modules if "cupy" in m)
         print("ok")
     """)

@@ -21,7 +21,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def be():
-    return gg.device.get_backend("cuda")
+    return gg.device_registry.get_backend("cuda")
 
 
 def dev(be, a):
@@ -155,7 +155,7 @@ def test_training_steps_match_cpu(rng, make_opt):
 def test_training_step_adopts_gradients_without_copies(monkeypatch):
     """CuPy's fresh results own their memory (``.base is None``), so the engine keeps every weight
     and bias gradient as ``.grad`` without a copy kernel."""
-    be = gg.device.get_backend("cuda")
+    be = gg.device_registry.get_backend("cuda")
     copies = []
     original = be.contiguous
     monkeypatch.setattr(be, "contiguous", lambda a: copies.append(a.shape) or original(a))
@@ -191,7 +191,7 @@ def test_profiler_traces_a_training_step(tmp_path, rng):
     kernels, never overlapping on a track, and the pool's memory counter; nothing outside."""
     import cupy
 
-    be = gg.device.get_backend("cuda:0")
+    be = gg.device_registry.get_backend("cuda:0")
     model = gg.nn.Sequential(gg.nn.Linear(20, 16, activation="relu"), gg.nn.Linear(16, 5))
     model.to("cuda")
     opt = gg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)

@@ -45,7 +45,7 @@ def be(backend_kind):
     if backend_kind == "gpu":
         if not gg.cuda.is_available():
             pytest.skip(f"cuda is not usable here: {gg.cuda.unavailable_reason()}")
-        yield gg.device.get_backend("cuda")
+        yield gg.device_registry.get_backend("cuda")
         return
     reason = fake_cupy.kernels_unavailable_reason()
     if reason:

@@ -99,7 +99,7 @@ def test_install_serves_cuda0_and_is_undone():
     before = gg.cuda.is_available()
     with pytest.MonkeyPatch.context() as patch:
         fake, backend = fake_cupy.install(patch)
-        assert gg.cuda.is_available() and backend is gg.device.get_backend("cuda:0")
+        assert gg.cuda.is_available() and backend is gg.device_registry.get_backend("cuda:0")
         t = gg.tensor([1.0, 2.0], device="cuda")
         assert isinstance(t._data, fake.ndarray) and (t * 3).tolist() == [3.0, 6.0]
         assert "Fake GPU" in backend.describe()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.device import get_backend
+from gpugrad.device_registry import get_backend
 from gpugrad.backends.sim.memory import SimArray
 
 DEV = "sim:2"  # a device of its own, so counts are not disturbed by other tests

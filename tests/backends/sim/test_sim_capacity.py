@@ -18,7 +18,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.backends.cpu.backend import NumpyBackend
-from gpugrad.device import get_backend
+from gpugrad.device_registry import get_backend
 from gpugrad.errors import HostMemoryError
 from gpugrad.backends.sim import shapes
 

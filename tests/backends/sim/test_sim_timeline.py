@@ -163,7 +163,7 @@ def test_every_profile_carries_the_h200_hosts_framework_cost():
 
 def test_tensor_ops_on_sim_pay_the_framework_cost_and_raw_primitives_can_switch_it_off():
     import gpugrad as gg
-    from gpugrad.device import get_backend
+    from gpugrad.device_registry import get_backend
 
     dev = "sim:6"
     host, kernels = {}, {}
