@@ -1,10 +1,13 @@
 """``Optimizer``: parameter groups, per-parameter state, ``zero_grad`` and ``state_dict``.
 
-Subclasses implement ``step``. Updates go through the backend's fused step (``sgd_step``,
+Subclasses implement ``step``. SGD and Adam go through the backend's fused step (``sgd_step``,
 ``adam_step``): one call per device, group and step count, covering all those parameters, so on
-a GPU an optimizer step is one kernel launch rather than several per parameter.
+a GPU an optimizer step is one kernel launch rather than several per parameter. The other
+optimizers (and Adam's ``amsgrad``) are composed of in-place Tensor ops under ``no_grad``, so
+they run on every device, several small kernels per parameter.
 """
 import copy
+from typing import Any, Callable
 
 from ..engine import enable_grad, no_grad
 from ..creation import zeros_like
@@ -49,14 +52,14 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter (to None by default, else to zeros)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
                     p.grad = None if set_to_none else zeros_like(p.grad)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient (each optimizer defines it).
         ``closure`` re-evaluates the model and returns the loss, which ``step`` returns."""
         raise NotImplementedError
@@ -86,6 +89,19 @@ class Optimizer:
             bucket_key = (id(p._backend), None if key is None else key(p))
             buckets.setdefault(bucket_key, []).append(p)
         return buckets.values()
+
+    def _params_with_grad(self, group):
+        """The parameters of ``group`` that have a gradient (checked as for the fused calls)."""
+        return [p for bucket in self._buckets(group["params"]) for p in bucket]
+
+    @staticmethod
+    def _effective_grad(p, maximize, weight_decay):
+        """``p``'s gradient as PyTorch's optimizers use it: negated for ``maximize``, plus
+        ``weight_decay * p`` (the L2 penalty) when ``weight_decay`` is not 0."""
+        grad = -p.grad if maximize else p.grad
+        if weight_decay:
+            grad = grad + p * weight_decay
+        return grad
 
     def _state_tensor(self, p, name):
         """The state tensor ``name`` of ``p``, created as zeros (on p's device) on first use."""
@@ -147,3 +163,21 @@ class Optimizer:
             for key in sorted(k for k in group if k != "params"):
                 lines.append(f"    {key}: {group[key]}")
         return "\n".join(lines) + "\n)"
+
+
+class PerParameterOptimizer(Optimizer):
+    """An optimizer whose step updates each parameter on its own, with in-place Tensor ops under
+    ``no_grad`` (so it runs on every device without a fused kernel): subclasses define
+    ``_update(p, group)``."""
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns ``closure()``'s loss if given."""
+        loss = self._closure_loss(closure)
+        with no_grad():
+            for group in self.param_groups:
+                for p in self._params_with_grad(group):
+                    self._update(p, group)
+        return loss
+
+    def _update(self, p, group):
+        raise NotImplementedError

@@ -13,7 +13,7 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+                 nesterov=False, *, maximize=False):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -32,7 +32,8 @@ class SGD(Optimizer):
         for group in self.param_groups:
             momentum = group["momentum"]
             for params in self._buckets(group["params"]):
-                states = [self.state.setdefault(p, {}) for p in params]
+                # As in PyTorch, plain SGD keeps no state (its state dict lists no parameter).
+                states = [self.state.setdefault(p, {}) if momentum else {} for p in params]
                 bufs = [s.get("momentum_buffer") for s in states]
                 backend = params[0]._backend
                 new_bufs = backend.sgd_step(
