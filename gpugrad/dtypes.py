@@ -62,6 +62,9 @@ _BY_NAME.update({"float": float32, "double": float64, "half": float16, "long": i
                  "int": int32, "short": int16, "bool_": bool_})
 # Python's own types, as PyTorch reads them in ``dtype=``: float is double precision
 _BY_PYTHON_TYPE = {float: float64, int: int64, bool: bool_}
+# The default float dtype (``torch.get_default_dtype()``): of Python floats, of float creation
+# (``zeros``, ``rand``, ``tensor([1.5])``) and of float results of integer ops. Process-wide, as
+# in PyTorch; every reader looks it up at call time, so ``set_default_dtype`` needs no hook.
 DEFAULT_FLOAT = float32
 SUPPORTED = ", ".join(d.name for d in ALL)
 
@@ -87,6 +90,23 @@ def as_dtype(dtype):
     except KeyError:
         raise TypeError(f"unsupported dtype {dtype!r}; gpugrad supports {SUPPORTED} (and the "
                         f"names float, double, half, long, int, short)") from None
+
+
+
+def set_default_dtype(d):
+    """Make ``d`` (a floating dtype) the default float dtype, as ``torch.set_default_dtype``:
+    the dtype of ``gg.tensor([1.5])``, ``gg.zeros(2)``, ``gg.rand(2)``, ``gg.arange(0.5)``, and
+    of ``int_tensor * 0.5`` or ``int_tensor.exp()``. Process-wide (all threads), as in PyTorch."""
+    global DEFAULT_FLOAT
+    dtype = as_dtype(d)
+    if dtype is None or not dtype.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    DEFAULT_FLOAT = dtype
+
+
+def get_default_dtype():
+    """The default float dtype (``gg.float32`` unless ``set_default_dtype`` changed it)."""
+    return DEFAULT_FLOAT
 
 
 # ---- promotion -------------------------------------------------------------------------------
@@ -178,7 +198,7 @@ def result_type_of(dimensioned, zero_dim, scalars):
 
 
 # binary promotion is on every op's dispatch: memoized by the operands' (dtype, class) pairs
-_BINARY_CACHE = {}
+_BINARY_CACHE: dict = {}
 
 
 def binary_result_type(a, a_class, b, b_class):
@@ -202,7 +222,9 @@ def can_cast(src, dst):
 
 
 # unary ops whose result is floating even for integer or bool input (PyTorch's rule)
-FLOAT_RESULT_OPS = frozenset(("exp", "log", "sqrt", "tanh", "sigmoid", "log1p", "expm1"))
+FLOAT_RESULT_OPS = frozenset(("exp", "log", "sqrt", "tanh", "sigmoid", "log1p", "expm1",
+                              "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
+                              "asinh", "acosh", "atanh", "log2", "log10", "exp2", "erf", "erfc"))
 
 
 def unary_result_type(op, dtype):
@@ -215,5 +237,6 @@ def unary_result_type(op, dtype):
 
 def default_float_for(dtype):
     """The result dtype of a floating op (``exp``, ``/``, ``mean``) on ``dtype``: ``dtype`` if
-    it is floating, else the default float (float32), as PyTorch does for integer inputs."""
+    it is floating, else the default float (``get_default_dtype()``), as PyTorch does for
+    integer inputs."""
     return dtype if dtype.is_floating_point else DEFAULT_FLOAT

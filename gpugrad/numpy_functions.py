@@ -11,7 +11,7 @@ from .tensor import Tensor
 from .tensor_methods import where
 from .tensor_shape_methods import cat, stack
 
-HANDLED_FUNCTIONS = {}  # NumPy function -> (its gpugrad implementation, tensor_first)
+HANDLED_FUNCTIONS: dict = {}  # NumPy function -> (its gpugrad implementation, tensor_first)
 
 
 def _implements(*names, tensor_first=True):

@@ -176,9 +176,3 @@ def addcmul_(self, tensor1, tensor2, *, value=1):
 def addcdiv_(self, tensor1, tensor2, *, value=1):
     """``self += value * tensor1 / tensor2`` in place; returns self."""
     return add_(self, tensor1 / tensor2 * value if value != 1 else tensor1 / tensor2)
-
-
-@_method("lerp_")
-def lerp_(self, end, weight):
-    """``self += weight * (end - self)`` in place; returns self."""
-    return add_(self, (end - self) * weight)

@@ -13,7 +13,7 @@ from .ops import reduce as R
 from .ops import softmax as SM
 from .ops.broadcast import broadcast_shapes, normalize_dims, reduction_dims
 from .tensor import ReductionResult, Tensor, as_tensor_like
-from .tensor_api import tensor_method
+from .tensor_api import tensor_method, write_out
 
 
 _method = tensor_method
@@ -21,10 +21,10 @@ _method = tensor_method
 
 # ---- arithmetic operators -------------------------------------------------------------------
 def _binary(op, reverse=False):
-    apply = op.apply
+    # op.apply is looked up per call: a profiler that times Function.apply sees operators too
     if reverse:
-        return lambda self, other: apply(other, self)
-    return lambda self, other: apply(self, other)
+        return lambda self, other: op.apply(other, self)
+    return lambda self, other: op.apply(self, other)
 
 
 _BROADCAST = "; ``other`` is a tensor or a number, broadcast as in PyTorch."
@@ -32,7 +32,27 @@ for _name, _op, _sym in (("add", E.Add, "+"), ("sub", E.Sub, "-"), ("mul", E.Mul
                          ("div", E.Div, "/"), ("pow", E.Pow, "**")):
     _method(f"__{_name}__", f"``self {_sym} other``.")(_binary(_op))
     _method(f"__r{_name}__", f"``other {_sym} self``.")(_binary(_op, reverse=True))
-    _method(_name, f"Elementwise ``self {_sym} other``{_BROADCAST}")(_binary(_op))
+    if _name not in ("add", "sub"):  # those two also take alpha=, below
+        _method(_name, f"Elementwise ``self {_sym} other``{_BROADCAST} ``out=`` takes a "
+                f"tensor to write the result into.")(
+            (lambda op: lambda self, other, *, out=None: write_out(op.apply(self, other), out))(
+                _op))
+
+
+@_method("add")
+def add(self, other, *, alpha=1, out=None):
+    """Elementwise ``self + alpha * other``; ``other`` is a tensor or a number, broadcast as in
+    PyTorch. ``out=`` takes a tensor to write the result into."""
+    return write_out(E.Add.apply(self, other if alpha == 1 else other * alpha), out)
+
+
+@_method("sub")
+def sub(self, other, *, alpha=1, out=None):
+    """Elementwise ``self - alpha * other``; ``other`` is a tensor or a number, broadcast as in
+    PyTorch. ``out=`` takes a tensor to write the result into."""
+    return write_out(E.Sub.apply(self, other if alpha == 1 else other * alpha), out)
+
+
 Tensor.__truediv__ = Tensor.__div__
 Tensor.__rtruediv__ = Tensor.__rdiv__
 Tensor.true_divide = Tensor.div
@@ -62,10 +82,11 @@ def _matrix_operand(other, name="matmul"):
 
 
 @_method("matmul")
-def matmul(self, other):
+def matmul(self, other, *, out=None):
     """The matrix product ``self @ other``, with PyTorch's rules for 1-d and batched operands;
-    both must have one dtype (as in PyTorch, matmul does not promote)."""
-    return M.Matmul.apply(self, _matrix_operand(other))
+    both must have one dtype (as in PyTorch, matmul does not promote). ``out=`` takes a tensor
+    to write the result into."""
+    return write_out(M.Matmul.apply(self, _matrix_operand(other)), out)
 
 
 @_method("__matmul__")
@@ -102,8 +123,8 @@ def square(self):
 
 @_method("sign")
 def sign(self):
-    """-1, 0 or 1 by sign; carries no gradient."""
-    return Tensor._make(self._backend.unary("sign", self._data), self._backend, False)
+    """-1, 0 or 1 by sign (a bool tensor stays itself); its gradient is zero, as PyTorch's."""
+    return E.Sign.apply(self)
 
 
 @_method("maximum")
@@ -142,8 +163,11 @@ def where_method(self, condition, other):
     return where(condition, self, other)
 
 
-def where(condition, input, other):
-    """``input`` where ``condition`` is true, else ``other``; both may be numbers."""
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` is true, else ``other``; both may be numbers. With
+    ``condition`` alone, ``condition.nonzero(as_tuple=True)`` (the coordinates where it holds)."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
     like = next(t for t in (condition, input, other) if isinstance(t, Tensor))
     if not isinstance(condition, Tensor):
         condition = as_tensor_like(condition, like)
@@ -201,16 +225,7 @@ Tensor.__or__ = logical_or
 Tensor.__invert__ = logical_not
 
 
-@_method("any")
-def any_(self):
-    """True (a 0-d bool tensor) if any element is nonzero; takes no ``dim``."""
-    return self.bool().sum() > 0
-
-
-@_method("all")
-def all_(self):
-    """True (a 0-d bool tensor) if every element is nonzero; takes no ``dim``."""
-    return self.bool().logical_not().sum() == 0
+# any, all, count_nonzero, prod, the scans and sorting: tensor_reduction_methods.py
 
 
 # ---- reductions -----------------------------------------------------------------------------
@@ -340,7 +355,7 @@ def _extreme(self, name, dim, keepdim):
 
 
 @_method("max")
-def max_(self, dim=None, keepdim=False):
+def max_(self, dim=None, keepdim=False) -> Tensor | ReductionResult:
     """The largest value (0-d); with ``dim``, a ``(values, indices)`` named tuple, as in
     PyTorch. Without ``dim`` ties share the gradient evenly; with it, the entry at ``indices``
     (the first largest, or the first NaN) takes it all."""
@@ -348,7 +363,7 @@ def max_(self, dim=None, keepdim=False):
 
 
 @_method("min")
-def min_(self, dim=None, keepdim=False):
+def min_(self, dim=None, keepdim=False) -> Tensor | ReductionResult:
     """The smallest value (0-d); with ``dim``, a ``(values, indices)`` named tuple, as in
     PyTorch. Without ``dim`` ties share the gradient evenly; with it, the entry at ``indices``
     (the first smallest, or the first NaN) takes it all."""
@@ -359,9 +374,9 @@ def min_(self, dim=None, keepdim=False):
 def logsumexp(self, dim, keepdim=False):
     """``log(sum(exp(self), dim))`` over ``dim`` (an int or a tuple), computed stably as
     PyTorch does: shifted by the max where the max is finite, so a slice of all -inf gives -inf
-    and one holding +inf gives inf. Integer tensors are computed in float32."""
+    and one holding +inf gives inf. Integer tensors are computed in the default float dtype."""
     if not self.dtype.is_floating_point:
-        self = self.to(_dtypes.float32)
+        self = self.to(_dtypes.default_float_for(self.dtype))
     return SM.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
 
 

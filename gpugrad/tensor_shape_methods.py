@@ -88,7 +88,7 @@ def permute(self, *dims):
 
 @_method("transpose")
 def transpose(self, dim0, dim1):
-    """``dim0`` and ``dim1`` swapped (``swapaxes`` is an alias)."""
+    """``dim0`` and ``dim1`` swapped (``swapaxes`` and ``swapdims`` are aliases)."""
     if self.ndim == 0:  # dims 0 and -1 name the one "dim" of a 0-d tensor, as in PyTorch
         normalize_dims((dim0, dim1), 0, "transpose")
         return self
@@ -96,9 +96,6 @@ def transpose(self, dim0, dim1):
     d0, d1 = (normalize_dims(d, self.ndim, "transpose")[0] for d in (dim0, dim1))
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return S.Permute.apply(self, axes=tuple(axes))
-
-
-Tensor.swapaxes = transpose
 
 
 @_method("t")
@@ -113,7 +110,7 @@ Tensor.T = property(lambda self: self if self.ndim < 2 else self.permute(*revers
                     doc="The tensor with all dimensions reversed.")
 
 
-def _mT(self):
+def _mT(self) -> Tensor:
     if self.ndim == 1:
         raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
     return self.transpose(-2, -1) if self.ndim else self

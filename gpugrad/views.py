@@ -16,7 +16,7 @@ from . import engine as _engine
 from .engine.function import Function
 from .tensor import Tensor
 
-_plain_apply = Function.apply.__func__  # an op's apply without view bookkeeping
+_plain_apply = Function.apply.__func__  # type: ignore[attr-defined]  # an op's apply without view bookkeeping
 
 
 class ViewInfo:

@@ -1,12 +1,18 @@
 // Softmax cross-entropy over the rows of row-major (rows, cols) logits with int64 targets.
 //
 //   forward:  m[r] = max_c logits[r, c],  s[r] = sum_c exp(logits[r, c] - m[r])
-//             loss[r] = log(s[r]) - (logits[r, target[r]] - m[r])
-//             lse[r]  = m[r] + log(s[r])                      (saved for backward)
-//   backward: grad[r, c] = (exp(logits[r, c] - lse[r]) - (c == target[r])) * (grad_rows[r] / divisor)
+//             out[0, r] = log(s[r]) - (logits[r, target[r]] - m[r])   (the row's loss)
+//             out[1, r] = 1                                          (the row is counted)
+//             lse[r]    = m[r] + log(s[r])                           (saved for backward)
+//   backward: grad[r, c] = (exp(logits[r, c] - lse[r]) - (c == target[r])) * (grad_rows[r] / d)
 //
-// divisor is 1 for per-row losses; for their mean, grad_rows is the mean's one gradient value
-// (element stride 0) and divisor the number of rows, so the mean's backward is no extra kernel.
+// A row whose target is ignore_index (PyTorch's padding label, -100 by default) is not read: its
+// loss and flag are 0 (its lse is -inf) and its gradient row is 0. The flags sit after the losses
+// in one (2, rows) array, so one reduction over its rows gives a mean's sum and count.
+//
+// d is the divisor: `divisor` for per-row losses or a sum (1), or, for a mean, count[0] read on
+// the device (the count of rows not ignored, which the host never waits for); grad_rows is then
+// the mean's one gradient value (element stride 0), so the mean's backward is no extra kernel.
 //
 // lse is kept in double for either logit type: at |logits| ~ 1e4 a float lse would be off by up
 // to half a float ulp of 1e4 (5e-4), and exp(logits - lse) would carry that error; in double the
@@ -16,10 +22,11 @@
 // a larger value arrives the running sum is rescaled, so the max is never a separate pass. Pairs
 // are merged across a warp with shuffles and, for wide rows, across warps through shared memory.
 //
-// Launch shape (chosen in gpugrad/backends/cuda/backend.py): blockDim.x threads share one row and
+// Launch shape (chosen in gpugrad/backends/cuda/fused.py): blockDim.x threads share one row and
 // blockDim.y rows share a block; blockDim.x is a multiple of 32 (one warp per row for up to 1024
 // classes, more warps for wider rows, and then blockDim.y == 1); gridDim.x = ceil(rows / blockDim.y).
-// A target outside [0, cols) gives a NaN loss row (checking it on the host would need a sync).
+// A target outside [0, cols) other than ignore_index gives a NaN loss row, counted, and a NaN
+// gradient row (a kernel cannot raise, and checking on the host would need a sync).
 // Targets and grad_rows take an element stride, so broadcast views (stride 0) need no copy.
 
 __device__ __forceinline__ float exp_of(float v) { return expf(v); }
@@ -65,7 +72,8 @@ __device__ __forceinline__ void warp_merge(T& m, T& s) {
 
 template <typename T>
 __device__ __forceinline__ void softmax_xent_forward(const T* logits, const long long* target,
-                                                     long long target_stride, T* loss, double* lse,
+                                                     long long target_stride,
+                                                     long long ignore_index, T* out, double* lse,
                                                      long long rows, long long cols) {
     __shared__ T shared_m[32];
     __shared__ T shared_s[32];
@@ -76,13 +84,14 @@ __device__ __forceinline__ void softmax_xent_forward(const T* logits, const long
 
     T m = negative_infinity<T>();
     T s = T(0);
-    if (row < rows) {
+    const long long t = row < rows ? target[row * target_stride] : ignore_index;
+    if (t != ignore_index) {  // an ignored row's logits are not read
         const T* x = logits + row * cols;
         for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
             merge_max_sum(m, s, x[c], T(1));
         }
     }
-    warp_merge(m, s);  // every lane takes part, also those of rows past the end
+    warp_merge(m, s);  // every lane takes part, also those of rows past the end or ignored
     if (warps_per_row > 1) {  // uniform across the block; then blockDim.y == 1
         if (lane == 0) {
             shared_m[warp] = m;
@@ -98,68 +107,86 @@ __device__ __forceinline__ void softmax_xent_forward(const T* logits, const long
     if (threadIdx.x == 0 && row < rows) {
         const double log_sum = log((double)s);
         lse[row] = (double)m + log_sum;
-        const long long t = target[row * target_stride];
-        // log(s) - (x[t] - m) stays exact where lse - x[t] would round (|x| ~ 1e4)
-        loss[row] = (t >= 0 && t < cols)
-                        ? (T)(log_sum - ((double)logits[row * cols + t] - (double)m))
-                        : quiet_nan<T>();
+        T loss = T(0);
+        if (t != ignore_index) {
+            // log(s) - (x[t] - m) stays exact where lse - x[t] would round (|x| ~ 1e4)
+            loss = (t >= 0 && t < cols)
+                       ? (T)(log_sum - ((double)logits[row * cols + t] - (double)m))
+                       : quiet_nan<T>();
+        }
+        out[row] = loss;
+        out[rows + row] = t != ignore_index ? T(1) : T(0);
     }
 }
 
 template <typename T>
 __device__ __forceinline__ void softmax_xent_backward(const T* logits, const long long* target,
-                                                      long long target_stride, const double* lse,
+                                                      long long target_stride,
+                                                      long long ignore_index, const double* lse,
                                                       const T* grad_rows, long long grad_stride,
+                                                      const T* count, bool use_count,
                                                       double divisor, T* grad, long long rows,
                                                       long long cols) {
     const long long row = (long long)blockIdx.x * blockDim.y + threadIdx.y;
     if (row >= rows) {
         return;
     }
-    const double row_lse = lse[row];
-    const T g = grad_rows[row * grad_stride] / T(divisor);  // as the NumPy reference rounds
     const long long t = target[row * target_stride];
-    const T* x = logits + row * cols;
     T* out = grad + row * cols;
+    if (t == ignore_index) {
+        for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
+            out[c] = T(0);
+        }
+        return;
+    }
+    const double row_lse = lse[row];
+    // as the NumPy reference rounds: the gradient value over the divisor, in T
+    const T g = grad_rows[row * grad_stride] / (use_count ? count[0] : T(divisor));
+    const bool valid = t >= 0 && t < cols;
+    const T* x = logits + row * cols;
     for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
         T p = exp_of((T)((double)x[c] - row_lse));
         if (c == t) {
             p -= T(1);
         }
-        out[c] = p * g;
+        out[c] = valid ? p * g : quiet_nan<T>();
     }
 }
 
 extern "C" {
 
 __global__ void softmax_xent_forward_f32(const float* logits, const long long* target,
-                                         long long target_stride, float* loss, double* lse,
-                                         long long rows, long long cols) {
-    softmax_xent_forward(logits, target, target_stride, loss, lse, rows, cols);
+                                         long long target_stride, long long ignore_index,
+                                         float* out, double* lse, long long rows,
+                                         long long cols) {
+    softmax_xent_forward(logits, target, target_stride, ignore_index, out, lse, rows, cols);
 }
 
 __global__ void softmax_xent_forward_f64(const double* logits, const long long* target,
-                                         long long target_stride, double* loss, double* lse,
-                                         long long rows, long long cols) {
-    softmax_xent_forward(logits, target, target_stride, loss, lse, rows, cols);
+                                         long long target_stride, long long ignore_index,
+                                         double* out, double* lse, long long rows,
+                                         long long cols) {
+    softmax_xent_forward(logits, target, target_stride, ignore_index, out, lse, rows, cols);
 }
 
 __global__ void softmax_xent_backward_f32(const float* logits, const long long* target,
-                                          long long target_stride, const double* lse,
-                                          const float* grad_rows, long long grad_stride,
-                                          double divisor, float* grad, long long rows,
-                                          long long cols) {
-    softmax_xent_backward(logits, target, target_stride, lse, grad_rows, grad_stride, divisor,
-                          grad, rows, cols);
+                                          long long target_stride, long long ignore_index,
+                                          const double* lse, const float* grad_rows,
+                                          long long grad_stride, const float* count,
+                                          bool use_count, double divisor, float* grad,
+                                          long long rows, long long cols) {
+    softmax_xent_backward(logits, target, target_stride, ignore_index, lse, grad_rows,
+                          grad_stride, count, use_count, divisor, grad, rows, cols);
 }
 
 __global__ void softmax_xent_backward_f64(const double* logits, const long long* target,
-                                          long long target_stride, const double* lse,
-                                          const double* grad_rows, long long grad_stride,
-                                          double divisor, double* grad, long long rows,
-                                          long long cols) {
-    softmax_xent_backward(logits, target, target_stride, lse, grad_rows, grad_stride, divisor,
-                          grad, rows, cols);
+                                          long long target_stride, long long ignore_index,
+                                          const double* lse, const double* grad_rows,
+                                          long long grad_stride, const double* count,
+                                          bool use_count, double divisor, double* grad,
+                                          long long rows, long long cols) {
+    softmax_xent_backward(logits, target, target_stride, ignore_index, lse, grad_rows,
+                          grad_stride, count, use_count, divisor, grad, rows, cols);
 }
 
 }  // extern "C"

@@ -16,12 +16,21 @@ import math
 
 from .. import device_registry
 
-UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "sign", "log1p",
+UNARY_OPS: tuple[str, ...] = ("neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "sign", "log1p",
              "expm1")
-BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
+# unary math (gpugrad/ops/unary_math.py). floor, ceil, trunc and round (half to even) take
+# floating arrays only: the ops copy integer tensors, which are already whole
+MATH_UNARY_OPS = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
+                  "atanh", "log2", "log10", "exp2", "erf", "erfc", "floor", "ceil", "trunc",
+                  "round")
+UNARY_OPS += MATH_UNARY_OPS
+BINARY_OPS: tuple[str, ...] = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
+# NaN-ignoring fmax/fmin and atan2 (gpugrad/ops/binary_math.py)
+BINARY_OPS += ("atan2", "fmax", "fmin")
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
 LOGICAL_OPS = ("logical_and", "logical_or")
-REDUCE_OPS = ("sum", "mean", "max", "min", "argmax", "argmin")  # mean: floating inputs only
+REDUCE_OPS = ("sum", "mean", "max", "min", "argmax", "argmin", "prod")  # mean: floats only
+SCAN_OPS = ("sum", "prod", "max", "min")  # cumsum, cumprod, cummax, cummin (values)
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid")
 RANDOM_KINDS = ("uniform", "normal")
 
@@ -33,7 +42,13 @@ ARRAY_API_FUNCTIONS = {
     "pow": "power", "maximum": "maximum", "minimum": "minimum", "eq": "equal", "ne": "not_equal",
     "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
     "logical_and": "logical_and", "logical_or": "logical_or", "sum": "sum", "mean": "mean",
-    "max": "max", "min": "min", "argmax": "argmax", "argmin": "argmin",
+    "max": "max", "min": "min", "argmax": "argmax", "argmin": "argmin", "prod": "prod",
+    # unary and binary math; erf and erfc have none (scipy.special / cupyx.scipy.special)
+    "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos",
+    "atan": "arctan", "sinh": "sinh", "cosh": "cosh", "asinh": "arcsinh", "acosh": "arccosh",
+    "atanh": "arctanh", "log2": "log2", "log10": "log10", "exp2": "exp2", "floor": "floor",
+    "ceil": "ceil", "trunc": "trunc", "round": "rint", "atan2": "arctan2", "fmax": "fmax",
+    "fmin": "fmin",
 }
 
 
@@ -41,6 +56,21 @@ def array_api_table(module, ops):
     """``{op: module.<function>}`` for the ops of ``ops`` that have an array-API function."""
     return {op: getattr(module, ARRAY_API_FUNCTIONS[op]) for op in ops
             if op in ARRAY_API_FUNCTIONS}
+
+
+def window_count(size, kernel, stride, pad_before, pad_after, dilation):
+    """How many windows of ``kernel`` taps spaced ``dilation`` apart fit, ``stride`` apart, along
+    a dimension of ``size`` padded by ``pad_before`` and ``pad_after`` (``im2col``'s output
+    positions; 0 or less when not even one fits)."""
+    return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def im2col_shape(shape, kernel, stride, padding, dilation):
+    """The shape of ``im2col``'s result for an (N, C, H, W) input: (C*kh*kw, N*OH*OW)."""
+    n, c, h, w = shape
+    oh = window_count(h, kernel[0], stride[0], padding[0][0], padding[0][1], dilation[0])
+    ow = window_count(w, kernel[1], stride[1], padding[1][0], padding[1][1], dilation[1])
+    return (c * kernel[0] * kernel[1], n * oh * ow)
 
 
 def view_strides(shape, strides, new_shape):
@@ -164,6 +194,19 @@ class Backend:
         int64; max/min keep the dtype."""
         raise NotImplementedError
 
+    def scan(self, op, a, axis):
+        """The inclusive scan of ``op`` in SCAN_OPS along the int ``axis``: cumulative sum,
+        product, max or min, ``a``'s shape. ``sum``/``prod`` of bool or integers give int64 and
+        float16/bfloat16 accumulate in float32 (PyTorch's ``cumsum``/``cumprod``); ``max``/
+        ``min`` keep the dtype and propagate NaN."""
+        raise NotImplementedError
+
+    def sort(self, a, axis, descending=False):
+        """``(values, indices)``: ``a`` sorted along the int ``axis`` and the int64 positions
+        the values came from. Always stable (equal values keep their order, also when
+        ``descending``); NaN sorts above every number, as in PyTorch."""
+        raise NotImplementedError
+
     def matmul(self, a, b):
         """Matrix product of two arrays of one dtype with NumPy's ``matmul`` rules (1-D, 2-D
         and batched); float16/bfloat16 accumulate in float32."""
@@ -243,6 +286,38 @@ class Backend:
         """True when ``a`` is in pinned host memory (made by ``pin``)."""
         return False
 
+    # ---- sliding windows (convolution and pooling) ------------------------------------------
+    def im2col(self, a, kernel, stride, padding, dilation, pad_value=0.0):
+        """The sliding windows of an (N, C, H, W) array as the columns of a matrix.
+
+        ``kernel``, ``stride`` and ``dilation`` are (h, w) pairs of ints; ``padding`` is
+        ((top, bottom), (left, right)): that many ``pad_value`` entries surround the input (0
+        for a convolution, -inf for max pooling). The result is a dense (C*kh*kw, N*OH*OW)
+        array (``im2col_shape``): row ``(c*kh + i)*kw + j`` holds tap (i, j) of channel ``c``,
+        column ``(n*OH + oh)*OW + ow`` the window at (oh, ow) of sample ``n``, so a convolution
+        is one matrix product with the (O, C*kh*kw) weight."""
+        raise NotImplementedError
+
+    def col2im(self, cols, shape, kernel, stride, padding, dilation):
+        """The adjoint of ``im2col``: an array of ``shape`` (N, C, H, W) in which every entry of
+        ``cols`` (laid out as ``im2col`` gives it) is added to the input element it came from;
+        entries that came from the padding are dropped. The gradient of ``im2col``."""
+        raise NotImplementedError
+
+    def max_pool2d(self, a, kernel, stride, padding, dilation):
+        """Max pooling of an (N, C, H, W) floating array in one pass: ``(values, indices)``,
+        both (N, C, OH, OW), the windows as ``im2col`` takes them (``padding`` counts as -inf).
+        ``values`` holds each window's maximum (NaN if it holds one), ``indices`` (int64) the
+        chosen element's flat index in its H*W plane, PyTorch's ``return_indices``: the first
+        of tied maxima (the last NaN), counting taps in (i, j) order."""
+        raise NotImplementedError
+
+    def max_pool2d_backward(self, grad, indices, shape, kernel, stride, padding, dilation):
+        """The gradient of ``max_pool2d``: a zero array of ``shape`` (N, C, H, W) into which
+        each entry of ``grad`` (N, C, OH, OW) is added at its window's ``indices`` (repeated
+        indices of overlapping windows accumulate); the geometry is ``max_pool2d``'s."""
+        raise NotImplementedError
+
     # ---- fused kernels -------------------------------------------------------------------
     def bias_act(self, x, bias, act):
         """``act(x + bias)`` for a 2-D ``x`` and 1-D ``bias``; ``act`` in ACTIVATIONS."""
@@ -258,19 +333,27 @@ class Backend:
         GPU; the engine uses it when no graph of the backward is recorded)."""
         raise NotImplementedError
 
-    def softmax_cross_entropy(self, logits, target):
+    def softmax_cross_entropy(self, logits, target, ignore_index=-100):
         """Per-row ``logsumexp(logits) - logits[target]`` for 2-D logits and int64 targets.
 
-        Returns ``(loss_rows, lse)``; ``lse`` (the per-row log-sum-exp) is saved for backward.
+        Returns ``(rows, lse)``: ``rows`` is (2, N) in the logits' dtype, ``rows[0]`` the
+        per-row losses (0 where ``target == ignore_index``) and ``rows[1]`` 1 for a counted row
+        and 0 for an ignored one, so one reduction over axis 1 gives the loss sum and the count
+        of a mean; ``lse`` (the per-row log-sum-exp, any value on ignored rows) is saved for
+        backward. A target outside [0, C) other than ``ignore_index`` raises IndexError where
+        that costs no wait for the device (cpu, sim); on cuda its loss row is NaN.
         """
         raise NotImplementedError
 
-    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1):
-        """``(softmax(logits) - onehot(target)) * (grad_rows / divisor)[:, None]`` in one pass.
+    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1,
+                                       ignore_index=-100):
+        """``(softmax(logits) - onehot(target)) * (grad_rows / divisor)[:, None]`` in one pass,
+        with zero rows where ``target == ignore_index``.
 
         ``grad_rows`` is (N,) or 0-d (one value for every row: the gradient of the rows' sum or
-        mean); ``grad_rows / divisor`` is rounded to the logits' dtype before the product, so
-        the backward of a mean (``divisor`` = N) needs no kernel of its own.
+        mean); ``divisor`` is a number or a 0-d array on the device (a mean's count of counted
+        rows, read by the kernel: no wait for it); ``grad_rows / divisor`` is rounded to the
+        logits' dtype before the product, so the backward of a mean needs no kernel of its own.
         """
         raise NotImplementedError
 

@@ -231,14 +231,35 @@ class Log(_Unary):
         return grad / self.inputs[0]
 
 
+def zero_gradient(grad):
+    """The gradient PyTorch gives through a piecewise-constant op (sign, floor, round...):
+    zeros of ``grad``'s shape and dtype (not None: the input's ``.grad`` becomes zeros)."""
+    backend = grad._backend
+    return _tensor.Tensor._make(backend.full(grad.shape, 0, grad.dtype), backend, False)
+
+
+def copy_of(backend, a, out=None):
+    """``a`` itself as an op's result (a dense copy, or written into ``out``): what
+    ``sign`` of a bool and ``floor``, ``round``... of an integer tensor give."""
+    if out is None:
+        return backend.contiguous(a)
+    backend.copy_(out, a)
+    return out
+
+
 class Sign(_Unary):
-    """-1, 0 or 1 by sign; its gradient is zero (``sign_`` in place; ``Tensor.sign`` makes a
-    tensor outside the graph)."""
+    """-1, 0 or 1 by sign (a bool tensor stays itself); its gradient is zero, as PyTorch's
+    (``sign_`` in place)."""
 
     op = "sign"
 
+    def forward(self, a, out=None):
+        if self.backend.dtype(a) is _dtypes.bool_:
+            return copy_of(self.backend, a, out)
+        return _Unary.forward(self, a, out)
+
     def backward(self, grad):
-        return None
+        return zero_gradient(grad)
 
 
 class Sqrt(_Unary):

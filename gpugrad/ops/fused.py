@@ -64,57 +64,78 @@ class BiasActGrad(Function):
 
 class SoftmaxCrossEntropy(Function):
     """Softmax cross-entropy of 2-D logits against int64 targets: per row
-    ``logsumexp(logits) - logits[target]``, then their mean or sum (``reduction``) in the same op,
-    so the reduction's backward is folded into the one backward kernel."""
+    ``logsumexp(logits) - logits[target]`` (0 where the target is ``ignore_index``), then their
+    mean over the rows not ignored or their sum (``reduction``) in the same op, so the
+    reduction's backward is folded into the one backward kernel.
+
+    The mean is ``sum / count`` of one reduction of the fused kernel's (2, N) losses and
+    counted-row flags, divided on the device: the host never reads the targets (NaN when every
+    row is ignored, as in PyTorch). A target outside [0, C) other than ``ignore_index`` raises
+    IndexError on cpu and sim; on cuda it gives NaN (a kernel cannot raise)."""
 
     save_inputs = True
 
-    def forward(self, logits, target, reduction="none"):
+    def forward(self, logits, target, reduction="none", ignore_index=-100):
         if logits.ndim != 2 or target.ndim != 1 or target.shape[0] != logits.shape[0]:
             raise RuntimeError(
                 f"cross_entropy: expected logits of shape (N, C) and integer targets of shape "
                 f"(N,), got {tuple(logits.shape)} and {tuple(target.shape)}"
             )
-        loss_rows, lse = self.backend.softmax_cross_entropy(logits, target)
+        backend = self.backend
+        rows, lse = backend.softmax_cross_entropy(logits, target, ignore_index)
         self.saved = lse
         self.reduction = reduction
+        self.ignore_index = ignore_index
+        self.count = None
+        # (i, ...) indexes a view on every backend, a 0-d one too (no copy kernel)
+        losses = backend.getitem(rows, (0, Ellipsis))
         if reduction == "none":
-            return loss_rows
-        return self.backend.reduce("mean" if reduction == "mean" else "sum", loss_rows)
+            return losses
+        if reduction == "sum":
+            return backend.reduce("sum", losses)
+        totals = backend.reduce("sum", rows, axis=1)  # (loss sum, counted rows): one kernel
+        self.count = backend.getitem(totals, (1, Ellipsis))
+        return backend.binary("div", backend.getitem(totals, (0, Ellipsis)), self.count)
 
     def backward(self, grad):
         logits, target = self.inputs
         lse = Tensor._make(self.saved, self.backend, False)
-        divisor = logits.shape[0] if self.reduction == "mean" else 1
-        return SoftmaxCrossEntropyGrad.apply(logits, target, lse, grad, divisor=divisor), None
+        count = None if self.count is None else Tensor._make(self.count, self.backend, False)
+        return SoftmaxCrossEntropyGrad.apply(logits, target, lse, grad, count,
+                                             ignore_index=self.ignore_index), None
 
 
 class SoftmaxCrossEntropyGrad(Function):
-    """``(softmax(logits) - onehot(target)) * (grad_rows / divisor)[:, None]`` in one pass;
-    ``grad_rows`` is per row (N,) or one value for all rows (0-d)."""
+    """``(softmax(logits) - onehot(target)) * (grad_rows / count)[:, None]`` in one pass, zero
+    on rows whose target is ``ignore_index``; ``grad_rows`` is per row (N,) or one value for all
+    rows (0-d), ``count`` a mean's 0-d count of rows not ignored (read on the device) or None
+    (no division)."""
 
     save_inputs = True
 
-    def forward(self, logits, target, lse, grad_rows, divisor=1):
-        self.divisor = divisor
-        return self.backend.softmax_cross_entropy_backward(logits, target, lse, grad_rows,
-                                                           divisor)
+    def forward(self, logits, target, lse, grad_rows, count=None, ignore_index=-100):
+        self.ignore_index = ignore_index
+        return self.backend.softmax_cross_entropy_backward(
+            logits, target, lse, grad_rows, 1 if count is None else count, ignore_index)
 
     def backward(self, grad):
-        logits, target, _, grad_rows = self.inputs
-        divisor = self.divisor
+        logits, target, _, grad_rows, count = self.inputs
+        ignored = target == self.ignore_index
         p = logits.softmax(dim=1)
-        scale = grad_rows / divisor if divisor != 1 else grad_rows
-        if scale.ndim:
-            scale = scale.unsqueeze(1)
-        grad_logits = scale * p * (grad - (grad * p).sum(dim=1, keepdim=True))
+        scale = grad_rows / count if count is not None else grad_rows
+        # per row, 0 where ignored (masked, not multiplied: every row ignored makes it inf)
+        scale = (scale * (~ignored).to(scale.dtype)).masked_fill(ignored, 0.0)
+        grad_logits = scale.unsqueeze(1) * p * (grad - (grad * p).sum(dim=1, keepdim=True))
         # d/d(scale_r) of sum_j G_rj (p_rj - onehot_rj)
-        picked = grad[_arange_like(target, grad.shape[0]), target]
+        safe = target.masked_fill(ignored, 0)
+        picked = grad[_arange_like(target, grad.shape[0]), safe]
         per_row = (grad * p).sum(dim=1) - picked
-        grad_rows_grad = per_row / divisor if divisor != 1 else per_row
+        if count is not None:
+            per_row = per_row / count
+        grad_rows_grad = per_row.masked_fill(ignored, 0.0)
         if grad_rows.ndim == 0:
             grad_rows_grad = grad_rows_grad.sum()
-        return grad_logits, None, None, grad_rows_grad
+        return grad_logits, None, None, grad_rows_grad, None
 
 
 def _arange_like(target, n):

@@ -79,6 +79,7 @@ def _log_sigmoid(backend, a):
 class MSELoss(Function):
     """``(x - t) ** 2``, reduced. Gradients ``norm * (x - t) * grad`` and
     ``norm * (t - x) * grad``, ``norm`` being ``2 / N`` for 'mean' and 2 otherwise."""
+    backward_name = "MseLossBackward0"
 
     save_inputs = True
 
@@ -111,6 +112,7 @@ class BCEWithLogits(Function):
     ``-x * grad``, or ``(log_sigmoid(-x) - log_sigmoid(x) * pos_weight) * grad``; each times
     ``weight``, and divided by N for 'mean'. At ``x = 0`` the input's gradient is ``0.5 - t``.
     """
+    backward_name = "BinaryCrossEntropyWithLogitsBackward0"
 
     save_inputs = True
 
@@ -162,6 +164,7 @@ class BCE(Function):
     1e-12, rounded to float32), finite at ``p`` of exactly 0 and 1; at the target
     ``-logit(p) * grad`` (infinite there); each times ``weight``, and divided by N for 'mean'.
     """
+    backward_name = "BinaryCrossEntropyBackward0"
 
     save_inputs = True
 

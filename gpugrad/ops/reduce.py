@@ -9,7 +9,8 @@ from ..engine.function import Function
 from ..tensor import Tensor
 from .broadcast import keepdim_shape, reduction_dims
 from .elementwise import Abs, Where
-from .shape import Expand, Reshape
+from .scan import Cumprod, reverse
+from .shape import Cat, Expand, Getitem, Reshape
 
 
 def _axis(dims, ndim):
@@ -52,6 +53,42 @@ class Mean(Function):
         if not self.keepdim and len(self.dims) != len(self.in_shape):
             grad = Reshape.apply(grad, shape=keepdim_shape(self.in_shape, self.dims))
         return Expand.apply(grad, shape=self.in_shape)
+
+
+class Prod(Function):
+    """The product over ``dim`` (an int; None: all). The gradient is the product of the other
+    entries of each slice, computed as PyTorch's ``prod_safe_zeros_backward``: the running
+    product from the left (exclusive) times the one from the right, exact with any number of
+    zeros, and differentiable again."""
+
+    save_inputs = True
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.dim, self.keepdim = dim, keepdim
+        return self.backend.reduce("prod", a, dim, keepdim)
+
+    def backward(self, grad):
+        x, dim = self.inputs[0], self.dim
+        if dim is None or x.ndim == 0:  # the product of everything: one slice, flattened
+            flat = x.reshape(-1)
+            return (grad * _exclusive_products(flat, 0)).reshape(x.shape)
+        if not self.keepdim:
+            grad = grad.unsqueeze(dim)
+        return grad * _exclusive_products(x, dim)
+
+
+def _exclusive_products(x, dim):
+    """``out[k] = prod(x[i] for i != k)`` along ``dim``: the running products of the entries
+    before and after each one (no division, so zeros are exact)."""
+    size = x.shape[dim]
+    lead = (slice(None),) * dim
+    one = x.new_ones(keepdim_shape(x.shape, (dim,)))
+    shifted = Cat.apply(one, Getitem.apply(x, index=lead + (slice(0, size - 1),)), dim=dim)
+    before = Cumprod.apply(shifted, dim=dim)
+    flipped = reverse(x, dim)
+    shifted = Cat.apply(one, Getitem.apply(flipped, index=lead + (slice(0, size - 1),)), dim=dim)
+    after = reverse(Cumprod.apply(shifted, dim=dim), dim)
+    return before * after
 
 
 class _Extreme(Function):
@@ -161,6 +198,21 @@ class MaxAlong(_ExtremeAlong):
 
 class MinAlong(_ExtremeAlong):
     op = "min"
+
+
+class MedianAll(_ExtremeAll):
+    """The lower median of all elements (``median()``): the middle of the sorted values, the
+    smaller middle one of an even count, NaN when any element is; ties share the gradient
+    evenly, as PyTorch's ``evenly_distribute_backward``."""
+
+    def forward(self, a):
+        backend, size = self.backend, math.prod(a.shape)
+        values, _ = backend.sort(backend.reshape(a, (size,)), 0)
+        last = backend.getitem(values, (slice(size - 1, size),))
+        middle = backend.getitem(values, (slice((size - 1) // 2, (size + 1) // 2),))
+        # NaN sorts last: a NaN there means the median is NaN
+        median = backend.where(backend.binary("ne", last, last), last, middle)
+        return backend.reshape(median, ())
 
 
 class Var(Function):

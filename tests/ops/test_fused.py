@@ -5,6 +5,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.ops.fused import SoftmaxCrossEntropy
+from support import fake_cupy
 from support.gradtools import OpCase, assert_close, op_tests
 
 R = np.random.default_rng(9)
@@ -107,3 +108,136 @@ def test_bias_act_backward_is_one_fused_launch_on_sim():
     assert {name: row[0] for name, row in by_op.items()} == {"bias_act_grads": 1,
                                                              "bias_grad_sum": 1}
     np.testing.assert_allclose(b.grad.numpy(), (out.detach().numpy() > 0).sum(axis=0), rtol=1e-6)
+
+
+# ---- ignore_index: ignored rows count for nothing, on every device -----------------------------
+IGNORED_TARGETS = {"none_ignored": [2, 0, 3, 1], "some_ignored": [2, -100, 3, -100],
+                   "all_ignored": [-100] * 4}
+CE_LOGITS = R.standard_normal((4, 5)) * 2
+
+
+def _check_ce_against_torch(torch, device, target, reduction, ignore_index=-100):
+    """Value and logits gradient of F.cross_entropy on ``device`` against PyTorch's (float64)."""
+    x = gg.tensor(CE_LOGITS, dtype=gg.float64, device=device, requires_grad=True)
+    tx = torch.tensor(CE_LOGITS, requires_grad=True)
+    ours = gg.nn.functional.cross_entropy(x, gg.tensor(target, device=device), reduction,
+                                          ignore_index=ignore_index)
+    theirs = torch.nn.functional.cross_entropy(tx, torch.tensor(target), reduction=reduction,
+                                               ignore_index=ignore_index)
+    assert type(ours.grad_fn).__name__ == "SoftmaxCrossEntropy"
+    assert_close(ours, theirs, atol=1e-12)
+    seed = np.arange(1.0, 5.0) if reduction == "none" else np.float64(1.5)
+    ours.backward(gg.tensor(seed, dtype=gg.float64, device=device))
+    theirs.backward(torch.tensor(seed))
+    assert_close(x.grad, tx.grad, atol=1e-12, what="gradient")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", IGNORED_TARGETS)
+def test_cross_entropy_ignore_index_matches_torch(device, torch, case, reduction):
+    # all ignored: 'mean' is NaN (0 / 0) with zero gradients, as in PyTorch
+    _check_ce_against_torch(torch, device, IGNORED_TARGETS[case], reduction)
+
+
+def test_cross_entropy_nonnegative_ignore_index_matches_torch(device, torch):
+    _check_ce_against_torch(torch, device, [2, 0, 3, 0], "mean", ignore_index=0)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", ["some_ignored", "all_ignored"])
+def test_cross_entropy_ignore_index_gradcheck(device, case, reduction):
+    target = gg.tensor(IGNORED_TARGETS[case], device=device)
+    fn = lambda x: SoftmaxCrossEntropy.apply(x, target, reduction=reduction)  # noqa: E731
+    x = gg.tensor(CE_LOGITS, dtype=gg.float64, device=device, requires_grad=True)
+    if case == "all_ignored" and reduction == "mean":
+        fn = lambda x: SoftmaxCrossEntropy.apply(x, target, reduction="sum")  # noqa: E731
+    assert gg.gradcheck(fn, (x,))
+    assert gg.gradgradcheck(fn, (x,))
+
+
+def test_cross_entropy_ignored_rows_second_derivative_matches_torch(device, torch):
+    """The double backward (composed ops) also drops ignored rows and divides by the count."""
+    target = IGNORED_TARGETS["some_ignored"]
+    x = gg.tensor(CE_LOGITS, dtype=gg.float64, device=device, requires_grad=True)
+    tx = torch.tensor(CE_LOGITS, requires_grad=True)
+    loss = gg.nn.functional.cross_entropy(x, gg.tensor(target, device=device))
+    (g,) = gg.autograd.grad(loss, [x], create_graph=True)
+    (g * g).sum().backward()
+    tloss = torch.nn.functional.cross_entropy(tx, torch.tensor(target))
+    (tg,) = torch.autograd.grad(tloss, [tx], create_graph=True)
+    (tg * tg).sum().backward()
+    assert_close(g, tg, atol=1e-12)
+    assert_close(x.grad, tx.grad, atol=1e-12, what="second derivative")
+
+
+@pytest.mark.parametrize("bad", [5, -1, -100])
+def test_cross_entropy_target_out_of_range_raises_on_cpu_and_sim(device, bad):
+    """A class outside [0, C) that is not ignore_index is an IndexError where the host can see
+    it for free (the cpu's targets; the sim's values, computed on the host); -100 is refused
+    when it is not the ignore_index."""
+    x = gg.randn(3, 5, device=device)
+    with pytest.raises(IndexError, match=f"Target {bad} is out of bounds for 5 classes"):
+        SoftmaxCrossEntropy.apply(x, gg.tensor([0, bad, 1], device=device), ignore_index=-7)
+
+
+def _ce_step_launches(target):
+    gg.sim.configure("sim:0")
+    x = gg.randn(64, 10, device="sim", requires_grad=True)
+    target = gg.tensor(target, device="sim")
+    gg.sim.reset("sim:0")
+    gg.nn.functional.cross_entropy(x, target).backward()
+    by_op, _ = gg.device_registry.get_backend("sim:0").kernel_totals()
+    return {name: row[0] for name, row in by_op.items()}
+
+
+def test_ignored_targets_launch_no_extra_kernel_on_sim():
+    """The fused path runs whatever the targets hold: no host check, no fallback."""
+    rng = np.random.default_rng(3)
+    plain = rng.integers(0, 10, 64)
+    padded = np.where(rng.random(64) < 0.3, -100, plain)
+    assert _ce_step_launches(plain) == _ce_step_launches(padded) == {
+        "softmax_cross_entropy": 1, "reduce:sum": 1, "binary:div": 1, "full": 1,
+        "softmax_cross_entropy_backward": 1}
+
+
+@pytest.mark.parametrize("dtype", [gg.float32, gg.float64])
+def test_cross_entropy_modeled_bytes_and_flops_on_sim(dtype):
+    """The forward reads the logits and int64 targets and writes the (2, N) losses and flags
+    and the (N,) lse; the backward reads logits, targets, lse, the one gradient value and the
+    0-d count and writes the (N, C) gradient; about 12 flops per logit each."""
+    gg.sim.configure("sim:0")
+    n, c = 32, 10
+    item = np.dtype(dtype.name).itemsize
+    x = gg.randn(n, c, dtype=dtype, device="sim", requires_grad=True)
+    target = gg.tensor(np.r_[np.arange(n - 4) % c, [-100] * 4], device="sim")
+    gg.sim.reset("sim:0")
+    gg.nn.functional.cross_entropy(x, target).backward()
+    by_op, _ = gg.device_registry.get_backend("sim:0").kernel_totals()
+    count, _, flops, nbytes, _ = by_op["softmax_cross_entropy"]
+    assert (count, flops, nbytes) == (1, 12 * n * c, n * c * item + n * 8 + 3 * n * item)
+    count, _, flops, nbytes, _ = by_op["softmax_cross_entropy_backward"]
+    assert (count, flops) == (1, 12 * n * c)
+    assert nbytes == n * c * item + n * 8 + n * item + 2 * item + n * c * item
+
+
+@pytest.mark.skipif(fake_cupy.kernels_unavailable_reason() is not None,
+                    reason=f"fake CuPy: {fake_cupy.kernels_unavailable_reason()}")
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # NumPy's 0 / 0 (CuPy's is quiet)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", IGNORED_TARGETS)
+def test_cross_entropy_ignore_index_on_emulated_cuda(fake_cuda, torch, case, reduction):
+    """The cuda backend's kernels (kernels/softmax_cross_entropy.cu, compiled for the CPU) run
+    the same op: ignored rows, the device-side count and its backward, against PyTorch."""
+    _check_ce_against_torch(torch, "cuda", IGNORED_TARGETS[case], reduction)
+
+
+@pytest.mark.skipif(fake_cupy.kernels_unavailable_reason() is not None,
+                    reason=f"fake CuPy: {fake_cupy.kernels_unavailable_reason()}")
+def test_cross_entropy_bad_target_is_nan_on_emulated_cuda(fake_cuda):
+    """A kernel cannot raise: an out-of-range class gives a NaN loss row, so a NaN mean."""
+    x = gg.zeros(3, 4, device="cuda")
+    rows = gg.nn.functional.cross_entropy(x, gg.tensor([1, 9, -100], device="cuda"), "none")
+    got = rows.cpu().numpy()
+    assert got[0] == pytest.approx(np.log(4)) and np.isnan(got[1]) and got[2] == 0
+    assert np.isnan(gg.nn.functional.cross_entropy(x, gg.tensor([1, 9, -100],
+                                                                device="cuda")).item())

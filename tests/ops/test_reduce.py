@@ -257,3 +257,109 @@ def test_max_of_empty_input_is_an_error_like_torch(device):
         gg.zeros(0, device=device).max()
     with pytest.raises(IndexError, match="Expected reduction dim 1 to have non-zero size"):
         gg.zeros(2, 0, device=device).max(1)
+
+
+# ---- prod, logical reductions, counts, moments with the mean ----------------------------------
+ONE_ZERO = np.array([[1.5, -2.0, 0.0, 0.7], [0.5, 1.1, -0.9, 2.0], [0.3, -1.2, 0.8, 1.4]])
+TWO_ZEROS = np.array([[0.0, -2.0, 0.0, 0.7], [0.5, 0.0, -0.9, 2.0], [0.0, 0.0, 0.0, 1.4]])
+PROD_CASES = [
+    OpCase("prod_all", lambda a: a.prod(), lambda a: a.prod(), [X]),
+    OpCase("prod_dim", lambda a: gg.prod(a, 1), lambda a: a.prod(1), [X]),
+    OpCase("prod_dim_keepdim", lambda a: a.prod(-1, keepdim=True),
+           lambda a: a.prod(-1, keepdim=True), [X]),
+    OpCase("prod_one_zero_dim", lambda a: a.prod(1), lambda a: a.prod(1), [ONE_ZERO]),
+    OpCase("prod_one_zero_all", lambda a: a.prod(), lambda a: a.prod(), [ONE_ZERO]),
+    OpCase("prod_zeros_dim0", lambda a: a.prod(0), lambda a: a.prod(0), [TWO_ZEROS]),
+    OpCase("prod_zeros_all", lambda a: a.prod(), lambda a: a.prod(), [TWO_ZEROS]),
+    OpCase("std_mean", lambda a: gg.std_mean(a, 1)[0] + gg.std_mean(a, 1)[1] ** 2,
+           lambda a: a.std(1) + a.mean(1) ** 2, [X]),
+]
+
+
+test_prod_gradcheck, test_prod_matches_torch = op_tests(PROD_CASES)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "bool", "uint8"])
+def test_prod_of_integers_is_int64(device, torch, dtype):
+    data = np.array([[1, 2, 3], [2, 0, 1]]).astype(dtype)
+    x, t = gg.tensor(data, device=device), torch.tensor(data)
+    assert x.prod().dtype == gg.int64 and x.prod().item() == t.prod().item()
+    assert x.prod(1).tolist() == t.prod(1).tolist()
+    assert x.prod(0, dtype=gg.float64).tolist() == t.prod(0, dtype=torch.float64).tolist()
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1), -1])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_any_all_count_nonzero_match_torch(device, torch, dim, keepdim):
+    data = np.array([[0.0, 1.0, 2.0], [0.0, 0.0, 0.0], [3.0, -1.0, 0.5]]).T
+    x, t = gg.tensor(data, device=device), torch.tensor(data)
+    kwargs = {} if dim is None else {"dim": dim}
+    for name in ("any", "all"):
+        if dim is None and keepdim:
+            continue  # PyTorch's any() without dim takes no keepdim
+        out = getattr(x, name)(**kwargs, keepdim=keepdim) if dim is not None else \
+            getattr(x, name)()
+        expected = getattr(t, name)(**kwargs, keepdim=keepdim) if dim is not None else \
+            getattr(t, name)()
+        assert out.dtype == gg.bool and out.tolist() == expected.tolist(), name
+    if not keepdim:
+        out = gg.count_nonzero(x, **kwargs)
+        assert out.dtype == gg.int64 and out.tolist() == torch.count_nonzero(t, **kwargs).tolist()
+
+
+def test_any_all_of_uint8_and_empty_like_torch(device, torch):
+    data = np.array([[0, 3], [1, 1]], dtype=np.uint8)
+    x, t = gg.tensor(data, device=device), torch.tensor(data)
+    assert x.any(1).dtype == gg.uint8 and x.all(0).tolist() == t.all(0).tolist()
+    empty = gg.zeros(0, device=device)
+    assert empty.any().item() is False and empty.all().item() is True
+
+
+def test_std_mean_and_var_mean_match_torch(device, torch):
+    x, t = gg.tensor(X, device=device), torch.tensor(X)
+    for name in ("std_mean", "var_mean"):
+        for kwargs in ({}, {"dim": 1}, {"dim": (0, 2), "correction": 0, "keepdim": True},
+                       {"dim": 2, "unbiased": False}):
+            got = getattr(gg, name)(x, **kwargs)
+            expected = getattr(torch, name)(t, **kwargs)
+            assert_close(got[0], expected[0], what=f"{name} {kwargs}")
+            assert_close(got[1], expected[1], what=f"{name} {kwargs} mean")
+
+
+def test_norm_matches_linalg_vector_norm_and_is_zero_grad_at_zero(device, torch):
+    x, t = gg.tensor(X, device=device), torch.tensor(X)
+    for p in (2, 1, math.inf, -math.inf, 3.5, 0):
+        assert_close(x.norm(p), torch.linalg.vector_norm(t, p), what=str(p))
+        assert_close(gg.norm(x, p, dim=(0, 2)), torch.linalg.vector_norm(t, p, dim=(0, 2)))
+    zero = gg.zeros(3, dtype=gg.float64, device=device, requires_grad=True)
+    zero.norm().backward()
+    assert zero.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_argmax_argmin_are_functions_with_dim_and_keepdim(device, torch):
+    x, t = gg.tensor(X, device=device), torch.tensor(X)
+    for name in ("argmax", "argmin"):
+        assert getattr(gg, name)(x).item() == getattr(torch, name)(t).item()
+        assert getattr(gg, name)(x, dim=1, keepdim=True).tolist() == \
+            getattr(torch, name)(t, dim=1, keepdim=True).tolist()
+    assert gg.amax(x, 1).shape == (2, 4) and gg.logsumexp(x, 1).shape == (2, 4)
+
+
+def test_prod_is_one_modeled_reduction():
+    gg.sim.configure("sim:0")
+    x = gg.tensor(np.ones((64, 100)), dtype=gg.float32, device="sim:0")
+    gg.sim.reset("sim:0")
+    x.prod(1)
+    by_op, _ = gg.device_registry.get_backend("sim:0").kernel_totals()
+    assert {name: (row[0], row[2], row[3]) for name, row in by_op.items()} == {
+        "reduce:prod": (1, 6400, 4 * 6400 + 4 * 64)}
+
+
+def test_cuda_backend_prod(fake_cuda, torch):
+    data = np.array([[1.5, -2.0, 0.0], [0.5, 3.0, -0.9]])
+    x = gg.tensor(data, device="cuda", requires_grad=True)
+    t = torch.tensor(data, requires_grad=True)
+    x.prod(1).sum().backward()
+    t.prod(1).sum().backward()
+    assert_close(x.grad, t.grad)
+    assert gg.tensor([[1, 2], [3, 4]], dtype=gg.uint8, device="cuda").prod(0).dtype == gg.int64

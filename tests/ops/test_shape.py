@@ -179,3 +179,109 @@ def test_cat_of_a_zero_dim_tensor_is_an_error_like_torch(device, torch, position
         torch.cat(ttensors)
     assert str(ours.value).startswith(str(theirs.value))
     assert gg.stack(tensors[position:position + 1]).shape == (1,)  # stack is the fix
+
+
+# ---- rearranging: unflatten, movedim, split/chunk/unbind, repeat/tile, roll, flip ------------
+def _both(expr):
+    """An OpCase pair of functions running ``expr`` (a method chain on ``a``) in both libraries,
+    with ``lib`` naming gpugrad or torch for function calls."""
+    def fn(lib):
+        return lambda a: eval(expr, {"a": a, "lib": lib})
+    return fn(gg), lambda a: eval(expr, {"a": a, "lib": __import__("torch")})
+
+
+def _layout_case(name, expr, x=X):
+    ours, theirs = _both(expr)
+    return OpCase(name, ours, theirs, [x])
+
+
+LAYOUT_CASES = [
+    _layout_case("unflatten", "a.unflatten(2, (2, 2))"),
+    _layout_case("unflatten_infer", "lib.unflatten(a, -1, (-1, 1, 2))"),
+    _layout_case("flatten_function", "lib.flatten(a, 0, 1)"),
+    _layout_case("movedim", "a.movedim(0, 2)"),
+    _layout_case("movedim_tuple", "lib.movedim(a, (0, 1), (2, 0))"),
+    _layout_case("moveaxis", "lib.moveaxis(a, -1, 0)"),
+    _layout_case("swapaxes", "lib.swapaxes(a, 0, 2)"),
+    _layout_case("swapdims", "a.swapdims(1, -1)"),
+    _layout_case("squeeze_unsqueeze_functions", "lib.squeeze(lib.unsqueeze(a, 1), 1)"),
+    _layout_case("permute_transpose_reshape_functions",
+                 "lib.reshape(lib.transpose(lib.permute(a, (2, 0, 1)), 0, 1), (6, 4))"),
+    _layout_case("select", "a.select(1, -1)"),
+    _layout_case("split_int", "lib.cat(a.split(3, dim=2)[::-1], 2)"),
+    _layout_case("split_sections", "a.split([1, 3], -1)[1] * a.split([1, 3], -1)[0]"),
+    _layout_case("chunk", "lib.chunk(a, 2, 1)[1]"),
+    _layout_case("unbind", "lib.stack(lib.unbind(a, 1)[::-1], 0)"),
+    _layout_case("repeat", "a.repeat(2, 1, 3)"),
+    _layout_case("repeat_new_dims", "a.repeat(2, 1, 1, 2)"),
+    _layout_case("tile", "lib.tile(a, (2,))"),
+    _layout_case("tile_more_dims", "a.tile((2, 1, 1, 1))"),
+    _layout_case("roll", "a.roll(1, 2)"),
+    _layout_case("roll_dims", "lib.roll(a, (-1, 5), (0, 2))"),
+    _layout_case("roll_flat", "a.roll(3)"),
+    _layout_case("flip", "a.flip(0, 2)"),
+    _layout_case("flip_function", "lib.flip(a, (-1,))"),
+    _layout_case("fliplr", "lib.fliplr(a)"),
+    _layout_case("flipud", "a.flipud()"),
+]
+
+test_layout_gradcheck, test_layout_matches_torch = op_tests(LAYOUT_CASES)
+
+
+def test_split_chunk_unbind_give_views_like_torch(device, torch):
+    x = gg.arange(10, device=device)
+    assert [p.tolist() for p in x.split(4)] == [p.tolist() for p in torch.arange(10).split(4)]
+    assert [p.tolist() for p in x.chunk(4)] == [p.tolist() for p in torch.arange(10).chunk(4)]
+    assert [p.tolist() for p in gg.arange(6).chunk(4)] == \
+        [p.tolist() for p in torch.arange(6).chunk(4)]
+    piece = x.split(4)[1]
+    piece[0] = 100  # a view: the write reaches x, as in PyTorch
+    assert x.tolist()[4] == 100
+    row = gg.zeros(2, 3, device=device).unbind(0)[1]
+    row[1] = 1.0
+    assert row._view is not None
+
+
+def test_flip_roll_and_repeat_copy_like_torch(device):
+    x = gg.arange(4, device=device)
+    for out in (x.flip(0), x.roll(1), x.roll(0), x.repeat(1)):
+        out[0] = 100
+        assert x.tolist() == [0, 1, 2, 3]
+
+
+def _layout_errors():
+    return [
+        ("unflatten_sizes", lambda a: a.unflatten(1, (3, 2))),
+        ("repeat_too_few", lambda a: a.repeat(2)),
+        ("roll_misaligned", lambda a: a.roll(1, (0, 1))),
+        ("flip_repeated", lambda a: a.flip(0, 0)),
+        ("fliplr_vector", lambda a: a[0].fliplr()),
+        ("movedim_lengths", lambda a: a.movedim((0, 1), (1,))),
+        ("split_zero", lambda a: a.split(0)),
+        ("split_sizes", lambda a: a.split([1, 1], 0)),
+        ("chunk_zero", lambda a: a.chunk(0)),
+        ("select_range", lambda a: a.select(0, 5)),
+        ("unbind_dim", lambda a: a.unbind(2)),
+    ]
+
+
+@pytest.mark.parametrize("name,call", _layout_errors(), ids=[e[0] for e in _layout_errors()])
+def test_layout_errors_match_torch(name, call, device, torch):
+    with pytest.raises(Exception) as expected:
+        call(torch.ones(3, 4))
+    with pytest.raises(type(expected.value)) as got:
+        call(gg.ones(3, 4, device=device))
+    theirs = str(expected.value)
+    assert theirs in str(got.value) or str(got.value).endswith(theirs.split(": ", 1)[-1]), \
+        (str(got.value), theirs)
+
+
+def test_sim_repeat_is_one_copy_and_its_backward_one_sum():
+    x = gg.randn(16, 8, device="sim", requires_grad=True)
+    gg.sim.reset("sim:0")
+    out = x.repeat(3, 2)
+    assert set(gg.device_registry.get_backend("sim:0").kernel_totals()[0]) == {"copy"}
+    gg.sim.reset("sim:0")
+    out.backward(gg.ones(48, 16, device="sim"))
+    kernels = gg.device_registry.get_backend("sim:0").kernel_totals()[0]
+    assert kernels["reduce:sum"][0] == 1

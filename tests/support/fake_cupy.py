@@ -48,6 +48,7 @@ The rules:
   reports 512 bytes more than the one before (``fake.pool_reads`` counts them), so a test can
   tell which read a reported value came from. There is no capacity: ``cuda.memory.
   OutOfMemoryError`` exists (the backend catches it) and is never raised.
+  ``cuda.set_allocator(f)`` keeps ``f`` as ``fake.allocator`` (the fake's arrays never call it).
 - Out of scope: everything else. Any other ``cupy.<name>``, ``cupy.cuda.<name>``,
   ``runtime.<name>``, ``Device.<name>``, pool method or non-default argument listed in the code
   raises NotImplementedError naming the call, so a backend change that needs more of CuPy fails
@@ -73,6 +74,10 @@ _NUMPY_FUNCTIONS = frozenset({
     "subtract", "multiply", "true_divide", "power", "maximum", "minimum", "equal", "not_equal",
     "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "sum", "mean",
     "max", "min", "argmax", "argmin", "matmul", "where", "concatenate", "copyto", "arange",
+    "prod", "cumsum", "cumprod", "take_along_axis", "flip",
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
+    "arctanh", "log2", "log10", "exp2", "floor", "ceil", "trunc", "rint", "arctan2", "fmax",
+    "fmin",
 })
 
 
@@ -375,6 +380,7 @@ class FakeCupy:
             _name="cupy.cuda", Event=Event, runtime=_Runtime(),
             Device=lambda device=None: Device(device, fake),
             get_current_stream=lambda: stream, get_elapsed_time=get_elapsed_time,
+            set_allocator=lambda allocator=None: setattr(fake, "allocator", allocator),
             memory=_Namespace(_name="cupy.cuda.memory", OutOfMemoryError=OutOfMemoryError))
         self.random = _Namespace(_name="cupy.random", RandomState=_RandomState)
 
@@ -402,6 +408,12 @@ class FakeCupy:
         if a.flags.c_contiguous and a.dtype == dtype:
             return a
         return a.astype(dtype)
+
+    def argsort(self, a, axis=-1, kind=None):
+        """Always stable, as CuPy's is (NumPy's default quicksort is not)."""
+        if not isinstance(a, ndarray) or kind is not None:
+            raise NotImplementedError("cupy.argsort of a host array, or with kind=")
+        return _adopt(np.argsort(a.view(np.ndarray), axis=axis, kind="stable"))
 
     def broadcast_to(self, array, shape):
         if not isinstance(array, ndarray):

@@ -14,9 +14,11 @@ from . import pinned
 from .numpy_ops import (BINARY, F32, F64, FLOAT_RESULT_OPS, GG_DTYPE, LOW_PRECISION, NP_DTYPE,
     UNARY, WEAK_SCALARS, adam_step_numpy, as_array, basic_view_index, bias_act_backward_numpy,
     bias_act_grads_numpy, bias_act_numpy, binary_values, gg_dtype, host_array, matmul_values,
-    numpy_dtype, random_values, reduce_values, scalar_as, sgd_step_numpy,
+    numpy_dtype, random_values, reduce_values, scalar_as, scan_values, sgd_step_numpy, sort_values,
     softmax_cross_entropy_backward_numpy, softmax_cross_entropy_numpy, unary_values, where_values)
 from ..base import Backend
+from .windows import (col2im_numpy, im2col_numpy, max_pool2d_backward_numpy,
+                      max_pool2d_numpy)
 
 _SMALL = 1 << 14  # elements; below this, materializing a broadcast is cheaper than a view
 _ndarray = np.ndarray
@@ -103,6 +105,12 @@ class NumpyBackend(Backend):
             return as_array(np.add.reduce(a, axis=axis, keepdims=keepdims))
         return reduce_values(op, a, axis, keepdims)
 
+    def scan(self, op, a, axis):
+        return scan_values(op, a, axis)
+
+    def sort(self, a, axis, descending=False):
+        return sort_values(a, axis, descending)
+
     def matmul(self, a, b):
         return matmul_values(a, b)
 
@@ -142,6 +150,10 @@ class NumpyBackend(Backend):
     def copy_(self, dst, src):
         np.copyto(dst, src, casting="unsafe")  # a C cast, as PyTorch's copy_ (bool.fill_(1))
 
+    im2col = staticmethod(im2col_numpy)
+    col2im = staticmethod(col2im_numpy)
+    max_pool2d = staticmethod(max_pool2d_numpy)
+    max_pool2d_backward = staticmethod(max_pool2d_backward_numpy)
     bias_act = staticmethod(bias_act_numpy)
     bias_act_backward = staticmethod(bias_act_backward_numpy)
     bias_act_grads = staticmethod(bias_act_grads_numpy)

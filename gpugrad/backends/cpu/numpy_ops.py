@@ -2,6 +2,7 @@
 shared with the ``cuda`` backend's host side: dtype maps, PyTorch's
 dtype rules on NumPy arrays (low-precision floats computed in float32, integers wrapping), and
 the reference implementations of the fused kernels."""
+import math
 import warnings
 
 import numpy as np
@@ -112,7 +113,47 @@ def _pow(a, b, out=None, **kwargs):
     return np.power(a, b, out=out, **kwargs)
 
 
-UNARY = {**array_api_table(np, UNARY_OPS), "relu": _relu, "sigmoid": _sigmoid}
+def math_special(name):
+    """``math.<name>`` (erf, erfc) as a NumPy function of one array (and ``out=``): each element
+    in float64, exact to the double, the result in the input's dtype. The fallback where SciPy
+    is not installed (NumPy has no erf)."""
+    each = np.frompyfunc(getattr(math, name), 1, 1)
+
+    def call(x, out=None):
+        result = np.asarray(each(np.asarray(x, F64)), F64)  # (a 0-d input gives a number)
+        if x.dtype.kind == "f":
+            result = result.astype(x.dtype)
+        if out is None:
+            return result
+        np.copyto(out, result, casting="same_kind")
+        return out
+
+    return call
+
+
+_SPECIAL: dict = {}
+
+
+def _special(name):
+    """``scipy.special.<name>`` (erf, erfc: NumPy has none), imported on first call so that
+    importing gpugrad does not import SciPy; ``math_special(name)`` without SciPy."""
+    def call(x, out=None):
+        fn = _SPECIAL.get(name)
+        if fn is None:
+            try:
+                import scipy.special
+
+                fn = getattr(scipy.special, name)
+            except ImportError:
+                fn = math_special(name)
+            _SPECIAL[name] = fn
+        return fn(x, out=out)
+
+    return call
+
+
+UNARY = {**array_api_table(np, UNARY_OPS), "relu": _relu, "sigmoid": _sigmoid,
+         "erf": _special("erf"), "erfc": _special("erfc")}
 BINARY = {**array_api_table(np, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS), "pow": _pow}
 REDUCE = array_api_table(np, REDUCE_OPS)
 ACT_FORWARD = {"identity": None, "relu": _relu, "tanh": np.tanh, "sigmoid": _sigmoid}
@@ -206,22 +247,52 @@ def where_values(cond, a, b, np_dtype, out=None):
 
 
 def reduce_values(op, a, axis=None, keepdims=False):
-    """A reduction with PyTorch's result dtypes: ``sum`` of bool or integers is int64, of
-    float16/bfloat16 accumulated in float32 and rounded; ``mean`` likewise in float32;
+    """A reduction with PyTorch's result dtypes: ``sum`` and ``prod`` of bool or integers are
+    int64, of float16/bfloat16 accumulated in float32 and rounded; ``mean`` likewise in float32;
     ``argmax``/``argmin`` int64; ``max``/``min`` keep the dtype."""
     dtype = a.dtype
-    if op == "sum":
+    if op == "sum" or op == "prod":
+        ufunc = np.add if op == "sum" else np.multiply
         if dtype.kind in "biu":
-            return as_array(np.add.reduce(a, axis=axis, dtype=INT64, keepdims=keepdims))
+            return as_array(ufunc.reduce(a, axis=axis, dtype=INT64, keepdims=keepdims))
         if dtype in LOW_PRECISION:
-            return as_array(np.add.reduce(a, axis=axis, dtype=F32, keepdims=keepdims)
+            return as_array(ufunc.reduce(a, axis=axis, dtype=F32, keepdims=keepdims)
                             .astype(dtype))
-        return as_array(np.add.reduce(a, axis=axis, keepdims=keepdims))
+        return as_array(ufunc.reduce(a, axis=axis, keepdims=keepdims))
     if op == "mean" and dtype in LOW_PRECISION:
         return as_array(np.mean(a, axis=axis, dtype=F32, keepdims=keepdims).astype(dtype))
     if op in ("argmax", "argmin"):
         return as_array(REDUCE[op](a, axis=axis, keepdims=keepdims)).astype(INT64, copy=False)
     return as_array(REDUCE[op](a, axis=axis, keepdims=keepdims))
+
+
+_SCANS = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum}
+
+
+def scan_values(op, a, axis):
+    """The inclusive scan of ``op`` ("sum", "prod", "max" or "min") along ``axis``, with
+    PyTorch's result dtypes: ``cumsum``/``cumprod`` of bool or integers are int64, of
+    float16/bfloat16 accumulated in float32 and rounded; ``cummax``/``cummin`` keep the dtype
+    (and carry a NaN forward, as ``np.maximum`` does)."""
+    ufunc, dtype = _SCANS[op], a.dtype
+    if op in ("sum", "prod"):
+        if dtype.kind in "biu":
+            return ufunc.accumulate(a, axis=axis, dtype=INT64)
+        if dtype in LOW_PRECISION:
+            return ufunc.accumulate(a, axis=axis, dtype=F32).astype(dtype)
+    return ufunc.accumulate(a, axis=axis)
+
+
+def sort_values(a, axis, descending=False):
+    """``(values, indices)`` of a stable sort along ``axis`` (NumPy puts NaN last, above every
+    number, as PyTorch does). Descending is the ascending sort of ``a`` reversed, read
+    backwards: equal values then keep their original order, NaN comes first."""
+    if descending:
+        order = np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)
+        indices = np.subtract(a.shape[axis] - 1, order, dtype=INT64)
+    else:
+        indices = np.argsort(a, axis=axis, kind="stable").astype(INT64, copy=False)
+    return np.take_along_axis(a, indices, axis), indices
 
 
 def basic_view_index(index):
@@ -289,22 +360,50 @@ def bias_act_grads_numpy(grad_out, out, act):
     return grad, grad.sum(axis=0)
 
 
-def softmax_cross_entropy_numpy(logits, target):
+def _counted_targets(target, classes, ignore_index):
+    """The mask of targets that are not ``ignore_index``, after checking those are classes."""
+    counted = target != ignore_index
+    kept = target if counted.all() else target[counted]
+    if kept.size and (kept.min() < 0 or kept.max() >= classes):
+        bad = kept.min() if kept.min() < 0 else kept.max()
+        raise IndexError(f"cross_entropy: Target {bad} is out of bounds for {classes} classes")
+    return counted
+
+
+def softmax_cross_entropy_numpy(logits, target, ignore_index=-100):
     rows = np.arange(logits.shape[0])
+    counted = _counted_targets(target, logits.shape[1], ignore_index)
+    every_row = counted.all()  # the common case: index without masks
     row_max = logits.max(axis=1)
     shifted = logits - row_max[:, None]
     log_sum = np.log(np.exp(shifted).sum(axis=1))
+    out = np.empty((2, logits.shape[0]), logits.dtype)
     # log_sum - shifted[target] stays exact where lse - logits[target] would round (|x| ~ 1e4)
-    return log_sum - shifted[rows, target], row_max + log_sum
+    if every_row:
+        np.subtract(log_sum, shifted[rows, target], out=out[0])
+        out[1] = 1
+    else:
+        out[0] = 0
+        out[0, counted] = (log_sum - shifted[rows, np.where(counted, target, 0)])[counted]
+        out[1] = counted
+    return out, row_max + log_sum
 
 
-def softmax_cross_entropy_backward_numpy(logits, target, lse, grad_rows, divisor=1):
+def softmax_cross_entropy_backward_numpy(logits, target, lse, grad_rows, divisor=1,
+                                         ignore_index=-100):
     # softmax from the max-shifted logits: exp(logits - lse) loses digits when |lse| is large
+    counted = target != ignore_index
+    every_row = counted.all()  # the common case: index without masks
     grad = np.exp(logits - logits.max(axis=1, keepdims=True))
     grad /= grad.sum(axis=1, keepdims=True)
-    grad[np.arange(logits.shape[0]), target] -= 1
-    scale = np.asarray(grad_rows, dtype=grad.dtype) / grad.dtype.type(divisor)
+    if every_row:
+        grad[np.arange(logits.shape[0]), target] -= 1
+    else:
+        grad[np.arange(logits.shape[0])[counted], target[counted]] -= 1
+    scale = np.asarray(grad_rows, dtype=grad.dtype) / np.asarray(divisor, dtype=grad.dtype)
     grad *= scale[:, None] if scale.ndim else scale
+    if not every_row:
+        grad[~counted] = 0  # (not a product with the mask: 0 * inf would be NaN)
     return grad
 
 

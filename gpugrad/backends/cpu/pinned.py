@@ -6,7 +6,7 @@ Devices that copy from host memory (``sim`` models the faster transfer) ask ``is
 """
 import weakref
 
-_PINNED = weakref.WeakValueDictionary()
+_PINNED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def pin(array):

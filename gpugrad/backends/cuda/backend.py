@@ -26,6 +26,7 @@ from .fused import FusedLaunches
 from .optimizers import OptimizerLaunches
 from . import runtime
 from .recorder import CudaRecorder
+from .windows import WindowLaunches
 
 _KERNEL_FILES = {  # kernel name without its dtype suffix -> source file in kernels/
     "bias_act_forward": "bias_act.cu",
@@ -36,8 +37,12 @@ _KERNEL_FILES = {  # kernel name without its dtype suffix -> source file in kern
     "softmax_xent_backward": "softmax_cross_entropy.cu",
     "sgd_step": "optimizers.cu",
     "adam_step": "optimizers.cu",
+    "im2col": "im2col.cu",
+    "col2im": "im2col.cu",
+    "max_pool2d": "im2col.cu",
+    "max_pool2d_backward": "im2col.cu",
 }
-_MODULES = {}  # (device index, file name) -> runtime.cupy.RawModule, shared by the whole process
+_MODULES: dict[tuple[int, str], object] = {}  # (device index, file name) -> runtime.cupy.RawModule, shared by the whole process
 
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"(\w+\.cuh)"[ \t]*$', re.M)
@@ -72,6 +77,17 @@ def _kernel_module(index, file_name):
     return module
 
 
+def _cupyx_special(name):
+    """``cupyx.scipy.special.<name>`` (erf, erfc: CuPy's core has none), imported on first
+    call; takes ``out=`` as the other unary ufuncs do."""
+    def call(a, out=None):
+        from cupyx.scipy import special
+
+        return getattr(special, name)(a, out=out)
+
+    return call
+
+
 def _elementwise_tables():
     """Name -> CuPy function, built once CuPy is imported."""
     sigmoid = runtime.cupy.ElementwiseKernel(
@@ -81,7 +97,7 @@ def _elementwise_tables():
         return sigmoid(a if a.dtype.kind == "f" else a.astype(np.float64))
 
     unary = {**array_api_table(runtime.cupy, UNARY_OPS), "relu": lambda a: runtime.cupy.maximum(a, 0),
-             "sigmoid": sigmoid_any}
+             "sigmoid": sigmoid_any, "erf": _cupyx_special("erf"), "erfc": _cupyx_special("erfc")}
     binary = array_api_table(runtime.cupy, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS)
     reduce = array_api_table(runtime.cupy, REDUCE_OPS)
     return unary, binary, reduce
@@ -112,7 +128,7 @@ def _upload(host):
 
 
 
-class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
+class CupyBackend(FusedLaunches, OptimizerLaunches, WindowLaunches, Backend):
     """The contract on CuPy arrays on one GPU (``cuda:N`` is ``cupy.cuda.Device(N)``); the
     optimizer updates come from ``OptimizerLaunches`` (gpugrad/backends/cuda/optimizers.py)."""
 
@@ -268,7 +284,44 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
     # ---- reductions and matmul -----------------------------------------------------------
     def reduce(self, op, a, axis=None, keepdims=False):
         self._use()
+        if op == "prod" and a.dtype.kind in "biu":  # int64, as PyTorch (CuPy: uint64 for uint8)
+            return runtime.cupy.prod(a, axis=axis, dtype=np.int64, keepdims=keepdims)
         return self._reduce[op](a, axis=axis, keepdims=keepdims)
+
+    def scan(self, op, a, axis):
+        self._use()
+        cupy = runtime.cupy
+        if op == "sum" or op == "prod":
+            fn = cupy.cumsum if op == "sum" else cupy.cumprod
+            if a.dtype.kind in "biu":
+                return fn(a, axis=axis, dtype=np.int64)
+            if a.dtype == np.float16:  # accumulated in float32, as PyTorch
+                return fn(a, axis=axis, dtype=np.float32).astype(np.float16)
+            return fn(a, axis=axis)
+        # CuPy's ufunc.accumulate has only add and multiply: a doubling (Hillis-Steele) scan,
+        # ceil(log2 n) passes, each taking the max (min) of two shifted copies (the sim models
+        # these passes)
+        fn = cupy.maximum if op == "max" else cupy.minimum
+        lead = (slice(None),) * (axis % a.ndim)
+        out, step = a.copy(), 1
+        while step < a.shape[axis]:
+            shifted = out.copy()
+            fn(out[lead + (slice(step, None),)], out[lead + (slice(None, -step),)],
+               out=shifted[lead + (slice(step, None),)])
+            out, step = shifted, 2 * step
+        return out
+
+    def sort(self, a, axis, descending=False):
+        self._use()
+        cupy = runtime.cupy
+        # cupy.argsort is always stable and puts NaN last, as NumPy; descending is the ascending
+        # sort of ``a`` reversed, read backwards (equal values keep their order, NaN first)
+        if descending:
+            order = cupy.flip(cupy.argsort(cupy.flip(a, axis), axis=axis), axis)
+            indices = cupy.subtract(a.shape[axis] - 1, order, dtype=np.int64)
+        else:
+            indices = cupy.argsort(a, axis=axis).astype(np.int64, copy=False)
+        return cupy.take_along_axis(a, indices, axis), indices
 
     def matmul(self, a, b):
         self._use()
@@ -350,7 +403,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, Backend):
         return array
 
 
-_GG = {}
+_GG: dict[object, object] = {}
 
 
 def _primitive(method):
@@ -381,7 +434,8 @@ def create_backend(device):
     if not _GG:
         _GG.update({np_dtype: gg_dtype(np_dtype) for np_dtype in NP_DTYPE.values()})
     if not _WRAPPED:
-        for owner in (FusedLaunches, OptimizerLaunches, CupyBackend):  # not Backend's helpers
+        # the primitives of the mixins and the class itself, not Backend's helpers
+        for owner in (FusedLaunches, OptimizerLaunches, WindowLaunches, CupyBackend):
             for name, value in list(vars(owner).items()):
                 if callable(value) and not name.startswith("_") and name != "describe":
                     setattr(CupyBackend, name, _primitive(value))

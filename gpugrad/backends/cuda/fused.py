@@ -122,7 +122,7 @@ class FusedLaunches:
     def _targets(self, target):
         return target if target.dtype == np.int64 else target.astype(np.int64)
 
-    def softmax_cross_entropy(self, logits, target):
+    def softmax_cross_entropy(self, logits, target, ignore_index=-100):
         cupy = runtime.cupy
         dtype = logits.dtype
         if dtype not in runtime.KERNEL_SUFFIX:
@@ -133,15 +133,17 @@ class FusedLaunches:
                                f"{tuple(logits.shape)}); expected at least one column")
         self._use()
         logits, target = runtime.dense(logits), self._targets(target)
-        loss = cupy.empty(rows, dtype=dtype)
+        out = cupy.empty((2, rows), dtype=dtype)  # the losses, then the counted-row flags
         lse = cupy.empty(rows, dtype=np.float64)  # double: exact backward at |logits| ~ 1e4
         if rows:
             grid, block = self._row_launch(rows, cols)
             self._kernel("softmax_xent_forward", dtype)(
-                grid, block, (logits, target, _stride(target), loss, lse, rows, cols))
-        return loss, lse
+                grid, block, (logits, target, _stride(target), int(ignore_index), out, lse, rows,
+                              cols))
+        return out, lse
 
-    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1):
+    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1,
+                                       ignore_index=-100):
         cupy = runtime.cupy
         dtype = logits.dtype
         self._use()
@@ -149,11 +151,20 @@ class FusedLaunches:
         lse = runtime.dense(lse.astype(np.float64, copy=False))
         if grad_rows.dtype != dtype:
             grad_rows = grad_rows.astype(dtype)
+        use_count = isinstance(divisor, cupy.ndarray)  # a mean's count, read by the kernel
+        if use_count:
+            if divisor.size != 1:
+                raise ValueError(f"softmax_cross_entropy_backward: expected one divisor value, "
+                                 f"got shape {tuple(divisor.shape)}")
+            count = divisor if divisor.dtype == dtype else divisor.astype(dtype)
+        else:
+            count = grad_rows  # not read (any device pointer fills the argument)
         rows, cols = logits.shape
         grad = cupy.empty((rows, cols), dtype=dtype)
         if grad.size:
             grid, block = self._row_launch(rows, cols)
             self._kernel("softmax_xent_backward", dtype)(
-                grid, block, (logits, target, _stride(target), lse, grad_rows, _stride(grad_rows),
-                              float(divisor), grad, rows, cols))
+                grid, block, (logits, target, _stride(target), int(ignore_index), lse, grad_rows,
+                              _stride(grad_rows), count, use_count,
+                              float(1 if use_count else divisor), grad, rows, cols))
         return grad

@@ -29,6 +29,7 @@ from . import shapes
 from .device_model import DeviceModel
 from .fused import FusedKernels
 from .memory import SimArray
+from . import primitives
 from .primitives import index_arrays
 from .transfers import Transfers
 
@@ -117,6 +118,19 @@ class SimBackend(Transfers, FusedKernels, DeviceModel, Backend):
         a = a.data
         return self._modeled("reduce", op, a, axis, keepdims)
 
+    def scan(self, op, a, axis):
+        a = a.data
+        return self._modeled("scan", op, a, axis)
+
+    def sort(self, a, axis, descending=False):
+        # one modeled launch writing two results (the values and the indices)
+        a = a.data
+        sizes = primitives.sort_bytes(a)
+        allocs = self._reserve(*sizes)
+        values, indices = self._computed(allocs, sum(sizes), self.cpu.sort, a, axis, descending)
+        self._write("sort", (a,), (values, indices))
+        return SimArray(values, allocs[0]), SimArray(indices, allocs[1])
+
     def matmul(self, a, b):
         a, b = a.data, b.data
         return self._modeled("matmul", a, b)
@@ -127,6 +141,26 @@ class SimBackend(Transfers, FusedKernels, DeviceModel, Backend):
     def concatenate(self, arrays, axis):
         arrays = [x.data for x in arrays]
         return self._modeled("concatenate", arrays, axis)
+
+    def im2col(self, a, kernel, stride, padding, dilation, pad_value=0.0):
+        return self._modeled("im2col", a.data, kernel, stride, padding, dilation, pad_value)
+
+    def col2im(self, cols, shape, kernel, stride, padding, dilation):
+        return self._modeled("col2im", cols.data, shape, kernel, stride, padding, dilation)
+
+    def max_pool2d(self, a, kernel, stride, padding, dilation):
+        # one modeled launch (kernels/pool.cu) writing the maxima and their indices
+        a = a.data
+        sizes = primitives.max_pool2d_bytes(a, kernel, stride, padding, dilation)
+        allocs = self._reserve(*sizes)
+        values, indices = self._computed(allocs, sum(sizes), self.cpu.max_pool2d, a, kernel,
+                                         stride, padding, dilation)
+        self._write("max_pool2d", (a,), (values, indices), {"taps": kernel[0] * kernel[1]})
+        return SimArray(values, allocs[0]), SimArray(indices, allocs[1])
+
+    def max_pool2d_backward(self, grad, indices, shape, kernel, stride, padding, dilation):
+        return self._modeled("max_pool2d_backward", grad.data, indices.data, shape, kernel,
+                             stride, padding, dilation)
 
     # ---- views, or a copy ------------------------------------------------------------------
     def reshape(self, a, shape):

@@ -31,11 +31,19 @@ OP_CLASSES = (
 # FLOP-equivalents per element. Transcendentals use the SFU plus a few FMAs; division and pow are
 # iterative. Only the ratio to the flop rate matters, and only when a kernel is compute-bound.
 UNARY_FLOPS = {"neg": 1, "abs": 1, "sign": 1, "relu": 1, "sqrt": 4, "exp": 8, "log": 8,
-               "log1p": 8, "expm1": 8, "tanh": 12, "sigmoid": 12}
+               "log1p": 8, "expm1": 8, "tanh": 12, "sigmoid": 12,
+               # unary math: rounding is one instruction; sin/cos/exp2/log2/log10 an SFU call
+               # plus range reduction; inverse and hyperbolic functions and erf a polynomial
+               "floor": 1, "ceil": 1, "trunc": 1, "round": 1, "sin": 8, "cos": 8, "exp2": 8,
+               "log2": 8, "log10": 8, "tan": 12, "sinh": 12, "cosh": 12, "asin": 16,
+               "acos": 16, "atan": 16, "asinh": 16, "acosh": 16, "atanh": 16, "erf": 16,
+               "erfc": 16}
 BINARY_FLOPS = {"add": 1, "sub": 1, "mul": 1, "div": 4, "pow": 20, "maximum": 1, "minimum": 1,
                 "eq": 1, "ne": 1, "lt": 1, "le": 1, "gt": 1, "ge": 1,
-                "logical_and": 1, "logical_or": 1}
-REDUCE_FLOPS = {"sum": 1, "mean": 1, "max": 1, "min": 1, "argmax": 2, "argmin": 2}
+                "logical_and": 1, "logical_or": 1, "atan2": 20, "fmax": 2, "fmin": 2}
+REDUCE_FLOPS = {"sum": 1, "mean": 1, "max": 1, "min": 1, "argmax": 2, "argmin": 2, "prod": 1}
+#: FLOP-equivalents per element per pass of a radix sort: digit, histogram, prefix, scatter
+SORT_PASS_FLOPS = 4
 ACT_FLOPS = {"identity": 0, "relu": 1, "tanh": 12, "sigmoid": 12}
 #: bytes each thread of gpugrad's fused and optimizer kernels moves per access (float4 /
 #: double2, as kernels/*.cu do; see ``_vectors``)
@@ -62,7 +70,7 @@ class KernelSpec(NamedTuple):
     shapes: tuple
     elements: int = 0
     scalars: int = 0
-    gemm: tuple = None
+    gemm: tuple | None = None
 
     @property
     def nbytes(self):
@@ -70,7 +78,7 @@ class KernelSpec(NamedTuple):
         return self.bytes_read + self.bytes_written
 
 
-_DTYPE_NAMES = {}
+_DTYPE_NAMES: dict = {}
 
 
 def _dtype_name(dtype):
@@ -152,12 +160,14 @@ def _gemm_dims(a_shape, b_shape):
 def spec(name, inputs, outputs, **info):
     """The ``KernelSpec`` of one backend primitive.
 
-    ``name``: "unary:<op>", "binary:<op>", "reduce:<op>", "where", "cast", "matmul", "copy",
+    ``name``: "unary:<op>", "binary:<op>", "reduce:<op>", "scan:<op>", "sort", "where", "cast", "matmul", "copy",
     "getitem", "index_add", "index_put", "full", "arange", "random", "bias_act",
-    "bias_act_backward", "bias_act_grads", "bias_grad_sum", "softmax_cross_entropy",
+    "bias_act_backward", "bias_act_grads", "bias_grad_sum", "im2col", "col2im", "max_pool2d",
+    "max_pool2d_backward",
+    "softmax_cross_entropy",
     "softmax_cross_entropy_backward", "sgd_step", "adam_step".
     ``inputs``: arrays or Python numbers read by the kernel; ``outputs``: an array or a list of
-    arrays written. ``info``: ``axis=`` for reductions; ``params=``, ``grads=`` (and ``bufs=``,
+    arrays written. ``info``: ``axis=`` for reductions and scans; ``params=``, ``grads=`` (and ``bufs=``,
     ``exp_avgs=``, ``exp_avg_sqs=``) for the optimizer steps, which are one launch over all
     parameters; ``act=`` for the fused bias+activation kernels.
     """
@@ -182,6 +192,10 @@ def spec(name, inputs, outputs, **info):
         cls = _reduce_class(first.shape, info.get("axis"))
         return KernelSpec(name, cls, dtype, nread, nwritten, REDUCE_FLOPS.get(op, 1) * in_elems,
                           shapes, in_elems, scalars)
+    if kind == "scan":
+        return _scan_spec(name, op, first, info.get("axis"), nread, nwritten, shapes, scalars)
+    if name == "sort":
+        return _sort_spec(first, nread, nwritten, shapes, scalars)
     if name == "matmul":
         batch, m, n, k = _gemm_dims(shapes[0], shapes[1])
         return KernelSpec(name, "matmul", dtype, nread, nwritten, 2 * batch * m * n * k, shapes,
@@ -209,6 +223,26 @@ def spec(name, inputs, outputs, **info):
         cls = "scatter" if len(shapes) > 1 else "elementwise"
         return KernelSpec(name, cls, _dtype_name(outs[0].dtype), nread, nwritten, 0, shapes,
                           out_elems, scalars)
+    if name == "im2col":
+        # one thread per column entry; the windows overlap, so each input element comes from
+        # DRAM about once (the other reads of it hit the cache) and each entry is written once
+        return KernelSpec(name, "gather", dtype, nread, nwritten, 0, shapes, out_elems, scalars)
+    if name == "col2im":
+        # one thread per image element reads the column entries that cover it and adds them:
+        # every column entry read once, one add each, each element written once (no atomics)
+        in_elems = _size(first.shape)
+        return KernelSpec(name, "gather", dtype, nread, nwritten, in_elems, shapes, out_elems,
+                          scalars)
+    if name == "max_pool2d":
+        # one thread per window compares its taps (``taps=``): each input element comes from
+        # DRAM about once (overlapping windows hit the cache), the maxima and indices written
+        return KernelSpec(name, "gather", dtype, nread, nwritten, info["taps"] * out_elems,
+                          shapes, out_elems, scalars)
+    if name == "max_pool2d_backward":
+        # one thread per image element reads the index (and gradient) of each window covering
+        # it, each read once from DRAM, and adds where the window chose it: no atomics
+        return KernelSpec(name, "gather", dtype, nread, nwritten, _size(first.shape), shapes,
+                          out_elems, scalars)
     if name in ("bias_act", "bias_act_backward", "bias_act_grads"):
         per = ACT_FLOPS.get(info.get("act", "relu"), 1) + (name != "bias_act_backward")
         itemsize = outs[0].itemsize
@@ -234,6 +268,34 @@ def spec(name, inputs, outputs, **info):
                          f"where, cast, full, arange, random or a fused kernel name")
     return KernelSpec(name, cls, dtype, nread, nwritten, per * out_elems, shapes, out_elems,
                       scalars)
+
+
+def _scan_spec(name, op, first, axis, nread, nwritten, shapes, scalars):
+    """cumsum/cumprod: CuPy's single-pass scan reads the input and writes the result once.
+    cummax/cummin: CuPy's ``ufunc.accumulate`` has only add and multiply, so the cuda backend
+    runs a doubling (Hillis-Steele) scan instead: ``ceil(log2 n)`` passes along the axis of
+    length ``n``, each reading two shifted copies and writing one. Classed as the reduction
+    along the same axis (contiguous inner, or strided outer)."""
+    shape = first.shape
+    elements = _size(shape)
+    length = shape[axis] if shape else 1
+    passes = 1 if op in ("sum", "prod") else max(1, (length - 1).bit_length())
+    reads = nread if passes == 1 else 2 * nread * passes
+    return KernelSpec(name, _reduce_class(shape, axis), _dtype_name(first.dtype), reads,
+                      nwritten * passes, elements * passes, shapes, elements * passes, scalars)
+
+
+def _sort_spec(first, nread, nwritten, shapes, scalars):
+    """A stable sort with indices, modeled as CuPy's (thrust's) LSD radix sort of the keys with
+    the int64 indices as payload: one pass per byte of the key (8-bit digits), each reading and
+    writing every key and index once, besides reading the input and writing the two results.
+    Each pass scatters every element to its digit's bucket: the scatter class."""
+    elements = _size(first.shape)
+    passes = first.itemsize
+    moved = passes * elements * (first.itemsize + 8)
+    return KernelSpec("sort", "scatter", _dtype_name(first.dtype), nread + moved,
+                      nwritten + moved, SORT_PASS_FLOPS * passes * elements, shapes,
+                      elements * passes, scalars)
 
 
 def _dense(a):

@@ -45,18 +45,23 @@ class FusedKernels:
             self._write("bias_grad_sum", (partial,), (grad_bias,))
         return results
 
-    def softmax_cross_entropy(self, logits, target):
+    def softmax_cross_entropy(self, logits, target, ignore_index=-100):
+        # one launch writing the (2, N) loss rows and counted flags, and the (N,) lse
         logits, target = logits.data, target.data
         nbytes = logits.shape[0] * logits.itemsize
-        allocs = self._reserve(nbytes, nbytes)
-        loss_rows, lse = self._computed(allocs, 2 * nbytes, self.cpu.softmax_cross_entropy,
-                                        logits, target)
-        self._write("softmax_cross_entropy", (logits, target), (loss_rows, lse))
-        return SimArray(loss_rows, allocs[0]), SimArray(lse, allocs[1])
+        allocs = self._reserve(2 * nbytes, nbytes)
+        rows, lse = self._computed(allocs, 3 * nbytes, self.cpu.softmax_cross_entropy,
+                                   logits, target, ignore_index)
+        self._write("softmax_cross_entropy", (logits, target, ignore_index), (rows, lse))
+        return SimArray(rows, allocs[0]), SimArray(lse, allocs[1])
 
-    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1):
+    def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1,
+                                       ignore_index=-100):
+        # a mean's count is a 0-d array the kernel reads on the device, as cuda's does
+        divisor = divisor.data if isinstance(divisor, SimArray) else divisor
         return self._modeled("softmax_cross_entropy_backward", logits.data, target.data,
-                             lse.data, grad_rows.data, divisor)  # (operands kept: see unary)
+                             lse.data, grad_rows.data, divisor,
+                             ignore_index)  # (operands kept: see unary)
 
     def sgd_step(self, params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,
                  maximize=False):

@@ -14,7 +14,7 @@ launch where they are defined: backend.py, fused.py, transfers.py.
 import numpy as np
 
 from ... import dtypes
-from ..base import BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS
+from ..base import BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, im2col_shape
 from ..cpu.numpy_ops import GG_DTYPE
 from . import shapes
 
@@ -99,6 +99,17 @@ def reduce(op, a, axis=None, keepdims=False):
     return _REDUCE_KERNEL[op], (a,), nbytes, {"axis": axis}
 
 
+def scan(op, a, axis):
+    """cumsum/cumprod/cummax/cummin: one kernel writing ``a``'s shape (costmodel's ``scan:``)."""
+    nbytes = a.size * shapes.reduce_dtype(op, a.dtype).itemsize
+    return f"scan:{op}", (a,), nbytes, {"axis": axis}
+
+
+def sort_bytes(a):
+    """The bytes of ``sort``'s two results: the values (``a``'s dtype) and int64 indices."""
+    return a.nbytes, a.size * 8
+
+
 def matmul(a, b):
     return "matmul", (a, b), _numel(shapes.matmul(a.shape, b.shape)) * a.itemsize, None
 
@@ -132,6 +143,30 @@ def index_arrays(index):
     return [i for i in index if isinstance(i, _ndarray)]
 
 
+# ---- sliding windows: kernels/im2col.cu, one launch each -----------------------------------
+def im2col(a, kernel, stride, padding, dilation, pad_value=0.0):
+    """One thread per column entry (a dense input: the cuda backend copies a strided one)."""
+    nbytes = _numel(im2col_shape(a.shape, kernel, stride, padding, dilation)) * a.itemsize
+    return "im2col", (a,), nbytes, None
+
+
+def col2im(cols, shape, kernel, stride, padding, dilation):
+    """One thread per image element, adding the column entries that cover it."""
+    return "col2im", (cols,), _numel(shape) * cols.itemsize, None
+
+
+def max_pool2d_bytes(a, kernel, stride, padding, dilation):
+    """The bytes of ``max_pool2d``'s two results: the maxima (``a``'s dtype), int64 indices."""
+    windows = _numel(im2col_shape(a.shape, kernel, stride, padding, dilation)) // \
+        (kernel[0] * kernel[1])
+    return windows * a.itemsize, windows * 8
+
+
+def max_pool2d_backward(grad, indices, shape, kernel, stride, padding, dilation):
+    """One thread per image element, adding the gradients of the windows that chose it."""
+    return "max_pool2d_backward", (grad, indices), _numel(shape) * grad.itemsize, None
+
+
 # ---- fused kernels of one launch -----------------------------------------------------------
 def bias_act(x, bias, act):
     itemsize = np.result_type(x, bias).itemsize if x.dtype != bias.dtype else x.itemsize
@@ -143,6 +178,6 @@ def bias_act_backward(grad_out, out, act):
     return "bias_act_backward", (grad_out, out), grad_out.nbytes, {"act": act}
 
 
-def softmax_cross_entropy_backward(logits, target, lse, grad_rows, divisor=1):
-    reads = (logits, target, lse, grad_rows)
+def softmax_cross_entropy_backward(logits, target, lse, grad_rows, divisor=1, ignore_index=-100):
+    reads = (logits, target, lse, grad_rows, divisor, ignore_index)  # a count array or a number
     return "softmax_cross_entropy_backward", reads, logits.nbytes, None

@@ -101,7 +101,7 @@ def reduce(shape, axis, keepdims):
 
 def reduce_dtype(op, dtype):
     """The result dtype of ``backends.cpu.numpy_ops.reduce_values`` for an input of NumPy ``dtype``."""
-    if op in ("argmax", "argmin") or op == "sum" and dtype.kind in "biu":
+    if op in ("argmax", "argmin") or op in ("sum", "prod") and dtype.kind in "biu":
         return _INT64
     if op == "mean" and dtype.kind in "biu":
         return _FLOAT64

@@ -12,7 +12,6 @@ grid-stride loops, optimizer tensors spanning several blocks, empty tensors, and
 vector paths (fresh, aligned arrays whose sizes are multiples of 16 bytes) and the one-element
 paths (odd sizes, and views that start one element into a buffer).
 """
-import inspect
 
 import numpy as np
 import pytest
@@ -166,6 +165,11 @@ def test_bias_act_misaligned_views_give_the_aligned_bits(be, rng, dtype, shape):
             np.testing.assert_array_equal(be.to_host(got), want)
 
 
+def _ce_targets(rng, rows, cols, ignore_index=-100):
+    """Random classes with about a quarter of the rows set to ``ignore_index``."""
+    return np.where(rng.random(rows) < 0.25, ignore_index, rng.integers(0, cols, rows))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_softmax_cross_entropy_matches_reference(be, backend_kind, rng, dtype, shape):
@@ -173,11 +177,12 @@ def test_softmax_cross_entropy_matches_reference(be, backend_kind, rng, dtype, s
         shape = EMULATED_ROW_SHAPE.get(shape, shape)
     rows, cols = shape
     logits = (rng.standard_normal(shape) * 4).astype(dtype)
-    target = rng.integers(0, cols, rows)
-    loss, lse = be.softmax_cross_entropy(dev(be, logits), dev(be, target))
-    want_loss, want_lse = ref.softmax_cross_entropy_numpy(logits, target)
-    close(be.to_host(loss), want_loss, dtype)
-    close(be.to_host(lse), want_lse, dtype)
+    target = _ce_targets(rng, rows, cols)
+    out, lse = be.softmax_cross_entropy(dev(be, logits), dev(be, target))
+    want_out, want_lse = ref.softmax_cross_entropy_numpy(logits, target)
+    close(be.to_host(out), want_out, dtype)  # losses (0 where ignored) and counted-row flags
+    counted = target != -100
+    close(be.to_host(lse)[counted], want_lse[counted], dtype)  # any value on ignored rows
     grad_rows = rng.standard_normal(rows).astype(dtype)
     got = be.softmax_cross_entropy_backward(dev(be, logits), dev(be, target), lse,
                                             dev(be, grad_rows))
@@ -185,14 +190,31 @@ def test_softmax_cross_entropy_matches_reference(be, backend_kind, rng, dtype, s
     close(be.to_host(got), want, dtype)
 
 
+@pytest.mark.parametrize("ignore_index", [-100, 0, 3])
+def test_softmax_cross_entropy_ignore_index_values(be, rng, ignore_index):
+    """Any ignore_index (also a valid class): its rows get loss 0, flag 0, gradient rows 0."""
+    logits = (rng.standard_normal((9, 6)) * 3).astype(np.float64)
+    target = _ce_targets(rng, 9, 6, ignore_index)
+    target[:2] = ignore_index, 5
+    out, lse = be.softmax_cross_entropy(dev(be, logits), dev(be, target), ignore_index)
+    want_out, want_lse = ref.softmax_cross_entropy_numpy(logits, target, ignore_index)
+    close(be.to_host(out), want_out, np.float64)
+    got = be.softmax_cross_entropy_backward(dev(be, logits), dev(be, target), lse,
+                                            dev(be, np.ones(9)), ignore_index=ignore_index)
+    want = ref.softmax_cross_entropy_backward_numpy(logits, target, want_lse, np.ones(9),
+                                                    ignore_index=ignore_index)
+    close(be.to_host(got), want, np.float64)
+    assert not be.to_host(got)[target == ignore_index].any()
+
+
 def test_softmax_cross_entropy_large_logits_and_strided_inputs(be, rng):
     logits = (rng.standard_normal((33, 17)) * 1e4).astype(np.float32)
-    every_other = rng.integers(0, 17, 66)
+    every_other = _ce_targets(rng, 66, 17)
     target = every_other[::2]
     target_view = be.getitem(dev(be, every_other), (slice(None, None, 2),))  # stride 2
-    want_loss, want_lse = ref.softmax_cross_entropy_numpy(logits, target)
-    loss, lse = be.softmax_cross_entropy(dev(be, logits), target_view)
-    np.testing.assert_allclose(be.to_host(loss), want_loss, rtol=1e-5, atol=1e-3)
+    want_out, want_lse = ref.softmax_cross_entropy_numpy(logits, target)
+    out, lse = be.softmax_cross_entropy(dev(be, logits), target_view)
+    np.testing.assert_allclose(be.to_host(out), want_out, rtol=1e-5, atol=1e-3)
     mean_grad = be.broadcast_to(be.from_host(np.float32(1 / 33)), (33,))  # stride 0, as mean's
     got = be.softmax_cross_entropy_backward(dev(be, logits), target_view, lse, mean_grad)
     want = ref.softmax_cross_entropy_backward_numpy(logits, target, want_lse,
@@ -202,17 +224,19 @@ def test_softmax_cross_entropy_large_logits_and_strided_inputs(be, rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_cross_entropy_backward_of_the_mean(be, rng, dtype):
-    """The mean's backward: one gradient value (a 0-d array, stride 0) divided by the rows."""
-    if "divisor" not in inspect.signature(type(be).softmax_cross_entropy_backward).parameters:
-        pytest.skip("this CupyBackend.softmax_cross_entropy_backward takes no divisor")
+    """The mean's backward: one gradient value (a 0-d array, stride 0) divided by the count of
+    rows not ignored, which the kernel reads from device memory (or by a number)."""
     logits = (rng.standard_normal((37, 300)) * 4).astype(dtype)
-    target = rng.integers(0, 300, 37)
-    loss, lse = be.softmax_cross_entropy(dev(be, logits, 1), dev(be, target, 1))
+    target = _ce_targets(rng, 37, 300)
+    out, lse = be.softmax_cross_entropy(dev(be, logits, 1), dev(be, target, 1))
     _, want_lse = ref.softmax_cross_entropy_numpy(logits, target)
+    count = be.getitem(be.reduce("sum", out, axis=1), (1,))  # as the op takes the count
+    assert be.to_host(count) == (target != -100).sum()
     one = np.asarray(0.75, dtype)
     got = be.softmax_cross_entropy_backward(dev(be, logits, 1), dev(be, target), lse,
-                                            be.from_host(one), divisor=37)
-    want = ref.softmax_cross_entropy_backward_numpy(logits, target, want_lse, one, divisor=37)
+                                            be.from_host(one), divisor=count)
+    want = ref.softmax_cross_entropy_backward_numpy(logits, target, want_lse, one,
+                                                    divisor=(target != -100).sum())
     close(be.to_host(got), want, dtype)
     rows = rng.standard_normal(37).astype(dtype)
     got = be.softmax_cross_entropy_backward(dev(be, logits), dev(be, target), lse,
@@ -221,11 +245,28 @@ def test_softmax_cross_entropy_backward_of_the_mean(be, rng, dtype):
                                                                     rows, divisor=3), dtype)
 
 
+def test_softmax_cross_entropy_every_row_ignored(be):
+    """A zero count: the mean's backward divides by 0 only on rows it then zeroes."""
+    logits = np.arange(6.0).reshape(2, 3)
+    out, lse = be.softmax_cross_entropy(dev(be, logits), dev(be, np.array([-100, -100])))
+    np.testing.assert_array_equal(be.to_host(out), np.zeros((2, 2)))
+    count = be.getitem(be.reduce("sum", out, axis=1), (1,))
+    got = be.softmax_cross_entropy_backward(dev(be, logits), dev(be, np.array([-100, -100])),
+                                            lse, be.from_host(np.asarray(1.0)), divisor=count)
+    np.testing.assert_array_equal(be.to_host(got), np.zeros((2, 3)))
+
+
 def test_cross_entropy_bad_target_gives_nan(be):
-    loss, _ = be.softmax_cross_entropy(dev(be, np.zeros((2, 3), np.float32)),
-                                       dev(be, np.array([1, 7])))
-    got = be.to_host(loss)
-    assert np.isfinite(got[0]) and np.isnan(got[1])
+    """A class outside [0, C) that is not ignore_index: a NaN loss row (counted, so a mean is
+    NaN) and a NaN gradient row; a kernel cannot raise."""
+    logits, target = np.zeros((3, 3), np.float32), np.array([1, 7, -100])
+    out, lse = be.softmax_cross_entropy(dev(be, logits), dev(be, target))
+    got = be.to_host(out)
+    assert np.isfinite(got[0, 0]) and np.isnan(got[0, 1]) and got[0, 2] == 0
+    np.testing.assert_array_equal(got[1], [1, 1, 0])
+    grad = be.to_host(be.softmax_cross_entropy_backward(
+        dev(be, logits), dev(be, target), lse, dev(be, np.ones(3, np.float32))))
+    assert np.isfinite(grad[0]).all() and np.isnan(grad[1]).all() and not grad[2].any()
 
 
 # sizes: odd, several 4096-element blocks with a ragged end, empty, one element, 16-byte multiples

@@ -26,7 +26,8 @@ def test_every_launched_kernel_exists_with_c_linkage():
     from gpugrad.backends.cuda import backend, runtime
 
     launched = {"bias_act_forward", "bias_act_backward", "bias_act_grads", "bias_grad_sum",
-                "softmax_xent_forward", "softmax_xent_backward", "sgd_step", "adam_step"}
+                "softmax_xent_forward", "softmax_xent_backward", "sgd_step", "adam_step",
+                "im2col", "col2im", "max_pool2d", "max_pool2d_backward"}
     assert set(backend._KERNEL_FILES) == launched
     for base, file_name in backend._KERNEL_FILES.items():
         names = _extern_c_kernels(os.path.join(KERNELS, file_name))

@@ -39,7 +39,9 @@ def test_same_program_gives_identical_stats_and_trace(profile, tmp_path):
         # in this trace: collect them first, so both runs start from the same state
         gc.collect()
         gg.sim.configure(DEV, profile=profile)  # a cold device: counters, clocks, empty pool
-        with gg.profiler.profile() as prof:
+        # the modeled device timeline only: host op times (the CPU activity) are measured
+        activities = [gg.profiler.ProfilerActivity.CUDA]
+        with gg.profiler.profile(activities=activities) as prof:
             losses = program()
         path = prof.export_chrome_trace(str(tmp_path / f"trace{i}.json"))
         with open(path) as f:

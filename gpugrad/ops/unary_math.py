@@ -1,0 +1,318 @@
+"""Unary math beyond ``exp``, ``log`` and ``sqrt`` (those are in ``elementwise``): the
+trigonometric and hyperbolic functions and their inverses, ``log1p``, ``expm1``, ``log2``,
+``log10``, ``exp2``, ``erf``, ``erfc``, ``reciprocal``, ``rsqrt`` and the rounding family
+(``floor``, ``ceil``, ``trunc``, ``round``, ``frac``).
+
+Each op is one backend primitive (``reciprocal``, ``rsqrt``, ``frac`` and ``round`` with
+``decimals`` compose two or three), with PyTorch's dtype rules (integer and bool inputs give the
+default float, except for rounding, which copies integers and refuses bools) and PyTorch's
+derivative formulas (``tools/autograd/derivatives.yaml``), written with differentiable ops so
+that second derivatives work. Rounding has a zero gradient, as in PyTorch.
+"""
+import math
+
+from .. import dtypes as _dtypes
+from .elementwise import Exp, _check_out, _Unary, copy_of, zero_gradient
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+class _OfInput(_Unary):
+    """A unary op whose gradient is ``grad * derivative(x)`` at the saved input ``x``."""
+
+    save_inputs = True
+
+    def backward(self, grad):
+        return self.derivative(grad, self.inputs[0])
+
+    def derivative(self, grad, x):
+        raise NotImplementedError
+
+
+class _OfOutput(_Unary):
+    """A unary op whose gradient is computed from its saved output ``y``."""
+
+    save_output = True
+
+    def backward(self, grad):
+        return self.derivative(grad, self.output())
+
+    def derivative(self, grad, y):
+        raise NotImplementedError
+
+
+class Sin(_OfInput):
+    """``sin(x)``; gradient ``grad * cos(x)``."""
+
+    op = "sin"
+
+    def derivative(self, grad, x):
+        return grad * Cos.apply(x)
+
+
+class Cos(_OfInput):
+    """``cos(x)``; gradient ``-grad * sin(x)``."""
+
+    op = "cos"
+
+    def derivative(self, grad, x):
+        return grad * -Sin.apply(x)
+
+
+class Tan(_OfOutput):
+    """``tan(x)``; gradient ``grad * (1 + y²)``."""
+
+    op = "tan"
+
+    def derivative(self, grad, y):
+        return grad * (y * y + 1)
+
+
+class Asin(_OfInput):
+    """``asin(x)`` (NaN outside [-1, 1]); gradient ``grad / sqrt(1 - x²)``."""
+
+    op = "asin"
+
+    def derivative(self, grad, x):
+        return grad * Rsqrt.apply(1 - x * x)
+
+
+class Acos(_OfInput):
+    """``acos(x)`` (NaN outside [-1, 1]); gradient ``-grad / sqrt(1 - x²)``."""
+
+    op = "acos"
+
+    def derivative(self, grad, x):
+        return grad * -Rsqrt.apply(1 - x * x)
+
+
+class Atan(_OfInput):
+    """``atan(x)``; gradient ``grad / (1 + x²)``."""
+
+    op = "atan"
+
+    def derivative(self, grad, x):
+        return grad / (x * x + 1)
+
+
+class Sinh(_OfInput):
+    """``sinh(x)``; gradient ``grad * cosh(x)``."""
+
+    op = "sinh"
+
+    def derivative(self, grad, x):
+        return grad * Cosh.apply(x)
+
+
+class Cosh(_OfInput):
+    """``cosh(x)``; gradient ``grad * sinh(x)``."""
+
+    op = "cosh"
+
+    def derivative(self, grad, x):
+        return grad * Sinh.apply(x)
+
+
+class Asinh(_OfInput):
+    """``asinh(x)``; gradient ``grad / sqrt(x² + 1)``."""
+
+    op = "asinh"
+
+    def derivative(self, grad, x):
+        return grad * Rsqrt.apply(x * x + 1)
+
+
+class Acosh(_OfInput):
+    """``acosh(x)`` (NaN below 1); gradient ``grad / sqrt(x² - 1)``."""
+
+    op = "acosh"
+
+    def derivative(self, grad, x):
+        return grad * Rsqrt.apply(x * x - 1)
+
+
+class Atanh(_OfInput):
+    """``atanh(x)`` (NaN outside [-1, 1]); gradient ``grad / (1 - x²)``."""
+
+    op = "atanh"
+
+    def derivative(self, grad, x):
+        return grad / (1 - x * x)
+
+
+class Log1p(_OfInput):
+    """``log(1 + x)``, accurate near 0; gradient ``grad / (x + 1)``."""
+
+    op = "log1p"
+
+    def derivative(self, grad, x):
+        return grad / (x + 1)
+
+
+class Expm1(_OfOutput):
+    """``exp(x) - 1``, accurate near 0; gradient ``grad * (y + 1)``."""
+
+    op = "expm1"
+
+    def derivative(self, grad, y):
+        return grad * (y + 1)
+
+
+class Log2(_OfInput):
+    """``log2(x)``; gradient ``grad / (x * ln 2)``."""
+
+    op = "log2"
+
+    def derivative(self, grad, x):
+        return grad / (x * _LN2)
+
+
+class Log10(_OfInput):
+    """``log10(x)``; gradient ``grad / (x * ln 10)``."""
+
+    op = "log10"
+
+    def derivative(self, grad, x):
+        return grad / (x * _LN10)
+
+
+class Exp2(_OfOutput):
+    """``2 ** x``; gradient ``grad * y * ln 2``."""
+
+    op = "exp2"
+
+    def derivative(self, grad, y):
+        return grad * y * _LN2
+
+
+class Erf(_OfInput):
+    """The error function; gradient ``grad * 2 / sqrt(pi) * exp(-x²)``."""
+
+    op = "erf"
+
+    def derivative(self, grad, x):
+        return grad * (Exp.apply(-(x * x)) * _TWO_OVER_SQRT_PI)
+
+
+class Erfc(_OfInput):
+    """``1 - erf(x)``, accurate in the tail; gradient ``-grad * 2 / sqrt(pi) * exp(-x²)``."""
+
+    op = "erfc"
+
+    def derivative(self, grad, x):
+        return grad * (Exp.apply(-(x * x)) * -_TWO_OVER_SQRT_PI)
+
+
+def _float_out(backend, a, out):
+    """The floating result dtype of an op on ``a`` (the default float for integers and bools),
+    checked against ``out`` when the op writes in place."""
+    dtype = _dtypes.default_float_for(backend.dtype(a))
+    if out is not None:
+        _check_out(dtype, backend, out)
+    return dtype
+
+
+class Reciprocal(_OfOutput):
+    """``1 / x``; gradient ``-grad * y * y``."""
+
+    def forward(self, a, out=None):
+        backend = self.backend
+        return backend.binary("div", 1, a, _float_out(backend, a, out), out)
+
+    def derivative(self, grad, y):
+        return -grad * (y * y)
+
+
+class Rsqrt(_OfOutput):
+    """``1 / sqrt(x)`` (two kernels, the division as PyTorch's CPU kernel does it); gradient
+    ``-0.5 * grad * y ** 3``."""
+
+    def forward(self, a, out=None):
+        backend = self.backend
+        dtype = _float_out(backend, a, out)
+        return backend.binary("div", 1, backend.unary("sqrt", a, dtype), dtype, out)
+
+    def derivative(self, grad, y):
+        return grad * (y * y * y) * -0.5
+
+
+def _not_implemented(name, backend, a):
+    return NotImplementedError(f"\"{name}\" not implemented for '{backend.dtype(a).name}': "
+                               f"convert the tensor to a floating dtype first (x.float())")
+
+
+class _Rounding(_Unary):
+    """floor, ceil, trunc or round (``op``, to nearest, half to even): an integer tensor comes
+    back as a copy (it is already whole), a bool one is refused, as in PyTorch; the gradient
+    is zero."""
+
+    def forward(self, a, out=None):
+        backend = self.backend
+        dtype = backend.dtype(a)
+        if dtype.is_floating_point:
+            return _Unary.forward(self, a, out)
+        if dtype is _dtypes.bool_:
+            raise _not_implemented(self.op, backend, a)
+        return copy_of(backend, a, out)
+
+    def backward(self, grad):
+        return zero_gradient(grad)
+
+
+class Floor(_Rounding):
+    """Rounded down (toward -inf)."""
+
+    op = "floor"
+
+
+class Ceil(_Rounding):
+    """Rounded up (toward +inf)."""
+
+    op = "ceil"
+
+
+class Trunc(_Rounding):
+    """Rounded toward zero."""
+
+    op = "trunc"
+
+
+class Round(_Rounding):
+    """``round(x, decimals)``: to ``decimals`` decimal places (negative: to tens, hundreds...),
+    half to even, as PyTorch computes it: ``round(x * 10**d) / 10**d`` in ``x``'s dtype (three
+    kernels; one for ``decimals=0``). Integer tensors take only ``decimals=0``."""
+
+    op = "round"
+
+    def forward(self, a, decimals=0, out=None):
+        if decimals == 0:
+            return _Rounding.forward(self, a, out)
+        backend = self.backend
+        dtype = backend.dtype(a)
+        if not dtype.is_floating_point:
+            raise _not_implemented("round", backend, a)
+        if out is not None:
+            _check_out(dtype, backend, out)
+        scale = 10.0 ** abs(decimals)
+        grow, shrink = ("mul", "div") if decimals > 0 else ("div", "mul")
+        rounded = backend.unary("round", backend.binary(grow, a, scale, dtype))
+        return backend.binary(shrink, rounded, scale, dtype, out)
+
+
+class Frac(_Unary):
+    """``x - trunc(x)`` (two kernels), keeping the sign; floating tensors only, as in PyTorch;
+    the gradient passes through."""
+
+    def forward(self, a, out=None):
+        backend = self.backend
+        dtype = backend.dtype(a)
+        if not dtype.is_floating_point:
+            raise _not_implemented("frac", backend, a)
+        if out is not None:
+            _check_out(dtype, backend, out)
+        return backend.binary("sub", a, backend.unary("trunc", a), dtype, out)
+
+    def backward(self, grad):
+        return grad
