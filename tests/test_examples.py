@@ -23,3 +23,17 @@ def test_moons_example_value_and_tensor(device, tmp_path):
     for name in ("value", "tensor"):
         png = (tmp_path / f"moons_{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG")
+
+
+def test_cnn_example_learns_the_digits(device, capsys):
+    """examples/cnn.py, shortened to 5 epochs (the full 15 reach >= 97%), learns the digits; on
+    the sim it prints the per-op report with the convolution's kernels."""
+    pytest.importorskip("sklearn", reason="the digits ship with scikit-learn")
+    spec = importlib.util.spec_from_file_location(
+        "cnn_example", os.path.join(os.path.dirname(__file__), "..", "examples", "cnn.py"))
+    cnn = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cnn)
+    assert cnn.main(["--epochs", "5", "--device", device]) >= 0.85
+    if device.startswith("sim"):
+        report = capsys.readouterr().out
+        assert "per-op summary" in report and "im2col" in report and "max_pool2d" in report

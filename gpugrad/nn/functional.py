@@ -1,28 +1,40 @@
 """Stateless layers and losses (``gg.nn.functional``, usually imported as ``F``).
 
-Every loss takes ``reduction='mean'|'sum'|'none'`` as in PyTorch, as the third positional
-argument (PyTorch's deprecated ``size_average``/``reduce`` are not taken; pass ``weight`` and
-``pos_weight`` by keyword). ``cross_entropy`` runs the fused softmax-cross-entropy op (one kernel
-on devices that have it) and ``linear`` the fused bias + activation op, so the hot path of
-training is a few kernels per layer. The other losses are ops of their own
-(``gpugrad/ops/losses.py``) with PyTorch's formulas, so their values and gradients match
-PyTorch's at the boundaries: zero logits, logits of +-1e4, probabilities of exactly 0 and 1.
+The activations, dropout and ``linear`` are here; the rest live in modules of their own and are
+re-exported: losses (``functional_losses``: every loss takes ``reduction`` as the third
+positional argument, as documented there), further activations (``functional_activations``),
+normalization (``functional_norm``), convolution and pooling (``gpugrad.ops.conv``,
+``gpugrad.ops.pool``), lookups (``functional_sparse``: ``embedding``,
+``one_hot``) and resampling (``functional_resample``: ``pad``, ``interpolate``).
+``cross_entropy`` runs the fused softmax-cross-entropy op (one kernel on devices that have it)
+and ``linear`` the fused bias + activation op, so the hot path of training is a few kernels per
+layer.
 """
-from ..engine import is_grad_enabled
-from ..creation import rand_like
-from ..ops import losses as _losses
-from ..ops.fused import SoftmaxCrossEntropy
-from ..ops.matmul import Linear as _Linear
-from ..tensor import Tensor
+import warnings
 
-_REDUCTIONS = ("mean", "sum", "none")
+from ..creation import rand
+from ..ops import losses as _losses
+from ..ops.matmul import Linear as _Linear
+from ..ops.conv import conv1d, conv2d  # noqa: F401  (F.conv1d, F.conv2d)
+from ..ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d,  # noqa: F401
+                        avg_pool2d, max_pool1d, max_pool2d)
+from .functional_activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,
+                                     leaky_relu, mish, relu6, selu, silu, softmin, softsign,
+                                     tanhshrink)
+from .functional_losses import (_REDUCTIONS, binary_cross_entropy,
+                                binary_cross_entropy_with_logits, cross_entropy, huber_loss,
+                                kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from .functional_norm import batch_norm, group_norm, layer_norm, normalize
+from .functional_resample import interpolate, pad
+from .functional_sparse import embedding, one_hot
+
 _ACTIVATIONS = (None, "identity", "relu", "tanh", "sigmoid")
 
 
 # ---- activations ---------------------------------------------------------------------------
-def relu(input):
-    """``max(x, 0)`` elementwise."""
-    return input.relu()
+def relu(input, inplace=False):
+    """``max(x, 0)`` elementwise; ``inplace=True`` writes into ``input`` (``relu_``)."""
+    return input.relu_() if inplace else input.relu()
 
 
 def tanh(input):
@@ -59,20 +71,65 @@ def logsigmoid(input):
     return _losses.LogSigmoid.apply(input)
 
 
-def dropout(input, p=0.5, training=True):
+def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
 
     The mask comes from gpugrad's generator (``gg.manual_seed``); without ``training`` this is
-    the identity.
+    the identity. ``inplace=True`` writes the result into ``input``.
     """
+    return _dropout(input, p, training, inplace, input.shape)
+
+
+def _dropout(input, p, training, inplace, mask_shape):
+    """Dropout with one random draw per element of ``mask_shape`` (broadcast to ``input``)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
-    keep = (rand_like(input) >= p).to(input.dtype)
-    return input * (keep * (1.0 / (1.0 - p)))
+        scale = 0.0
+    else:
+        keep = (rand(mask_shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
+        scale = keep * (1.0 / (1.0 - p))
+    return input.mul_(scale) if inplace else input * scale
+
+
+def _feature_dropout(name, input, p, training, inplace, feature_dims):
+    """Dropout of whole channels: ``input`` is (N, C, *features) or (C, *features) with
+    ``feature_dims`` trailing dimensions, and each channel is kept or zeroed as one."""
+    if input.ndim not in (feature_dims + 1, feature_dims + 2):
+        raise RuntimeError(f"{name}: Expected {feature_dims + 1}D or {feature_dims + 2}D input, "
+                           f"but received a {input.ndim}D input")
+    mask_shape = input.shape[:input.ndim - feature_dims] + (1,) * feature_dims
+    return _dropout(input, p, training, inplace, mask_shape)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) input with probability ``p``, scaling the
+    rest by ``1 / (1 - p)``."""
+    return _feature_dropout("dropout1d", input, p, training, inplace, 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability ``p``, scaling
+    the rest by ``1 / (1 - p)``. A 3-D input is taken as (N, C, L), as PyTorch does (with its
+    warning): use ``dropout1d`` for that."""
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise "
+                      "dropout behavior, please switch to using dropout1d instead.",
+                      stacklevel=2)
+        return _feature_dropout("dropout2d", input, p, training, inplace, 1)
+    return _feature_dropout("dropout2d", input, p, training, inplace, 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability ``p``,
+    scaling the rest by ``1 / (1 - p)``."""
+    return _feature_dropout("dropout3d", input, p, training, inplace, 3)
 
 
 def linear(input, weight, bias=None, activation=None):
@@ -91,133 +148,3 @@ def linear(input, weight, bias=None, activation=None):
     if activation in (None, "identity"):
         return out
     return getattr(out, activation)()
-
-
-# ---- losses ----------------------------------------------------------------------------------
-def _check_reduction(reduction, name):
-    if isinstance(reduction, Tensor):
-        raise TypeError(f"{name}: reduction must be one of {_REDUCTIONS}, got a Tensor; "
-                        f"gpugrad's third positional argument is reduction, so pass weights by "
-                        f"keyword (weight=...)")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{name}: {reduction!r} is not a valid value for reduction; expected "
-                         f"one of {_REDUCTIONS}")
-
-
-def _reduce(loss, reduction, name):
-    _check_reduction(reduction, name)
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
-
-
-def _check_not_differentiable(name, **weights):
-    """PyTorch's losses take no gradient for their weights and refuse ones that require it."""
-    for arg, value in weights.items():
-        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
-            raise RuntimeError(f"The function '{name}' is not differentiable with respect to "
-                               f"argument '{arg}'. This input cannot have requires_grad True.")
-
-
-def _check_same_shape(name, input, target):
-    if not isinstance(target, Tensor):
-        raise TypeError(f"{name}: target must be a gg.Tensor, got {type(target).__name__}")
-    if input.shape != target.shape:
-        raise ValueError(
-            f"{name}: target size {target.shape} must be the same as input size {input.shape}; "
-            f"reshape one of them (e.g. target.reshape({list(input.shape)}))"
-        )
-
-
-def mse_loss(input, target, reduction="mean"):
-    """Mean squared error ``(input - target) ** 2``; both input and target get gradients
-    (``2 * (input - target)``, over N for 'mean'), as in PyTorch."""
-    _check_same_shape("mse_loss", input, target)
-    _check_reduction(reduction, "mse_loss")
-    return _losses.MSELoss.apply(input, target, reduction=reduction)
-
-
-def l1_loss(input, target, reduction="mean"):
-    """Mean absolute error ``|input - target|``: PyTorch's own composition, so the gradient at
-    ``input == target`` is 0."""
-    _check_same_shape("l1_loss", input, target)
-    return _reduce((input - target).abs(), reduction, "l1_loss")
-
-
-def _check_class_targets(name, input, target):
-    if not isinstance(target, Tensor) or target.dtype.is_floating_point or target.dtype == "bool":
-        got = target.dtype if isinstance(target, Tensor) else type(target).__name__
-        raise TypeError(f"{name}: expected integer class targets (int64), got {got}; "
-                        f"convert with target.long()")
-    if input.ndim != 2 or target.ndim != 1 or target.shape[0] != input.shape[0]:
-        raise ValueError(f"{name}: expected input of shape (N, C) and target of shape (N,), got "
-                         f"{input.shape} and {target.shape}")
-    if target.device.type == "cpu" and target.numel():
-        # A free check on the host (on a GPU it would force a sync, so it is left to the kernel).
-        values = target.detach().numpy()
-        low, high = int(values.min()), int(values.max())
-        if low < 0 or high >= input.shape[1]:
-            bad = low if low < 0 else high
-            raise IndexError(f"{name}: Target {bad} is out of bounds for {input.shape[1]} classes")
-    if target.dtype != "int64":
-        target = target.long()
-    return target
-
-
-def cross_entropy(input, target, reduction="mean"):
-    """Softmax cross-entropy of logits ``input`` (N, C) against integer classes ``target`` (N,).
-
-    Computed as ``logsumexp(input) - input[target]`` in one fused op, so logits of 1e4 or more
-    give finite losses and gradients.
-    """
-    target = _check_class_targets("cross_entropy", input, target)
-    _check_reduction(reduction, "cross_entropy")
-    return SoftmaxCrossEntropy.apply(input, target, reduction=reduction)  # reduced in the op
-
-
-def nll_loss(input, target, reduction="mean"):
-    """Negative log-likelihood of log-probabilities ``input`` (N, C) at classes ``target``."""
-    target = _check_class_targets("nll_loss", input, target)
-    return _reduce(-input.gather_rows(target), reduction, "nll_loss")
-
-
-def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None,
-                                     weight=None):
-    """Binary cross-entropy of ``sigmoid(input)`` against ``target`` (PyTorch's formula):
-    ``(1 - t) * x - (1 + (pos_weight - 1) * t) * log_sigmoid(x)``, times ``weight``.
-
-    Stable for any finite logit (``log_sigmoid`` never overflows; logits of +-1e4 give exact
-    losses). ``pos_weight`` (a number or a tensor broadcast against the target, e.g. one per
-    class) multiplies the loss of positive targets; ``weight`` (broadcast) rescales each
-    element. The input's gradient is ``sigmoid(x) - t`` (``0.5 - t`` at a zero logit), the
-    target's ``-x``; neither weight gets one (one that requires grad is refused, as in PyTorch).
-    """
-    name = "binary_cross_entropy_with_logits"
-    _check_same_shape(name, input, target)
-    _check_reduction(reduction, name)
-    _check_not_differentiable(name, weight=weight, pos_weight=pos_weight)
-    return _losses.BCEWithLogits.apply(input, target, weight, pos_weight, reduction=reduction)
-
-
-def binary_cross_entropy(input, target, reduction="mean", weight=None):
-    """Binary cross-entropy of probabilities ``input`` against ``target``, both in [0, 1]:
-    ``-(t * log(p) + (1 - t) * log(1 - p))`` times ``weight`` (broadcast), with each log
-    clamped at -100 as in PyTorch, so probabilities of exactly 0 and 1 give finite losses.
-
-    The input's gradient is PyTorch's ``(p - t) / max((1 - p) * p, 1e-12)``, finite at 0 and
-    1; the target's is ``-logit(p)``. On the cpu an input or target outside [0, 1] (or NaN)
-    raises, as in PyTorch (elsewhere that check would wait for the device, so it is skipped).
-    Prefer ``binary_cross_entropy_with_logits``, which is exact for any logit.
-    """
-    name = "binary_cross_entropy"
-    _check_same_shape(name, input, target)
-    _check_reduction(reduction, name)
-    _check_not_differentiable(name, weight=weight)
-    if input.device.type == "cpu":
-        for what, tensor in (("input", input), ("target", target)):
-            values = tensor.detach().numpy()
-            if values.size and not ((values >= 0) & (values <= 1)).all():
-                raise RuntimeError(f"{name}: all elements of {what} should be between 0 and 1")
-    return _losses.BCE.apply(input, target, weight, reduction=reduction)

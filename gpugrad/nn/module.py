@@ -5,6 +5,7 @@ A module registers what is assigned to its attributes: a ``Parameter`` becomes a
 the tree, ``to(device)``, ``state_dict``) follows from those three dictionaries, as in PyTorch.
 """
 from collections import OrderedDict, namedtuple
+from typing import Any, Iterator, TypeVar
 
 from ..creation import zeros_like
 from ..engine import no_grad
@@ -14,6 +15,7 @@ from ..tensor import Tensor
 from .parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+_M = TypeVar("_M", bound="Module")  # ``model.to("sim")`` returns the model, typed as itself
 
 
 class Module:
@@ -93,12 +95,12 @@ class Module:
         self._modules[name] = module
 
     # ---- calling ------------------------------------------------------------------------
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; every subclass defines it. Call the module, not ``forward``."""
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required "
                                   f"\"forward\" function")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # ---- walking the tree ---------------------------------------------------------------
@@ -141,11 +143,12 @@ class Module:
                 seen.add(id(value))
                 yield (f"{module_prefix}.{name}" if module_prefix else name), value
 
-    def named_parameters(self, prefix="", recurse=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True
+                         ) -> Iterator[tuple[str, Parameter]]:
         """``(name, parameter)`` pairs, names dotted as in PyTorch (``"0.weight"``)."""
         return self._named_members("_parameters", prefix, recurse)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every parameter (of descendants too unless ``recurse=False``), each once."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
@@ -167,7 +170,7 @@ class Module:
         return self
 
     # ---- training state -----------------------------------------------------------------
-    def train(self, mode=True):
+    def train(self: _M, mode: bool = True) -> _M:
         """Set training mode (Dropout drops) on self and descendants; returns self."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
@@ -175,7 +178,7 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self: _M) -> _M:
         """Set evaluation mode (Dropout is the identity); returns self."""
         return self.train(False)
 
@@ -185,13 +188,13 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (the default), or to zeros."""
         for param in self.parameters():
             _reset_grad(param, set_to_none)
 
     # ---- devices and dtypes -------------------------------------------------------------
-    def to(self, *args, device=None, dtype=None):
+    def to(self: _M, *args: Any, device: Any = None, dtype: Any = None) -> _M:
         """Move (and/or cast) every parameter and buffer IN PLACE: ``model.to("sim")``.
 
         Parameters keep their identity, so an optimizer built before the move keeps working;
@@ -230,7 +233,7 @@ class Module:
         return self.to(dtype=as_dtype("float64"))
 
     # ---- state ---------------------------------------------------------------------------
-    def state_dict(self, prefix="", keep_vars=False):
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> dict[str, Tensor]:
         """An ordered dict of parameter and buffer tensors by dotted name (``"0.weight"``).
 
         The tensors share storage with the module (detached unless ``keep_vars``).
@@ -244,7 +247,8 @@ class Module:
                         out[key] = value if keep_vars else value.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True
+                        ) -> IncompatibleKeys:
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
 
         With ``strict`` (the default) a missing or unexpected key raises an error naming it; a

@@ -74,9 +74,12 @@ def test_cross_entropy_mean_is_folded_into_the_fused_kernels():
     gg.sim.reset("sim:0")
     F.cross_entropy(x, target).backward()
     by_op, _ = gg.device_registry.get_backend("sim:0").kernel_totals()
-    # forward: the fused rows and one mean; backward: the seed gradient and the fused backward
+    # forward: the fused rows (losses and counted-row flags), one sum of both and the division
+    # (the mean is over the rows whose target is not ignore_index, counted on the device: one
+    # launch more than a plain mean); backward: the seed gradient and the fused backward, which
+    # reads the count from the device
     assert {name: row[0] for name, row in by_op.items()} == {
-        "softmax_cross_entropy": 1, "reduce:mean": 1, "full": 1,
+        "softmax_cross_entropy": 1, "reduce:sum": 1, "binary:div": 1, "full": 1,
         "softmax_cross_entropy_backward": 1}
 
 
@@ -338,3 +341,137 @@ def test_softplus_and_logsigmoid_match_torch(device, torch, beta, threshold):
         ours.sum().backward()
         theirs.sum().backward()
         _assert_close_nan(x.grad, tx.grad, 1e-12, 0, "gradient")
+
+
+# ---- pad, interpolate, one_hot, embedding, feature dropout ---------------------------------
+def _resample_cases():
+    from support.gradtools import OpCase
+
+    rng = np.random.default_rng(21)
+    x3, x4 = rng.standard_normal((2, 2, 5)), rng.standard_normal((1, 2, 4, 3))
+
+    def case(name, fn, x):
+        def torch_fn(t):
+            import torch.nn.functional as TF
+
+            return fn(TF, t)
+
+        return OpCase(name, lambda t: fn(F, t), torch_fn, [x])
+
+    return [
+        case("pad_constant", lambda f, t: f.pad(t, (1, 2, 0, 1), value=1.5), x4),
+        case("pad_crop", lambda f, t: f.pad(t, (-1, 2, 1, -2)), x4),
+        case("pad_reflect", lambda f, t: f.pad(t, (2, 1, 1, 2), mode="reflect"), x4),
+        case("pad_replicate", lambda f, t: f.pad(t, (3, 1), mode="replicate"), x3),
+        case("pad_circular", lambda f, t: f.pad(t, (2, 3, 1, 0), mode="circular"), x4),
+        case("nearest_size", lambda f, t: f.interpolate(t, size=(7, 2)), x4),
+        case("nearest_scale", lambda f, t: f.interpolate(t, scale_factor=2.5), x3),
+        case("nearest_exact", lambda f, t: f.interpolate(t, size=8, mode="nearest-exact"), x3),
+        case("linear", lambda f, t: f.interpolate(t, size=9, mode="linear"), x3),
+        case("linear_corners", lambda f, t: f.interpolate(t, scale_factor=1.7, mode="linear",
+                                                          align_corners=True), x3),
+        case("bilinear_up", lambda f, t: f.interpolate(t, scale_factor=(2, 1.5),
+                                                       mode="bilinear"), x4),
+        case("bilinear_down", lambda f, t: f.interpolate(t, size=(3, 2), mode="bilinear"), x4),
+        case("bilinear_corners", lambda f, t: f.interpolate(t, size=(6, 5), mode="bilinear",
+                                                            align_corners=True), x4),
+    ]
+
+
+RESAMPLE = _resample_cases()
+
+
+@pytest.mark.parametrize("case", RESAMPLE, ids=[c.name for c in RESAMPLE])
+def test_pad_and_interpolate_match_torch_and_gradcheck(case, device, torch):
+    from support.gradtools import check_against_torch, check_gradcheck
+
+    check_against_torch(case, device, torch)
+    check_gradcheck(case, device)
+
+
+def test_pad_and_interpolate_errors():
+    x = gg.randn(1, 1, 3, 3)
+    with pytest.raises(RuntimeError, match="divisible by 2"):
+        F.pad(x, (1, 2, 3))
+    with pytest.raises(RuntimeError, match="Padding size should be less than"):
+        F.pad(x, (3, 0), mode="reflect")
+    with pytest.raises(NotImplementedError, match="mode 'wrap'"):
+        F.pad(x, (1, 1), mode="wrap")
+    with pytest.raises(NotImplementedError, match="3-D .* and 4-D"):
+        F.interpolate(gg.randn(1, 1, 2, 2, 2), scale_factor=2)
+    with pytest.raises(NotImplementedError, match="mode 'bicubic'"):
+        F.interpolate(x, scale_factor=2, mode="bicubic")
+    with pytest.raises(ValueError, match="align_corners option can only be set"):
+        F.interpolate(x, scale_factor=2, align_corners=True)
+    with pytest.raises(ValueError, match="either size or scale_factor"):
+        F.interpolate(x)
+    with pytest.raises(NotImplementedError, match="bilinear mode needs 4D"):
+        F.interpolate(gg.randn(1, 1, 3), scale_factor=2, mode="bilinear")
+
+
+def test_one_hot_matches_torch(device, torch):
+    labels = np.array([[0, 3], [2, 1]])
+    for classes in (-1, 6):
+        got = F.one_hot(gg.tensor(labels, device=device), classes)
+        want = torch.nn.functional.one_hot(torch.tensor(labels), classes)
+        assert got.dtype == gg.int64 and got.requires_grad is False
+        np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+    with pytest.raises(RuntimeError, match="smaller than num_classes"):
+        F.one_hot(gg.tensor([0, 4]), 3)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        F.one_hot(gg.tensor([-1, 0]))
+    with pytest.raises(RuntimeError, match="LongTensor"):
+        F.one_hot(gg.tensor([0.0]))
+
+
+@pytest.mark.parametrize("padding_idx", [None, 1, -2])
+def test_embedding_matches_torch(device, torch, padding_idx):
+    rng = np.random.default_rng(2)
+    table = rng.standard_normal((5, 3))
+    idx = np.array([[1, 3, 1], [4, 0, 3]])
+    w = gg.tensor(table, dtype=gg.float64, device=device, requires_grad=True)
+    tw = torch.tensor(table, requires_grad=True)
+    got = F.embedding(gg.tensor(idx, device=device), w, padding_idx=padding_idx)
+    want = torch.nn.functional.embedding(torch.tensor(idx), tw, padding_idx=padding_idx)
+    np.testing.assert_allclose(got.detach().cpu().numpy(), want.detach().numpy())
+    g = rng.standard_normal(tuple(want.shape))
+    (got * gg.tensor(g, dtype=gg.float64, device=device)).sum().backward()
+    (want * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(w.grad.cpu().numpy(), tw.grad.numpy(), rtol=1e-12)
+    assert gg.gradgradcheck(lambda w: F.embedding(gg.tensor(idx, device=device), w,
+                                                  padding_idx=padding_idx) ** 2, (w,))
+
+
+def test_embedding_refuses_what_it_does_not_support():
+    w = gg.randn(4, 2)
+    with pytest.raises(NotImplementedError, match="max_norm"):
+        F.embedding(gg.tensor([0]), w, max_norm=1.0)
+    with pytest.raises(NotImplementedError, match="sparse"):
+        F.embedding(gg.tensor([0]), w, sparse=True)
+    with pytest.raises(RuntimeError, match="int64 or int32"):
+        F.embedding(gg.tensor([0.0]), w)
+
+
+@pytest.mark.parametrize("name,shape,channel_dims", [("dropout1d", (4, 30, 5), 2),
+                                                     ("dropout2d", (4, 30, 3, 2), 2),
+                                                     ("dropout2d", (30, 3, 2), 2),
+                                                     ("dropout3d", (2, 30, 2, 2, 2), 2)])
+@pytest.mark.filterwarnings("ignore:dropout2d")  # a 3-D input is taken as (N, C, L)
+def test_feature_dropout_drops_whole_channels(device, name, shape, channel_dims):
+    gg.manual_seed(3)
+    x = gg.ones(*shape, device=device, requires_grad=True)
+    out = getattr(F, name)(x, 0.5)
+    values = out.detach().cpu().numpy().reshape(shape[:channel_dims] + (-1,))
+    assert set(np.unique(values)) <= {0.0, 2.0}
+    assert (values.min(axis=-1) == values.max(axis=-1)).all()  # one decision per channel
+    assert 0.2 < (values[..., 0] == 0).mean() < 0.8
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), out.detach().cpu().numpy())
+    assert getattr(F, name)(x, 0.5, training=False) is x
+
+
+def test_dropout2d_of_3d_input_warns_as_torch():
+    with pytest.warns(UserWarning, match="dropout1d"):
+        F.dropout2d(gg.ones(2, 3, 4))
+    with pytest.raises(RuntimeError, match="Expected 4D or 5D input"):
+        F.dropout3d(gg.ones(2, 3))

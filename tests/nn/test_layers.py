@@ -172,3 +172,57 @@ def test_linear_with_zero_features_works_as_in_torch(device, torch):
 def test_linear_names_a_bad_argument(args, error, name):
     with pytest.raises(error, match=f"Linear: {name} must be a non-negative int, got"):
         gg.nn.Linear(*args)
+
+
+# ---- Embedding, Flatten, Unflatten, feature dropout ----------------------------------------
+def test_embedding_layer_init_padding_and_repr(torch):
+    gg.manual_seed(0)
+    layer = nn.Embedding(6, 4, padding_idx=-1)
+    assert layer.padding_idx == 5 and layer.weight[5].detach().tolist() == [0.0] * 4
+    assert repr(layer) == repr(torch.nn.Embedding(6, 4, padding_idx=-1))
+    assert list(layer.state_dict()) == ["weight"]
+    std = nn.Embedding(1000, 50).weight.detach().numpy().std()
+    assert abs(std - 1.0) < 0.02  # N(0, 1), as PyTorch
+    out = layer(gg.tensor([[5, 2]]))
+    out.sum().backward()
+    assert layer.weight.grad[5].tolist() == [0.0] * 4
+    assert layer.weight.grad[2].tolist() == [1.0] * 4
+    with pytest.raises(AssertionError, match="Padding_idx must be within"):
+        nn.Embedding(3, 2, padding_idx=3)
+
+
+def test_embedding_from_pretrained():
+    table = gg.randn(3, 2)
+    frozen = nn.Embedding.from_pretrained(table)
+    assert frozen.weight.requires_grad is False
+    assert frozen(gg.tensor([2])).tolist() == [table[2].tolist()]
+    assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
+
+
+def test_flatten_unflatten_match_torch(torch):
+    x = np.arange(24.0).reshape(2, 3, 4)
+    for ours, theirs in [(nn.Flatten(), torch.nn.Flatten()),
+                         (nn.Flatten(0, 1), torch.nn.Flatten(0, 1)),
+                         (nn.Unflatten(2, (2, 2)), torch.nn.Unflatten(2, (2, 2))),
+                         (nn.Unflatten(-1, (2, -1)), torch.nn.Unflatten(-1, (2, -1)))]:
+        assert ours(gg.tensor(x)).shape == tuple(theirs(torch.tensor(x)).shape)
+        assert repr(ours) == repr(theirs)
+
+
+def test_feature_dropout_layers(torch):
+    for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d"):
+        assert repr(getattr(nn, name)(0.2)) == repr(getattr(torch.nn, name)(0.2))
+    layer = nn.Dropout2d(0.5).eval()
+    x = gg.ones(2, 3, 2, 2)
+    assert layer(x) is x
+    layer.train()
+    gg.manual_seed(1)
+    out = layer(x).numpy().reshape(2, 3, -1)
+    assert (out.min(axis=-1) == out.max(axis=-1)).all()
+
+
+def test_dropout_inplace_writes_into_the_input():
+    gg.manual_seed(0)
+    x = gg.ones(50)
+    out = nn.Dropout(0.5, inplace=True)(x)
+    assert out is x and set(x.tolist()) <= {0.0, 2.0}

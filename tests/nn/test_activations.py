@@ -1,0 +1,112 @@
+"""Activation functions of gg.nn.functional and their layers: values and gradients against
+PyTorch, gradcheck and gradgradcheck in float64 on every device, reprs as PyTorch's."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad.nn import functional as F
+from support.gradtools import OpCase, op_tests
+
+R = np.random.default_rng(3)
+
+
+def spread(*shape):
+    """Values over [-5, 5] kept 0.05 from the kinks at 0, +-1, +-3 and 6."""
+    x = R.uniform(-5, 5, shape)
+    for kink in (0.0, 1.0, -1.0, 3.0, -3.0):
+        near = np.abs(x - kink) < 0.05
+        x[near] += 0.1
+    return x
+
+
+def _tf(name, **kwargs):
+    def call(x):
+        import torch.nn.functional as TF
+
+        return getattr(TF, name)(x, **kwargs)
+
+    return call
+
+
+def _case(name, fn_name=None, second_order=True, **kwargs):
+    fn_name = fn_name or name
+    return OpCase(f"{name}{kwargs or ''}", lambda x: getattr(F, fn_name)(x, **kwargs),
+                  _tf(fn_name, **kwargs), [spread(3, 4)], second_order=second_order)
+
+
+CASES = [
+    _case("gelu"),
+    _case("gelu", approximate="tanh"),
+    _case("silu"),
+    _case("mish"),
+    _case("leaky_relu", second_order=False),
+    _case("leaky_relu", negative_slope=0.2, second_order=False),
+    _case("elu"),
+    _case("elu", alpha=0.5),
+    _case("selu"),
+    _case("celu", alpha=2.0),
+    _case("softplus", beta=2.0, threshold=5.0),
+    _case("hardtanh", second_order=False),
+    _case("hardtanh", min_val=-2.0, max_val=0.5, second_order=False),
+    _case("relu6", second_order=False),
+    _case("hardsigmoid", second_order=False),
+    _case("hardswish"),
+    _case("softsign"),
+    _case("tanhshrink"),
+    _case("logsigmoid"),
+    _case("softmin", dim=1),
+]
+
+test_gradcheck, test_matches_torch = op_tests(CASES)
+
+
+@pytest.mark.parametrize("name,kink", [("leaky_relu", 0.0), ("elu", 0.0), ("hardtanh", 1.0),
+                                       ("hardtanh", -1.0), ("relu6", 0.0), ("relu6", 6.0),
+                                       ("hardsigmoid", 3.0), ("hardsigmoid", -3.0),
+                                       ("hardswish", 3.0), ("hardswish", -3.0)])
+def test_gradients_at_the_kinks_match_torch(torch, name, kink):
+    x = gg.tensor([kink], dtype=gg.float64, requires_grad=True)
+    t = torch.tensor([kink], dtype=torch.float64, requires_grad=True)
+    getattr(F, name)(x).sum().backward()
+    getattr(torch.nn.functional, name)(t).sum().backward()
+    assert x.grad.item() == t.grad.item()
+
+
+def test_elu_of_a_huge_input_has_a_finite_gradient():
+    x = gg.tensor([1000.0, -1000.0], dtype=gg.float64, requires_grad=True)
+    F.elu(x).sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0]
+
+
+def test_gelu_rejects_an_unknown_approximation():
+    with pytest.raises(RuntimeError, match="none or tanh"):
+        F.gelu(gg.randn(3), approximate="fast")
+
+
+def test_relu_inplace_writes_into_the_input():
+    x = gg.tensor([-1.0, 2.0])
+    assert F.relu(x, inplace=True) is x and x.tolist() == [0.0, 2.0]
+
+
+LAYERS = [("GELU", {}), ("GELU", {"approximate": "tanh"}), ("SiLU", {}), ("Mish", {}),
+          ("LeakyReLU", {"negative_slope": 0.1}), ("ELU", {"alpha": 0.7}), ("CELU", {}),
+          ("SELU", {}), ("Softplus", {"beta": 2.0}), ("Hardtanh", {"min_val": -0.5}),
+          ("ReLU6", {}), ("Hardsigmoid", {}), ("Hardswish", {}), ("LogSigmoid", {}),
+          ("Softsign", {}), ("Tanhshrink", {}), ("Softmin", {"dim": 1}), ("ReLU", {}),
+          ("ReLU", {"inplace": True}), ("LeakyReLU", {"inplace": True})]
+
+
+@pytest.mark.parametrize("name,kwargs", LAYERS, ids=[f"{n}{k}" for n, k in LAYERS])
+def test_layers_match_torch_values_and_repr(torch, device, name, kwargs):
+    x = spread(2, 5)
+    ours = getattr(gg.nn, name)(**kwargs)
+    theirs = getattr(torch.nn, name)(**kwargs)
+    got = ours(gg.tensor(x, dtype=gg.float64, device=device))
+    want = theirs(torch.tensor(x, dtype=torch.float64))
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+    assert repr(ours) == repr(theirs)
+
+
+def test_hardtanh_rejects_reversed_bounds():
+    with pytest.raises(ValueError, match="min_val cannot be greater"):
+        gg.nn.Hardtanh(1.0, -1.0)
