@@ -28,11 +28,15 @@ Read the protocol through the functions here (``is_indexed``, ``needs_gpu``,
 ``unavailable_reason``, ``device_rows``, ``ordered_device_types``), which apply the defaults.
 ``device_types()`` lists the types without importing any package; the others import T's.
 """
+from __future__ import annotations  # annotations stay strings (read by tests/support/stubgen.py)
+
 import importlib
 import pkgutil
 import threading
+from typing import Any, Protocol, TypeVar
 
 from . import backends as _backends_pkg
+from . import defaults as _defaults
 from .errors import InvalidDeviceError
 
 
@@ -60,7 +64,7 @@ def device_package(type_):
     return importlib.import_module(f"{_backends_pkg.__name__}.{type_}")
 
 
-_INDEXED = {}  # type -> bool, read once per type: every Device() parse asks
+_INDEXED: dict[str, bool] = {}  # type -> bool, read once per type: every Device() parse asks
 
 
 def is_indexed(type_):
@@ -113,6 +117,14 @@ def ordered_device_types():
     return sorted(device_types(), key=rank)
 
 
+class _HasTo(Protocol):
+    def to(self, device: str, /) -> Any: ...
+
+
+# ``x.cuda()`` returns what ``x.to`` does: a Tensor for a Tensor, the Module for a Module
+_Movable = TypeVar("_Movable", bound=_HasTo)
+
+
 def add_device_methods(cls):
     """Give ``cls`` (``Tensor``, ``Module``: classes with ``to(device)``) a method
     ``T(device=None)`` for each device type T: ``self.to("T")``, or ``self.to("T:N")`` for
@@ -124,7 +136,7 @@ def add_device_methods(cls):
 
 
 def _device_method(type_, owner):
-    def move(self, device=None):
+    def move(self: _Movable, device: int | None = None) -> _Movable:
         return self.to(type_ if device is None else f"{type_}:{int(device)}")
 
     move.__name__ = type_
@@ -151,6 +163,9 @@ class Device:
     """
 
     __slots__ = ("type", "index", "_str")
+    type: str
+    index: int
+    _str: str
 
     def __new__(cls, spec, index=None):
         if isinstance(spec, Device):
@@ -196,6 +211,16 @@ class Device:
                 return False
         return self is other
 
+    def __enter__(self):
+        """``with gg.device("sim"):`` makes this the default device of the creation functions
+        in the block (PyTorch's device context manager)."""
+        _defaults.push_device(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        _defaults.pop_device()
+        return False
+
     def __hash__(self):
         return hash(self._str)
 
@@ -203,8 +228,8 @@ class Device:
         return (Device, (self._str,))
 
 
-_DEVICES = {}
-_BACKENDS = {}
+_DEVICES: dict[Any, Device] = {}
+_BACKENDS: dict[Device, Any] = {}
 _CREATING = threading.RLock()  # one backend per device, even when threads ask at once
 
 

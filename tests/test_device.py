@@ -116,3 +116,93 @@ def test_parsing_a_device_name_imports_only_its_own_package():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+# ---- torch.cuda's queries on gg.cuda and gg.sim ------------------------------------------------
+_GPU_QUERIES = ("current_device", "get_device_name", "memory_allocated", "max_memory_allocated",
+                "reset_peak_memory_stats")
+
+
+def test_cuda_queries_without_a_gpu_say_why(monkeypatch):
+    from gpugrad.backends.cuda import availability
+    monkeypatch.setitem(availability._probe_cache, "result", (None, 0, "no GPU in this test"))
+    assert gg.cuda.is_available() is False and gg.cuda.device_count() == 0
+    for name in _GPU_QUERIES:
+        with pytest.raises(gg.DeviceUnavailableError, match="no GPU in this test"):
+            getattr(gg.cuda, name)()
+
+
+def test_cuda_queries_on_a_gpu(fake_cuda):
+    fake, _ = fake_cuda
+    assert gg.cuda.current_device() == 0
+    assert gg.cuda.get_device_name() == gg.cuda.get_device_name("cuda:0") == "Fake GPU"
+    assert gg.cuda.memory_allocated(0) % 512 == 0  # the pool's used_bytes()
+    with pytest.raises(ValueError, match="Expected a cuda device"):
+        gg.cuda.memory_allocated("sim:0")
+    with pytest.raises(gg.DeviceUnavailableError, match="does not exist"):
+        gg.cuda.memory_allocated(3)
+    assert fake.allocator is not None  # the backend routes allocations through the peak record
+
+
+def test_cuda_peak_is_recorded_by_the_allocator(monkeypatch):
+    """The allocator that the cuda backend installs, on a stand-in pool whose in-use bytes
+    follow mallocs and frees: the peak survives frees and restarts at the reset."""
+    from gpugrad.backends.cuda import availability, memory
+
+    class Pool:
+        used = 0
+
+        def malloc(self, nbytes):
+            self.used += nbytes
+            return nbytes
+
+        def used_bytes(self):
+            return self.used
+
+    class Device:
+        def __init__(self, index):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    pool = Pool()
+    installed = []
+    runtime = type("Runtime", (), {"getDevice": staticmethod(lambda: 0)})
+    cuda = type("Cuda", (), {"runtime": runtime, "Device": Device,
+                             "set_allocator": staticmethod(installed.append)})
+    cupy = type("Cupy", (), {"cuda": cuda, "get_default_memory_pool": staticmethod(lambda: pool)})
+    monkeypatch.setitem(availability._probe_cache, "result", (cupy, 1, None))
+    monkeypatch.setattr(memory, "_peaks", {})
+    monkeypatch.setattr(memory, "_tracked", [None])
+    memory.track_peaks(cupy)
+    memory.track_peaks(cupy)  # once per CuPy module
+    (malloc,) = installed
+    malloc(4096)
+    malloc(1024)
+    pool.used -= 4096  # an array freed
+    assert gg.cuda.memory_allocated() == 1024 and gg.cuda.max_memory_allocated() == 5120
+    gg.cuda.reset_peak_memory_stats()
+    assert gg.cuda.max_memory_allocated() == 1024
+    malloc(512)
+    assert gg.cuda.max_memory_allocated(gg.Device("cuda:0")) == 1536
+
+
+def test_sim_memory_and_device_queries():
+    gg.sim.configure("sim:3")
+    assert gg.sim.is_available() and gg.sim.current_device() == 0
+    assert gg.sim.device_count() >= 4
+    assert gg.sim.get_device_name("sim:3").startswith("simulated ")
+    assert gg.sim.memory_allocated("sim:3") == 0
+    x = gg.zeros(1000, device="sim:3")  # 4000 bytes, rounded to 4096 as CuPy's pool rounds
+    y = gg.zeros(100, device="sim:3")
+    assert gg.sim.memory_allocated("sim:3") == 4096 + 512
+    del x
+    assert gg.sim.memory_allocated("sim:3") == 512
+    assert gg.sim.max_memory_allocated("sim:3") == 4096 + 512
+    gg.sim.reset_peak_memory_stats("sim:3")
+    assert gg.sim.max_memory_allocated("sim:3") == 512
+    del y

@@ -19,11 +19,13 @@ caching pool (sizes rounded to 512 bytes; see ``gpugrad/backends/sim/memory.py``
 """
 import types
 
-from ..device_registry import Device, get_backend
+from ..device_registry import Device, get_backend, loaded_backends
 from ..backends.sim import profile_descriptions, profiles
 from .report import SimStats
 
-__all__ = ["configure", "stats", "reset", "synchronize", "profiles"]
+__all__ = ["configure", "stats", "reset", "synchronize", "profiles", "device_count",
+           "current_device", "get_device_name", "memory_allocated", "max_memory_allocated",
+           "reset_peak_memory_stats", "is_available"]
 
 
 def _backend(device="sim:0"):
@@ -88,3 +90,52 @@ class _CallableModule(types.ModuleType):
 
 
 profiles.__class__ = _CallableModule
+
+
+# ---- torch.cuda's device and memory queries, on the modeled device ---------------------------
+def device_count():
+    """The number of sim devices in use so far (at least 1): any ``sim:N`` can be created, so
+    this counts those this process has touched, as ``torch.cuda.device_count`` counts GPUs."""
+    touched = [d.index for d in loaded_backends() if d.type == "sim"]
+    return max(touched) + 1 if touched else 1
+
+
+def current_device():
+    """The index of the sim device used when none is named: 0 (``torch.cuda.current_device``)."""
+    return 0
+
+
+def get_device_name(device="sim:0"):
+    """The modeled GPU, e.g. ``"simulated NVIDIA H100 SXM5"`` (``torch.cuda.get_device_name``)."""
+    return f"simulated {_backend(device).profile.title}"
+
+
+def memory_allocated(device="sim:0"):
+    """Modeled bytes held by live arrays on ``device`` (``torch.cuda.memory_allocated``;
+    sizes rounded to 512 bytes as CuPy's and PyTorch's pools round them)."""
+    b = _backend(device)
+    with b.lock:
+        b.pool.settle()
+        return b.pool.in_use
+
+
+def max_memory_allocated(device="sim:0"):
+    """The most modeled bytes held by live arrays on ``device`` since it was configured or
+    ``reset_peak_memory_stats`` (``torch.cuda.max_memory_allocated``)."""
+    b = _backend(device)
+    with b.lock:
+        b.pool.settle()
+        return b.pool.peak
+
+
+def reset_peak_memory_stats(device="sim:0"):
+    """Start ``max_memory_allocated``'s peak over from the bytes in use now."""
+    b = _backend(device)
+    with b.lock:
+        b.pool.settle()
+        b.pool.reset_peak()
+
+
+def is_available():
+    """True: the simulated GPU needs no hardware (``torch.cuda.is_available``)."""
+    return True

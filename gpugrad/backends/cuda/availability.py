@@ -16,7 +16,7 @@ _NO_DRIVER_CODES = {35: "cudaErrorInsufficientDriver", 34: "cudaErrorStubLibrary
 _NO_DEVICE_CODES = {100: "cudaErrorNoDevice", 101: "cudaErrorInvalidDevice"}
 _INSTALL_HINT = "pip install 'gpugrad[cuda13]' (or 'gpugrad[cuda12]' for a CUDA 12 driver)"
 
-_probe_cache = {}
+_probe_cache: dict[str, object] = {}
 
 
 def _probe():
