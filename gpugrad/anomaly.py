@@ -43,7 +43,7 @@ class _ThreadState(threading.local):
 
 _state = _ThreadState()
 _threads_on = [0]  # threads with detection on: the engine hooks are registered while > 0
-_handles = []
+_handles: list[object] = []
 _lock = threading.Lock()
 
 

@@ -219,9 +219,7 @@ def _finish(args, device, model, loader, history, prof, stats):
                         "checkpoint": os.path.join(args.out, "model.npz")}
     gg.save(model.state_dict(), summary["files"]["checkpoint"])
     atomic_write(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=1).encode())
-    about_trace = ("open in ui.perfetto.dev" if prof.events else
-                   "no events: cpu ops are not recorded; sim and cuda are")
-    print(f"wrote {trace_path} ({about_trace}), {summary['files']['figure']}, "
+    print(f"wrote {trace_path} (open in ui.perfetto.dev), {summary['files']['figure']}, "
           f"{summary['files']['checkpoint']}")
     return summary
 

@@ -1,15 +1,18 @@
 """``gg.save`` / ``gg.load``: checkpoints without pickle.
 
 A checkpoint is a state dict (nested dicts, lists and tuples of tensors, NumPy arrays, numbers,
-strings, bools and None). Arrays go into a ``.npz`` archive or, for paths ending in
-``.safetensors``, a safetensors file; everything else is JSON stored beside them. Loading reads
-data only (``allow_pickle=False``), so a checkpoint can never run code.
+strings, bools and None). Arrays go into a ``.npz`` archive or, for paths (or open files) named
+``*.safetensors``, a safetensors file; everything else is JSON stored beside them. ``f`` may be
+a path or a binary file object (``io.BytesIO``, ``open(path, "rb")``), as in PyTorch. Loading
+reads data only (``allow_pickle=False``), so a checkpoint can never run code: gpugrad never
+unpickles, which is PyTorch's ``weights_only=True``.
 
 Writes are atomic (a temporary file in the same folder, fsync, then ``os.replace``), and a
 SHA-256 of the array bytes is stored and checked, so a truncated or corrupted file raises
 ``CheckpointError`` naming the file instead of returning wrong numbers.
 """
 import hashlib
+import inspect
 import io
 import json
 import os
@@ -70,9 +73,15 @@ def _decode(node, arrays, map_location):
     if not isinstance(node, dict):
         return node
     if "$tensor" in node:
+        array = arrays[node["$tensor"]]
+        if _takes_storage(map_location):  # PyTorch's map_location(storage, location)
+            out = map_location(from_numpy(array), node["device"])
+            if not isinstance(out, Tensor):  # it named a device instead of moving the tensor
+                out = from_numpy(array, device=out)
+            return out.requires_grad_(True) if node.get("requires_grad") else out
         device = _target_device(node["device"], map_location)
         try:
-            out = from_numpy(arrays[node["$tensor"]], device=device)
+            out = from_numpy(array, device=device)
         except DeviceUnavailableError as exc:
             raise DeviceUnavailableError(
                 f"{exc}. The checkpoint holds tensors saved on {node['device']}; load them "
@@ -93,8 +102,20 @@ def _target_device(saved, map_location):
     if callable(map_location):
         return map_location(saved)
     if isinstance(map_location, dict):
-        return map_location.get(saved, saved)
+        return {str(k): v for k, v in map_location.items()}.get(saved, saved)
     return map_location
+
+
+def _takes_storage(map_location):
+    """Whether ``map_location`` is PyTorch's two-argument form ``f(storage, location)``."""
+    if not callable(map_location) or isinstance(map_location, (str, Device, dict)):
+        return False
+    try:
+        params = inspect.signature(map_location).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2
 
 
 def _digest(arrays):
@@ -108,21 +129,34 @@ def _digest(arrays):
 
 
 # ---- writing ------------------------------------------------------------------------------------
-def _uses_safetensors(path):
-    return os.fspath(path).endswith(".safetensors")
+def _is_file(f):
+    return hasattr(f, "write") or hasattr(f, "read")
 
 
-def save(obj, path):
-    """Save ``obj`` (e.g. ``model.state_dict()`` or ``optimizer.state_dict()``) to ``path``.
+def _name(f):
+    """The path, or the name of a file object, for messages and the format choice."""
+    if _is_file(f):
+        name = getattr(f, "name", None)
+        return name if isinstance(name, str) else f"<{type(f).__name__}>"
+    return os.fspath(f)
 
-    ``.safetensors`` paths use safetensors (``pip install safetensors``); anything else is a
-    NumPy ``.npz`` archive. The write is atomic: a reader sees the old file or the new one.
+
+def _uses_safetensors(f):
+    return _name(f).endswith(".safetensors")
+
+
+def save(obj, f):
+    """Save ``obj`` (e.g. ``model.state_dict()`` or ``optimizer.state_dict()``) to ``f``: a
+    path, or a binary file object opened for writing (``io.BytesIO``, ``open(p, "wb")``).
+
+    ``.safetensors`` names use safetensors (``pip install safetensors``); anything else is a
+    NumPy ``.npz`` archive. A write to a path is atomic: a reader sees the old file or the new
+    one.
     """
-    path = os.fspath(path)
     arrays = []
     structure = _encode(obj, arrays)
     meta = json.dumps({"format": FORMAT, "structure": structure, "sha256": _digest(arrays)})
-    if _uses_safetensors(path):
+    if _uses_safetensors(f):
         try:
             from safetensors.numpy import save as st_save
         except ImportError:
@@ -135,19 +169,37 @@ def save(obj, path):
         members[_META_KEY] = np.frombuffer(meta.encode(), dtype=np.uint8)
         np.savez(buffer, **members)
         payload = buffer.getvalue()
-    atomic_write(path, payload)
+    if _is_file(f):
+        f.write(payload)
+    else:
+        atomic_write(os.fspath(f), payload)
 
 
 # ---- reading ------------------------------------------------------------------------------------
-def load(path, map_location=None):
-    """Load what ``gg.save`` wrote. Tensors return to the device they were saved from unless
-    ``map_location`` says otherwise: a device (``"cpu"``), a dict ``{"sim:0": "cpu"}`` or a
-    function of the saved device name. Raises ``CheckpointError`` for a damaged file."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint at {path!r}")
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
+         **pickle_load_args):
+    """Load what ``gg.save`` wrote, from a path or a binary file object (``io.BytesIO``,
+    ``open(p, "rb")``; the format is read from its first bytes).
+
+    Tensors return to the device they were saved from unless ``map_location`` says otherwise:
+    a device (``"cpu"``), a dict ``{"sim:0": "cpu"}``, a function of the saved device name, or
+    PyTorch's ``f(storage, location)`` (given the tensor on the cpu and the saved device name,
+    it returns the tensor to use, e.g. ``lambda storage, loc: storage``). ``weights_only=True``
+    is the only behaviour (gpugrad never unpickles); ``weights_only=False``, ``pickle_module``
+    and ``mmap=True`` raise. Raises ``CheckpointError`` for a damaged file."""
+    _refuse_pickle(weights_only, pickle_module, mmap, pickle_load_args)
+    path = _name(f)
+    if _is_file(f):
+        data = f.read()
+        reader = _read_npz if data[:2] == b"PK" else _read_safetensors
+        source = io.BytesIO(data) if reader is _read_npz else data
+    else:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no checkpoint at {path!r}")
+        reader = _read_safetensors if _uses_safetensors(path) else _read_npz
+        source = path
     try:
-        arrays, meta = (_read_safetensors if _uses_safetensors(path) else _read_npz)(path)
+        arrays, meta = reader(source, path)
         info = json.loads(meta)
     except (CheckpointError, ImportError):
         raise
@@ -166,8 +218,22 @@ def load(path, map_location=None):
     return _decode(info["structure"], arrays, map_location)
 
 
-def _read_npz(path):
-    with np.load(path, allow_pickle=False) as archive:
+def _refuse_pickle(weights_only, pickle_module, mmap, pickle_load_args):
+    """PyTorch's arguments for unpickling, refused with what to do instead."""
+    if weights_only is False or pickle_module is not None or pickle_load_args:
+        what = ("weights_only=False" if weights_only is False else "pickle_module"
+                if pickle_module is not None else ", ".join(pickle_load_args))
+        raise ValueError(f"gg.load({what}): gpugrad never unpickles, so checkpoints can never "
+                         f"run code. They hold tensors, arrays, numbers, strings and "
+                         f"dicts/lists/tuples of them, which gg.load reads as PyTorch's "
+                         f"weights_only=True does; save state_dict()s, not objects")
+    if mmap:
+        raise ValueError("gg.load(mmap=True) is not supported: checkpoints are read into memory "
+                         "(leave mmap unset)")
+
+
+def _read_npz(source, path):
+    with np.load(source, allow_pickle=False) as archive:
         names = list(archive.files)
         if _META_KEY not in names:
             raise CheckpointError(f"{path!r} is an .npz archive but not a gpugrad checkpoint "
@@ -177,18 +243,25 @@ def _read_npz(path):
     return arrays, meta
 
 
-def _read_safetensors(path):
+def _read_safetensors(source, path):
+    """Arrays and metadata of a safetensors file: ``source`` is its path or its bytes."""
     try:
         from safetensors import safe_open
+        from safetensors.numpy import load as st_load
     except ImportError:
         raise ImportError("reading a .safetensors checkpoint needs the safetensors package: "
                           "pip install safetensors") from None
-    with safe_open(path, framework="np") as f:
-        meta = (f.metadata() or {}).get(_META_KEY)
-        if meta is None:
-            raise CheckpointError(f"{path!r} is a safetensors file but not a gpugrad checkpoint "
-                                  f"(no {_META_KEY} metadata)")
-        arrays = {name: f.get_tensor(name) for name in f.keys()}
+    if isinstance(source, bytes):
+        size = int.from_bytes(source[:8], "little")  # the format: header length, JSON header
+        meta = json.loads(source[8:8 + size]).get("__metadata__", {}).get(_META_KEY)
+        arrays = st_load(source) if meta is not None else None
+    else:
+        with safe_open(source, framework="np") as f:
+            meta = (f.metadata() or {}).get(_META_KEY)
+            arrays = {name: f.get_tensor(name) for name in f.keys()} if meta else None
+    if meta is None:
+        raise CheckpointError(f"{path!r} is a safetensors file but not a gpugrad checkpoint "
+                              f"(no {_META_KEY} metadata)")
     return arrays, meta
 
 

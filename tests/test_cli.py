@@ -55,8 +55,9 @@ def test_demo_one_epoch_writes_trace_figure_and_summary(device, tmp_path, capsys
     elif device == "cuda":
         assert trace["traceEvents"], "a cuda run records measured kernels in the trace"
         assert "open in ui.perfetto.dev" in text
-    else:
-        assert not trace["traceEvents"] and "no events: cpu ops are not recorded" in text
+    else:  # the host's op times, measured on every device
+        assert {e.get("cat") for e in trace["traceEvents"]} >= {"cpu_op"}
+        assert "open in ui.perfetto.dev" in text
 
 
 @needs_demo

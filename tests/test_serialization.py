@@ -1,5 +1,6 @@
 """gg.save / gg.load: exact round trips (across devices), no pickle, atomic writes, damaged
 files."""
+import io
 import os
 import zipfile
 
@@ -144,3 +145,54 @@ def test_unavailable_target_device_suggests_map_location(tmp_path):
     gg.save({"w": gg.ones(2)}, path)
     with pytest.raises(gg.DeviceUnavailableError, match="map_location='cpu'"):
         gg.load(path, map_location={"cpu": "cuda"})
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_file_objects_round_trip(tmp_path, fmt):
+    if fmt.endswith(".safetensors"):
+        pytest.importorskip("safetensors", reason="safetensors is not installed")
+    obj = {"w": gg.arange(6).float().reshape(2, 3), "step": 4, "names": ("a", "b")}
+    buffer = io.BytesIO()
+    buffer.name = fmt  # io.BytesIO has no name: a safetensors buffer says so through it
+    gg.save(obj, buffer)
+    buffer.seek(0)
+    got = gg.load(buffer, weights_only=True)
+    assert got["w"].tolist() == obj["w"].tolist() and got["step"] == 4
+    assert got["names"] == ("a", "b")
+    with open(tmp_path / fmt, "wb") as f:  # open files, the format taken from their name
+        gg.save(obj, f)
+    with open(tmp_path / fmt, "rb") as f:
+        assert gg.load(f, map_location="cpu")["w"].tolist() == obj["w"].tolist()
+    assert gg.load(tmp_path / fmt)["names"] == ("a", "b")
+
+
+def test_plain_bytes_io_is_npz():
+    buffer = io.BytesIO()
+    gg.save({"v": gg.ones(2)}, buffer)
+    assert buffer.getvalue()[:2] == b"PK"
+    assert gg.load(io.BytesIO(buffer.getvalue()))["v"].tolist() == [1.0, 1.0]
+
+
+def test_weights_only_false_and_pickle_arguments_are_refused(tmp_path):
+    path = tmp_path / "x.npz"
+    gg.save({"v": gg.ones(2)}, path)
+    assert gg.load(path, weights_only=True)["v"].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="weights_only=False.*never unpickles"):
+        gg.load(path, weights_only=False)
+    with pytest.raises(ValueError, match="pickle_module.*never unpickles"):
+        gg.load(path, pickle_module=object())
+    with pytest.raises(ValueError, match="mmap=True"):
+        gg.load(path, mmap=True)
+
+
+def test_map_location_forms(device, tmp_path):
+    path = tmp_path / "x.npz"
+    gg.save({"v": gg.ones(2, device=device)}, path)
+    assert gg.load(path, map_location=gg.device("cpu"))["v"].device == gg.device("cpu")
+    keep = gg.load(path, map_location=lambda storage, loc: storage)  # PyTorch's idiom
+    assert keep["v"].device == gg.device("cpu")
+    moved = gg.load(path, map_location=lambda storage, loc: storage.to(device))
+    assert moved["v"].device == gg.device(device)
+    saved = str(gg.ones(1, device=device).device)
+    by_dict = gg.load(path, map_location={gg.device(saved): "cpu"})
+    assert by_dict["v"].device == gg.device("cpu")

@@ -16,18 +16,39 @@ backend subtracts its host clock at ``profile_begin``; the cuda source measures 
 from a CUDA event recorded then and its host track from ``time.perf_counter_ns`` then. Each
 device becomes one process of the trace.
 
+Attribution: while a profiler records host spans (ops, ``record_function``), it keeps the id of
+the innermost one open on each thread in ``launch_span()``. A backend that records a kernel or
+a copy puts that id in the event's args as ``"correlation"`` (when it is not None), so the
+profiler charges the kernel's device time to the op that launched it and to every span around
+it by launch nesting, whatever clock the device's times are on.
+
 Threads: the lists of sources and active profiles change under one lock, so a profile that
 starts while a backend registers gets exactly one token from it; events pushed by several threads
 go to the profiles active when they are pushed.
 """
 import threading
+from typing import Any
 
 TRACKS = ("host", "stream", "copy")  # thread ids 1, 2, 3 in the trace; other names follow
 MEMORY_COUNTER = "device memory"
 
-_SOURCES = []
-_ACTIVE = []  # replaced, never changed in place, so readers may iterate it without the lock
+_SOURCES: list[Any] = []
+_ACTIVE: list[Any] = []  # replaced, never changed in place, so readers may iterate it without the lock
 _LOCK = threading.RLock()
+
+
+_launch = threading.local()  # .span: the id of this thread's innermost open profiled span
+
+
+def launch_span():
+    """The id of the innermost profiled host span open on this thread, or None (see the module
+    docstring): a backend recording a kernel stores it in the event's args as "correlation"."""
+    return getattr(_launch, "span", None)
+
+
+def set_launch_span(span_id):
+    """Set this thread's innermost open span (the profiler calls it as spans open and close)."""
+    _launch.span = span_id
 
 
 def register_source(source):

@@ -4,14 +4,16 @@ It knows nothing about devices or arrays, and imports nothing above it: ``Functi
 builds tensors of the type the tensor layer binds (``function.bind_tensor_type``), and tools
 watch ops through ``hooks``. The public face of all this is ``gg.autograd``.
 """
-from .function import Function, bind_tensor_type, devices_differ_error
+from .function import (AccumulateGrad, Function, bind_tensor_type, devices_differ_error,
+                       modified_error)
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, modes, no_grad,
                         set_grad_enabled)
 from .graph import (FREED_GRAPH_MESSAGE, backward, cast_to_input_dtypes, default_root_grad,
                     gc_paused, grad, pause_gc, resume_gc, run_backward, topological_order)
 from .hooks import RemovableHandle, register_backward_hook, register_forward_hook
 
-__all__ = ["Function", "bind_tensor_type", "devices_differ_error", "enable_grad",
+__all__ = ["AccumulateGrad", "Function", "bind_tensor_type", "devices_differ_error",
+           "modified_error", "enable_grad",
            "inference_mode", "is_grad_enabled", "modes", "no_grad", "set_grad_enabled",
            "FREED_GRAPH_MESSAGE", "backward", "cast_to_input_dtypes", "default_root_grad",
            "gc_paused", "grad", "pause_gc", "resume_gc", "run_backward", "topological_order",

@@ -23,7 +23,8 @@ def bind_tensor_type(tensor_type):
 _new = object.__new__
 
 
-def _modified_error(fn, shape, dtype, version, expected):
+def modified_error(fn, shape, dtype, version, expected):
+    """PyTorch's error for a tensor saved for backward and written in place since."""
     return RuntimeError(
         f"one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{dtype} {list(shape)}], which is input or output of {fn.name()}, is at "
@@ -76,11 +77,14 @@ class Function:
       input) when its inputs' dtypes differ; the engine casts each gradient back to its
       input's dtype.
 
-    Unlike ``torch.autograd.Function`` (static methods taking a ``ctx``), the op instance is the
-    context, and ``forward`` works on backend arrays through ``self.backend`` (the backend
-    contract in ``gpugrad/backends/base.py``)::
+    This is gpugrad's op protocol, which every op in ``gpugrad/ops`` uses. User code usually
+    writes PyTorch's form instead (``gg.autograd.Function`` with static ``forward(ctx, ...)``
+    and ``backward(ctx, ...)`` on Tensors; see ``gpugrad/custom_function.py``). Here the op
+    instance is the context, and ``forward`` works on backend arrays through ``self.backend``
+    (the backend contract in ``gpugrad/backends/base.py``); ``gg.autograd.Function`` accepts
+    this form too, told apart by ``forward`` being an ordinary method::
 
-        class Cube(gg.autograd.Function):
+        class Cube(gpugrad.engine.Function):
             save_inputs = True
 
             def forward(self, a):
@@ -196,10 +200,10 @@ class Function:
             if isinstance(x, Tensor) and x._version_box is not None:
                 expected = versions[i] if versions else 0
                 if x._version != expected:
-                    raise _modified_error(self, x.shape, x.dtype, x._version, expected)
+                    raise modified_error(self, x.shape, x.dtype, x._version, expected)
         if self._out_version is not None and self._out_version[0] != self._out_expected:
             shape = tuple(self._out.shape)
-            raise _modified_error(self, shape, self.backend.dtype(self._out),
+            raise modified_error(self, shape, self.backend.dtype(self._out),
                                   self._out_version[0], self._out_expected)
 
     next_nodes = ()  # set by apply when the op is recorded
@@ -212,9 +216,50 @@ class Function:
             self.saved = None
             self.released = True
 
+    backward_name = None  # PyTorch's node name where it is not ``<class name>Backward0``
+
     def name(self):
-        """The op's name as ``repr`` shows it: ``MulBackward`` for ``Mul``."""
-        return f"{type(self).__name__}Backward"
+        """The node's name, as PyTorch's: ``MulBackward0`` for ``Mul`` (or ``backward_name``)."""
+        return self.backward_name or f"{type(self).__name__}Backward0"
+
+    def edge(self):
+        """``(node, output index)``: how a consumer's ``next_functions`` shows this node."""
+        return (self, 0)
+
+    @property
+    def next_functions(self):
+        """One ``(node, output index)`` pair per input, as PyTorch's ``grad_fn.next_functions``:
+        the input's ``grad_fn``, an ``AccumulateGrad`` (its ``.variable`` is the input) for a
+        leaf that requires grad, and ``(None, 0)`` for an input that needs no gradient."""
+        return tuple((None, 0) if node is None else
+                     (AccumulateGrad(node), 0) if node._is_leaf_tensor else node.edge()
+                     for node in self.next_nodes)
 
     def __repr__(self):
         return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """The node PyTorch shows for a leaf tensor in ``next_functions``; ``variable`` is the leaf.
+
+    gpugrad's graph holds the leaf itself (it accumulates into ``.grad`` directly); this view of
+    it exists for introspection only. Two views of one leaf compare equal."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        """``"torch::autograd::AccumulateGrad"``, PyTorch's name for this node."""
+        return "torch::autograd::AccumulateGrad"
+
+    def __eq__(self, other):
+        return type(other) is AccumulateGrad and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    def __repr__(self):
+        return "<AccumulateGrad>"

@@ -140,6 +140,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     prev_mode = state.grad_enabled
     state.grad_enabled = bool(create_graph)
     backward_hooks = _hooks.backward_hooks  # tools watching gradients (anomaly detection)
+    pre_hooks = _hooks.backward_pre_hooks  # tools timing each node (the profiler)
     pop = grads.pop
     leaf_grads = []  # (leaf, gradient): accumulated into .grad at the end, under one lock
     try:
@@ -174,6 +175,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 raise RuntimeError(FREED_GRAPH_MESSAGE)
             if node.inputs is not None or node._out_version is not None:
                 node.check_saved_versions()
+            if pre_hooks:
+                for hook in pre_hooks:
+                    hook(node, grad)
             input_grads = node.backward(grad)
             if backward_hooks:
                 for hook in backward_hooks:

@@ -4,6 +4,8 @@
   (its ``Function`` instance), the op's inputs as passed to it, and the output Tensor.
 - A **backward hook** ``hook(fn, input_grads)`` runs after each op's backward during
   ``backward()`` / ``gg.grad``, with the gradients it returned for its inputs.
+- A **backward pre-hook** ``hook(fn, grad_output)`` runs just before each op's backward, with
+  the gradient of its output (the profiler times each node's backward between the two).
 
 Hooks are process-wide and run in the thread that runs the op; a tool that cares about one
 thread checks its own thread-local state. With no hook registered an op pays one test of an
@@ -14,8 +16,9 @@ import threading
 
 # Read by Function.apply and the backward loop on every op: plain lists, replaced (never
 # mutated) under the lock, so a reader iterates a consistent snapshot without locking.
-forward_hooks = []
-backward_hooks = []
+forward_hooks: list = []
+backward_hooks: list = []
+backward_pre_hooks: list = []
 _lock = threading.Lock()
 
 
@@ -44,10 +47,12 @@ class _EngineHookHandle:
 
 
 def _replace(name, change):
-    global forward_hooks, backward_hooks
+    global forward_hooks, backward_hooks, backward_pre_hooks
     with _lock:
         if name == "forward":
             forward_hooks = change(forward_hooks)
+        elif name == "backward_pre":
+            backward_pre_hooks = change(backward_pre_hooks)
         else:
             backward_hooks = change(backward_hooks)
 
@@ -62,3 +67,9 @@ def register_backward_hook(hook):
     """Call ``hook(fn, input_grads)`` after every op's backward (in every thread)."""
     _replace("backward", lambda hooks: hooks + [hook])
     return _EngineHookHandle("backward", hook)
+
+
+def register_backward_pre_hook(hook):
+    """Call ``hook(fn, grad_output)`` just before every op's backward (in every thread)."""
+    _replace("backward_pre", lambda hooks: hooks + [hook])
+    return _EngineHookHandle("backward_pre", hook)

@@ -386,6 +386,7 @@ def test_a_user_defined_function_as_its_docstring_shows(device):
 
     x = gg.tensor([2.0, -1.5], dtype=gg.float64, device=device, requires_grad=True)
     assert_close(Cube.apply(x), [8.0, -3.375])
+    assert Cube.apply(x).grad_fn.name() == "CubeBackward0"
     assert gg.gradcheck(Cube.apply, [x])
     assert gg.gradgradcheck(Cube.apply, [x])
 

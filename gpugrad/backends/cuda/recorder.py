@@ -64,7 +64,8 @@ class CudaRecorder:
         self.cupy = cupy
         self.active = 0  # profile blocks open now
         self.depth = 0  # > 0 while a recorded primitive runs (its inner calls are its own)
-        # (track, name, host start ns, host end ns, event before, event after, pool bytes in use)
+        # (track, name, host start ns, host end ns, event before, event after, pool bytes in use,
+        #  the profiled span that launched it: events.launch_span())
         self.calls = []
         self._label = None
 
@@ -100,13 +101,14 @@ class CudaRecorder:
             sink.set_label(device, self.label())
             sink.add_counter(device, events.MEMORY_COUNTER, 0.0, used)
             track_end = {}  # events ~0.5 µs apart may round into each other: keep them in order
-            for track, name, t0, t1, before, after, in_use in calls:
+            for track, name, t0, t1, before, after, in_use, span in calls:
                 host_start = (t0 - start_ns) / 1e3
-                sink.add_event(device, "host", name, host_start, (t1 - t0) / 1e3)
+                args = None if span is None else {"correlation": span}
+                sink.add_event(device, "host", name, host_start, (t1 - t0) / 1e3, args)
                 begin = max(elapsed_ms(start, before) * 1e3, track_end.get(track, 0.0))
                 end = max(elapsed_ms(start, after) * 1e3, begin)
                 track_end[track] = end
-                sink.add_event(device, track, name, begin, end - begin)
+                sink.add_event(device, track, name, begin, end - begin, args)
                 sink.add_counter(device, events.MEMORY_COUNTER, (t1 - start_ns) / 1e3, in_use)
 
     def label(self):
@@ -137,5 +139,6 @@ class CudaRecorder:
         if method_name in _MAYBE_VIEWS and _is_view(result, args[0]):
             return result
         used = self.cupy.get_default_memory_pool().used_bytes()
-        self.calls.append((where[0], where[1], t0, t1, before, after, used))
+        span = events.launch_span()
+        self.calls.append((where[0], where[1], t0, t1, before, after, used, span))
         return result

@@ -27,8 +27,17 @@ device's lock (``SimBackend.lock``), so threads sharing a device see one consist
 from collections import deque
 from typing import NamedTuple
 
+from ..events import launch_span
+
 #: how many recent kernels the host's cache footprint covers (see ``host_mix_us``)
 MIX_WINDOW = 32
+
+
+def _correlate(args):
+    """Tag a recorded kernel or copy with the profiled span that launched it, if one is open."""
+    span = launch_span()
+    if span is not None:
+        args["correlation"] = span
 
 
 class TraceEvent(NamedTuple):
@@ -78,6 +87,7 @@ class Timeline:
         if self.record_events:
             args = {"shapes": spec.shapes, "dtype": spec.dtype, "bytes": spec.nbytes,
                     "flops": spec.flops, "op_class": spec.op_class}
+            _correlate(args)
             self.events.append(TraceEvent("host", spec.name, host_start - self.framework_us,
                                           dispatch + self.framework_us, args))
             self.events.append(TraceEvent("stream", spec.name, start, dur, args))
@@ -129,6 +139,7 @@ class Timeline:
             self.stream_us = max(self.stream_us, end)   # later kernels read the copy
         if self.record_events:
             args = {"bytes": int(nbytes), "pinned": bool(pinned)}
+            _correlate(args)
             self.events.append(TraceEvent("host", kind, host_start, self.host_us - host_start,
                                           args))
             self.events.append(TraceEvent("copy", kind, start, dur, args))
