@@ -24,7 +24,7 @@ class DeviceInfo(NamedTuple):
     device: str  # the device type: "cpu", "sim", "cuda"
     available: bool
     detail: str  # a description, or why the device is unavailable
-    profile: str = None  # the configuration the row names (sim: the GPU profile), else None
+    profile: str | None = None  # the configuration the row names (sim: the GPU profile), else None
 
 
 class DeviceList(list):

@@ -9,6 +9,7 @@ Use float64 inputs: float32 round-off swamps a step of 1e-6.
 This module is a testing tool, not part of the engine, so it may read values through NumPy.
 """
 import sys
+import types
 import warnings
 
 import numpy as np
@@ -215,7 +216,7 @@ __all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "numerical_jacobians"
            "analytical_jacobians"]
 
 
-class _CallableModule(type(warnings)):
+class _CallableModule(types.ModuleType):
     """Importing ``gpugrad.gradcheck`` binds the *module* as ``gg.gradcheck``, shadowing the
     function of the same name; calling the module runs the function, so ``gg.gradcheck(...)``
     works whichever was imported first."""

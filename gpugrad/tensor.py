@@ -4,16 +4,27 @@ A Tensor holds a backend array (``_data``), the backend of its device, and its a
 ``requires_grad``, ``grad`` and ``grad_fn`` (the op that produced it). Arithmetic and methods
 dispatch to the ops in ``gpugrad.ops``; the Tensor itself never touches NumPy or CuPy.
 """
-from collections import namedtuple
+from __future__ import annotations  # annotations stay strings: no runtime cost, no cycles
+
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
 from . import engine as _engine
 from . import dtypes as _dtypes
 
-ReductionResult = namedtuple("ReductionResult", ["values", "indices"])
-ReductionResult.__doc__ = "``(values, indices)`` as returned by ``Tensor.max(dim)``/``min(dim)``."
+if TYPE_CHECKING:  # for the annotations only (read by type checkers and tests/support/stubgen.py)
+    from .device_registry import Device
+    from .dtypes import DType
+    from .engine import RemovableHandle
 
 
-def _shape_args(shape):
+class ReductionResult(NamedTuple):
+    """``(values, indices)`` as returned by ``Tensor.max(dim)``/``min(dim)``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -26,7 +37,7 @@ def _shape_args(shape):
     return tuple(shape)
 
 
-def as_tensor_like(value, like):
+def as_tensor_like(value: Any, like: Tensor) -> Tensor:
     """``value`` as a Tensor on ``like``'s device (numbers become 0-d tensors)."""
     if isinstance(value, Tensor):
         return value
@@ -43,11 +54,20 @@ class Tensor:
 
     __slots__ = ("_data", "_backend", "_requires_grad", "grad", "_grad_fn", "_hooks",
                  "_version_box", "_view", "__weakref__")
-    _is_leaf_tensor = True  # read by the engine on leaves; a Tensor with grad_fn is no leaf node
-    next_nodes = ()  # as a graph node (a leaf), a tensor has no parents
-    __array_priority__ = 1000  # NumPy then prefers Tensor's __array_ufunc__ (interop.py)
+    _data: Any  # the backend array
+    _backend: Any
+    _requires_grad: bool
+    grad: Tensor | None
+    _grad_fn: Any
+    _hooks: dict[int, Callable[[Tensor], Tensor | None]] | None
+    _version_box: list[int] | None
+    _view: Any  # a views.ViewInfo, or None
+    _is_leaf_tensor: bool = True  # read by the engine on leaves (a Tensor with grad_fn is none)
+    next_nodes: tuple[()] = ()  # as a graph node (a leaf), a tensor has no parents
+    __array_priority__: int = 1000  # NumPy then prefers Tensor's __array_ufunc__ (interop.py)
 
-    def __init__(self, data, dtype=None, device=None, requires_grad=False):
+    def __init__(self, data: Any, dtype: Any = None,
+                 device: Device | str | int | None = None, requires_grad: bool = False) -> None:
         t = creation.tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self._data, self._backend = t._data, t._backend
         self._requires_grad, self.grad, self._grad_fn, self._hooks = t._requires_grad, None, None, None
@@ -55,7 +75,7 @@ class Tensor:
         self._view = None
 
     @classmethod
-    def _make(cls, data, backend, requires_grad):
+    def _make(cls, data: Any, backend: Any, requires_grad: bool) -> Tensor:
         t = object.__new__(cls)
         t._data = data
         t._backend = backend
@@ -69,47 +89,47 @@ class Tensor:
 
     # ---- metadata -------------------------------------------------------------------------
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         """The size of each dimension, as a tuple (PyTorch returns ``torch.Size``, a tuple)."""
         return self._data.shape  # backend arrays' shapes are tuples (the backend contract)
 
-    def size(self, dim=None):
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         """``shape``, or the size of one dimension."""
         return self.shape if dim is None else self.shape[dim]
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         """The number of dimensions."""
         return self._data.ndim
 
-    def dim(self):
+    def dim(self) -> int:
         """The number of dimensions (``ndim``)."""
         return self._data.ndim
 
-    def numel(self):
+    def numel(self) -> int:
         """The number of elements."""
         n = 1
         for s in self._data.shape:
             n *= s
         return n
 
-    def __len__(self):
+    def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
     @property
-    def dtype(self):
+    def dtype(self) -> DType:
         """The element type, e.g. ``gg.float32``."""
         return self._backend.dtype(self._data)
 
     @property
-    def device(self):
+    def device(self) -> Device:
         """The ``Device`` holding the values, e.g. ``device('cpu')``."""
         return self._backend.device
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> Any:
         """The op that produced this tensor (its node in the graph), or None for a leaf. A view
         whose base was since written in place gets a new one derived from the base's history."""
         view = self._view
@@ -118,16 +138,16 @@ class Tensor:
         return self._grad_fn
 
     @grad_fn.setter
-    def grad_fn(self, fn):
+    def grad_fn(self, fn: Any) -> None:
         self._grad_fn = fn
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         """True for tensors the user created (or that do not require grad)."""
         return self.grad_fn is None
 
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> bool:
         """Whether backward computes a gradient for this tensor (settable on leaves)."""
         view = self._view
         if view is not None and view.base._grad_fn is not view.base_fn:
@@ -135,31 +155,31 @@ class Tensor:
         return self._requires_grad
 
     @property
-    def _base(self):
+    def _base(self) -> Tensor | None:
         """The tensor this one is a view of (the root of a chain of views), or None."""
         view = self._view
         return None if view is None else view.base
 
-    def _is_view(self):
+    def _is_view(self) -> bool:
         """True when this tensor shares its storage with a base tensor as a view."""
         return self._view is not None
 
-    def is_contiguous(self):
+    def is_contiguous(self) -> bool:
         """True when the values are dense in row-major order (a transpose or a strided slice
         is not); ``contiguous()`` makes a copy that is."""
         return self._backend.is_contiguous(self._data)
 
-    def stride(self, dim=None):
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
         """The step in elements between neighbours along each dimension (0 along an
         expanded one), as a tuple, or for one ``dim``."""
         strides = self._backend.strides(self._data)
         return strides if dim is None else strides[dim]
 
     @requires_grad.setter
-    def requires_grad(self, flag):
+    def requires_grad(self, flag: bool) -> None:
         self.requires_grad_(flag)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf; returns self."""
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError(
@@ -175,14 +195,14 @@ class Tensor:
         return self
 
     @property
-    def data(self):
+    def data(self) -> Tensor:
         """A tensor sharing this one's storage, outside the graph. Unlike ``detach()`` (and as
         in PyTorch) it has its own version counter: writes through it are hidden from autograd,
         so use it only when that is what you mean."""
         return Tensor._make(self._data, self._backend, False)
 
     @data.setter
-    def data(self, value):
+    def data(self, value: Tensor) -> None:
         """Make this tensor use ``value``'s storage, keeping shape and device, outside autograd."""
         if value.shape != self.shape or value.device != self.device:
             raise RuntimeError(
@@ -193,7 +213,7 @@ class Tensor:
         self._view = None  # the storage is value's now, whatever this tensor was a view of
 
     # ---- reading values ------------------------------------------------------------------
-    def numpy(self, *, force=False):
+    def numpy(self, *, force: bool = False) -> Any:  # a NumPy array (no NumPy import here)
         """The values as a NumPy array, as ``torch.Tensor.numpy``.
 
         On cpu the array shares memory with the tensor (writes show in both); on sim and cuda it
@@ -207,29 +227,29 @@ class Tensor:
                                "tensor.detach().numpy() instead.")
         return self._backend.to_host(self._data)
 
-    def item(self):
+    def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         n = self.numel()
         if n != 1:
             raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
         return self._backend.to_host(self._data).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         """The values as (nested) Python lists of numbers; a 0-d tensor gives a number."""
         return self._backend.to_host(self._data).tolist()
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __index__(self):
+    def __index__(self) -> int:
         if self.dtype.is_floating_point:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         if self.numel() != 1:
             raise RuntimeError(
                 f"Boolean value of Tensor with {self.numel()} elements is ambiguous; "
@@ -237,7 +257,7 @@ class Tensor:
             )
         return bool(self.item())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         values = self._backend.to_host(self._data)
         if self.dtype.is_low_precision:  # print the values, as floats (bfloat16 prints 5 as "5")
             values = values.astype("float32")
@@ -256,16 +276,18 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ---- autograd ------------------------------------------------------------------------
-    def _node(self):
+    def _node(self) -> Any:
         fn = self.grad_fn
         if fn is not None:
             return fn
         return self if self._requires_grad else None
 
-    def _ones_like(self):
+    def _ones_like(self) -> Tensor:
         return Tensor._make(self._backend.full(self.shape, 1, self.dtype), self._backend, False)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Tensor | Sequence[Tensor] | None = None
+                 ) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad``.
 
         ``gradient`` is required unless self has one element. Saved values are freed afterwards
@@ -285,7 +307,7 @@ class Tensor:
             return
         _engine.run_backward([self], [root_grad], retain_graph, create_graph)
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
         if self.grad_fn is None:
             if not self._requires_grad:
@@ -296,12 +318,12 @@ class Tensor:
         self.grad_fn.retained = weakref.ref(self)
 
     @property
-    def retains_grad(self):
+    def retains_grad(self) -> bool:
         """True for a non-leaf tensor on which ``retain_grad()`` was called."""
         fn = self.grad_fn
         return fn is not None and fn.retained is not None and fn.retained() is self
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
         replaces the gradient. Returns a handle with ``remove()``."""
         if not self._requires_grad:
@@ -318,7 +340,7 @@ class Tensor:
         hooks[handle.id] = hook
         return handle
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """A tensor sharing this one's storage and version counter, outside the graph: writes
         through it change this tensor too, and backward through an op that saved this tensor
         then raises, as in PyTorch."""
@@ -329,16 +351,16 @@ class Tensor:
         return out
 
     @property
-    def _version(self):
+    def _version(self) -> int:
         """How many in-place writes this tensor's storage has seen (as ``torch.Tensor._version``)."""
         return self._version_box[0] if self._version_box else 0
 
-    def _bump_version(self):
+    def _bump_version(self) -> None:
         if self._version_box is None:
             self._version_box = [0]
         self._version_box[0] += 1
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         """Detach self from the graph in place (it becomes a leaf); returns self."""
         if self._view is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead. If you are "
@@ -356,3 +378,7 @@ _engine.bind_tensor_type(Tensor)  # ops build their outputs as Tensors
 
 from . import creation, interop, tensor_methods, tensor_shape_methods  # noqa: E402,F401
 from . import tensor_conversions, tensor_inplace_methods  # noqa: E402,F401  (bind the methods)
+from . import tensor_reduction_methods  # noqa: E402,F401
+from . import tensor_math_methods  # noqa: E402,F401  (after tensor_inplace_methods: aliases)
+from . import tensor_queries  # noqa: E402,F401  (is_floating_point, numel)
+from . import tensor_index_methods, tensor_layout_methods, tensor_linalg_methods  # noqa: E402,F401

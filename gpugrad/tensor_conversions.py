@@ -3,6 +3,10 @@
 ``pin_memory``, the dtype conversions (``float``, ``half``, ``bfloat16``, ``long``, ``type``...),
 ``clone`` and ``contiguous``. Bound onto ``Tensor`` as ``tensor_methods`` binds the ops.
 """
+from __future__ import annotations  # annotations stay strings (read by tests/support/stubgen.py)
+
+from typing import Any
+
 from . import engine as _engine
 from . import dtypes as _dtypes
 from .device_registry import Device, add_device_methods, get_backend
@@ -23,7 +27,8 @@ def _bind(fn):
 
 
 @_bind
-def to(self, *args, dtype=None, device=None):
+def to(self, *args: Any, dtype: Any = None, device: Device | str | int | None = None
+       ) -> Tensor:
     """A converted tensor: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``
     (other's device and dtype) or keywords; self if nothing changes.
 
@@ -53,13 +58,13 @@ def to(self, *args, dtype=None, device=None):
 
 
 @_bind
-def cpu(self):
+def cpu(self) -> Tensor:
     """``self.to('cpu')``."""
     return self.to("cpu")
 
 
 @_bind
-def pin_memory(self):
+def pin_memory(self) -> Tensor:
     """A copy of this cpu tensor in page-locked (pinned) host memory, as in PyTorch: copies
     from it to a GPU run at full speed (on sim, a modeled pinned transfer)."""
     out = E.Identity.apply(self)  # a new tensor (recorded, as in PyTorch), then pinned
@@ -68,7 +73,7 @@ def pin_memory(self):
 
 
 @_bind
-def is_pinned(self):
+def is_pinned(self) -> bool:
     """True for a cpu tensor made by ``pin_memory()``."""
     return self._backend.is_pinned(self._data)
 
@@ -86,7 +91,7 @@ _CONVERSIONS = {
 
 
 def _conversion(name, dtype, note):
-    def convert(self):
+    def convert(self) -> Tensor:
         return self.to(dtype)
 
     convert.__name__ = name
@@ -99,7 +104,7 @@ for _name, (_dtype, _note) in _CONVERSIONS.items():
 
 
 @_bind
-def type(self, dtype=None):
+def type(self, dtype: Any = None) -> str | Tensor:
     """Without ``dtype``, the type's name as PyTorch spells it (``'gpugrad.FloatTensor'``,
     ``'gpugrad.sim.FloatTensor'`` on sim); with one, ``self.to(dtype)``. ``dtype`` may also
     be such a name."""
@@ -117,13 +122,13 @@ def type(self, dtype=None):
 
 
 @_bind
-def type_as(self, other):
+def type_as(self, other: Tensor) -> Tensor:
     """``self.to(other.dtype)``."""
     return self.to(other.dtype)
 
 
 @_bind
-def clone(self):
+def clone(self) -> Tensor:
     """A copy with its own storage; gradients flow back through it."""
     if self._requires_grad and _engine.modes.grad_enabled:
         return E.Identity.apply(self)
@@ -131,7 +136,7 @@ def clone(self):
 
 
 @_bind
-def contiguous(self):
+def contiguous(self) -> Tensor:
     """Self when the values are dense in row-major order, else a dense copy (gradients flow
     back through it), as in PyTorch."""
     if self._backend.is_contiguous(self._data):

@@ -40,13 +40,13 @@ class DotNotFoundWarning(UserWarning):
 class DotSource(str):
     """DOT text (``draw(..., format="dot")`` or when ``dot`` is missing)."""
 
-    format = "dot"
+    format = "dot"  # type: ignore[assignment]  # shadows str.format on purpose: the kind
 
 
 class SvgImage(str):
     """SVG text; shows itself in Jupyter."""
 
-    format = "svg"
+    format = "svg"  # type: ignore[assignment]  # as DotSource.format
 
     def _repr_svg_(self):
         return str(self)

@@ -1,5 +1,6 @@
 """A plain (non-editable) install carries the CUDA sources: the wheel holds gpugrad/kernels/*.cu
-and the installed package finds them there, away from the source tree."""
+and the installed package finds them there, away from the source tree. It also carries
+``py.typed`` and the type stubs, so type checkers see the API."""
 import glob
 import os
 import re
@@ -48,6 +49,9 @@ def test_wheel_ships_kernels_and_installed_package_finds_them(tmp_path):
         shipped = sorted(os.path.basename(n) for n in zf.namelist()
                          if n.startswith("gpugrad/kernels/") and n.endswith((".cu", ".cuh")))
     assert shipped == expected and expected
+    with zipfile.ZipFile(wheel) as zf:  # type checkers read the API from these (PEP 561)
+        names = set(zf.namelist())
+    assert {"gpugrad/py.typed", "gpugrad/tensor.pyi", "gpugrad/__init__.pyi"} <= names
 
     target = tmp_path / "site"
     install = subprocess.run(
