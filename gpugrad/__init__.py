@@ -14,13 +14,15 @@ globals().update(_FUNCTIONS)
 
 from .engine import (enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
                      set_grad_enabled)
-from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_like, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
-                       zeros_like)
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       get_default_device, linspace, logspace, normal, ones, ones_like, rand,
+                       rand_like, randint, randint_like, randn, randn_like, set_default_device,
+                       tensor, zeros, zeros_like)
+from .tensor_queries import Size, is_tensor
 from . import device_registry
 from .device_registry import Device
-from .dtypes import (DType, bfloat16, float16, float32, float64, int8, int16, int32, int64,
-                     promote_types, uint8)
+from .dtypes import (DType, bfloat16, float16, float32, float64, get_default_dtype, int8,
+                     int16, int32, int64, promote_types, set_default_dtype, uint8)
 from .dtypes import bool_ as bool  # noqa: A001
 from .errors import (DeviceUnavailableError, HostMemoryError, InvalidDeviceError,
                      OutOfMemoryError)
@@ -28,6 +30,8 @@ from .random import initial_seed, manual_seed
 from .tensor_methods import where
 from .tensor_shape_methods import cat, stack
 from .interop import from_dlpack
+from . import unsupported as _unsupported
+from .ops.einsum import einsum
 
 device = Device  # PyTorch's gg.device("cuda:0")
 float = float32  # noqa: A001  (PyTorch's aliases)
@@ -42,7 +46,7 @@ __version__ = "0.1.0"
 # Subpackages and helpers load on first use, so ``import gpugrad`` stays light and never needs
 # CuPy, matplotlib or the simulator unless they are used.
 _LAZY_MODULES = ("autograd", "nn", "optim", "data", "sim", "profiler", "viz", "value",
-                 "ops", "backends", "anomaly", "cli", "engine")
+                 "ops", "backends", "anomaly", "cli", "engine", "utils", "accelerator", "linalg")
 _LAZY_ATTRS = {
     "Value": ("gpugrad.value", "Value"),
     "gradcheck": ("gpugrad.gradcheck", "gradcheck"),
@@ -62,7 +66,7 @@ def __getattr__(name):
         return getattr(importlib.import_module(module), attr)
     if name in device_registry.device_types():  # gg.cuda: a device package's own controls
         return importlib.import_module(f"gpugrad.backends.{name}")
-    raise AttributeError(f"module 'gpugrad' has no attribute {name!r}")
+    raise _unsupported.missing("module 'gpugrad'", name, _unsupported.PACKAGE_HINTS)
 
 
 def __dir__():
