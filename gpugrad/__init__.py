@@ -49,9 +49,9 @@ _LAZY_MODULES = ("autograd", "nn", "optim", "data", "sim", "profiler", "viz", "v
                  "ops", "backends", "anomaly", "cli", "engine", "utils", "accelerator", "linalg")
 _LAZY_ATTRS = {
     "Value": ("gpugrad.value", "Value"),
-    "gradcheck": ("gpugrad.gradcheck", "gradcheck"),
-    "gradgradcheck": ("gpugrad.gradcheck", "gradgradcheck"),
-    "GradcheckError": ("gpugrad.gradcheck", "GradcheckError"),
+    "gradcheck": ("gpugrad.gradient_check", "gradcheck"),
+    "gradgradcheck": ("gpugrad.gradient_check", "gradgradcheck"),
+    "GradcheckError": ("gpugrad.gradient_check", "GradcheckError"),
     "save": ("gpugrad.serialization", "save"),
     "load": ("gpugrad.serialization", "load"),
     "devices": ("gpugrad.device_info", "devices"),

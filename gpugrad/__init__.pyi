@@ -71,9 +71,9 @@ from gpugrad.errors import DeviceUnavailableError as DeviceUnavailableError
 from gpugrad.errors import HostMemoryError as HostMemoryError
 from gpugrad.errors import InvalidDeviceError as InvalidDeviceError
 from gpugrad.errors import OutOfMemoryError as OutOfMemoryError
-from gpugrad.gradcheck import GradcheckError as GradcheckError
-from gpugrad.gradcheck import gradcheck as gradcheck
-from gpugrad.gradcheck import gradgradcheck as gradgradcheck
+from gpugrad.gradient_check import GradcheckError as GradcheckError
+from gpugrad.gradient_check import gradcheck as gradcheck
+from gpugrad.gradient_check import gradgradcheck as gradgradcheck
 from gpugrad.interop import from_dlpack as from_dlpack
 from gpugrad.ops.einsum import einsum as einsum
 from gpugrad.random import initial_seed as initial_seed

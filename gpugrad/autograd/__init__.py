@@ -19,7 +19,7 @@ from ..anomaly import (AnomalyError, detect_anomaly, is_anomaly_check_nan_enable
 from ..custom_function import Function
 from ..engine import (backward, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
                       set_grad_enabled, topological_order)
-from ..gradcheck import GradcheckError, gradcheck, gradgradcheck
+from ..gradient_check import GradcheckError, gradcheck, gradgradcheck
 from . import function, functional
 
 __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_check_nan_enabled",

@@ -5,7 +5,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.engine.function import Function
-from gpugrad.gradcheck import GradcheckError, analytical_jacobians, numerical_jacobians
+from gpugrad.gradient_check import GradcheckError, analytical_jacobians, numerical_jacobians
 
 
 class WrongCube(Function):
@@ -49,7 +49,7 @@ def test_passes_correct_gradients(device):
 def test_defaults_are_pytorchs():
     import inspect
 
-    from gpugrad.gradcheck import gradcheck, gradgradcheck
+    from gpugrad.gradient_check import gradcheck, gradgradcheck
 
     for fn in (gradcheck, gradgradcheck):
         params = inspect.signature(fn).parameters

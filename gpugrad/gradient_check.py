@@ -8,8 +8,6 @@ Use float64 inputs: float32 round-off swamps a step of 1e-6.
 
 This module is a testing tool, not part of the engine, so it may read values through NumPy.
 """
-import sys
-import types
 import warnings
 
 import numpy as np
@@ -214,15 +212,3 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "numerical_jacobians",
            "analytical_jacobians"]
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``gpugrad.gradcheck`` binds the *module* as ``gg.gradcheck``, shadowing the
-    function of the same name; calling the module runs the function, so ``gg.gradcheck(...)``
-    works whichever was imported first."""
-
-    def __call__(self, *args, **kwargs):
-        return gradcheck(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
