@@ -28,10 +28,17 @@ from .errors import (DeviceUnavailableError, HostMemoryError, InvalidDeviceError
                      OutOfMemoryError)
 from .random import initial_seed, manual_seed
 from .tensor_methods import where
+from .tensor_numeric_methods import can_cast, result_type
+from .finfo import finfo, iinfo
 from .tensor_shape_methods import cat, stack
 from .interop import from_dlpack
 from . import unsupported as _unsupported
 from .ops.einsum import einsum
+from .tensor_structure_methods import (atleast_1d, atleast_2d, atleast_3d, block_diag,
+                                       broadcast_shapes, broadcast_tensors, cartesian_prod,
+                                       column_stack, dstack, hstack, meshgrid, row_stack, vstack)
+from .tensor_structure_sets import bucketize, searchsorted
+from .tensor_structure_linalg import cdist, tensordot
 
 device = Device  # PyTorch's gg.device("cuda:0")
 float = float32  # noqa: A001  (PyTorch's aliases)

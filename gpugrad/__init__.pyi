@@ -71,6 +71,8 @@ from gpugrad.errors import DeviceUnavailableError as DeviceUnavailableError
 from gpugrad.errors import HostMemoryError as HostMemoryError
 from gpugrad.errors import InvalidDeviceError as InvalidDeviceError
 from gpugrad.errors import OutOfMemoryError as OutOfMemoryError
+from gpugrad.finfo import finfo as finfo
+from gpugrad.finfo import iinfo as iinfo
 from gpugrad.gradient_check import GradcheckError as GradcheckError
 from gpugrad.gradient_check import gradcheck as gradcheck
 from gpugrad.gradient_check import gradgradcheck as gradgradcheck
@@ -82,10 +84,29 @@ from gpugrad.serialization import load as load
 from gpugrad.serialization import save as save
 from gpugrad.tensor import Tensor as Tensor
 from gpugrad.tensor_methods import where as where
+from gpugrad.tensor_numeric_methods import can_cast as can_cast
+from gpugrad.tensor_numeric_methods import result_type as result_type
 from gpugrad.tensor_queries import Size as Size
 from gpugrad.tensor_queries import is_tensor as is_tensor
 from gpugrad.tensor_shape_methods import cat as cat
 from gpugrad.tensor_shape_methods import stack as stack
+from gpugrad.tensor_structure_linalg import cdist as cdist
+from gpugrad.tensor_structure_linalg import tensordot as tensordot
+from gpugrad.tensor_structure_methods import atleast_1d as atleast_1d
+from gpugrad.tensor_structure_methods import atleast_2d as atleast_2d
+from gpugrad.tensor_structure_methods import atleast_3d as atleast_3d
+from gpugrad.tensor_structure_methods import block_diag as block_diag
+from gpugrad.tensor_structure_methods import broadcast_shapes as broadcast_shapes
+from gpugrad.tensor_structure_methods import broadcast_tensors as broadcast_tensors
+from gpugrad.tensor_structure_methods import cartesian_prod as cartesian_prod
+from gpugrad.tensor_structure_methods import column_stack as column_stack
+from gpugrad.tensor_structure_methods import dstack as dstack
+from gpugrad.tensor_structure_methods import hstack as hstack
+from gpugrad.tensor_structure_methods import meshgrid as meshgrid
+from gpugrad.tensor_structure_methods import row_stack as row_stack
+from gpugrad.tensor_structure_methods import vstack as vstack
+from gpugrad.tensor_structure_sets import bucketize as bucketize
+from gpugrad.tensor_structure_sets import searchsorted as searchsorted
 from gpugrad.value import Value as Value
 
 __version__: builtins.str
@@ -103,11 +124,15 @@ absolute = Tensor.absolute
 acos = Tensor.acos
 acosh = Tensor.acosh
 add = Tensor.add
+addcdiv = Tensor.addcdiv
+addcmul = Tensor.addcmul
 addmm = Tensor.addmm
 addmv = Tensor.addmv
 all = Tensor.all
+allclose = Tensor.allclose
 amax = Tensor.amax
 amin = Tensor.amin
+aminmax = Tensor.aminmax
 any = Tensor.any
 arccos = Tensor.arccos
 arccosh = Tensor.arccosh
@@ -126,6 +151,8 @@ atan = Tensor.atan
 atan2 = Tensor.atan2
 atanh = Tensor.atanh
 baddbmm = Tensor.baddbmm
+bernoulli = Tensor.bernoulli
+bincount = Tensor.bincount
 bmm = Tensor.bmm
 broadcast_to = Tensor.broadcast_to
 ceil = Tensor.ceil
@@ -134,18 +161,31 @@ clamp = Tensor.clamp
 clamp_max = Tensor.clamp_max
 clamp_min = Tensor.clamp_min
 clip = Tensor.clip
+clone = Tensor.clone
+copysign = Tensor.copysign
+corrcoef = Tensor.corrcoef
 cos = Tensor.cos
 cosh = Tensor.cosh
 count_nonzero = Tensor.count_nonzero
+cov = Tensor.cov
+cross = Tensor.cross
 cummax = Tensor.cummax
 cummin = Tensor.cummin
 cumprod = Tensor.cumprod
 cumsum = Tensor.cumsum
+deg2rad = Tensor.deg2rad
+detach = Tensor.detach
 diag = Tensor.diag
+diag_embed = Tensor.diag_embed
+diagflat = Tensor.diagflat
 diagonal = Tensor.diagonal
+diff = Tensor.diff
 div = Tensor.div
+divide = Tensor.divide
 dot = Tensor.dot
+dsplit = Tensor.dsplit
 eq = Tensor.eq
+equal = Tensor.equal
 erf = Tensor.erf
 erfc = Tensor.erfc
 exp = Tensor.exp
@@ -156,38 +196,63 @@ flatten = Tensor.flatten
 flip = Tensor.flip
 fliplr = Tensor.fliplr
 flipud = Tensor.flipud
+float_power = Tensor.float_power
 floor = Tensor.floor
+floor_divide = Tensor.floor_divide
 fmax = Tensor.fmax
 fmin = Tensor.fmin
+fmod = Tensor.fmod
 frac = Tensor.frac
 gather = Tensor.gather
 ge = Tensor.ge
 ger = Tensor.ger
+greater = Tensor.greater
+greater_equal = Tensor.greater_equal
 gt = Tensor.gt
+heaviside = Tensor.heaviside
+histc = Tensor.histc
+hsplit = Tensor.hsplit
+hypot = Tensor.hypot
 index_add = Tensor.index_add
 index_copy = Tensor.index_copy
 index_fill = Tensor.index_fill
+index_put = Tensor.index_put
 index_select = Tensor.index_select
+inner = Tensor.inner
 is_floating_point = Tensor.is_floating_point
+is_nonzero = Tensor.is_nonzero
+is_same_size = Tensor.is_same_size
+is_signed = Tensor.is_signed
+isclose = Tensor.isclose
 isfinite = Tensor.isfinite
 isinf = Tensor.isinf
 isnan = Tensor.isnan
+kron = Tensor.kron
 kthvalue = Tensor.kthvalue
 le = Tensor.le
 lerp = Tensor.lerp
+less = Tensor.less
+less_equal = Tensor.less_equal
 log = Tensor.log
 log10 = Tensor.log10
 log1p = Tensor.log1p
 log2 = Tensor.log2
 log_softmax = Tensor.log_softmax
+logaddexp = Tensor.logaddexp
+logaddexp2 = Tensor.logaddexp2
+logcumsumexp = Tensor.logcumsumexp
 logical_and = Tensor.logical_and
 logical_not = Tensor.logical_not
 logical_or = Tensor.logical_or
+logical_xor = Tensor.logical_xor
+logit = Tensor.logit
 logsumexp = Tensor.logsumexp
 lt = Tensor.lt
 masked_fill = Tensor.masked_fill
+masked_scatter = Tensor.masked_scatter
 masked_select = Tensor.masked_select
 matmul = Tensor.matmul
+matrix_power = Tensor.matrix_power
 max = Tensor.max
 maximum = Tensor.maximum
 mean = Tensor.mean
@@ -195,43 +260,67 @@ median = Tensor.median
 min = Tensor.min
 minimum = Tensor.minimum
 mm = Tensor.mm
+mode = Tensor.mode
 moveaxis = Tensor.moveaxis
 movedim = Tensor.movedim
+msort = Tensor.msort
 mul = Tensor.mul
+multinomial = Tensor.multinomial
+multiply = Tensor.multiply
 mv = Tensor.mv
+nan_to_num = Tensor.nan_to_num
+nanmean = Tensor.nanmean
+nanmedian = Tensor.nanmedian
+nanquantile = Tensor.nanquantile
+nansum = Tensor.nansum
 narrow = Tensor.narrow
 ne = Tensor.ne
 neg = Tensor.neg
 negative = Tensor.negative
 nonzero = Tensor.nonzero
 norm = Tensor.norm
+not_equal = Tensor.not_equal
 numel = Tensor.numel
 outer = Tensor.outer
 permute = Tensor.permute
+positive = Tensor.positive
 pow = Tensor.pow
 prod = Tensor.prod
+put = Tensor.put
+quantile = Tensor.quantile
+rad2deg = Tensor.rad2deg
+ravel = Tensor.ravel
 reciprocal = Tensor.reciprocal
 relu = Tensor.relu
+remainder = Tensor.remainder
+repeat_interleave = Tensor.repeat_interleave
 reshape = Tensor.reshape
 roll = Tensor.roll
+rot90 = Tensor.rot90
 round = Tensor.round
 rsqrt = Tensor.rsqrt
 scatter = Tensor.scatter
 scatter_add = Tensor.scatter_add
+scatter_reduce = Tensor.scatter_reduce
 select = Tensor.select
+sgn = Tensor.sgn
 sigmoid = Tensor.sigmoid
 sign = Tensor.sign
+signbit = Tensor.signbit
 sin = Tensor.sin
+sinc = Tensor.sinc
 sinh = Tensor.sinh
 softmax = Tensor.softmax
 sort = Tensor.sort
 split = Tensor.split
+split_with_sizes = Tensor.split_with_sizes
 sqrt = Tensor.sqrt
 square = Tensor.square
 squeeze = Tensor.squeeze
 std = Tensor.std
 std_mean = Tensor.std_mean
 sub = Tensor.sub
+subtract = Tensor.subtract
 sum = Tensor.sum
 swapaxes = Tensor.swapaxes
 swapdims = Tensor.swapdims
@@ -240,15 +329,22 @@ take = Tensor.take
 take_along_dim = Tensor.take_along_dim
 tan = Tensor.tan
 tanh = Tensor.tanh
+tensor_split = Tensor.tensor_split
 tile = Tensor.tile
 topk = Tensor.topk
+trace = Tensor.trace
 transpose = Tensor.transpose
 tril = Tensor.tril
 triu = Tensor.triu
+true_divide = Tensor.true_divide
 trunc = Tensor.trunc
 unbind = Tensor.unbind
 unflatten = Tensor.unflatten
+unique = Tensor.unique
+unique_consecutive = Tensor.unique_consecutive
 unsqueeze = Tensor.unsqueeze
 var = Tensor.var
 var_mean = Tensor.var_mean
 vdot = Tensor.vdot
+vsplit = Tensor.vsplit
+xlogy = Tensor.xlogy

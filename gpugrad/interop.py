@@ -19,7 +19,7 @@ does not import it.
 from . import dtypes as _dtypes
 from .device_registry import get_backend
 from .tensor import Tensor
-from .tensor_methods import _method
+from .tensor_api import tensor_method as _method
 
 NUMPY_GRAD_ERROR = ("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                     "instead.")

@@ -7,6 +7,8 @@ Matrix decompositions (``svd``, ``eigh``, ``solve``...) are not implemented: the
 import math
 
 from .tensor import Tensor
+from .tensor_structure_linalg import cross_along
+from .tensor_structure_linalg import matrix_power as _matrix_power
 
 _MATRIX_ORDS = ("fro", 1, -1, math.inf, -math.inf)
 
@@ -73,3 +75,22 @@ def _not_implemented(name):
 
 svd, eigh, eig, solve, inv, det, qr, cholesky = (
     _not_implemented(n) for n in ("svd", "eigh", "eig", "solve", "inv", "det", "qr", "cholesky"))
+
+
+def vecdot(x, y, *, dim=-1):
+    """The dot products of the vectors along ``dim`` of ``x`` and ``y`` (broadcast together)."""
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+        raise TypeError("linalg.vecdot(): arguments 'x' and 'y' must be Tensors")
+    return (x * y).sum(dim)
+
+
+def cross(input, other, *, dim=-1):
+    """The cross product of the 3-vectors along ``dim`` (default the last) of ``input`` and
+    ``other``, broadcast together."""
+    return cross_along(input, other, dim, "linalg.cross")
+
+
+def matrix_power(A, n):
+    """``A`` (square matrices) multiplied by itself ``n >= 0`` times; see
+    ``Tensor.matrix_power``."""
+    return _matrix_power(A, n)

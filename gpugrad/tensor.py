@@ -382,3 +382,7 @@ from . import tensor_reduction_methods  # noqa: E402,F401
 from . import tensor_math_methods  # noqa: E402,F401  (after tensor_inplace_methods: aliases)
 from . import tensor_queries  # noqa: E402,F401  (is_floating_point, numel)
 from . import tensor_index_methods, tensor_layout_methods, tensor_linalg_methods  # noqa: E402,F401
+from . import tensor_structure_methods, tensor_structure_layout  # noqa: E402,F401
+from . import tensor_structure_index, tensor_structure_sets, tensor_structure_linalg  # noqa: E402,F401
+from . import tensor_numeric_methods, tensor_numeric_reductions  # noqa: E402,F401
+from . import tensor_numeric_queries, tensor_numeric_random  # noqa: E402,F401

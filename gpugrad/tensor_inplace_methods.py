@@ -14,7 +14,7 @@ from .ops import matmul as M
 from .ops import random as R
 from .ops import shape as S
 from .tensor import Tensor, as_tensor_like
-from .tensor_methods import _method
+from .tensor_api import tensor_method as _method
 
 
 def _scaled(other, alpha, name):

@@ -10,7 +10,7 @@ from .engine.function import devices_differ_error
 from .ops import shape as S
 from .ops.broadcast import normalize_dims
 from .tensor import Tensor
-from .tensor_methods import _method
+from .tensor_api import tensor_method as _method
 
 
 # ---- shape ops ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """PyTorch names gpugrad deliberately does not provide, each with what to use instead.
 
 ``gg.<name>`` for a name listed here raises an ``AttributeError`` that carries the hint, so a
-translated PyTorch program fails with advice rather than a bare "has no attribute". README.md's "Coming from PyTorch" table lists the same differences.
+translated PyTorch program fails with advice rather than a bare "has no attribute". README.md's
+"Coming from PyTorch" table lists the same differences.
 """
 
 PACKAGE_HINTS = {

@@ -38,3 +38,16 @@ def test_unsupported_norms_and_decompositions_say_so():
         gg.linalg.matrix_norm(x, ord="nuc")
     with pytest.raises(NotImplementedError, match="gg.linalg.svd"):
         gg.linalg.svd(x)
+
+
+@pytest.mark.parametrize("name,args,kwargs", [("vecdot", (A, A), {"dim": 0}),
+                                              ("cross", (A, A[::-1].copy()), {}),
+                                              ("matrix_power", (A[:, :2], 3), {})])
+def test_products_match_pytorch(name, args, kwargs, device, torch):
+    """vecdot, cross and matrix_power (gradients: tests/ops/test_structure_linalg.py)."""
+    def convert(a, make):
+        return make(a) if isinstance(a, np.ndarray) else a
+    got = getattr(gg.linalg, name)(*(convert(a, lambda v: gg.tensor(v, device=device))
+                                     for a in args), **kwargs)
+    want = getattr(torch.linalg, name)(*(convert(a, torch.tensor) for a in args), **kwargs)
+    assert_close(got, want)

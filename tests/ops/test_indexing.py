@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
+from support.fake_cupy import install_cupyx
 from support.gradtools import OpCase, op_tests
 
 R = np.random.default_rng(5)
@@ -224,16 +225,11 @@ def test_sim_index_select_launches_only_the_gather():
 
 # ---- cuda, on the tests' stand-in for CuPy ----------------------------------------------------
 def test_cuda_backend_runs_the_indexing_ops(fake_cuda, monkeypatch, torch):
-    """gather's gradient (and scatter_add, index_add) accumulate with ``cupyx.scatter_add``,
-    stood in for here by NumPy's ``add.at``, which accumulates repeated indices alike."""
-    import sys
-    import types
-
+    """gather's gradient (and scatter_add, index_add) accumulate with ``cupyx.scatter_add``
+    (stood in for by NumPy's ``add.at``)."""
     from gpugrad.ops.einsum import einsum
 
-    cupyx = types.ModuleType("cupyx")
-    cupyx.scatter_add = np.add.at
-    monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+    install_cupyx(monkeypatch)
 
     data = R.standard_normal((3, 4))
     x = gg.tensor(data, device="cuda", requires_grad=True)

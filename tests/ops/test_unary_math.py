@@ -447,3 +447,9 @@ def test_cuda_erf_comes_from_cupyx_scipy_special(fake_cuda, monkeypatch, torch):
     inplace.erf_()
     assert_close(inplace, torch.erf(torch.tensor(x)), rtol=1e-12)
     assert calls == ["erf", "erfc", "erf"]
+
+
+def test_sign_of_nan_is_zero_as_in_pytorch(device, torch):
+    values = [math.nan, -0.0, -2.5, 3.0]
+    assert gg.sign(gg.tensor(values, device=device)).tolist() == \
+        torch.sign(torch.tensor(values)).tolist() == [0.0, 0.0, -1.0, 1.0]

@@ -34,7 +34,8 @@ The rules:
   limits and argument types); a launch runs to completion before it returns, and takes no time
   on the fake clock. Without a C++ compiler, RawModule raises ``EmulatorError`` with the reason
   (``kernels_unavailable_reason()`` says so up front). ``ElementwiseKernel`` can be built (the
-  backend builds one at start-up); calling it raises NotImplementedError.
+  backend builds its own at start-up); calling one of gpugrad's (``_ELEMENTWISE``: sign,
+  sigmoid) runs its NumPy equivalent, any other raises NotImplementedError.
 - Device: one, ``cuda:0`` (``Device(0)``, ``runtime.getDevice/setDevice/getDeviceCount/
   getDeviceProperties``: "Fake GPU", 16 GiB, compute capability 9.0); ``Device(i)`` for any other
   ``i`` raises NotImplementedError. ``Device.synchronize()`` counts (``fake.syncs``) and completes
@@ -54,8 +55,8 @@ The rules:
   raises NotImplementedError naming the call, so a backend change that needs more of CuPy fails
   loudly here instead of passing for the wrong reason: extend this file then. Not modeled:
   asynchrony (work is done when the call returns), multiple devices or streams, memory limits,
-  DLPack's device (arrays export through NumPy's ``__dlpack__``, as host memory), ``cupyx``
-  (the backend imports the real one for a scatter-add with integer indices).
+  DLPack's device (arrays export through NumPy's ``__dlpack__``, as host memory). ``cupyx``
+  (the backend's scatter-add with repeated indices) is stood in for by ``install_cupyx``.
 """
 import types
 import weakref
@@ -304,15 +305,26 @@ class OutOfMemoryError(MemoryError):
     """cupy.cuda.memory.OutOfMemoryError (never raised: the fake has no capacity)."""
 
 
+# gpugrad's own ElementwiseKernels (backends/cuda/backend.py), by name, as NumPy computes them
+_ELEMENTWISE = {
+    "gpugrad_sign": lambda x: ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)),
+    "gpugrad_sigmoid": lambda x: (np.tanh(x * 0.5) + 1) * 0.5,
+}
+
+
 class ElementwiseKernel:
-    """Constructible (CupyBackend builds one at start-up); calling it is not emulated."""
+    """Constructible (CupyBackend builds them at start-up); calling one runs its NumPy
+    equivalent from ``_ELEMENTWISE`` (gpugrad's kernels, by name), any other raises."""
 
     def __init__(self, in_params, out_params, operation, name="kernel", **kwargs):
         self.name = name
 
     def __call__(self, *args, **kwargs):
-        raise NotImplementedError(f"the fake CuPy does not run cupy.ElementwiseKernel "
-                                  f"{self.name!r}; extend tests/support/fake_cupy.py")
+        if self.name not in _ELEMENTWISE or kwargs:
+            raise NotImplementedError(f"the fake CuPy does not run cupy.ElementwiseKernel "
+                                      f"{self.name!r}; extend tests/support/fake_cupy.py")
+        call = f"ElementwiseKernel {self.name}"
+        return _adopt(_ELEMENTWISE[self.name](*_host(args, call)))
 
 
 class _RandomState:
@@ -478,3 +490,16 @@ def install(monkeypatch):
     monkeypatch.setattr(cuda_backend, "_MODULES", {})
     monkeypatch.setattr(events, "_SOURCES", [])
     return fake, device_module.get_backend("cuda:0")
+
+
+def install_cupyx(monkeypatch):
+    """``cupyx.scatter_add`` (the cuda backend's accumulating scatter, behind gather's gradient,
+    scatter_add and index_add) stood in for by NumPy's ``add.at``, which accumulates repeated
+    indices alike; undone by ``monkeypatch``."""
+    import sys
+
+    import numpy as np
+
+    cupyx = types.ModuleType("cupyx")
+    cupyx.scatter_add = np.add.at
+    monkeypatch.setitem(sys.modules, "cupyx", cupyx)

@@ -26,6 +26,13 @@ class OpCase:
         return self.name
 
 
+def same_names_case(name, fn, inputs, **options):
+    """An ``OpCase`` for an op spelled alike in both libraries: ``fn(lib, *tensors)`` runs with
+    ``lib`` gpugrad for the op and PyTorch for the oracle."""
+    return OpCase(name, lambda *xs: fn(gg, *xs), lambda *xs: fn(__import__("torch"), *xs),
+                  inputs, **options)
+
+
 def ids(cases):
     return [c.name for c in cases]
 

@@ -91,6 +91,14 @@ def _relu(x, out=None):
     return np.maximum(x, x.dtype.type(0), out=out)
 
 
+def _sign(x, out=None):
+    # PyTorch's sign is (x > 0) - (x < 0): NaN gives 0, where NumPy's sign gives NaN
+    y = np.sign(x, out=out)
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        y = np.nan_to_num(y, nan=0.0, copy=out is None)  # in place when writing into out
+    return y
+
+
 def _pow(a, b, out=None, **kwargs):
     """``np.power``, but float32/float64 bases to the exponents PyTorch's kernels compute
     without pow (0.5, -0.5, -1, 2, 3, -2) as they do: they differ from pow at -0.0 and -inf
@@ -152,7 +160,7 @@ def _special(name):
     return call
 
 
-UNARY = {**array_api_table(np, UNARY_OPS), "relu": _relu, "sigmoid": _sigmoid,
+UNARY = {**array_api_table(np, UNARY_OPS), "relu": _relu, "sigmoid": _sigmoid, "sign": _sign,
          "erf": _special("erf"), "erfc": _special("erfc")}
 BINARY = {**array_api_table(np, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS), "pow": _pow}
 REDUCE = array_api_table(np, REDUCE_OPS)

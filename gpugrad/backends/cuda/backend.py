@@ -6,8 +6,9 @@ binaries on disk). The per-call path stays lean because small models are bound b
 kernels are looked up in a dict, arguments are plain Python numbers, and nothing synchronizes
 except read-backs (``to_host``) and ``synchronize``.
 
-CuPy is imported by ``create_backend`` only after ``gpugrad.backends.cuda`` has checked that a GPU is
-usable, so a machine without one gets ``gg.DeviceUnavailableError`` and never an ImportError.
+CuPy is imported by ``create_backend`` only after ``gpugrad.backends.cuda`` has checked that a
+GPU is usable, so a machine without one gets ``gg.DeviceUnavailableError`` and never an
+ImportError.
 """
 import functools
 import os
@@ -42,7 +43,8 @@ _KERNEL_FILES = {  # kernel name without its dtype suffix -> source file in kern
     "max_pool2d": "im2col.cu",
     "max_pool2d_backward": "im2col.cu",
 }
-_MODULES: dict[tuple[int, str], object] = {}  # (device index, file name) -> runtime.cupy.RawModule, shared by the whole process
+# (device index, file name) -> runtime.cupy.RawModule, shared by the whole process
+_MODULES: dict[tuple[int, str], object] = {}
 
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"(\w+\.cuh)"[ \t]*$', re.M)
@@ -96,8 +98,13 @@ def _elementwise_tables():
     def sigmoid_any(a):
         return sigmoid(a if a.dtype.kind == "f" else a.astype(np.float64))
 
-    unary = {**array_api_table(runtime.cupy, UNARY_OPS), "relu": lambda a: runtime.cupy.maximum(a, 0),
-             "sigmoid": sigmoid_any, "erf": _cupyx_special("erf"), "erfc": _cupyx_special("erfc")}
+    # PyTorch's sign: NaN gives 0 (CuPy's sign, like NumPy's, gives NaN)
+    sign = runtime.cupy.ElementwiseKernel(
+        "T x", "T y", "y = (T)(x > (T)0) - (T)(x < (T)0)", "gpugrad_sign")
+
+    unary = {**array_api_table(runtime.cupy, UNARY_OPS),
+             "relu": lambda a: runtime.cupy.maximum(a, 0), "sigmoid": sigmoid_any, "sign": sign,
+             "erf": _cupyx_special("erf"), "erfc": _cupyx_special("erfc")}
     binary = array_api_table(runtime.cupy, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS)
     reduce = array_api_table(runtime.cupy, REDUCE_OPS)
     return unary, binary, reduce
@@ -381,7 +388,8 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, WindowLaunches, Backend):
 
     def describe(self):
         total = runtime.cupy.cuda.runtime.getDeviceProperties(self.index)["totalGlobalMem"]
-        return f"{self.device}: {self._gpu_name()}, {total / 2**30:.0f} GiB, CuPy {runtime.cupy.__version__}"
+        return (f"{self.device}: {self._gpu_name()}, {total / 2**30:.0f} GiB, "
+                f"CuPy {runtime.cupy.__version__}")
 
     # ---- DLPack (gpugrad/interop.py) ----------------------------------------------------------
     def dlpack(self, a, stream=None, max_version=None, dl_device=None, copy=None):
@@ -408,8 +416,8 @@ _GG: dict[object, object] = {}
 
 def _primitive(method):
     """Wrap a primitive: CuPy's OutOfMemoryError becomes gg.OutOfMemoryError, and inside a
-    ``gg.profiler.profile`` block the call is timed (gpugrad/backends/cuda/recorder.py); outside one it costs a
-    single attribute test."""
+    ``gg.profiler.profile`` block the call is timed (gpugrad/backends/cuda/recorder.py); outside
+    one it costs a single attribute test."""
     name = method.__name__
 
     @functools.wraps(method)
