@@ -63,12 +63,14 @@ def forward(F, params, x):
     return F.linear(h.flatten(1), w3, b3)
 
 
-def gpugrad_step(problem, device):
+def training_step(lib, problem, device, synchronize):
+    """``(step, synchronize)``: one SGD training step of the net in ``lib`` (gpugrad or torch:
+    the same names) on ``device``, and the call that waits for its device."""
     arrays, x, y = problem
-    params = [gg.tensor(a, device=device, requires_grad=True) for a in arrays]
-    xt, yt = gg.tensor(x, device=device), gg.tensor(y, device=device)
-    optimizer = gg.optim.SGD(params, lr=LR)
-    F = gg.nn.functional
+    params = [lib.tensor(a, device=device, requires_grad=True) for a in arrays]
+    xt, yt = lib.tensor(x, device=device), lib.tensor(y, device=device)
+    optimizer = lib.optim.SGD(params, lr=LR)
+    F = lib.nn.functional
 
     def step():
         loss = F.cross_entropy(forward(F, params, xt), yt)
@@ -77,25 +79,7 @@ def gpugrad_step(problem, device):
         optimizer.step()
         return loss
 
-    return step, lambda: gg.device_registry.get_backend(device).synchronize()
-
-
-def torch_step(problem, torch, device):
-    arrays, x, y = problem
-    params = [torch.tensor(a, device=device, requires_grad=True) for a in arrays]
-    xt, yt = torch.tensor(x, device=device), torch.tensor(y, device=device)
-    optimizer = torch.optim.SGD(params, lr=LR)
-    F = torch.nn.functional
-
-    def step():
-        loss = F.cross_entropy(forward(F, params, xt), yt)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    return step, sync
+    return step, synchronize
 
 
 def time_interleaved(steps_by_name, reps, steps):
@@ -131,7 +115,10 @@ def main(argv=None):
     problem = make_problem(args.batch)
     simulated = gg.Device(args.device).type == "sim"
     torch_device = "cuda" if gg.Device(args.device).type == "cuda" else "cpu"
-    ours, theirs = gpugrad_step(problem, args.device), torch_step(problem, torch, torch_device)
+    ours = training_step(gg, problem, args.device,
+                         gg.device_registry.get_backend(args.device).synchronize)
+    theirs = training_step(torch, problem, torch_device, torch.cuda.synchronize
+                           if torch_device == "cuda" else (lambda: None))
     loss_ours, loss_theirs = ours[0]().item(), theirs[0]().item()
     print(f"first loss: gpugrad {loss_ours:.6f}, PyTorch {loss_theirs:.6f}")
     if simulated:

@@ -37,13 +37,22 @@ def tensor_method(name, doc=None, *, function=True):
     return bind
 
 
+def tensor_argument(value, function, argument="other", position=1):
+    """``value`` itself if it is a Tensor, else PyTorch's TypeError naming the ``argument`` of
+    ``function`` (and its ``position``, unless None)."""
+    if not isinstance(value, Tensor):
+        where = "" if position is None else f" (position {position})"
+        raise TypeError(f"{function}(): argument '{argument}'{where} must be Tensor, not "
+                        f"{type(value).__name__}")
+    return value
+
+
 def write_out(result, out):
     """``result`` written into ``out`` (PyTorch's ``out=`` argument of a function), or
     ``result`` itself when ``out`` is None."""
     if out is None:
         return result
-    if not isinstance(out, Tensor):
-        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
+    tensor_argument(out, "out=", "out", None)
     if is_grad_enabled() and (result.requires_grad or out.requires_grad):
         raise RuntimeError("functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad; call the "

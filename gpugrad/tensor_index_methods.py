@@ -17,7 +17,7 @@ from .ops import indexing as I
 from .ops import shape as S
 from .ops.broadcast import broadcast_shapes, normalize_dims
 from .tensor import Tensor
-from .tensor_api import tensor_method
+from .tensor_api import tensor_argument, tensor_method
 
 
 def _dim(self, dim, op_name):
@@ -106,9 +106,7 @@ def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
 
 
 def _scattered_sum(op_name, self, dim, index, src):
-    if not isinstance(src, Tensor):
-        raise TypeError(f"{op_name}(): argument 'src' (position 3) must be Tensor, not "
-                        f"{type(src).__name__}")
+    tensor_argument(src, op_name, "src", 3)
     positions, src = _scatter_args(op_name, self, dim, index, src)
     return S.IndexAdd.apply(src, shape=self.shape, index=positions, dtype=self.dtype)
 
@@ -147,9 +145,7 @@ def index_select(self, dim, index):
 
 def _index_source(op_name, self, dim, index, source):
     d, index = _vector_index(op_name, self, dim, index)
-    if not isinstance(source, Tensor):
-        raise TypeError(f"{op_name}(): argument 'source' (position 3) must be Tensor, not "
-                        f"{type(source).__name__}")
+    tensor_argument(source, op_name, "source", 3)
     if source._backend is not self._backend:
         raise devices_differ_error(op_name, self.device, source.device)
     if source.ndim != self.ndim or any(a != b for i, (a, b) in

@@ -7,22 +7,16 @@ Each checks its operands and runs ``ops.matmul.Matmul`` (or, for ``outer``, a br
 multiply), so gradients and every device's costs are matmul's own.
 """
 from .ops import matmul as M
-from .tensor import Tensor
-from .tensor_api import tensor_method
+from .tensor_api import tensor_argument, tensor_method
 
 
-def _operand(other, op_name, argument, position=1):
-    if not isinstance(other, Tensor):
-        raise TypeError(f"{op_name}(): argument '{argument}' (position {position}) must be "
-                        f"Tensor, not {type(other).__name__}")
-    return other
 
 
 @tensor_method("mm")
 def mm(self, mat2):
     """The matrix product of two 2-d tensors, ``(n, m) @ (m, p) -> (n, p)`` (no broadcasting:
     use ``matmul`` for other ranks). Both must have one dtype."""
-    _operand(mat2, "mm", "mat2")
+    tensor_argument(mat2, "mm", "mat2")
     if self.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -37,7 +31,7 @@ def mm(self, mat2):
 def bmm(self, mat2):
     """Batched matrix products of two 3-d tensors, ``(b, n, m) @ (b, m, p) -> (b, n, p)``, one
     batch size for both (no broadcasting: use ``matmul``)."""
-    _operand(mat2, "bmm", "mat2")
+    tensor_argument(mat2, "bmm", "mat2")
     if self.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
@@ -52,7 +46,7 @@ def bmm(self, mat2):
 @tensor_method("mv")
 def mv(self, vec):
     """The product of a 2-d tensor and a 1-d one, ``(n, m) @ (m,) -> (n,)``."""
-    _operand(vec, "mv", "vec")
+    tensor_argument(vec, "mv", "vec")
     if self.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {self.ndim}, {vec.ndim}")
     if self.shape[1] != vec.shape[0]:
@@ -64,7 +58,7 @@ def mv(self, vec):
 @tensor_method("dot")
 def dot(self, tensor):
     """The inner product of two 1-d tensors of one size and dtype, a 0-d tensor."""
-    _operand(tensor, "dot", "tensor")
+    tensor_argument(tensor, "dot", "tensor")
     if self.ndim != 1 or tensor.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {tensor.ndim}D tensors")
     if self.shape != tensor.shape:
@@ -87,7 +81,7 @@ def vdot(self, other):
 def outer(self, vec2):
     """The outer product of two 1-d tensors, ``out[i, j] = self[i] * vec2[j]`` (dtypes promote,
     as in PyTorch)."""
-    _operand(vec2, "outer", "vec2")
+    tensor_argument(vec2, "outer", "vec2")
     for name, vec in (("self", self), ("vec2", vec2)):
         if vec.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {vec.ndim}-D")
@@ -114,16 +108,17 @@ def _scaled_sum(input, product, beta, alpha):
 def addmm(self, mat1, mat2, *, beta=1, alpha=1):
     """``beta * self + alpha * (mat1 @ mat2)`` for 2-d ``mat1`` and ``mat2``; self broadcasts
     to the product's shape (a bias row, say)."""
-    return _scaled_sum(self, mm(_operand(mat1, "addmm", "mat1"), mat2), beta, alpha)
+    return _scaled_sum(self, mm(tensor_argument(mat1, "addmm", "mat1"), mat2), beta, alpha)
 
 
 @tensor_method("addmv")
 def addmv(self, mat, vec, *, beta=1, alpha=1):
     """``beta * self + alpha * (mat @ vec)`` for a 2-d ``mat`` and a 1-d ``vec``."""
-    return _scaled_sum(self, mv(_operand(mat, "addmv", "mat"), vec), beta, alpha)
+    return _scaled_sum(self, mv(tensor_argument(mat, "addmv", "mat"), vec), beta, alpha)
 
 
 @tensor_method("baddbmm")
 def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
     """``beta * self + alpha * bmm(batch1, batch2)`` for 3-d batches."""
-    return _scaled_sum(self, bmm(_operand(batch1, "baddbmm", "batch1"), batch2), beta, alpha)
+    batch1 = tensor_argument(batch1, "baddbmm", "batch1")
+    return _scaled_sum(self, bmm(batch1, batch2), beta, alpha)

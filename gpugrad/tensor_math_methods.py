@@ -11,7 +11,7 @@ from .inplace import apply_inplace
 from .ops import binary_math as BM
 from .ops import unary_math as U
 from .tensor import Tensor
-from .tensor_api import FUNCTIONS, tensor_method
+from .tensor_api import FUNCTIONS, tensor_argument, tensor_method
 
 _FLOAT = " (integer and bool tensors give the default float)"
 
@@ -121,46 +121,37 @@ def isfinite(self):
 
 
 # ---- binary and ternary ----------------------------------------------------------------------
-def _tensor_operand(other, name):
-    if not isinstance(other, Tensor):
-        raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not "
-                        f"{type(other).__name__}")
-    return other
-
-
 @tensor_method("atan2")
 def atan2(self, other):
     """The angle of the point ``(other, self)`` in radians, in ``[-pi, pi]``, elementwise
     (broadcast); ``other`` is a tensor. Integer tensors give the default float."""
-    return BM.Atan2.apply(self, _tensor_operand(other, "atan2"))
+    return BM.Atan2.apply(self, tensor_argument(other, "atan2"))
 
 
 @tensor_method("atan2_")
 def atan2_(self, other):
     """``self.atan2(other)`` written into self; returns self."""
-    return apply_inplace(BM.Atan2, self, _tensor_operand(other, "atan2_"))
+    return apply_inplace(BM.Atan2, self, tensor_argument(other, "atan2_"))
 
 
 @tensor_method("fmax")
 def fmax(self, other):
     """The larger of ``self`` and ``other`` (a tensor, broadcast), ignoring NaN: the other
     value where one is NaN, NaN only where both are (``maximum`` propagates NaN)."""
-    return BM.Fmax.apply(self, _tensor_operand(other, "fmax"))
+    return BM.Fmax.apply(self, tensor_argument(other, "fmax"))
 
 
 @tensor_method("fmin")
 def fmin(self, other):
     """The smaller of ``self`` and ``other`` (a tensor, broadcast), ignoring NaN: the other
     value where one is NaN, NaN only where both are (``minimum`` propagates NaN)."""
-    return BM.Fmin.apply(self, _tensor_operand(other, "fmin"))
+    return BM.Fmin.apply(self, tensor_argument(other, "fmin"))
 
 
 def _lerp_operands(self, end, weight):
     """PyTorch's checks of lerp's operands: ``end`` a tensor of self's dtype, ``weight`` a
     number or a floating tensor of self's dtype (a 0-d one may be another float)."""
-    if not isinstance(end, Tensor):
-        raise TypeError(f"lerp(): argument 'end' (position 1) must be Tensor, not "
-                        f"{type(end).__name__}")
+    tensor_argument(end, "lerp", "end")
     if end.dtype is not self.dtype:
         raise RuntimeError(f"expected dtype {self.dtype.name} for `end` but got dtype "
                            f"{end.dtype.name}")

@@ -13,7 +13,7 @@ from .ops import reduce as R
 from .ops import softmax as SM
 from .ops.broadcast import broadcast_shapes, normalize_dims, reduction_dims
 from .tensor import ReductionResult, Tensor, as_tensor_like
-from .tensor_api import tensor_method, write_out
+from .tensor_api import tensor_argument, tensor_method, write_out
 
 
 _method = tensor_method
@@ -74,19 +74,12 @@ def pos(self):
     return self
 
 
-def _matrix_operand(other, name="matmul"):
-    if not isinstance(other, Tensor):
-        raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not "
-                        f"{type(other).__name__}")
-    return other
-
-
 @_method("matmul")
 def matmul(self, other, *, out=None):
     """The matrix product ``self @ other``, with PyTorch's rules for 1-d and batched operands;
     both must have one dtype (as in PyTorch, matmul does not promote). ``out=`` takes a tensor
     to write the result into."""
-    return write_out(M.Matmul.apply(self, _matrix_operand(other)), out)
+    return write_out(M.Matmul.apply(self, tensor_argument(other, "matmul")), out)
 
 
 @_method("__matmul__")

@@ -15,7 +15,7 @@ from .engine import is_grad_enabled, no_grad
 from .finfo import finfo
 from .inplace import check_cast
 from .tensor import Tensor, as_tensor_like
-from .tensor_api import FUNCTIONS, tensor_method, write_out
+from .tensor_api import FUNCTIONS, tensor_argument, tensor_method, write_out
 
 
 def result_type(tensor, other):
@@ -194,9 +194,7 @@ def sinc(self):
 @tensor_method("hypot")
 def hypot(self, other):
     """``sqrt(self ** 2 + other ** 2)``, elementwise (broadcast); floating tensors only."""
-    if not isinstance(other, Tensor):
-        raise TypeError(f"hypot(): argument 'other' (position 1) must be Tensor, not "
-                        f"{type(other).__name__}")
+    tensor_argument(other, "hypot")
     if not (self.dtype.is_floating_point and other.dtype.is_floating_point):
         raise RuntimeError(f"\"hypot_cpu\" not implemented for '{self.dtype.name}'")
     # an infinite leg makes the hypotenuse infinite, even with a NaN other leg (C's hypot)
@@ -241,9 +239,7 @@ def copysign(self, other):
 def heaviside(self, values):
     """The step function: 0 where self < 0, 1 where self > 0, ``values`` (broadcast) where
     self == 0; self and values must share a dtype. Not differentiable, as in PyTorch."""
-    if not isinstance(values, Tensor):
-        raise TypeError(f"heaviside(): argument 'values' (position 1) must be Tensor, not "
-                        f"{type(values).__name__}")
+    tensor_argument(values, "heaviside", "values")
     if values.dtype is not self.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
     with no_grad():

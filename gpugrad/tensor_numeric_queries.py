@@ -4,13 +4,11 @@
 ``get_device``. None of them has a gradient."""
 from . import dtypes as _dtypes
 from .tensor import Tensor
-from .tensor_api import tensor_method
+from .tensor_api import tensor_argument, tensor_method
 
 
 def _same_dtype(self, other, name):
-    if not isinstance(other, Tensor):
-        raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not "
-                        f"{type(other).__name__}")
+    tensor_argument(other, name)
     if other.dtype is not self.dtype:
         raise RuntimeError(f"{self.dtype.name.capitalize()} did not match "
                            f"{other.dtype.name.capitalize()}")
@@ -47,9 +45,7 @@ def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
 def equal(self, other) -> bool:
     """Whether ``self`` and ``other`` have the same shape and elements (NaN is never equal),
     as a Python bool."""
-    if not isinstance(other, Tensor):
-        raise TypeError(f"equal(): argument 'other' (position 1) must be Tensor, not "
-                        f"{type(other).__name__}")
+    tensor_argument(other, "equal")
     return self.shape == other.shape and bool((self == other).all())
 
 

@@ -15,7 +15,7 @@ from .inplace import apply_inplace
 from .ops import indexing as I
 from .ops import shape as S
 from .tensor import Tensor
-from .tensor_api import tensor_method
+from .tensor_api import tensor_argument, tensor_method
 from .ops.broadcast import broadcast_shapes, normalize_dims
 from .tensor_index_methods import _dim, _scatter_args
 from .tensor_shape_methods import _index_entry, cat
@@ -34,9 +34,7 @@ def _index_arrays(self, indices, op_name):
 
 
 def _values(self, values, op_name):
-    if not isinstance(values, Tensor):
-        raise TypeError(f"{op_name}(): argument 'values' must be Tensor, not "
-                        f"{type(values).__name__}")
+    tensor_argument(values, op_name, "values", None)
     if values._backend is not self._backend:
         raise devices_differ_error(op_name, self.device, values.device)
     if values.dtype is not self.dtype:
@@ -136,9 +134,7 @@ def _masked_source(self, mask, source, op_name, inplace):
     if not isinstance(mask, Tensor) or mask.dtype is not _dtypes.bool_:
         raise RuntimeError(f"{op_name}_ only supports boolean masks, but got mask with dtype "
                            f"{getattr(mask, 'dtype', type(mask).__name__)}")
-    if not isinstance(source, Tensor):
-        raise TypeError(f"{op_name}(): argument 'source' must be Tensor, not "
-                        f"{type(source).__name__}")
+    tensor_argument(source, op_name, "source", None)
     if source.dtype is not self.dtype:
         raise RuntimeError(f"{op_name}: expected self and source to have same dtypes but got "
                            f"{self.dtype.name} and {source.dtype.name}")
@@ -188,9 +184,7 @@ def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
     if reduce not in _REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
-    if not isinstance(src, Tensor):
-        raise TypeError(f"scatter_reduce(): argument 'src' (position 3) must be Tensor, not "
-                        f"{type(src).__name__}")
+    tensor_argument(src, "scatter_reduce", "src", 3)
     # validates like scatter_add (dtypes, shapes); cuts src to index's shape
     from_self = self if include_self else self.scatter(dim, index, 0)
     if reduce in ("sum", "mean"):

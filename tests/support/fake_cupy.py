@@ -503,3 +503,28 @@ def install_cupyx(monkeypatch):
     cupyx = types.ModuleType("cupyx")
     cupyx.scatter_add = np.add.at
     monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+
+
+def kernel_backend(kind, kernel_files):
+    """For a module-scoped fixture (a generator: ``yield from kernel_backend(...)``): the cuda
+    backend on a real GPU (``kind`` "gpu") or on this stand-in with ``kernel_files`` (names in
+    kernels/) compiled for the CPU ("emulated"); skips with the reason where that cannot run."""
+    import pytest
+
+    import gpugrad as gg
+    from gpugrad.backends.cuda import backend as cuda_backend
+
+    if kind == "gpu":
+        if not gg.cuda.is_available():
+            pytest.skip(f"cuda is not usable here: {gg.cuda.unavailable_reason()}")
+        yield gg.device_registry.get_backend("cuda")
+        return
+    reason = kernels_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    # compiled at once (cached on disk: only a first run pays)
+    compile_kernels([cuda_backend.kernel_source(gg.cuda.kernel_dir(), name)
+                     for name in kernel_files], options=("--std=c++17",))
+    with pytest.MonkeyPatch.context() as patch:
+        _, backend = install(patch)
+        yield backend

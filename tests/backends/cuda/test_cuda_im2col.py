@@ -1,8 +1,8 @@
 """The cuda backend's im2col/col2im and max_pool2d (+ backward) (kernels/im2col.cu and
-gpugrad/backends/cuda/windows.py) against the NumPy reference, on a real GPU (marked ``cuda``) and on the CUDA emulator (the
-tests' fake CuPy, kernels compiled for the CPU; skipped without a C++ compiler). col2im adds in
-the reference's order, so its bits match exactly; a whole conv2d and max_pool2d run on the
-emulated device against PyTorch too."""
+gpugrad/backends/cuda/windows.py) against the NumPy reference, on a real GPU (marked ``cuda``)
+and on the CUDA emulator (the tests' fake CuPy, kernels compiled for the CPU; skipped without a
+C++ compiler). col2im adds in the reference's order, so its bits match exactly; a whole conv2d
+and max_pool2d run on the emulated device against PyTorch too."""
 import numpy as np
 import pytest
 
@@ -22,21 +22,7 @@ GEOMETRIES = [
 @pytest.fixture(scope="module", params=[pytest.param("gpu", marks=pytest.mark.cuda),
                                         "emulated"])
 def be(request):
-    if request.param == "gpu":
-        if not gg.cuda.is_available():
-            pytest.skip(f"cuda is not usable here: {gg.cuda.unavailable_reason()}")
-        yield gg.device_registry.get_backend("cuda")
-        return
-    reason = fake_cupy.kernels_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    from gpugrad.backends.cuda import backend as cuda_backend
-
-    fake_cupy.compile_kernels([cuda_backend.kernel_source(gg.cuda.kernel_dir(), "im2col.cu")],
-                              options=("--std=c++17",))
-    with pytest.MonkeyPatch.context() as patch:
-        _, backend = fake_cupy.install(patch)
-        yield backend
+    yield from fake_cupy.kernel_backend(request.param, ["im2col.cu"])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from support import fake_cupy
-import gpugrad as gg
 from gpugrad.backends.cpu import numpy_ops as ref
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
@@ -41,23 +40,10 @@ def backend_kind(request):
 
 @pytest.fixture(scope="module")
 def be(backend_kind):
-    if backend_kind == "gpu":
-        if not gg.cuda.is_available():
-            pytest.skip(f"cuda is not usable here: {gg.cuda.unavailable_reason()}")
-        yield gg.device_registry.get_backend("cuda")
-        return
-    reason = fake_cupy.kernels_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    # every kernel file compiled for the CPU at once (cached on disk: only a first run pays)
     from gpugrad.backends.cuda import backend as cuda_backend
 
-    fake_cupy.compile_kernels([cuda_backend.kernel_source(gg.cuda.kernel_dir(), name)
-                               for name in sorted(set(cuda_backend._KERNEL_FILES.values()))],
-                              options=("--std=c++17",))
-    with pytest.MonkeyPatch.context() as patch:
-        _, backend = fake_cupy.install(patch)
-        yield backend
+    yield from fake_cupy.kernel_backend(backend_kind,
+                                        sorted(set(cuda_backend._KERNEL_FILES.values())))
 
 
 def dev(be, a, offset=0):
