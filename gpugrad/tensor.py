@@ -340,6 +340,18 @@ class Tensor:
         hooks[handle.id] = hook
         return handle
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]
+                                           ) -> RemovableHandle:
+        """Call ``hook(self)`` each time backward has accumulated this leaf's ``.grad`` (the
+        hook reads or updates ``self.grad`` in place; it returns None). Leaf tensors only, as
+        in PyTorch. Returns a handle with ``remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        return _engine.graph.register_post_accumulate_grad_hook(self, hook)
+
     def detach(self) -> Tensor:
         """A tensor sharing this one's storage and version counter, outside the graph: writes
         through it change this tensor too, and backward through an op that saved this tensor

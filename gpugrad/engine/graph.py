@@ -8,6 +8,7 @@ a graph of the backward pass and gives higher derivatives), and sums the gradien
 import gc as _gc
 import operator
 import threading
+import weakref
 
 from . import hooks as _hooks
 from .grad_mode import modes
@@ -57,12 +58,13 @@ def resume_gc():
     _gc_lock.release()
 
 
-def topological_order(roots, parents_of):
+def topological_order(roots, parents_of, first_parent_first=False):
     """Nodes reachable from ``roots``, each after all of its parents (inputs first).
 
     Iterative depth-first search, so graphs of any depth work without recursion. ``parents_of``
-    maps a node to an iterable of parent nodes (``None`` entries are skipped). Shared by the
-    tensor engine and the scalar ``Value``.
+    maps a node to a sequence of parent nodes (``None`` entries are skipped). Shared by the
+    tensor engine and the scalar ``Value``. ``first_parent_first``: of a node's parents, the
+    first is placed (with everything above it) last, so a reversed order finishes it first.
     """
     # Depth-first with an explicit stack of (node, expanded) pairs: a node is emitted when its
     # "expanded" entry comes back to the top, i.e. after everything pushed above it (its
@@ -82,7 +84,7 @@ def topological_order(roots, parents_of):
             continue
         mark(node)
         push((node, True))
-        for parent in parents_of(node):
+        for parent in reversed(parents_of(node)) if first_parent_first else parents_of(node):
             if parent is not None and parent not in visited:
                 push((parent, False))
     return order
@@ -104,14 +106,69 @@ _accumulate_lock = threading.Lock()
 _parents = operator.attrgetter("next_nodes")
 
 
+# id(leaf tensor) -> (weak reference to it, {handle id: hook(tensor)}): hooks run right after the
+# leaf's ``.grad`` is accumulated (``Tensor.register_post_accumulate_grad_hook``). Keyed by id,
+# not by a weak dictionary, because comparing Tensors with == is elementwise; the weak
+# reference's callback drops the entry when the tensor dies, before its id can be reused.
+_post_accumulate_hooks: dict = {}
+
+# Per thread, a stack with one list of final callbacks per backward pass in progress (nested
+# passes, a backward run inside a hook, get their own list).
+_backward_passes = threading.local()
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """Call ``hook(tensor)`` each time backward has accumulated the leaf ``tensor``'s ``.grad``
+    (the engine side of ``Tensor.register_post_accumulate_grad_hook``); returns a handle with
+    ``remove()``. A leaf with such a hook has its ``.grad`` written as soon as its gradient is
+    complete, not at the end of the pass, so the hook can start work (an all-reduce) while the
+    rest of the backward runs."""
+    key = id(tensor)
+    if key not in _post_accumulate_hooks:
+        _post_accumulate_hooks[key] = (
+            # the table is bound now: at interpreter exit the module global may already be None
+            weakref.ref(tensor, lambda _, table=_post_accumulate_hooks: table.pop(key, None)), {})
+    hooks = _post_accumulate_hooks[key][1]
+    handle = _hooks.RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+def queue_callback(callback):
+    """Run ``callback()`` (no arguments) when the backward pass in progress in this thread
+    finishes, after every ``.grad`` has been written, as PyTorch's
+    ``Variable._execution_engine.queue_callback``. Callbacks run in the order queued; one may
+    queue another. Valid only during backward (from a hook)."""
+    passes = getattr(_backward_passes, "stack", None)
+    if not passes:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    passes[-1].append(callback)
+
+
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
                  allow_unused=False):
     """Propagate ``root_grads`` from ``roots`` back through the graph.
 
     Without ``inputs``, gradients accumulate into ``.grad`` of the leaves (and of tensors that
     called ``retain_grad``). With ``inputs`` (a list of tensors), nothing is written to ``.grad``
-    and their gradients are returned in order, as ``gg.grad`` does.
+    and their gradients are returned in order, as ``gg.grad`` does. Callbacks queued during the
+    pass (``queue_callback``) run at its end.
     """
+    passes = getattr(_backward_passes, "stack", None)
+    if passes is None:
+        passes = _backward_passes.stack = []
+    callbacks = []
+    passes.append(callbacks)
+    try:
+        result = _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unused)
+        for callback in callbacks:  # the list grows if a callback queues another
+            callback()
+    finally:
+        passes.pop()
+    return result
+
+
+def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     grads = {}  # node -> gradient summed so far (nodes hash by identity)
     root_nodes = []
     for i, (tensor, grad) in enumerate(zip(roots, root_grads)):
@@ -144,7 +201,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     pop = grads.pop
     leaf_grads = []  # (leaf, gradient): accumulated into .grad at the end, under one lock
     try:
-        order = topological_order(root_nodes, _parents)
+        # each op's first input (the activation flowing in) finishes first in backward, so a
+        # layer's parameters (later inputs: linear(input, weight), bias_act(out, bias)) get
+        # their gradients right after the layer, before the layers under it: gradients complete
+        # in reverse layer order, as in PyTorch, and data-parallel all-reduces hooked on them
+        # overlap the rest of the backward
+        order = topological_order(root_nodes, _parents, first_parent_first=True)
         for node in reversed(order):
             grad = pop(node, None)
             if grad is None:
@@ -153,7 +215,14 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 if node._hooks:
                     grad = _run_hooks(node._hooks, grad, handed_out)
                 if wanted is None:
-                    leaf_grads.append((node, grad))
+                    post_hooks = _post_accumulate_hooks and _post_accumulate_hooks.get(id(node))
+                    if post_hooks and post_hooks[1]:  # accumulate now: the hooks use .grad
+                        with _accumulate_lock:
+                            _accumulate(node, grad, create_graph, handed_out)
+                        for hook in list(post_hooks[1].values()):
+                            hook(node)
+                    else:
+                        leaf_grads.append((node, grad))
                 else:
                     for i in wanted.get(node, ()):
                         captured[i] = grad
@@ -198,10 +267,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             _accumulate_lock.acquire()  # threads may backpropagate into shared leaves at once
             try:
                 for leaf, grad in leaf_grads:
-                    if leaf.grad is None:
-                        leaf.grad = grad if create_graph else _adopt(grad, handed_out)
-                    else:
-                        leaf.grad = leaf.grad + grad
+                    _accumulate(leaf, grad, create_graph, handed_out)
             finally:
                 _accumulate_lock.release()
     finally:
@@ -224,6 +290,14 @@ def cast_to_input_dtypes(grads, dtypes):
     promoted dtype returns gradients in that dtype."""
     return tuple(g if g is None or d is None or g.dtype is d else g.to(d)
                  for g, d in zip(grads, dtypes))
+
+
+def _accumulate(leaf, grad, create_graph, handed_out):
+    """Add ``grad`` into ``leaf.grad`` (the caller holds ``_accumulate_lock``)."""
+    if leaf.grad is None:
+        leaf.grad = grad if create_graph else _adopt(grad, handed_out)
+    else:
+        leaf.grad = leaf.grad + grad
 
 
 def _adopt(grad, handed_out):
