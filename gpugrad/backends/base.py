@@ -113,6 +113,9 @@ class Backend:
     """
 
     device = None
+    #: False on a device that models shapes only (a sim device configured with compute=False):
+    #: its arrays hold no values
+    computes = True
 
     def __reduce__(self):
         # one backend per device: copy.deepcopy and pickle of a tensor must keep its backend
@@ -371,6 +374,24 @@ class Backend:
         """One Adam (``decoupled=False``) or AdamW (``decoupled=True``) update, in place, as
         ``torch.optim.Adam`` / ``torch.optim.AdamW`` at step number ``step`` (1-based)."""
         raise NotImplementedError
+
+    # ---- collectives (gpugrad.distributed) ----------------------------------------------------
+    def host_buffer(self, a):
+        """A host (NumPy) array that *is* ``a``'s memory, for a collective library to read and
+        write in place; None where the device's memory is not host memory (cuda: the caller
+        stages through ``to_host``/``from_host``, or hands device pointers to NCCL)."""
+        return None
+
+    def collective_launch(self, op, nbytes, world_size):
+        """A collective ``op`` ("all_reduce", "broadcast", "all_gather", "reduce_scatter",
+        "send", "recv", "barrier") of ``nbytes`` per rank among ``world_size`` ranks starts on
+        this device now. Returns a handle for ``collective_wait``. Devices that model time (sim)
+        charge it to their communication stream; the others have nothing to do."""
+        return None
+
+    def collective_wait(self, handle):
+        """Work issued on this device from now on runs after the collective ``handle`` (as
+        ``work.wait()`` makes the current CUDA stream wait for an NCCL kernel)."""
 
     # ---- introspection -------------------------------------------------------------------
     def describe(self):

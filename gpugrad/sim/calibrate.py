@@ -30,9 +30,10 @@ import re
 import sys
 from pathlib import Path
 
-from . import fidelity
+from . import fidelity, replay
 from .commands import module_main
 from .measurements import MeasurementError
+from .replay import HOST_WEIGHT, SOFT  # noqa: F401  (the loss's weight and scale)
 from ..atomic import atomic_write
 from ..backends.sim.profiles import h200
 
@@ -113,32 +114,21 @@ INITIAL = {
 #: the framework fit: bounds, and where it starts (it is 1-D; the start barely matters)
 FRAMEWORK_FREE = {"framework_us": (0.0, 200.0, "log")}
 FRAMEWORK_INITIAL = {"framework_us": 20.0}
-HOST_WEIGHT = 0.5
-SOFT = 0.15   # soft-L1 scale in log ratio: errors beyond ~15% count linearly, not squared
 
 
 class Objective:
-    """Robust loss of a parameter dict over compiled records."""
+    """Robust loss (``replay.robust_loss``) of a parameter dict over compiled records."""
 
     def __init__(self, compiled):
         self.compiled = compiled
 
     def residuals(self, params):
-        profile = h200.make_profile(params)   # ASSUMED values under the fitted ones
-        res = []
-        for rec, _family, measured, actions, cpu_us in self.compiled:
-            modeled, dispatch = fidelity.run_program(actions, profile)
-            res.append((math.log(modeled / measured), 1.0))
-            if cpu_us:
-                res.append((math.log(dispatch / cpu_us), HOST_WEIGHT))
-        return res
+        """``replay.residuals`` of the H200 profile with ``params`` (ASSUMED values under the
+        fitted ones)."""
+        return replay.residuals(self.compiled, h200.make_profile(params))
 
     def __call__(self, params):
-        total = 0.0
-        for r, w in self.residuals(params):
-            z = r / SOFT
-            total += w * (math.sqrt(1.0 + z * z) - 1.0)
-        return total
+        return replay.robust_loss(self.residuals(params))
 
 
 def _step(value, name, direction, step):

@@ -39,7 +39,9 @@ class SimStats:
     ``d2h_bytes``, ``p2p_bytes``, ``in_use_bytes``, ``peak_bytes``, ``reserved_bytes`` (held by
     the caching pool: in use plus cached free blocks), ``capacity_bytes``,
     ``device_us`` (modeled time the device was busy), ``host_us`` (the modeled host clock),
-    ``stream_us`` (when the stream's last kernel ends), ``pool_hits``/``pool_misses``, ``by_op``
+    ``stream_us`` (when the stream's last kernel ends), ``comm_us`` (when the communication
+    stream's last collective ends), ``comm_busy_us`` (modeled time collectives ran),
+    ``comm_exposed_us`` (of that, time the device or host sat waiting for them), ``pool_hits``/``pool_misses``, ``by_op``
     (op name -> dict(count, device_us, flops, bytes, op_class)), ``by_class`` (op class ->
     device µs), ``device`` and ``profile`` (names).
     """
@@ -47,7 +49,7 @@ class SimStats:
     __slots__ = ("device", "profile", "kernels", "flops", "bytes", "h2d_bytes", "d2h_bytes",
                  "p2p_bytes", "in_use_bytes", "peak_bytes", "reserved_bytes", "capacity_bytes",
                  "device_us",
-                 "host_us", "stream_us", "pool_hits", "pool_misses", "by_op", "by_class")
+                 "host_us", "stream_us", "comm_us", "comm_busy_us", "comm_exposed_us", "pool_hits", "pool_misses", "by_op", "by_class")
 
     def __init__(self, backend):
         timeline, pool = backend.timeline, backend.pool
@@ -73,6 +75,9 @@ class SimStats:
         self.device_us = timeline.device_busy_us
         self.host_us = timeline.host_us
         self.stream_us = timeline.stream_us
+        self.comm_us = timeline.comm_us
+        self.comm_busy_us = timeline.comm_busy_us
+        self.comm_exposed_us = timeline.comm_exposed_us
 
     def as_dict(self):
         """Every field as a plain dict (JSON-serializable)."""
@@ -98,4 +103,7 @@ class SimStats:
             f"(hits {self.pool_hits}, misses {self.pool_misses})\n"
             f"  modeled time: host {self.host_us:.2f} µs, device busy {self.device_us:.2f} µs "
             f"({busy:.0%} of host time), stream ends at {self.stream_us:.2f} µs"
+            + (f"\n  communication: busy {self.comm_busy_us:.2f} µs, exposed "
+               f"{self.comm_exposed_us:.2f} µs, comm stream ends at {self.comm_us:.2f} µs"
+               if self.comm_busy_us else "")
         )

@@ -1,8 +1,10 @@
 """``SimBackend``: the cpu backend's values, plus a model of what a GPU would do with them.
 
 The sim computes nothing itself: its own ``NumpyBackend`` (``self.cpu``) computes every value from
-the NumPy arrays inside the ``SimArray``s, so results equal cpu's. Around each call the sim models
-the GPU:
+the NumPy arrays inside the ``SimArray``s, so results equal cpu's. Configured with
+``compute=False`` (shape-only planning), ``self.cpu`` is a ``MetaBackend`` (meta.py) whose arrays
+have shapes, dtypes and layouts but no values, and everything below is modeled the same way.
+Around each call the sim models the GPU:
 
 - a primitive that launches one kernel on a real GPU is one modeled kernel: primitives.py says
   which, what it reads and how large its result is (the few that write in place or launch
@@ -24,11 +26,12 @@ import numpy as np
 
 from .. import events
 from ..base import Backend, view_strides
-from ..cpu.backend import NumpyBackend
 from . import shapes
+from .comm import Communication
 from .device_model import DeviceModel
 from .fused import FusedKernels
 from .memory import SimArray
+from .meta_array import MetaArray, values_error
 from . import primitives
 from .primitives import index_arrays
 from .transfers import Transfers
@@ -47,13 +50,13 @@ def _reshapes_as_view(data, shape):
     return view_strides(data.shape, strides, shapes.reshape(data.size, shape)) is not None
 
 
-class SimBackend(Transfers, FusedKernels, DeviceModel, Backend):
+class SimBackend(Transfers, FusedKernels, Communication, DeviceModel, Backend):
     """One simulated GPU (``sim:N``): the cpu backend's values, modeled kernels, transfers and
     memory."""
 
     def __init__(self, device):
         self.device = device
-        self.cpu = NumpyBackend(device)  # computes every value
+        self.cpu = None  # computes every value (or only shapes): set by configure
         #: guards every change to this device's model (re-entrant: a free from
         #: ``Allocation.__del__`` may run while this thread holds it)
         self.lock = threading.RLock()
@@ -186,6 +189,9 @@ class SimBackend(Transfers, FusedKernels, DeviceModel, Backend):
                 entry = entry.data
                 advanced = True
                 if entry.dtype == np.bool_:  # the result's size needs a count read back
+                    if not self.computes:
+                        raise values_error(self.device, "indexing with a boolean mask (the "
+                                           "result's size is a count of its true values)")
                     self.synchronize()
             entries.append(entry)
         return tuple(entries), advanced
@@ -213,7 +219,7 @@ class SimBackend(Transfers, FusedKernels, DeviceModel, Backend):
         # stand-in of their shape that holds no memory) is its output, so the spec counts what
         # is really written
         if advanced:
-            written = np.broadcast_to(np.empty((), data.dtype), shapes.getitem(data.shape, index))
+            written = MetaArray(shapes.getitem(data.shape, index), data.dtype)
         else:
             written = self.cpu.getitem(data, index)
         self._write("index_put", [value] + index_arrays(index), (written,))
@@ -223,9 +229,15 @@ class SimBackend(Transfers, FusedKernels, DeviceModel, Backend):
         self.cpu.copy_(dst, src)
         self._write("copy", (src,), (dst,))
 
+    # ---- collectives (comm.py models their time) ---------------------------------------------
+    def host_buffer(self, a):
+        data = a.data
+        return data if type(data) is np.ndarray else None  # (shape-only arrays hold no values)
+
     # ---- introspection ---------------------------------------------------------------------
     def describe(self):
-        return f"{self.device}: simulated {self.profile.describe()}"
+        planning = "" if self.computes else " [shape-only: compute=False]"
+        return f"{self.device}: simulated {self.profile.describe()}{planning}"
 
     # ---- DLPack (gpugrad/interop.py) -------------------------------------------------------
     def _no_dlpack(self):

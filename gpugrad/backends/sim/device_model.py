@@ -3,7 +3,7 @@ bookkeeping every primitive shares (reserving a result's memory before NumPy com
 modeling one kernel launch, the profiler's recording interface).
 
 ``DeviceModel`` is a mixin of ``SimBackend`` (backend.py), whose primitives let its cpu backend
-(``self.cpu``) compute the values and describe each kernel to ``_modeled``/``_write`` here. Every
+(``self.cpu``; on a shape-only device a ``MetaBackend``, meta.py) compute the values and describe each kernel to ``_modeled``/``_write`` here. Every
 change to the model happens under the device's re-entrant ``lock``.
 """
 import operator
@@ -15,13 +15,16 @@ from .. import events
 from ...errors import HostMemoryError, OutOfMemoryError
 from . import costmodel, kernel_log, primitives, profiles
 from . import timeline as timeline_mod
+from ..cpu.backend import NumpyBackend
 from .memory import MemoryPool, SimArray
+from .meta import MetaBackend
+from .meta_array import MetaArray
 
 DEFAULT_PROFILE = "h100"
 ENV_PROFILE = "GPUGRAD_SIM_PROFILE"
 ROW_LIMIT = 4096  # distinct kernel signatures counted separately before they are folded
 _spec = costmodel.spec
-_ndarray = np.ndarray
+_ARRAYS = (np.ndarray, MetaArray)  # (a tuple: ``type(x) in`` it is fastest for ndarray)
 
 
 def debug_level():
@@ -47,7 +50,7 @@ def _signature(name, inputs, out, info=None):
     """What a kernel's spec depends on: name, operands' shapes, strides and dtypes, and info."""
     key = [name, out.shape, out.dtype]
     for x in inputs:
-        key.append((x.shape, x.strides, x.dtype) if type(x) is _ndarray else type(x))
+        key.append((x.shape, x.strides, x.dtype) if type(x) in _ARRAYS else type(x))
     if info:
         key.append(repr(info))  # small: an axis or an activation name
     return tuple(key)
@@ -57,14 +60,26 @@ class DeviceModel:
     """Configuration, counters and the modeled kernel launch of one sim device."""
 
     # ---- configuration and counters --------------------------------------------------------
-    def configure(self, profile=None, memory_bytes=None, framework_overhead=True):
+    def configure(self, profile=None, memory_bytes=None, framework_overhead=True, host=None,
+                  compute=True):
         """Set the profile and capacity (omitted: the defaults) and clear counters and clocks.
 
         ``framework_overhead``: charge the host the profile's ``framework_us`` per kernel for
         gpugrad's own Python (on for gpugrad programs; off when primitives stand for raw CuPy
-        calls). Live arrays keep their memory; the pool's cached blocks are released.
+        calls). ``host``: the host profile (``profiles.configured_host``: a name, a JSON file or
+        a ``HostProfile``; else ``$GPUGRAD_SIM_HOST``, else the measured H200 host). Live
+        arrays keep their memory; the pool's cached blocks are released.
+
+        ``compute=False`` makes the device shape-only, for planning: every op is checked and
+        modeled as with values (the same kernels, times and memory, the same OutOfMemoryError)
+        but computes nothing and allocates no host memory; reading a value raises
+        ``ValuesNotComputedError``.
         """
-        self.profile = profiles.get_profile(profile_name(profile))
+        if not isinstance(compute, bool):
+            raise TypeError(f"compute must be True (compute values) or False (shape-only "
+                            f"planning), got {compute!r}")
+        self.profile = profiles.get_profile(profile_name(profile)).with_host(
+            profiles.configured_host(host))
         if memory_bytes is None:
             capacity = self.profile.memory_bytes
         else:
@@ -76,6 +91,8 @@ class DeviceModel:
                 raise ValueError(f"memory_bytes must be a non-negative int (bytes, e.g. "
                                  f"2 * 1024**3 for 2 GiB), got {memory_bytes!r}")
         with self.lock:
+            self.computes = compute
+            self.cpu = NumpyBackend(self.device) if compute else MetaBackend(self.device)
             self._configure(capacity, framework_overhead)
 
     def _configure(self, capacity, framework_overhead):

@@ -6,10 +6,9 @@ backend computes the values, each result's modeled memory is reserved from the o
 before it does, and each fused kernel is one modeled launch, as the cuda backend launches it.
 The single-output ones are sized in primitives.py; the others say here what they launch.
 """
-import numpy as np
-
 from ..launch_plans import bias_grad_slabs
 from .memory import SimArray
+from .meta_array import MetaArray
 
 
 class FusedKernels:
@@ -39,7 +38,8 @@ class FusedKernels:
         if rows == 0 or cols == 0:
             self._write("full", (), (grad_bias,))
             return results
-        partial = np.empty((slabs, cols), grad.dtype) if slabs > 1 else grad_bias
+        # the slabs' partial sums: a stand-in of their shape (the scratch holds no values)
+        partial = MetaArray((slabs, cols), grad.dtype) if slabs > 1 else grad_bias
         self._write("bias_act_grads", (grad_out, out), (grad, partial), {"act": act})
         if slabs > 1:
             self._write("bias_grad_sum", (partial,), (grad_bias,))

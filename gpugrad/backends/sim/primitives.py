@@ -1,7 +1,7 @@
 """What each single-kernel primitive launches on the modeled GPU, known before anything runs.
 
 ``_modeled(name, *args)`` (device_model.py) calls the function ``name`` here with a primitive's
-arguments (NumPy arrays, Python numbers) and gets ``(kernel, reads, result_bytes, info)``: the
+arguments (NumPy arrays, or MetaArrays on a shape-only device, and Python numbers) and gets ``(kernel, reads, result_bytes, info)``: the
 modeled kernel's name (what ``costmodel.spec`` costs), the operands it reads, the bytes of the
 array it writes and the ``info`` its spec needs. The bytes come from the operands' shapes and
 dtypes alone (``shapes.py``), so the device memory is reserved, or ``OutOfMemoryError`` raised,
@@ -17,18 +17,19 @@ from ... import dtypes
 from ..base import BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, im2col_shape
 from ..cpu.numpy_ops import GG_DTYPE
 from . import shapes
+from .meta_array import MetaArray
 
 _UNARY_KERNEL = {op: f"unary:{op}" for op in UNARY_OPS}
 _BINARY_KERNEL = {op: f"binary:{op}" for op in BINARY_OPS + COMPARE_OPS + LOGICAL_OPS}
 _REDUCE_KERNEL = {op: f"reduce:{op}" for op in REDUCE_OPS}
 _BOOL_RESULT = frozenset(COMPARE_OPS + LOGICAL_OPS)
 _FLOAT_RESULT = dtypes.FLOAT_RESULT_OPS
-_ndarray = np.ndarray
+_ARRAYS = (np.ndarray, MetaArray)  # the arrays of a computing and of a shape-only device
 _numel = shapes.numel
 
 
 def _shape(x):
-    return x.shape if type(x) is _ndarray else ()  # a Python number broadcasts as a 0-d array
+    return x.shape if type(x) in _ARRAYS else ()  # a Python number broadcasts as a 0-d array
 
 
 def _itemsize(dtype, a, b):
@@ -36,7 +37,7 @@ def _itemsize(dtype, a, b):
     dtype (``b``'s where ``a`` is a number)."""
     if dtype is not None:
         return dtype.itemsize
-    return (a if type(a) is _ndarray else b).itemsize
+    return (a if type(a) in _ARRAYS else b).itemsize
 
 
 # ---- creation ------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ def unary(op, a, dtype=None):
 
 
 def binary(op, a, b, dtype=None):
-    if type(a) is _ndarray and (type(b) is not _ndarray or b.shape == a.shape):
+    if type(a) in _ARRAYS and (type(b) not in _ARRAYS or b.shape == a.shape):
         numel = a.size  # the common cases: no broadcasting
     else:
         numel = _numel(shapes.broadcast(_shape(a), _shape(b)))
@@ -127,7 +128,7 @@ def contiguous(a):
 def concatenate(arrays, axis):
     dtype = arrays[0].dtype
     if any(x.dtype != dtype for x in arrays):
-        dtype = np.result_type(*arrays)
+        dtype = np.result_type(*[x.dtype for x in arrays])
     numel = _numel(shapes.concatenate([x.shape for x in arrays], axis))
     return "copy", arrays, numel * dtype.itemsize, None
 
@@ -140,7 +141,7 @@ def getitem(a, index):
 
 def index_arrays(index):
     """The index arrays of a NumPy index tuple (every kernel indexing with them reads them)."""
-    return [i for i in index if isinstance(i, _ndarray)]
+    return [i for i in index if type(i) in _ARRAYS]
 
 
 # ---- sliding windows: kernels/im2col.cu, one launch each -----------------------------------

@@ -14,9 +14,11 @@ import operator
 
 import numpy as np
 
+from .meta_array import MetaArray
+
 _prod = math.prod
 
-_ndarray = np.ndarray
+_ARRAYS = (np.ndarray, MetaArray)  # the arrays of a computing and of a shape-only device
 _BOOLS = (bool, np.bool_)  # a bool scalar index adds a dimension of 1 (True) or 0 (False)
 _INT64 = np.dtype(np.int64)
 _FLOAT64 = np.dtype(np.float64)
@@ -169,7 +171,7 @@ def getitem(shape, index):
     them), else first. A bool array stands for its ``nonzero()``: one dimension of its count.
     """
     for entry in index:  # the usual gather, quickly: integer index arrays only
-        if type(entry) is not _ndarray or entry.dtype.kind == "b":
+        if type(entry) not in _ARRAYS or entry.dtype.kind == "b":
             break
     else:
         if index and len(index) <= len(shape):
@@ -186,7 +188,7 @@ def getitem(shape, index):
             if has_ellipsis:
                 raise IndexError("an index can only have a single ellipsis ('...')")
             has_ellipsis = True
-        elif type(entry) is _ndarray and entry.dtype == np.bool_:
+        elif type(entry) in _ARRAYS and entry.dtype == np.bool_:
             consumed += entry.ndim
         else:
             consumed += 1
@@ -196,24 +198,24 @@ def getitem(shape, index):
                          f"{consumed} were indexed")
     if not has_ellipsis:
         index = tuple(index) + (Ellipsis,)
-    fancy = any(type(e) is _ndarray or type(e) in _BOOLS for e in index)
+    fancy = any(type(e) in _ARRAYS or type(e) in _BOOLS for e in index)
     basic_before, basic_after, advanced = [], [], []
     position = 0  # the array dimension the next entry consumes
     state = 0  # 0: no advanced index yet, 1: in the first run of them, 2: after it, 3: split
     for entry in index:
         kind = type(entry)
-        is_advanced = fancy and (kind is _ndarray or kind is not slice and entry is not None
+        is_advanced = fancy and (kind in _ARRAYS or kind is not slice and entry is not None
                                  and entry is not Ellipsis)
         if is_advanced:
             if kind in _BOOLS:
                 advanced.append((1 if entry else 0,))
-            elif kind is _ndarray and entry.dtype == np.bool_:
+            elif kind in _ARRAYS and entry.dtype == np.bool_:
                 # (a mask that does not match the dimensions it covers: NumPy raises, or for an
                 # empty array accepts it, when it computes)
                 advanced.append((int(np.count_nonzero(entry)),) if entry.ndim else
                                 ((1,) if entry else (0,)))
                 position += entry.ndim
-            elif kind is _ndarray:
+            elif kind in _ARRAYS:
                 advanced.append(entry.shape)
                 position += 1
             else:  # an int: a 0-d index array

@@ -1,4 +1,4 @@
-"""The three clocks of a simulated GPU: host, compute stream and copy engine.
+"""The clocks of a simulated GPU: host, compute stream, copy engine and communication stream.
 
 All times are modeled microseconds since the timeline started (or was reset); they depend only on
 the sequence of calls and the profile, never on the wall clock, so a program replays identically.
@@ -20,6 +20,13 @@ the sequence of calls and the profile, never on the wall clock, so a program rep
   ``malloc_us``.
 - ``record_event()``: when a marker enqueued now would complete on the stream (two of these
   bracket a CUDA-event measurement).
+- ``collective(name, dur_us, issue_us)``: a collective (an NCCL kernel) on the communication
+  stream. The host pays ``issue_us``; the collective starts once the compute stream's work issued
+  so far is done (it reads what those kernels wrote: a stream waits on an event), and the comm
+  stream is free; the compute stream goes on meanwhile (communication overlaps compute).
+  ``collective_wait(end)`` makes later compute-stream work start after it (the host does not
+  block); ``synchronize`` waits for the comm stream too. ``comm_exposed_us`` sums the time the
+  compute stream (or the host, at a synchronize) waited for a collective with nothing else to do.
 
 A Timeline holds no lock of its own: ``SimBackend`` changes its device's timeline only under the
 device's lock (``SimBackend.lock``), so threads sharing a device see one consistent sequence.
@@ -41,7 +48,7 @@ def _correlate(args):
 
 
 class TraceEvent(NamedTuple):
-    """One span on a track ("host", "stream" or "copy") for the Chrome trace."""
+    """One span on a track ("host", "stream", "copy" or "comm") for the Chrome trace."""
     track: str
     name: str
     start_us: float
@@ -50,7 +57,7 @@ class TraceEvent(NamedTuple):
 
 
 class Timeline:
-    """Host, stream and copy-engine clocks for one simulated device."""
+    """Host, stream, copy-engine and communication-stream clocks for one simulated device."""
 
     def __init__(self, profile, record_events=True, framework=False):
         self.profile = profile
@@ -69,6 +76,9 @@ class Timeline:
         self._recent = deque()      # names of the last MIX_WINDOW kernels
         self._recent_counts = {}    # name -> occurrences in _recent
         self.copy_busy_us = 0.0     # sum of transfer durations
+        self.comm_us = 0.0          # when the communication stream is next free
+        self.comm_busy_us = 0.0     # sum of collective durations
+        self.comm_exposed_us = 0.0  # waits for collectives that left the GPU or host idle
         self.events = []
 
     # ---- kernels -----------------------------------------------------------------------
@@ -145,6 +155,38 @@ class Timeline:
             self.events.append(TraceEvent("copy", kind, start, dur, args))
         return start, end
 
+    # ---- collectives (the communication stream) ----------------------------------------
+    def collective_ready(self, issue_us):
+        """When a collective issued now (the host paying ``issue_us``) could start: once it
+        reaches the device and the compute stream's work so far is done. Changes nothing."""
+        arrive = self.host_us + issue_us + self.profile.launch_latency_us
+        return max(arrive, self.stream_us)
+
+    def collective(self, name, dur_us, issue_us, not_before=0.0, args=None):
+        """One collective of ``dur_us`` on the comm stream, issued now; it starts no earlier
+        than ``not_before`` (when the last rank of its group is ready). Returns (start, end)."""
+        start = max(self.collective_ready(issue_us), self.comm_us, not_before)
+        host_start = self.host_us
+        self.host_us = host_start + issue_us
+        end = start + dur_us
+        self.comm_us = end
+        self.comm_busy_us += dur_us
+        if self.record_events:
+            args = dict(args or {}, op_class="comm")
+            _correlate(args)
+            self.events.append(TraceEvent("host", name, host_start, issue_us, args))
+            self.events.append(TraceEvent("comm", name, start, dur_us, args))
+        return start, end
+
+    def collective_wait(self, end_us):
+        """Compute-stream work issued from now on starts after ``end_us`` (a collective's end):
+        the stream waits on its event; the host goes on."""
+        free = max(self.stream_us, self.host_us + self.profile.launch_latency_us)
+        if end_us > free:  # the stream would have had work, but waits for the collective
+            self.comm_exposed_us += end_us - free
+        if end_us > self.stream_us:
+            self.stream_us = end_us
+
     # ---- allocation and synchronization ------------------------------------------------
     def malloc(self, nbytes):
         """A cold device allocation (pool miss): the host syncs, then pays ``malloc_us``."""
@@ -157,13 +199,16 @@ class Timeline:
         return self.host_us
 
     def synchronize(self):
-        """The host waits for the stream and the copy engine; returns the host time after."""
+        """The host waits for the streams and the copy engine; returns the host time after."""
         self._wait_device()
         self.host_work(self.profile.sync_us, "synchronize")
         return self.host_us
 
     def _wait_device(self):
         done = max(self.stream_us, self.copy_us)
+        if self.comm_us > max(done, self.host_us):  # only the communication is left
+            self.comm_exposed_us += self.comm_us - max(done, self.host_us)
+            done = self.comm_us
         if done > self.host_us:
             if self.record_events:
                 self.events.append(TraceEvent("host", "wait", self.host_us,
@@ -182,4 +227,6 @@ class Timeline:
     def snapshot(self):
         """A dict of the clocks and busy totals (for stats)."""
         return {"host_us": self.host_us, "stream_us": self.stream_us, "copy_us": self.copy_us,
-                "device_busy_us": self.device_busy_us, "copy_busy_us": self.copy_busy_us}
+                "device_busy_us": self.device_busy_us, "copy_busy_us": self.copy_busy_us,
+                "comm_us": self.comm_us, "comm_busy_us": self.comm_busy_us,
+                "comm_exposed_us": self.comm_exposed_us}

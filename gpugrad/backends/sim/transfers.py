@@ -5,13 +5,20 @@ Each copy runs on the timeline's copy engine and counts its bytes (``h2d_bytes``
 ``p2p_bytes``). A host-to-device copy is pageable unless the host array came from
 ``Tensor.pin_memory()`` (``backends.cpu.pinned`` remembers which); reading back waits for the
 stream, as cudaMemcpy does; sim:0 <-> sim:1 is a peer copy. The copy's device memory is reserved
-before the host makes it, as every result's is (device_model.py).
+before the host makes it, as every result's is (device_model.py). A shape-only device
+(``compute=False``) models the same copies; reading its values back raises
+``ValuesNotComputedError``.
 """
 import numpy as np
 
 from ..cpu.pinned import is_pinned
 from .memory import SimArray
+from .meta_array import values_error
 from .primitives import copy_bytes
+
+
+def _itself(a):
+    return a
 
 
 class Transfers:
@@ -25,9 +32,12 @@ class Transfers:
             return self._copy_in("h2d", False, copy_bytes(data, dtype), self.cpu.from_host,
                                  (data, dtype))
         host = self.cpu.from_host(data, dtype)  # lists and numbers: converted first
-        return self._copy_in("h2d", False, host.nbytes, self.cpu.to_host, (host,))  # (itself)
+        return self._copy_in("h2d", False, host.nbytes, _itself, (host,))
 
     def to_host(self, a):
+        if not self.computes:
+            raise values_error(self.device, "reading a tensor's values (item(), tolist(), "
+                               "numpy(), printing, bool(), .cpu())")
         data = a.data
         if data.flags.c_contiguous:
             self._read_back(data.nbytes)
@@ -44,6 +54,9 @@ class Transfers:
 
     def from_backend(self, a, source):
         if isinstance(source, Transfers):  # another sim device: a peer copy
+            if self.computes and not source.computes:
+                raise values_error(source.device, f"copying to {self.device} (which computes "
+                                   f"values)")
             source.synchronize()  # the copy reads what the source's stream wrote
             return self._copy_in("p2p", False, a.data.nbytes, self.cpu.contiguous, (a.data,))
         if source.device.type == "cpu":

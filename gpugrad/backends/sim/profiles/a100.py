@@ -27,6 +27,7 @@ SPEC = dict(
 )
 
 
-def make_profile(params=None):
-    """The A100 profile; ``params`` overrides model parameters."""
-    return profile_with_fit("a100", "NVIDIA A100 SXM4 80GB", SPEC, params)
+def make_profile(params=None, host=None):
+    """The A100 profile; ``params`` overrides model parameters, ``host`` (a
+    ``HostProfile``) replaces the measured host."""
+    return profile_with_fit("a100", "NVIDIA A100 SXM4 80GB", SPEC, params, host)

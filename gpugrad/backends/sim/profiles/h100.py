@@ -26,6 +26,7 @@ SPEC = dict(
 )
 
 
-def make_profile(params=None):
-    """The H100 profile; ``params`` overrides model parameters."""
-    return profile_with_fit("h100", "NVIDIA H100 SXM5 80GB", SPEC, params)
+def make_profile(params=None, host=None):
+    """The H100 profile; ``params`` overrides model parameters, ``host`` (a
+    ``HostProfile``) replaces the measured host."""
+    return profile_with_fit("h100", "NVIDIA H100 SXM5 80GB", SPEC, params, host)

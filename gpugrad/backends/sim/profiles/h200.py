@@ -19,7 +19,11 @@ host is the same).
 fitted by ``gpugrad sim calibrate --fit-framework`` on gpugrad's measured training steps
 (bench/results/h200-run1/mlp_cuda.json). It belongs to the host CPU of the machine that H200 sat in
 (and to gpugrad's code at the time), not to the GPU: two points, one parameter, a fit.
+
+The host-side entries of these parameters (host.py lists them) are the measured host,
+``measured_host()``: the host profile every GPU profile uses unless given another.
 """
+from .host import HostProfile, is_host_param
 from .profile import Profile
 
 # Set by hand, not fitted: the measurements cannot tell these apart (docs/sim-model.md says why).
@@ -117,11 +121,28 @@ SPEC = dict(
 )
 
 
-def profile_with_fit(name, title, spec, params=None):
-    """A ``Profile`` of ``spec`` numbers with these model parameters, overridden by ``params``."""
-    return Profile(name, title, params={**MODEL_PARAMS, **(params or {})}, **spec)
+#: the name of the host the H200 measurements ran on (the default host profile)
+MEASURED_HOST = "h200-host"
 
 
-def make_profile(params=None):
+def measured_host(params=None):
+    """The host CPU of the H200 measurements as a ``HostProfile`` (speed 1): the host-side
+    entries of the fit, overridden by those of ``params``."""
+    merged = {**MODEL_PARAMS, **(params or {})}
+    return HostProfile(MEASURED_HOST, "host CPU of the H200 measurements (Python 3.12.3, "
+                       "CuPy 14.2.0)", {k: v for k, v in merged.items() if is_host_param(k)},
+                       source="fitted by gpugrad/sim/calibrate.py on bench/results/measurements/"
+                              "h200-run1.json, h200-run2.json and bench/results/h200-run1/"
+                              "mlp_cuda.json (framework_us)")
+
+
+def profile_with_fit(name, title, spec, params=None, host=None):
+    """A ``Profile`` of ``spec`` numbers with these model parameters, overridden by ``params``,
+    in ``host`` (a ``HostProfile``; default: the measured host with ``params``' host values)."""
+    return Profile(name, title, params={**MODEL_PARAMS, **(params or {})},
+                   host=host or measured_host(params), **spec)
+
+
+def make_profile(params=None, host=None):
     """The H200 profile; ``params`` overrides fitted values (calibrate.py uses this)."""
-    return profile_with_fit("h200", "NVIDIA H200 SXM 141GB", SPEC, params)
+    return profile_with_fit("h200", "NVIDIA H200 SXM 141GB", SPEC, params, host)

@@ -27,6 +27,7 @@ SPEC = dict(
 )
 
 
-def make_profile(params=None):
-    """The L4 profile; ``params`` overrides model parameters."""
-    return profile_with_fit("l4", "NVIDIA L4 24GB", SPEC, params)
+def make_profile(params=None, host=None):
+    """The L4 profile; ``params`` overrides model parameters, ``host`` (a
+    ``HostProfile``) replaces the measured host."""
+    return profile_with_fit("l4", "NVIDIA L4 24GB", SPEC, params, host)

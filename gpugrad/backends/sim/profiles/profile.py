@@ -23,9 +23,12 @@ The model (docs/sim-model.md has the full story):
 
 Every profile shares this structure. Spec numbers come from each GPU's public data sheet; the
 model parameters were fitted on H200 measurements (``gpugrad/sim/calibrate.py``), and other GPUs
-reuse them as fractions of their own spec numbers.
+reuse them as fractions of their own spec numbers. The host-side parameters (dispatch, framework,
+driver calls, pageable staging) come from the profile's ``host``, a ``HostProfile`` (host.py):
+``params`` holds the GPU's own parameters and the host's effective ones together.
 """
 from ..costmodel import OP_CLASSES
+from .host import HostProfile, is_host_param
 
 _MIB = 1 << 20
 _ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "uint8": 1, "int8": 1,
@@ -33,11 +36,15 @@ _ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "uint8": 1
 
 
 class Profile:
-    """One GPU model. Times are microseconds, bandwidths bytes per microsecond (= MB/s)."""
+    """One GPU model in one host. Times are microseconds, bandwidths bytes per microsecond (= MB/s).
+
+    ``params`` are the GPU's model parameters (host parameters among them are ignored: they
+    come from ``host``, a ``HostProfile``); ``self.params`` holds both, the host's effective.
+    """
 
     def __init__(self, name, title, *, memory_bytes, l2_bytes, sm_count, clock_ghz, hbm_gbps,
                  fp32_tflops, fp64_tflops, fp64_tensor_tflops, tf32_tflops, bf16_tflops,
-                 pcie_gen, nvlink_gbps, params, memory_kind="HBM"):
+                 pcie_gen, nvlink_gbps, params, host, memory_kind="HBM"):
         self.name = name
         self.title = title
         self.memory_bytes = int(memory_bytes)
@@ -55,18 +62,33 @@ class Profile:
         #: PCIe x16 rate per direction, GB/s (Gen3 15.75, Gen4 31.5, Gen5 63).
         self.pcie_gbps = {3: 15.75, 4: 31.5, 5: 63.0}[pcie_gen]
         self.nvlink_gbps = nvlink_gbps   # per direction; 0 means peer copies go over PCIe
-        self.params = check_params(dict(params))
+        self._set(params, host)
+
+    def _set(self, params, host):
+        if not isinstance(host, HostProfile):
+            raise TypeError(f"host must be a HostProfile, got {type(host).__name__}")
+        self.gpu_params = {k: v for k, v in params.items() if not is_host_param(k)}
+        self.host = host
+        self.params = check_params({**self.gpu_params, **host.params})
         self._derive()
 
-    def with_params(self, **changes):
-        """A copy of this profile with some model parameters changed (used by calibrate.py)."""
-        p = dict(self.params)
-        p.update(changes)
+    def _clone(self, params, host):
         clone = object.__new__(Profile)
         clone.__dict__.update(self.__dict__)
-        clone.params = p
-        clone._derive()
+        clone._set(params, host)
         return clone
+
+    def with_params(self, **changes):
+        """A copy of this profile with some model parameters changed (GPU or host base
+        values; used by calibrate.py)."""
+        host_changes = {k: v for k, v in changes.items() if is_host_param(k)}
+        host = self.host.with_params(**host_changes) if host_changes else self.host
+        return self._clone({**self.gpu_params, **changes}, host)
+
+    def with_host(self, host):
+        """This GPU in another host: a copy whose host-side parameters come from ``host`` (a
+        ``HostProfile``); the kernel, transfer and memory model are unchanged."""
+        return self if host is self.host else self._clone(self.gpu_params, host)
 
     # ---- derived tables (computed once, so the per-op methods stay cheap) ---------------
     def _derive(self):
@@ -226,7 +248,7 @@ class Profile:
                 f"FP64 {self.fp64_tflops:g} TFLOPS, PCIe Gen{self.pcie_gen}")
 
     def __repr__(self):
-        return f"<gpugrad sim profile {self.describe()}>"
+        return f"<gpugrad sim profile {self.describe()}; host {self.host.describe()}>"
 
 
 #: every model parameter: (unit, what it means). "<class>" stands for an op class of costmodel.
