@@ -119,6 +119,11 @@ esac
 step bench_sim 60 "$OUT/mlp_sim.log" "$PY" "$ROOT/bench/mlp.py" --device sim \
     --profile "$PROFILE" --json "$OUT/mlp_sim_$PROFILE.json"
 
+# gg.distributed on one GPU: NCCL all-reduce time and bandwidth, with the simulator's busbw
+step allreduce_nccl 60 "$OUT/allreduce_nccl.log" "$PY" "$ROOT/bench/allreduce.py" \
+    --backend nccl --device cuda --max-bytes $((256 << 20)) --sim-profile "$PROFILE" \
+    --json "$OUT/allreduce_nccl.json"
+
 # summary, last
 "$PY" - "$OUT" "$PROFILE" "$GPU_NAME" "$START" <<'EOF' 2>&1 | tee "$OUT/summary.txt"
 import glob, json, os, sys, time

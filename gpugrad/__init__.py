@@ -53,7 +53,8 @@ __version__ = "0.1.0"
 # Subpackages and helpers load on first use, so ``import gpugrad`` stays light and never needs
 # CuPy, matplotlib or the simulator unless they are used.
 _LAZY_MODULES = ("autograd", "nn", "optim", "data", "sim", "profiler", "viz", "value",
-                 "ops", "backends", "anomaly", "cli", "engine", "utils", "accelerator", "linalg")
+                 "ops", "backends", "anomaly", "cli", "engine", "utils", "accelerator", "linalg",
+                 "distributed")
 _LAZY_ATTRS = {
     "Value": ("gpugrad.value", "Value"),
     "gradcheck": ("gpugrad.gradient_check", "gradcheck"),

@@ -19,12 +19,15 @@ The rules:
   ``empty`` fills its buffer with 0xff bytes (NaN), so a kernel that leaves an element unwritten
   shows. Views (basic slicing, transpose, a reshape that can view, ``broadcast_to``) share their
   base's memory, as in CuPy. A full reduction gives a 0-d array, as in CuPy.
+  ``device_memory(ptr, nbytes)`` maps a ``.data.ptr`` back to the memory of a live array (what
+  a library stand-in such as tests/support/fake_nccl.py reads and writes).
 - Host memory is not device memory: a NumPy ``ndarray`` passed to a ufunc, an operator or any
   function below raises TypeError (CuPy's "Unsupported type"), except where CuPy uploads it:
   ``asarray``, an index, and the value of ``a[...] = v``. Python and NumPy scalars are fine.
   (``np.asarray`` of a fake array still works where CuPy's refuses: the array is a NumPy array
   underneath.)
 - Functions: ``empty``, ``full``, ``zeros``, ``asarray``, ``ascontiguousarray``, ``arange``,
+  ``stack``, the dtype names (``cupy.float32`` is ``numpy.float32``, as in CuPy),
   ``broadcast_to``, ``concatenate``, ``where``, ``copyto``, ``matmul``, the ufuncs and reductions
   in ``_NUMPY_FUNCTIONS`` (NumPy's, so NumPy's dtype rules), ``random.RandomState``
   (``seed``/``random_sample``/``standard_normal``/``randint`` on NumPy's generator: CuPy's values
@@ -38,13 +41,18 @@ The rules:
   sigmoid) runs its NumPy equivalent, any other raises NotImplementedError.
 - Device: one, ``cuda:0`` (``Device(0)``, ``runtime.getDevice/setDevice/getDeviceCount/
   getDeviceProperties``: "Fake GPU", 16 GiB, compute capability 9.0); ``Device(i)`` for any other
-  ``i`` raises NotImplementedError. ``Device.synchronize()`` counts (``fake.syncs``) and completes
+  ``i`` raises NotImplementedError; ``Device(0).use()``. ``Device.synchronize()`` counts
+  (``fake.syncs``), waits for the work queued on the calling thread's stream and completes
   every recorded event.
-- Streams and events: one stream, the current one (``cuda.get_current_stream()``). ``Event()``
-  counts (``fake.events_made``); ``record()`` on the current stream advances a fake GPU clock by
-  1 µs and stamps the event with it (another stream raises NotImplementedError);
-  ``get_elapsed_time(a, b)`` is ``b``'s stamp minus ``a``'s in ms, and, as in CUDA, raises for an
-  event recorded since the last synchronize (cudaErrorNotReady) or never recorded.
+- Streams and events: each thread has one stream, its current one (``cuda.
+  get_current_stream()``, as CuPy's current stream is per thread), with a nonzero ``ptr`` of
+  its own (``fake.streams`` maps it back). A library stand-in may queue asynchronous work on it
+  (``enqueue``); kernels never do (they complete at launch). ``Event()`` counts
+  (``fake.events_made``); ``record()`` on the current stream advances a fake GPU clock by 1 µs
+  and stamps the event with it (another stream raises NotImplementedError); ``event.done`` is
+  True once the work queued before ``record`` has completed; ``get_elapsed_time(a, b)`` is
+  ``b``'s stamp minus ``a``'s in ms, and, as in CUDA, raises for an event recorded since the
+  last synchronize (cudaErrorNotReady), never recorded or made with ``disable_timing=True``.
 - Memory pool: ``get_default_memory_pool().used_bytes()`` is a gauge, like the clock: each read
   reports 512 bytes more than the one before (``fake.pool_reads`` counts them), so a test can
   tell which read a reported value came from. There is no capacity: ``cuda.memory.
@@ -54,10 +62,14 @@ The rules:
   ``runtime.<name>``, ``Device.<name>``, pool method or non-default argument listed in the code
   raises NotImplementedError naming the call, so a backend change that needs more of CuPy fails
   loudly here instead of passing for the wrong reason: extend this file then. Not modeled:
-  asynchrony (work is done when the call returns), multiple devices or streams, memory limits,
+  asynchrony of kernels (done when the call returns), multiple devices, streams other than
+  each thread's current one, memory limits,
   DLPack's device (arrays export through NumPy's ``__dlpack__``, as host memory). ``cupyx``
   (the backend's scatter-add with repeated indices) is stood in for by ``install_cupyx``.
 """
+import itertools
+import threading
+import time
 import types
 import weakref
 
@@ -68,6 +80,8 @@ from .cuda_emulator import loader
 _ALIGNMENT = 256
 _POOL_STEP = 512  # bytes the memory-pool gauge adds per read
 _CLOCK_STEP_MS = 1e-3  # the fake GPU clock's advance per recorded event
+_SYNC_WAIT_S = 30.0  # how long synchronize waits for queued work before reporting it stuck
+_STREAM_HANDLES = itertools.count(0x57000)  # the streams' ``ptr``s: distinct, never 0
 _PROPERTIES = {"name": b"Fake GPU", "totalGlobalMem": 2**34, "major": 9, "minor": 0}
 # CuPy functions the fake runs on NumPy (ufuncs and reductions: the backend's tables)
 _NUMPY_FUNCTIONS = frozenset({
@@ -78,8 +92,10 @@ _NUMPY_FUNCTIONS = frozenset({
     "prod", "cumsum", "cumprod", "take_along_axis", "flip",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
     "arctanh", "log2", "log10", "exp2", "floor", "ceil", "trunc", "rint", "arctan2", "fmax",
-    "fmin",
+    "fmin", "stack",
 })
+# every live allocation, by (aligned start, size): what device_memory maps pointers back to
+_ALLOCATIONS = weakref.WeakValueDictionary()
 
 
 def _not_implemented(name):
@@ -111,7 +127,22 @@ def _allocate(shape, dtype):
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     raw = np.full(nbytes + _ALIGNMENT, 0xFF, np.uint8)
     start = (-raw.ctypes.data) % _ALIGNMENT
+    _ALLOCATIONS[(raw.ctypes.data + start, nbytes)] = raw
     return raw[start:start + nbytes].view(dtype).reshape(shape).view(ndarray)
+
+
+def device_memory(ptr, nbytes):
+    """Bytes ``[ptr, ptr + nbytes)`` of an array the fake allocated (what a library given
+    ``a.data.ptr`` reads and writes), as a writable uint8 NumPy view that keeps the memory
+    alive, as CuPy's stream-ordered pool keeps memory that queued work uses; ValueError for
+    memory the fake did not allocate (a host pointer, a freed array) or a range past its end."""
+    for (start, size), raw in list(_ALLOCATIONS.items()):
+        if start <= ptr <= start + size:
+            if ptr + nbytes > start + size:
+                raise ValueError(f"{nbytes} bytes at {ptr:#x} run past the end of its array")
+            offset = ptr - raw.ctypes.data
+            return raw[offset:offset + nbytes]
+    raise ValueError(f"{ptr:#x} is not the address of an array of the fake CuPy")
 
 
 def _adopt(value):
@@ -238,10 +269,18 @@ class Device:
         self._fake = fake
 
     def synchronize(self):
-        """Kernels ran to completion when launched; this completes the recorded events."""
+        """Kernels ran to completion when launched; this waits (a bounded while) for the work
+        queued on the calling thread's stream (another thread's library call may complete it)
+        and completes the recorded events."""
         if self._fake is not None:
             self._fake.syncs += 1
+            self._fake.current_stream().drain()
             self._fake.pending.clear()
+
+    def use(self):
+        """Make this device the current one."""
+        if self._fake is not None:
+            self._fake.cuda.runtime.setDevice(self.id)
 
     def __enter__(self):
         return self
@@ -262,10 +301,36 @@ class Device:
 
 
 class _Stream:
-    """The one stream: CuPy's current (null) stream."""
+    """A thread's current stream (in CuPy the current stream is per thread): ``ptr``, a handle
+    of its own (never 0, so work a library queues on the wrong stream shows), and the
+    asynchronous work queued on it: a library stand-in (tests/support/fake_nccl.py) ``enqueue``s
+    an operation with a ``complete`` attribute, which events recorded after it wait for."""
+
+    def __init__(self, ptr):
+        self.ptr = ptr
+        self._work = []
+
+    def enqueue(self, operation):
+        """Queue ``operation`` (work that completes later: its ``complete`` turns True)."""
+        self._work.append(operation)
+
+    def incomplete(self):
+        """The queued operations that have not completed, oldest first."""
+        self._work = [op for op in self._work if not op.complete]
+        return list(self._work)
+
+    def drain(self):
+        """Wait until the queued work completes; RuntimeError after ``_SYNC_WAIT_S`` seconds
+        (a collective that a peer never joined: a real GPU would hang)."""
+        deadline = time.monotonic() + _SYNC_WAIT_S
+        while self.incomplete():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the fake CuPy waited {_SYNC_WAIT_S:g} s for work on "
+                                   f"{self!r} that never completed")
+            time.sleep(1e-3)
 
     def __repr__(self):
-        return "<fake cupy.cuda.Stream (null)>"
+        return f"<fake cupy.cuda.Stream {self.ptr:#x}>"
 
 
 class _Runtime:
@@ -349,41 +414,56 @@ class _RandomState:
 class FakeCupy:
     """One fake ``cupy`` module (see the module's docstring for its rules) with its own GPU clock
     and counters: ``events_made``, ``syncs`` and ``pool_reads``; ``pending`` holds the events
-    recorded since the last synchronize."""
+    recorded since the last synchronize; ``streams`` maps each stream's ``ptr`` to it."""
 
     __version__ = "0.0+fake"
     ndarray = ndarray
     ElementwiseKernel = ElementwiseKernel
     empty = staticmethod(empty)
+    # CuPy's dtype names are NumPy's scalar types
+    bool_, int8, uint8, int16, int32, int64 = np.bool_, np.int8, np.uint8, np.int16, np.int32, \
+        np.int64
+    float16, float32, float64 = np.float16, np.float32, np.float64
 
     def __init__(self):
         self.clock_ms, self.events_made, self.syncs, self.pool_reads = 0.0, 0, 0, 0
         self.pending = weakref.WeakSet()
-        stream = _Stream()
+        self.streams = {}
+        self._thread = threading.local()
         fake = self
 
         class Event:
-            """cupy.cuda.Event: stamped by the fake clock when recorded."""
+            """cupy.cuda.Event: stamped by the fake clock when recorded; ``done`` once the work
+            queued on its stream before ``record`` has completed."""
 
             def __init__(self, block=False, disable_timing=False, interprocess=False):
-                if block or disable_timing or interprocess:
-                    raise NotImplementedError("cupy.cuda.Event(block/disable_timing/"
-                                              "interprocess=...)")
+                if block or interprocess:
+                    raise NotImplementedError("cupy.cuda.Event(block/interprocess=...)")
                 fake.events_made += 1
-                self.ms = None
+                self.ms, self.timing, self._after = None, not disable_timing, ()
 
             def record(self, stream_=None):
+                stream = fake.current_stream()
                 if stream_ is not None and stream_ is not stream:
                     raise NotImplementedError("cupy.cuda.Event.record on a stream other than "
                                               "the current one")
+                self._after = stream.incomplete()
                 fake.clock_ms += _CLOCK_STEP_MS
                 self.ms = fake.clock_ms
                 fake.pending.add(self)
+
+            @property
+            def done(self):
+                """cudaEventQuery: has the work queued before ``record`` completed?"""
+                return all(op.complete for op in self._after)
 
         def get_elapsed_time(start, end):
             for event in (start, end):
                 if event.ms is None:
                     raise RuntimeError("cudaErrorInvalidResourceHandle: an event never recorded")
+                if not event.timing:
+                    raise RuntimeError("cudaErrorInvalidResourceHandle: an event made with "
+                                       "disable_timing=True")
                 if event in fake.pending:
                     raise RuntimeError("cudaErrorNotReady: timed an event before synchronizing")
             return end.ms - start.ms
@@ -391,10 +471,18 @@ class FakeCupy:
         self.cuda = _Namespace(
             _name="cupy.cuda", Event=Event, runtime=_Runtime(),
             Device=lambda device=None: Device(device, fake),
-            get_current_stream=lambda: stream, get_elapsed_time=get_elapsed_time,
+            get_current_stream=self.current_stream, get_elapsed_time=get_elapsed_time,
             set_allocator=lambda allocator=None: setattr(fake, "allocator", allocator),
             memory=_Namespace(_name="cupy.cuda.memory", OutOfMemoryError=OutOfMemoryError))
         self.random = _Namespace(_name="cupy.random", RandomState=_RandomState)
+
+    def current_stream(self):
+        """The calling thread's current stream (made on its first use)."""
+        stream = getattr(self._thread, "stream", None)
+        if stream is None:
+            stream = self._thread.stream = _Stream(next(_STREAM_HANDLES))
+            self.streams[stream.ptr] = stream
+        return stream
 
     # ---- creation ----------------------------------------------------------------------------
     def full(self, shape, fill_value, dtype=None):
