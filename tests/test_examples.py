@@ -1,6 +1,10 @@
-"""examples/moons.py runs both versions (Value and Tensor) and writes its plots."""
+"""The examples run: moons.py (both versions, Value and Tensor, with their plots), cnn.py and
+ddp.py (data-parallel over two processes)."""
 import importlib.util
 import os
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -37,3 +41,18 @@ def test_cnn_example_learns_the_digits(device, capsys):
     if device.startswith("sim"):
         report = capsys.readouterr().out
         assert "per-op summary" in report and "im2col" in report and "max_pool2d" in report
+
+
+def test_ddp_example_trains_over_two_processes():
+    """examples/ddp.py under ``gpugrad run -n 2``: each rank reports its throughput, rank 0 the
+    total and a test accuracy that shows the averaged gradients train the model."""
+    pytest.importorskip("sklearn", reason="the digits ship with scikit-learn")
+    pytest.importorskip("mpi4py", reason="gpugrad run needs mpi4py and mpiexec (gpugrad[mpi])")
+    root = os.path.join(os.path.dirname(__file__), "..")
+    done = subprocess.run([sys.executable, "-m", "gpugrad", "run", "-n", "2", "examples/ddp.py",
+                           "--epochs", "3", "--device", "sim"], cwd=root,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "rank 0/2 on sim:0" in done.stdout and "rank 1/2 on sim:1" in done.stdout
+    accuracy = float(re.search(r"over 2 processes; test accuracy ([\d.]+)", done.stdout)[1])
+    assert accuracy > 0.85

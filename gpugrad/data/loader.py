@@ -53,16 +53,21 @@ class DataLoader:
     - ``shuffle``: a new order every epoch, from ``generator`` (a ``numpy.random.Generator``),
       else from ``seed``, else from gpugrad's generator (``gg.manual_seed``), so runs repeat.
     - ``drop_last``: skip a final batch smaller than ``batch_size``.
+    - ``sampler``: an iterable of dataset indices giving the order (a ``DistributedSampler``,
+      for one); it is read again every epoch and excludes ``shuffle``, as in PyTorch.
 
     A ``TensorDataset`` is batched with one gather per tensor, on the tensors' device; other
     datasets are indexed one example at a time and stacked.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
-                 seed=None):
+                 seed=None, sampler=None):
         if not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"batch_size should be a positive integer value, but got "
                              f"batch_size={batch_size!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -72,10 +77,12 @@ class DataLoader:
         self.generator = generator
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def _order(self):
+        if self.sampler is not None:
+            return np.fromiter(self.sampler, dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
@@ -91,7 +98,8 @@ class DataLoader:
     def _fetch(self, indices):
         if isinstance(self.dataset, TensorDataset):
             device = self.dataset.tensors[0].device
-            if not self.shuffle and len(indices):  # contiguous rows: a slice, no index upload
+            if self.sampler is None and not self.shuffle and len(indices):
+                # contiguous rows: a slice, no index upload
                 rows = slice(int(indices[0]), int(indices[-1]) + 1)
                 return [t[rows] for t in self.dataset.tensors]
             index = tensor(indices, device=device)

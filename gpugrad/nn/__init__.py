@@ -22,9 +22,10 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d
 
 
 def __getattr__(name):
-    # gg.nn.utils (gradient clipping and statistics) loads on first use.
-    if name == "utils":
-        return importlib.import_module("gpugrad.nn.utils")
+    # gg.nn.utils (gradient clipping and statistics) and gg.nn.parallel (data parallelism over
+    # gg.distributed) load on first use.
+    if name in ("utils", "parallel"):
+        return importlib.import_module(f"gpugrad.nn.{name}")
     raise AttributeError(f"module 'gpugrad.nn' has no attribute {name!r}")
 
 
