@@ -9,6 +9,7 @@ from gpugrad import autograd as autograd
 from gpugrad import backends as backends
 from gpugrad import cli as cli
 from gpugrad import data as data
+from gpugrad import distributed as distributed
 from gpugrad import engine as engine
 from gpugrad import linalg as linalg
 from gpugrad import nn as nn

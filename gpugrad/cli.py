@@ -1,6 +1,7 @@
 """The ``gpugrad`` command: ``gpugrad demo`` trains a digit classifier; ``gpugrad devices`` lists
-what this machine can run; ``gpugrad sim fidelity`` and ``gpugrad sim calibrate`` hold the
-simulator against real GPU measurements (docs/sim-model.md).
+what this machine can run; ``gpugrad plan`` predicts data-parallel training on simulated GPU
+clusters; ``gpugrad sim fidelity`` and ``gpugrad sim calibrate`` hold the simulator against real
+GPU measurements (docs/sim-model.md).
 
 ``gpugrad demo`` is the main job of the library in one screen: an MLP learns the 1,797 real 8x8
 handwritten digits that ship with scikit-learn, with a progress bar showing the loss, the
@@ -21,10 +22,12 @@ import gpugrad as gg
 
 from .atomic import atomic_write
 from .device_info import devices
+from .distributed.launch import launch
 from .errors import DeviceUnavailableError, format_bytes
 from .nn import functional as F
 from .nn.utils import clip_grad_norm_
-from .sim import calibrate, fidelity
+from .sim import calibrate, fidelity, probe_host
+from .sim import planner as sim_plan
 from .sim.measurements import MeasurementError
 
 TARGET_ACCURACY = 0.95
@@ -44,6 +47,19 @@ def _parser():
     demo.add_argument("--batch-size", type=int, default=64, help="examples per step (64)")
     demo.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (1e-2)")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    demo.add_argument("--procs", type=int, default=1,
+                      help="train data-parallel over N processes (1; N > 1 needs gpugrad[mpi])")
+    sim_plan.add_arguments(sub.add_parser(
+        "plan", help="predict multi-GPU data-parallel training steps on simulated GPUs",
+        description=sim_plan.CLI_HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
+    run = sub.add_parser("run", help="run a script as N MPI ranks (gg.distributed)",
+                         description="Run `python script.py args` as N ranks under mpiexec "
+                                     "(pip install 'gpugrad[mpi]'); exits with the job's status.")
+    run.add_argument("-n", "--nprocs", type=int, required=True, help="number of ranks")
+    run.add_argument("--timeout", type=float, default=None,
+                     help="stop the whole job after this many seconds (exit status 124)")
+    run.add_argument("script", help="the Python script every rank runs")
+    run.add_argument("script_args", nargs=argparse.REMAINDER, help="its arguments")
     sub.add_parser("devices", help="list the devices (and sim GPU profiles) available here",
                    description="List cpu, each sim GPU profile and cuda (or why cuda is absent).")
     sim = sub.add_parser("sim", help="the simulator against real GPU measurements",
@@ -62,34 +78,67 @@ def _parser():
 SIM_TOOLS = {
     "fidelity": (fidelity, "how close the model comes to measurements, per op family",
                  ["bench/results/measurements/h200-run1.json --profile h200",
-                  "bench/results/h200-run1/mlp_cuda.json --profile h200"]),
+                  "bench/results/h200-run1/mlp_cuda.json --profile h200",
+                  "bench/results/measurements/h200-run1.json --profile h200 --fit-host"]),
     "calibrate": (calibrate, "fit the H200 profile's parameters to measurements",
                   ["bench/results/measurements/h200-run1.json "
                    "bench/results/measurements/h200-run2.json",
                    "--fit bench/results/measurements/h200-run1.json "
                    "--check bench/results/measurements/h200-run2.json",
                    "--fit-framework bench/results/h200-run1/mlp_cuda.json"]),
+    "probe-host": (probe_host, "measure this machine's host speed; write a sim host profile",
+                   ["--seconds 5", "--out host.json"]),
 }
 
 
 def main(argv=None):
     """Entry point of the ``gpugrad`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "run":
+        try:
+            return launch(args.nprocs, [args.script, *args.script_args], timeout=args.timeout)
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"gpugrad run: {exc}", file=sys.stderr)
+            return 2
     if args.command == "devices":
         print(devices())
         return 0
+    if args.command == "plan":
+        try:
+            return sim_plan.run(args)
+        except (ValueError, TypeError) as exc:
+            print(f"gpugrad plan: {exc}", file=sys.stderr)
+            return 2
     if args.command == "sim":
         try:
             return SIM_TOOLS[args.sim_command][0].run(args)
         except (MeasurementError, ValueError) as exc:
             print(f"gpugrad sim {args.sim_command}: {exc}", file=sys.stderr)
             return 2
+    if args.procs != 1:
+        return _launch_demo(args, sys.argv[1:] if argv is None else argv)
     try:
         run_demo(args)
     except (ImportError, ValueError, DeviceUnavailableError) as exc:
         print(f"gpugrad demo: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+#: What each rank of ``gpugrad demo --procs N`` runs (``gpugrad.demo_parallel``).
+DEMO_RANK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo_parallel.py")
+
+
+def _launch_demo(args, argv):
+    """``gpugrad demo --procs N``: N ranks of the demo under ``gpugrad run``; the exit status."""
+    if args.procs < 1:
+        print(f"gpugrad demo: --procs must be at least 1, got {args.procs}", file=sys.stderr)
+        return 2
+    try:
+        return launch(args.procs, [DEMO_RANK_SCRIPT, *argv])
+    except FileNotFoundError as exc:  # no mpiexec
+        print(f"gpugrad demo: {exc}", file=sys.stderr)
+        return 2
 
 
 # ---- the demo ---------------------------------------------------------------------------------
@@ -124,8 +173,11 @@ def _accuracy(model, x, y):
     return accuracy
 
 
-def run_demo(args):
-    """Train, evaluate, report and write the files; returns the summary dict."""
+def run_demo(args, job=None):
+    """Train, evaluate, report and write the files; returns the summary dict. ``job`` (a
+    ``gpugrad.demo_parallel.DataParallelJob``) makes this one rank of ``--procs N``: it shards
+    the data, wraps the model and reports throughput; only its writing rank returns a summary
+    (the others return None)."""
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
     if args.batch_size < 1:
@@ -138,9 +190,11 @@ def run_demo(args):
                                                                 seed=args.seed)
     x_train, y_train = x_train.to(device), y_train.to(device)
     x_test, y_test = x_test.to(device), y_test.to(device)
-    loader = gg.data.DataLoader(gg.data.TensorDataset(x_train, y_train),
-                                batch_size=args.batch_size, shuffle=True, seed=args.seed)
+    train_set = gg.data.TensorDataset(x_train, y_train)
+    loader = job.loader(train_set, args) if job else gg.data.DataLoader(
+        train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed)
     model = gg.nn.MLP([64, 128, 64, 10], activation="relu").to(device)
+    trained = job.wrap(model) if job else model  # what the training steps call
     optimizer = gg.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = gg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     print(f"gpugrad demo: {len(x_train)} train / {len(x_test)} test digits on {device}"
@@ -153,17 +207,23 @@ def run_demo(args):
     prof = gg.profiler.profile()
     stats = None
     for epoch in range(args.epochs):
+        if job:
+            job.start_epoch(epoch)
         if epoch < args.epochs - 1:
-            _train_epoch(model, loader, optimizer, bar, history, epoch, args.epochs)
+            _train_epoch(trained, loader, optimizer, bar, history, epoch, args.epochs)
         else:
             if device.type == "sim":
                 gg.sim.reset(device)  # the report covers the last epoch: a warm, steady state
             with prof:
-                _train_epoch(model, loader, optimizer, bar, history, epoch, args.epochs)
+                _train_epoch(trained, loader, optimizer, bar, history, epoch, args.epochs)
             stats = gg.sim.stats(device) if device.type == "sim" else None
         scheduler.step()
         history["test_acc"].append(_accuracy(model.eval(), x_test, y_test))
     bar.close()
+    if job:
+        job.finish_training()
+        if not job.writes:
+            return None
     return _finish(args, device, model, loader, history, prof, stats)
 
 
@@ -185,7 +245,8 @@ def _train_epoch(model, loader, optimizer, bar, history, epoch, epochs):
             # Sums stay on the device until the end of the epoch: no sync per step.
             total_correct = total_correct + (logits.argmax(dim=1) == yb).float().sum()
             total_loss = total_loss + loss.detach() * len(yb)
-        seen = min((step + 1) * loader.batch_size, len(loader.dataset))
+        seen = min((step + 1) * loader.batch_size,
+                   len(loader.dataset if loader.sampler is None else loader.sampler))
         if log:
             history["step_loss"].append((epoch * len(loader) + step, loss.item()))
             bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", loss=f"{loss.item():.4f}",

@@ -93,6 +93,7 @@ def test_unavailable_device_is_a_clear_error(tmp_path, capsys):
     ("--profile", "v100", "unknown sim profile 'v100'"),
     ("--epochs", "0", "--epochs must be at least 1"),
     ("--batch-size", "0", "--batch-size must be at least 1"),
+    ("--procs", "0", "--procs must be at least 1"),
 ])
 def test_bad_option_is_a_clear_error(option, value, message, tmp_path, capsys):
     assert cli.main(["demo", option, value, "--out", str(tmp_path)]) == 2
@@ -107,6 +108,22 @@ def test_unwritable_out_fails_before_training(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "--out" in captured.err and "not a writable folder" in captured.err
     assert "test accuracy" not in captured.out  # it stopped before training
+
+
+@needs_demo
+def test_demo_procs_trains_data_parallel_and_rank_zero_writes(tmp_path):
+    pytest.importorskip("mpi4py", reason="--procs needs mpi4py and mpiexec (gpugrad[mpi])")
+    out = tmp_path / "demo"
+    done = subprocess.run([sys.executable, "-m", "gpugrad", "demo", "--procs", "2", "--epochs",
+                           "1", "--out", str(out), "--no-progress"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = done.stdout
+    assert re.search(r"rank 0: [\d,]+ examples/s", text) and re.search(r"rank 1: [\d,]+", text)
+    assert "examples/s over 2 processes" in text
+    assert text.count("test accuracy") == 1  # rank 0 reports; the other rank is quiet
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["device"] == "sim:0" and 0.5 < summary["test_accuracy"] <= 1.0
 
 
 def test_python_dash_m_gpugrad_runs_the_command():
@@ -412,7 +429,7 @@ def test_sim_command_options_are_checked(capsys):
     status, _, err = run_cli(capsys, "sim", "fidelity", RUN1, "--worst", "-1")
     assert status == 2 and err == "gpugrad sim fidelity: --worst must be 0 or more, got -1\n"
     status, _, err = run_cli(capsys, "sim")
-    assert status == 2 and "{fidelity,calibrate}" in err
+    assert status == 2 and "{fidelity,calibrate,probe-host}" in err
 
 
 def test_python_dash_m_sim_tools_take_the_same_arguments(capsys):

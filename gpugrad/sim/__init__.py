@@ -21,11 +21,17 @@ import types
 
 from ..device_registry import Device, get_backend, loaded_backends
 from ..backends.sim import profile_descriptions, profiles
+from ..backends.sim.meta_array import ValuesNotComputedError
+from .cluster import bus_bandwidth, collective_time, configure_cluster, get_cluster
+from .collectives import all_gather, all_reduce, broadcast, reduce_scatter
+from .planner import plan
 from .report import SimStats
 
-__all__ = ["configure", "stats", "reset", "synchronize", "profiles", "device_count",
+__all__ = ["configure", "ValuesNotComputedError", "stats", "reset", "synchronize", "profiles", "device_count",
            "current_device", "get_device_name", "memory_allocated", "max_memory_allocated",
-           "reset_peak_memory_stats", "is_available"]
+           "reset_peak_memory_stats", "is_available", "plan"]
+__all__ += ["configure_cluster", "get_cluster", "collective_time", "bus_bandwidth", "all_reduce",
+            "broadcast", "all_gather", "reduce_scatter"]
 
 
 def _backend(device="sim:0"):
@@ -36,18 +42,30 @@ def _backend(device="sim:0"):
     return get_backend(dev)
 
 
-def configure(device="sim:0", profile=None, memory_bytes=None, framework_overhead=True):
+def configure(device="sim:0", profile=None, memory_bytes=None, framework_overhead=True,
+              host=None, compute=True):
     """Set ``device``'s GPU profile and memory capacity, and clear its counters and clocks.
 
     Each call sets the whole configuration: ``profile=None`` means ``$GPUGRAD_SIM_PROFILE`` or
     ``h100``, and ``memory_bytes=None`` the profile's memory. ``framework_overhead=True`` charges
-    the host gpugrad's own Python time per kernel (the profile's ``framework_us``, measured on
-    one host CPU); ``False`` models only the CuPy calls, as if written by hand (fidelity.py's
-    replays of raw CuPy measurements). Live arrays keep their memory. Returns the device's
-    description.
+    the host gpugrad's own Python time per kernel (the host profile's ``framework_us``);
+    ``False`` models only the CuPy calls, as if written by hand (fidelity.py's replays of raw
+    CuPy measurements). ``host`` is the machine's CPU side (docs/sim-model.md, "The host
+    profile"): a name (``"h200-host"``, the CPU the H200 was measured in), the path of a JSON
+    file written by ``gpugrad sim probe-host``, or a ``HostProfile``; ``None`` means
+    ``$GPUGRAD_SIM_HOST`` or ``"h200-host"``. Live arrays keep their memory. Returns the
+    device's description.
+
+    ``compute=False`` makes the device shape-only, for planning (docs/sim-model.md, "Shape-only
+    planning"): every op checks shapes and dtypes and is modeled exactly as with values (the
+    same kernels, times, memory and ``OutOfMemoryError``), but no value is computed and no host
+    memory is allocated for tensors, so a model far larger than this machine can be planned.
+    Reading a value (``item()``, ``tolist()``, ``numpy()``, printing, ``bool()``, ``.cpu()``,
+    boolean masks, ``nonzero``, ``unique``...) raises ``ValuesNotComputedError``.
     """
     b = _backend(device)
-    b.configure(profile=profile, memory_bytes=memory_bytes, framework_overhead=framework_overhead)
+    b.configure(profile=profile, memory_bytes=memory_bytes, framework_overhead=framework_overhead,
+                host=host, compute=compute)
     return b.describe()
 
 
