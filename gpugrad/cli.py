@@ -287,7 +287,8 @@ def _finish(args, device, model, loader, history, prof, stats):
 
 def _sim_report(stats, steps):
     """Print and return the modeled cost of the last epoch (``stats``), per training step."""
-    wall_us = max(stats.host_us, stats.stream_us)  # when the last host op or kernel finished
+    # when the last host op, kernel or collective finished
+    wall_us = max(stats.host_us, stats.stream_us, stats.comm_us)
     report = {
         "profile": stats.profile,
         "steps": steps,
@@ -297,6 +298,8 @@ def _sim_report(stats, steps):
         "h2d_bytes": stats.h2d_bytes,
         "d2h_bytes": stats.d2h_bytes,
         "peak_bytes": stats.peak_bytes,
+        "comm_us_per_step": stats.comm_busy_us / steps,
+        "comm_exposed_us_per_step": stats.comm_exposed_us / steps,
         "by_class": stats.by_class,
         "top_ops": sorted(stats.by_op.items(), key=lambda kv: -kv[1]["device_us"])[:8],
     }
@@ -308,6 +311,9 @@ def _sim_report(stats, steps):
     print(f"  transferred      {format_bytes(stats.h2d_bytes)} host->device, "
           f"{format_bytes(stats.d2h_bytes)} device->host")
     print(f"  peak memory      {format_bytes(stats.peak_bytes)}")
+    if stats.comm_busy_us:  # data-parallel (--procs): the gradient all-reduces
+        print(f"  communication    {report['comm_us_per_step']:.1f} µs per step modeled, "
+              f"{report['comm_exposed_us_per_step']:.1f} µs of it not hidden by compute")
     print(stats.table(top=8))
     return report
 

@@ -122,8 +122,10 @@ def test_demo_procs_trains_data_parallel_and_rank_zero_writes(tmp_path):
     assert re.search(r"rank 0: [\d,]+ examples/s", text) and re.search(r"rank 1: [\d,]+", text)
     assert "examples/s over 2 processes" in text
     assert text.count("test accuracy") == 1  # rank 0 reports; the other rank is quiet
+    assert re.search(r"communication +[\d.]+ µs per step modeled", text)  # the all-reduces
     summary = json.loads((out / "summary.json").read_text())
     assert summary["device"] == "sim:0" and 0.5 < summary["test_accuracy"] <= 1.0
+    assert summary["sim"]["comm_us_per_step"] > 0
 
 
 def test_python_dash_m_gpugrad_runs_the_command():
