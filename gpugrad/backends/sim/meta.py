@@ -28,7 +28,7 @@ from ..cpu.numpy_ops import GG_DTYPE, basic_view_index, host_array, numpy_dtype
 from . import shapes
 from .meta_indexing import basic_view, gather
 from .meta_array import MetaArray, c_strides, iteration_order, meta_of, result_strides, \
-    strides_in_order, values_error
+    stable_axis_sort, strides_in_order, values_error
 
 _INT64 = np.dtype(np.int64)
 _ARRAYS = (MetaArray, np.ndarray)
@@ -277,33 +277,11 @@ class MetaBackend(Backend):
 
 def _concatenation_order(arrays):
     """The axes of a concatenation's result, fastest first, as NumPy lays it out: its inputs'
-    memory order (``PyArray_CreateMultiSortedStridePerm``: a stable insertion sort by stride,
-    slowest first, where an input with size 1 on either axis gives no opinion and row-major
-    order wins disagreements)."""
-    ndim = arrays[0].ndim
-    perm = list(range(ndim))
-    for i0 in range(1, ndim):
-        j0 = perm[i0]
-        insert_at = i0
-        for i1 in range(i0 - 1, -1, -1):
-            j1 = perm[i1]
-            ambiguous, swap = True, False
-            for x in arrays:
-                if x.shape[j0] != 1 and x.shape[j1] != 1:
-                    if abs(x.strides[j0]) <= abs(x.strides[j1]):
-                        swap = False
-                    elif ambiguous:
-                        swap = True
-                    ambiguous = False
-            if not ambiguous:
-                if swap:
-                    insert_at = i1
-                else:
-                    break
-        if insert_at != i0:
-            del perm[i0]
-            perm.insert(insert_at, j0)
-    return perm[::-1]
+    memory order (``PyArray_CreateMultiSortedStridePerm``: slowest first by stride, where an
+    input with size 1 on an axis gives no opinion and row-major order wins disagreements)."""
+    per_input = [[-abs(stride) if size != 1 else None for size, stride in zip(x.shape, x.strides)]
+                 for x in arrays]
+    return stable_axis_sort(list(range(arrays[0].ndim)), per_input)[::-1]
 
 
 def _drop_reduced(strides, shape, axis):

@@ -114,50 +114,50 @@ def meta_of(array):
     return MetaArray(array.shape, array.dtype, array.strides)
 
 
+def stable_axis_sort(perm, per_operand):
+    """NumPy's stable insertion sort of axes (``npyiter_find_best_axis_ordering``,
+    ``PyArray_CreateMultiSortedStridePerm``), in place on ``perm``: ``per_operand`` holds, per
+    operand, a key for each axis (None: that operand has no opinion about the axis). An axis
+    moves ahead of an earlier one only when every operand with an opinion on both has a larger
+    key for the earlier one; when operands disagree, the order given wins."""
+    for i0 in range(1, len(perm)):
+        j0 = perm[i0]
+        insert_at = i0
+        for i1 in range(i0 - 1, -1, -1):
+            j1 = perm[i1]
+            opinions = [keys[j1] > keys[j0] for keys in per_operand
+                        if keys[j0] is not None and keys[j1] is not None]
+            if not opinions:
+                continue
+            if not all(opinions):
+                break
+            insert_at = i1
+        if insert_at != i0:
+            del perm[i0]
+            perm.insert(insert_at, j0)
+    return perm
+
+
 def _axis_strides(shape, operand):
-    """An operand's stride (absolute, bytes) along each axis of the broadcast ``shape``: 0
-    where it is broadcast or has size 1, as NumPy's iterator sees it."""
+    """An operand's stride (absolute, bytes) along each axis of the broadcast ``shape``; None
+    where it is broadcast or has size 1 (no opinion about the order, as NumPy's iterator sees
+    it)."""
     ndim = len(shape)
     op_shape, op_strides = operand.shape, operand.strides
-    strides = [0] * ndim
+    strides = [None] * ndim
     lead = ndim - len(op_shape)
     for i, size in enumerate(op_shape):
-        if size != 1:
+        if size != 1 and op_strides[i]:
             strides[lead + i] = abs(op_strides[i])
     return strides
 
 
 def iteration_order(shape, operands):
     """The axes of ``shape``, fastest first, in the order NumPy's iterator (``order='K'``)
-    visits them for ``operands`` (arrays broadcast to ``shape``): a stable insertion sort by
-    stride, where an operand with a 0 stride on either axis gives no opinion and, when operands
-    disagree, row-major order wins (``npyiter_find_best_axis_ordering``)."""
-    ndim = len(shape)
+    visits them for ``operands`` (arrays broadcast to ``shape``): by stride, row-major order
+    winning disagreements."""
     per_operand = [_axis_strides(shape, op) for op in operands if op.ndim]
-    perm = list(range(ndim - 1, -1, -1))
-    for i0 in range(1, ndim):
-        j0 = perm[i0]
-        insert_at = i0
-        for i1 in range(i0 - 1, -1, -1):
-            j1 = perm[i1]
-            ambiguous, swap = True, False
-            for strides in per_operand:
-                s0, s1 = strides[j0], strides[j1]
-                if s0 and s1:
-                    if s1 <= s0:
-                        swap = False
-                    elif ambiguous:
-                        swap = True
-                    ambiguous = False
-            if not ambiguous:
-                if swap:
-                    insert_at = i1
-                else:
-                    break
-        if insert_at != i0:
-            del perm[i0]
-            perm.insert(insert_at, j0)
-    return perm
+    return stable_axis_sort(list(range(len(shape) - 1, -1, -1)), per_operand)
 
 
 def strides_in_order(shape, itemsize, order):
