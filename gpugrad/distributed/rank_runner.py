@@ -1,6 +1,7 @@
 """One rank of ``gpugrad run``: ``python -m gpugrad.distributed.rank_runner script.py args...``.
 
-Runs the script as ``python script.py args...`` would, then writes the rank's exit status into
+Runs the script as ``python script.py args...`` would, with torchrun's rank variables set
+(``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``), then writes the rank's exit status into
 the launcher's status folder (``GPUGRAD_RUN_STATUS_DIR``), so the launcher can say which rank
 failed and which died without a status (a signal, ``os._exit``). A rank that fails while its
 peers are healthy aborts the MPI job (as ``python -m mpi4py`` does), so they do not wait for it
@@ -14,6 +15,19 @@ import traceback
 
 from .failure import exit_now, failed
 from .launch import STATUS_ENV, status_path
+
+
+#: torchrun's variables, from what MPICH's launcher (hydra) tells each process
+_RANK_VARIABLES = {"RANK": "PMI_RANK", "WORLD_SIZE": "PMI_SIZE",
+                   "LOCAL_RANK": "MPI_LOCALRANKID", "LOCAL_WORLD_SIZE": "MPI_LOCALNRANKS"}
+
+
+def set_rank_variables(environ=os.environ):
+    """Give the script torchrun's ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and
+    ``LOCAL_WORLD_SIZE``, as the launcher placed this process (values already set are kept)."""
+    for name, source in _RANK_VARIABLES.items():
+        if source in environ:
+            environ.setdefault(name, environ[source])
 
 
 def run_script(argv):
@@ -45,6 +59,7 @@ def _script_frames(tb):
 def main(argv=None):
     """Run the script, record the status, and end this rank as the module docstring says."""
     argv = sys.argv[1:] if argv is None else argv
+    set_rank_variables()
     status = run_script(argv)
     rank = os.environ.get("PMI_RANK", "0")
     abort = status != 0 and not failed() and _mpi_world_size() > 1

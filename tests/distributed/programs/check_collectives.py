@@ -1,6 +1,8 @@
 """One rank of tests/distributed/test_distributed_launch.py: every collective on cpu and sim
 tensors, async and sync, against what NumPy computes from all ranks' inputs. Prints
 "rank R of N: ok" when every check passed."""
+import os
+
 import numpy as np
 
 import gpugrad as gg
@@ -8,6 +10,10 @@ import gpugrad.distributed as dist
 
 dist.init_process_group("mpi")
 RANK, SIZE = dist.get_rank(), dist.get_world_size()
+# gpugrad run gives every rank torchrun's variables (one machine: local = global)
+for name, value in (("RANK", RANK), ("WORLD_SIZE", SIZE), ("LOCAL_RANK", RANK),
+                    ("LOCAL_WORLD_SIZE", SIZE)):
+    assert os.environ[name] == str(value), (name, os.environ.get(name), value)
 OPS = {dist.ReduceOp.SUM: lambda a: a.sum(0), dist.ReduceOp.MAX: lambda a: a.max(0),
        dist.ReduceOp.MIN: lambda a: a.min(0), dist.ReduceOp.PRODUCT: lambda a: a.prod(0)}
 
