@@ -423,8 +423,8 @@ def sgd_step_numpy(params, grads, bufs, lr, momentum, dampening, weight_decay, n
         if weight_decay:
             d_p = d_p + weight_decay * p
         if momentum:
-            if buf is None:
-                buf = np.array(d_p, copy=True)
+            if buf is None:  # the parameter's dtype: NumPy 1 may widen d_p (bfloat16 * float)
+                buf = np.array(d_p, dtype=p.dtype, copy=True)
             else:
                 buf *= momentum
                 buf += (1 - dampening) * d_p

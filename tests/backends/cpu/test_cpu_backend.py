@@ -210,3 +210,13 @@ def test_adam_step_matches_torch(decoupled, weight_decay, torch):
         tp.grad = torch.tensor(g)
         opt.step()
     np.testing.assert_allclose(params[0], tp.detach().numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [gg.bfloat16, gg.float16, gg.float32])
+def test_sgd_momentum_buffer_has_the_parameter_dtype(dtype):
+    # with weight decay, NumPy 1 computes bfloat16 * float in a wider dtype; the buffer (as
+    # PyTorch's momentum_buffer) must still take the parameter's dtype
+    p = B.from_host(np.ones(4, np.float32), dtype)
+    g = B.from_host(np.full(4, 0.5, np.float32), dtype)
+    (buf,) = B.sgd_step([p], [g], [None], 0.1, 0.9, 0.0, 1e-4, False)
+    assert B.dtype(buf) is dtype and B.dtype(p) is dtype
