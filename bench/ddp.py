@@ -5,8 +5,8 @@ scaling on H100s.
     python bench/ddp.py --steps 50       # more timed steps in part (a)
     python bench/ddp.py --skip-measure   # only part (b)
 
-(a) Measured: the same small MLP training step, timed in one process without DDP, then in each
-    of 2 processes (``gpugrad run -n 2``, MPI on the CPU) wrapped in
+(a) Measured: the same small MLP training step, timed in one process without DDP, in each of 2
+    processes training apart (what sharing the CPU costs), then in each of 2 processes (``gpugrad run -n 2``, MPI on the CPU) wrapped in
     ``gg.nn.parallel.DistributedDataParallel``, each process with its own batch of the same size
     (weak scaling). Printed: the median step of each and their ratio, DDP's per-step overhead
     (the gradient all-reduce and the reducer's work). Both processes share this machine's cores,
@@ -37,8 +37,8 @@ TIMEOUT_S = 120  # a rank that hangs ends the job, not the benchmark
 
 
 def worker(steps, distributed):
-    """Train SIZES on the CPU for WARMUP + ``steps`` steps; rank 0 prints the step times (ms)
-    as JSON on the last line."""
+    """Train SIZES on the CPU for WARMUP + ``steps`` steps; rank 0 (the only process, or
+    ``RANK`` 0 of ``gpugrad run``) prints the step times (ms) as JSON on the last line."""
     if distributed:
         gg.distributed.init_process_group("mpi")
     gg.manual_seed(0)
@@ -62,7 +62,8 @@ def worker(steps, distributed):
         gg.distributed.destroy_process_group()
         if rank:
             return
-    print(json.dumps(times))
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps(times))
 
 
 def _run_worker(command):
@@ -103,18 +104,24 @@ def measure_overhead(steps):
     me = os.path.abspath(__file__)
     single, error = _run_worker([sys.executable, me, "--worker", "single", "--steps",
                                  str(steps)])
+    launch = [sys.executable, "-m", "gpugrad", "run", "-n", "2", "--timeout", str(TIMEOUT_S), me,
+              "--steps", str(steps), "--worker"]
+    if error is None:  # two processes training apart: what sharing the CPU alone costs
+        apart, error = _run_worker(launch + ["single"])
     if error is None:
-        ddp, error = _run_worker([sys.executable, "-m", "gpugrad", "run", "-n", "2",
-                                  "--timeout", str(TIMEOUT_S), me, "--worker", "ddp",
-                                  "--steps", str(steps)])
+        ddp, error = _run_worker(launch + ["ddp"])
     if error is not None:
         print(f"    skipped: a worker failed ({error})")
         return
     one, two = statistics.median(single), statistics.median(ddp)
-    print(f"    1 process, no DDP       {one:8.3f} ms/step")
-    print(f"    2 processes with DDP    {two:8.3f} ms/step (rank 0)")
-    print(f"    ratio                   {two / one:8.2f}x  (DDP overhead {two - one:+.3f} ms "
-          f"per step; {os.cpu_count()} CPU cores shared by both processes)")
+    shared = statistics.median(apart)
+    print(f"    1 process, no DDP          {one:8.3f} ms/step")
+    print(f"    2 processes, no DDP        {shared:8.3f} ms/step (rank 0; sharing "
+          f"{os.cpu_count()} CPU cores)")
+    print(f"    2 processes with DDP       {two:8.3f} ms/step (rank 0)")
+    print(f"    ratio DDP / 1 process      {two / one:8.2f}x")
+    print(f"    ratio DDP / 2 apart        {two / shared:8.2f}x  (DDP's own overhead: "
+          f"{two - shared:+.3f} ms per step)")
 
 
 def predict_scaling():
