@@ -9,6 +9,7 @@ run in float32 (one rounding at the end, so SUM is as exact as the dtype allows)
 import numpy as np
 
 from . import host_buffers
+from .failure import abort_on_uncaught_exception
 from .environment import publish_local
 from .reduce_op import ReduceOp, divide_in_place
 from .work import Pending
@@ -42,6 +43,8 @@ class MpiGroup:
         finally:
             node.Free()
         publish_local(self.local_rank, self.local_size)
+        if self.size > 1:
+            abort_on_uncaught_exception()
 
     def close(self):
         """Free the communicator (MPI itself stays initialized until the process exits)."""

@@ -47,3 +47,15 @@ def test_a_dead_rank_fails_the_others_with_dist_backend_error():
         assert f"gpugrad run: rank {rank} exited with status 1" in done.stderr
     assert ("gpugrad run: rank 1 died without an exit status (killed by a signal or "
             "os._exit)") in done.stderr
+
+
+def test_an_uncaught_exception_under_plain_mpiexec_ends_the_job():
+    # the group's timeout (an hour) is far past the subprocess timeout: only the abort can end
+    # the job in time
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable,
+                           os.path.join(PROGRAMS, "raise_on_one_rank.py")],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "GPUGRAD_DIST_TIMEOUT": "3600"})
+    assert done.returncode != 0
+    assert "ValueError: an error on rank 1" in done.stderr
+    assert "rank 0 finished" not in done.stdout
