@@ -1,12 +1,12 @@
 """One rank of ``gpugrad run``: ``python -m gpugrad.distributed.rank_runner script.py args...``.
 
 Runs the script as ``python script.py args...`` would, with torchrun's rank variables set
-(``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``), then writes the rank's exit status into
-the launcher's status folder (``GPUGRAD_RUN_STATUS_DIR``), so the launcher can say which rank
-failed and which died without a status (a signal, ``os._exit``). A rank that fails while its
-peers are healthy aborts the MPI job (as ``python -m mpi4py`` does), so they do not wait for it
-until their timeout; a rank whose collective failed (a dead peer) just exits, without the
-``MPI_Finalize`` that would wait for the dead peer forever.
+(``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``), then writes the rank's exit
+status into the launcher's status folder (``GPUGRAD_RUN_STATUS_DIR``), so the launcher can say
+which rank failed and which died without a status (a signal, ``os._exit``). A rank that fails
+while its peers are healthy aborts the MPI job (as ``python -m mpi4py`` does), so they do not
+wait for it until their timeout; a rank whose collective failed (a dead peer) just exits,
+without the ``MPI_Finalize`` that would wait for the dead peer forever.
 """
 import os
 import runpy

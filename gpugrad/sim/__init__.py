@@ -27,11 +27,11 @@ from .collectives import all_gather, all_reduce, broadcast, reduce_scatter
 from .planner import plan
 from .report import SimStats
 
-__all__ = ["configure", "ValuesNotComputedError", "stats", "reset", "synchronize", "profiles", "device_count",
-           "current_device", "get_device_name", "memory_allocated", "max_memory_allocated",
-           "reset_peak_memory_stats", "is_available", "plan"]
-__all__ += ["configure_cluster", "get_cluster", "collective_time", "bus_bandwidth", "all_reduce",
-            "broadcast", "all_gather", "reduce_scatter"]
+__all__ = ["configure", "ValuesNotComputedError", "stats", "reset", "synchronize", "profiles",
+           "device_count", "current_device", "get_device_name", "memory_allocated",
+           "max_memory_allocated", "reset_peak_memory_stats", "is_available", "plan",
+           "configure_cluster", "get_cluster", "collective_time", "bus_bandwidth", "all_reduce",
+           "broadcast", "all_gather", "reduce_scatter"]
 
 
 def _backend(device="sim:0"):

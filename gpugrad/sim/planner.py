@@ -15,7 +15,8 @@ one after, as a benchmark would time it. With more than one GPU the model is wra
 real ``DistributedDataParallel`` under a ``"sim"`` process group of that many ranks
 (plan_step.py), so its bucketed all-reduces run on the communication stream as they would on
 each rank, priced by the cluster model. The per-GPU batch is fixed (weak scaling), so every
-count computes the same and only the communication differs. The models a plan can train: plan_models.py.
+count computes the same and only the communication differs. The models a plan can train:
+plan_models.py.
 """
 import json
 import math
@@ -163,9 +164,10 @@ def plan(model="mlp:4096x8", batch=32, *, dtype="bfloat16", optimizer="adam", lo
       ``"adamw"`` or ``"sgd"``, with PyTorch's defaults; its state has the parameters' dtype,
       as gpugrad keeps it. ``loss``: ``loss(output, targets)``, cross-entropy by default.
     - ``profile``: the GPU (``gg.sim.profiles()``); ``memory_bytes``: its capacity (default the
-      profile's); ``host``: the host CPU profile, as ``gg.sim.configure`` takes it. ``gpus_per_node``, ``nodes``, ``inter_node``: the cluster, ranks filling
-      nodes in order (``inter_node``: the network between nodes, "ndr" (InfiniBand 400 Gb/s),
-      "hdr", "roce-400" or "roce-200"; see ``gg.sim.configure_cluster``).
+      profile's); ``host``: the host CPU profile, as ``gg.sim.configure`` takes it.
+      ``gpus_per_node``, ``nodes``, ``inter_node``: the cluster, ranks filling nodes in order
+      (``inter_node``: the network between nodes, "ndr" (InfiniBand 400 Gb/s), "hdr",
+      "roce-400" or "roce-200"; see ``gg.sim.configure_cluster``).
     - ``gpus``: the GPU counts to plan (an int or a list; default the powers of two up to
       the cluster's size, and its size); 1 is always planned, as the efficiency baseline.
     - ``bucket_cap_mb``: DDP's argument (default DDP's: 25 MiB buckets, the first 1 MiB).

@@ -41,15 +41,15 @@ class SimStats:
     ``device_us`` (modeled time the device was busy), ``host_us`` (the modeled host clock),
     ``stream_us`` (when the stream's last kernel ends), ``comm_us`` (when the communication
     stream's last collective ends), ``comm_busy_us`` (modeled time collectives ran),
-    ``comm_exposed_us`` (of that, time the device or host sat waiting for them), ``pool_hits``/``pool_misses``, ``by_op``
-    (op name -> dict(count, device_us, flops, bytes, op_class)), ``by_class`` (op class ->
-    device µs), ``device`` and ``profile`` (names).
+    ``comm_exposed_us`` (of that, time the device or host sat waiting for them),
+    ``pool_hits``/``pool_misses``, ``by_op`` (op name -> dict(count, device_us, flops, bytes,
+    op_class)), ``by_class`` (op class -> device µs), ``device`` and ``profile`` (names).
     """
 
     __slots__ = ("device", "profile", "kernels", "flops", "bytes", "h2d_bytes", "d2h_bytes",
                  "p2p_bytes", "in_use_bytes", "peak_bytes", "reserved_bytes", "capacity_bytes",
-                 "device_us",
-                 "host_us", "stream_us", "comm_us", "comm_busy_us", "comm_exposed_us", "pool_hits", "pool_misses", "by_op", "by_class")
+                 "device_us", "host_us", "stream_us", "comm_us", "comm_busy_us", "comm_exposed_us",
+                 "pool_hits", "pool_misses", "by_op", "by_class")
 
     def __init__(self, backend):
         timeline, pool = backend.timeline, backend.pool

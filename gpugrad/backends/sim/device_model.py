@@ -3,8 +3,9 @@ bookkeeping every primitive shares (reserving a result's memory before NumPy com
 modeling one kernel launch, the profiler's recording interface).
 
 ``DeviceModel`` is a mixin of ``SimBackend`` (backend.py), whose primitives let its cpu backend
-(``self.cpu``; on a shape-only device a ``MetaBackend``, meta.py) compute the values and describe each kernel to ``_modeled``/``_write`` here. Every
-change to the model happens under the device's re-entrant ``lock``.
+(``self.cpu``; on a shape-only device a ``MetaBackend``, meta.py) compute the values and
+describe each kernel to ``_modeled``/``_write`` here. Every change to the model happens under
+the device's re-entrant ``lock``.
 """
 import operator
 import os

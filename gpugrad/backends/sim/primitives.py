@@ -1,11 +1,12 @@
 """What each single-kernel primitive launches on the modeled GPU, known before anything runs.
 
 ``_modeled(name, *args)`` (device_model.py) calls the function ``name`` here with a primitive's
-arguments (NumPy arrays, or MetaArrays on a shape-only device, and Python numbers) and gets ``(kernel, reads, result_bytes, info)``: the
-modeled kernel's name (what ``costmodel.spec`` costs), the operands it reads, the bytes of the
-array it writes and the ``info`` its spec needs. The bytes come from the operands' shapes and
-dtypes alone (``shapes.py``), so the device memory is reserved, or ``OutOfMemoryError`` raised,
-before the cpu backend's method of the same name computes the values.
+arguments (NumPy arrays, or MetaArrays on a shape-only device, and Python numbers) and gets
+``(kernel, reads, result_bytes, info)``: the modeled kernel's name (what ``costmodel.spec``
+costs), the operands it reads, the bytes of the array it writes and the ``info`` its spec needs.
+The bytes come from the operands' shapes and dtypes alone (``shapes.py``), so the device memory
+is reserved, or ``OutOfMemoryError`` raised, before the cpu backend's method of the same name
+computes the values.
 
 Views launch nothing, and the primitives that write in place or launch several kernels
 (``setitem_``, ``copy_``, ``index_add``, the multi-output fused kernels, transfers) say what they
