@@ -111,6 +111,7 @@ def test_unwritable_out_fails_before_training(tmp_path, capsys):
 
 
 @needs_demo
+@pytest.mark.slow  # a real MPI launch
 def test_demo_procs_trains_data_parallel_and_rank_zero_writes(tmp_path):
     pytest.importorskip("mpi4py", reason="--procs needs mpi4py and mpiexec (gpugrad[mpi])")
     out = tmp_path / "demo"

@@ -43,6 +43,7 @@ def test_cnn_example_learns_the_digits(device, capsys):
         assert "per-op summary" in report and "im2col" in report and "max_pool2d" in report
 
 
+@pytest.mark.slow  # a real MPI launch
 def test_ddp_example_trains_over_two_processes():
     """examples/ddp.py under ``gpugrad run -n 2``: each rank reports its throughput, rank 0 the
     total and a test accuracy that shows the averaged gradients train the model."""

@@ -1,6 +1,8 @@
 """Real multi-process runs of gg.distributed under the mpich wheel's mpiexec, through the
 `gpugrad run` command: every collective at 2 and 4 ranks, and a rank that dies mid-job. Each
-launch is bounded by a subprocess timeout, so a hang fails the test instead of the suite."""
+launch is bounded by a subprocess timeout, so a hang fails the test instead of the suite. Marked
+slow: they test the MPI launch, not NumPy, so CI's second run (on the lowest NumPy) leaves them
+out."""
 import os
 import subprocess
 import sys
@@ -28,7 +30,8 @@ def gpugrad_run(nprocs, program, timeout, **env):
                           env=environment)
 
 
-@pytest.mark.parametrize("nprocs", [2, pytest.param(4, marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("nprocs", [2, 4])
 def test_every_collective_matches_numpy(nprocs):
     done = gpugrad_run(nprocs, "check_collectives.py", timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -36,6 +39,7 @@ def test_every_collective_matches_numpy(nprocs):
         assert f"rank {rank} of {nprocs}: ok" in done.stdout, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_a_dead_rank_fails_the_others_with_dist_backend_error():
     done = gpugrad_run(3, "die_midway.py", timeout=90, GPUGRAD_DIST_TIMEOUT="60")
     assert done.returncode != 0
@@ -49,6 +53,7 @@ def test_a_dead_rank_fails_the_others_with_dist_backend_error():
             "os._exit)") in done.stderr
 
 
+@pytest.mark.slow
 def test_an_uncaught_exception_under_plain_mpiexec_ends_the_job():
     # the group's timeout (an hour) is far past the subprocess timeout: only the abort can end
     # the job in time

@@ -268,6 +268,7 @@ def _mpiexec():
         shutil.which("mpiexec")
 
 
+@pytest.mark.slow  # real MPI launches (CI's lowest-NumPy run leaves them out)
 @pytest.mark.parametrize("ranks", [2, 4])
 def test_data_parallel_training_matches_one_process_on_the_whole_batch(ranks):
     if importlib.util.find_spec("mpi4py") is None or _mpiexec() is None:

@@ -21,17 +21,30 @@ def _computing_afterwards():
 
 
 def _stats_of(program, compute, **config):
-    """``program()``'s stats snapshot on a freshly configured device (and its result)."""
-    gc.collect()  # (a caught exception's traceback holds the last run's arrays in a cycle)
+    """``program()``'s stats snapshot on a freshly configured device (and its result). The
+    collector is off meanwhile, so nothing it frees (other tests' garbage) changes the device's
+    memory mid-run, and everything the run leaves stays young for ``_collect_young``."""
     gg.sim.configure(DEV, compute=compute, **config)
     gg.manual_seed(0)
-    result = program()
-    return gg.sim.stats(DEV).as_dict(), result
+    gc.disable()
+    try:
+        result = program()
+        return gg.sim.stats(DEV).as_dict(), result
+    finally:
+        gc.enable()
+
+
+def _collect_young():
+    """Free the cycles a run left (a caught exception's traceback holds its arrays): with the
+    collector off during the run they are all in the youngest generation, which is quick."""
+    gc.collect(0)
 
 
 def _same_stats(program, **config):
     # (the results are dropped at once: a live result would hold memory into the next run)
+    gc.collect()  # earlier tests' garbage, before the first run
     with_values = _stats_of(program, True, **config)[0]
+    _collect_young()
     planned = _stats_of(program, False, **config)[0]
     assert planned == with_values
     assert with_values["kernels"] > 0
@@ -132,7 +145,9 @@ def test_out_of_memory_at_the_same_op_with_and_without_values():
                 kept.append(x @ x)
         return len(kept), str(info.value)
     config = dict(memory_bytes=2 * 1024 * 1024)
+    gc.collect()
     with_values, (ops_before, message) = _stats_of(program, True, **config)
+    _collect_young()
     planned, (planned_ops, planned_message) = _stats_of(program, False, **config)
     assert (planned_ops, planned_message) == (ops_before, message)
     assert planned == with_values
