@@ -10,7 +10,7 @@ from typing import Any
 from . import engine as _engine
 from . import dtypes as _dtypes
 from .device_registry import Device, add_device_methods, get_backend
-from .ops import elementwise as E
+from .ops import casts as CASTS
 from .tensor import Tensor
 
 _TYPE_NAMES = {_dtypes.float32: "FloatTensor", _dtypes.float64: "DoubleTensor",
@@ -46,12 +46,12 @@ def to(self, *args: Any, dtype: Any = None, device: Device | str | int | None = 
     if device is not None:
         target = get_backend(device)
         if target is not self._backend:
-            out = E.ToDevice.apply(out, target=target)
+            out = CASTS.ToDevice.apply(out, target=target)
     if dtype is not None:
         dtype = _dtypes.as_dtype(dtype)
         if dtype is not out.dtype:
             if dtype.is_floating_point:
-                out = E.Cast.apply(out, dtype=dtype)
+                out = CASTS.Cast.apply(out, dtype=dtype)
             else:
                 out = Tensor._make(out._backend.cast(out._data, dtype), out._backend, False)
     return out
@@ -67,7 +67,7 @@ def cpu(self) -> Tensor:
 def pin_memory(self) -> Tensor:
     """A copy of this cpu tensor in page-locked (pinned) host memory, as in PyTorch: copies
     from it to a GPU run at full speed (on sim, a modeled pinned transfer)."""
-    out = E.Identity.apply(self)  # a new tensor (recorded, as in PyTorch), then pinned
+    out = CASTS.Identity.apply(self)  # a new tensor (recorded, as in PyTorch), then pinned
     out._data = self._backend.pin(out._data)
     return out
 
@@ -131,7 +131,7 @@ def type_as(self, other: Tensor) -> Tensor:
 def clone(self) -> Tensor:
     """A copy with its own storage; gradients flow back through it."""
     if self._requires_grad and _engine.modes.grad_enabled:
-        return E.Identity.apply(self)
+        return CASTS.Identity.apply(self)
     return Tensor._make(self._backend.contiguous(self._data), self._backend, False)
 
 
@@ -141,7 +141,7 @@ def contiguous(self) -> Tensor:
     back through it), as in PyTorch."""
     if self._backend.is_contiguous(self._data):
         return self
-    return E.Identity.apply(self)
+    return CASTS.Identity.apply(self)
 
 
 # ``x.sim()``, ``x.cuda(1)``...: one method per device type, for each name Tensor does not use

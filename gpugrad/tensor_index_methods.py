@@ -12,7 +12,7 @@ from . import creation
 from . import dtypes as _dtypes
 from .engine.function import devices_differ_error
 from .inplace import apply_inplace
-from .ops import elementwise as E
+from .ops import selection as SEL
 from .ops import indexing as I
 from .ops import shape as S
 from .ops.broadcast import broadcast_shapes, normalize_dims
@@ -253,7 +253,7 @@ def _triangle(self, diagonal, name, keep_lower):
     offset = backend.binary("sub", I.arange_along(backend, 0, cols, 1, 2),
                             I.arange_along(backend, 0, rows, 0, 2))  # col - row
     outside = backend.binary("gt" if keep_lower else "lt", offset, diagonal, _dtypes.int64)
-    return E.MaskedFill.apply(self, Tensor._make(outside, backend, False), 0)
+    return SEL.MaskedFill.apply(self, Tensor._make(outside, backend, False), 0)
 
 
 @tensor_method("tril")

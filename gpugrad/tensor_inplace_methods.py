@@ -10,6 +10,7 @@ leaf tensor.
 from . import random as _random
 from .inplace import apply_inplace
 from .ops import elementwise as E
+from .ops import selection as SEL
 from .ops import matmul as M
 from .ops import random as R
 from .ops import shape as S
@@ -84,8 +85,8 @@ def clamp_(self, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # tensor bounds, positionally
-        return apply_inplace(E.Clamp, self, min, max)
-    return apply_inplace(E.Clamp, self, min=min, max=max)
+        return apply_inplace(SEL.Clamp, self, min, max)
+    return apply_inplace(SEL.Clamp, self, min=min, max=max)
 
 
 Tensor.clip_ = clamp_
@@ -107,13 +108,13 @@ def clamp_max_(self, max):
 def masked_fill_(self, mask, value):
     """Set the entries where ``mask`` (a bool tensor broadcast to self's shape) is true to
     ``value`` (a number or a 0-d tensor), in place; returns self."""
-    return apply_inplace(E.MaskedFill, self, _mask(self, mask), value)
+    return apply_inplace(SEL.MaskedFill, self, _mask(self, mask), value)
 
 
 @_method("masked_fill")
 def masked_fill(self, mask, value):
     """A copy of self with ``value`` where ``mask`` (a bool tensor) is true."""
-    return E.MaskedFill.apply(self, _mask(self, mask), value)
+    return SEL.MaskedFill.apply(self, _mask(self, mask), value)
 
 
 def _mask(self, mask):

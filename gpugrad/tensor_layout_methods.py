@@ -10,7 +10,7 @@ copy.
 import math
 import operator
 
-from .ops import elementwise as E
+from .ops import casts as CASTS
 from .ops import shape as S
 from .ops.broadcast import normalize_dims
 from .tensor_api import tensor_method
@@ -145,7 +145,7 @@ def repeat(self, *sizes):
     expanded = tuple(x for r, s in zip(sizes, shape) for x in (r, s))
     final = tuple(r * s for r, s in zip(sizes, shape))
     if all(r == 1 for r in sizes):  # nothing to expand, but still a copy, as in PyTorch
-        return E.Identity.apply(self.reshape(final))
+        return CASTS.Identity.apply(self.reshape(final))
     return self.reshape(interleaved).expand(expanded).reshape(final)
 
 
@@ -177,7 +177,7 @@ def roll(self, shifts, dims=None):
         shift = shift % size if size else 0
         if shift:
             out = cat([out.narrow(d, size - shift, shift), out.narrow(d, 0, size - shift)], d)
-    return out if out is not self else E.Identity.apply(self)
+    return out if out is not self else CASTS.Identity.apply(self)
 
 
 @tensor_method("flip")
@@ -187,7 +187,7 @@ def flip(self, *dims):
     normalized = normalize_dims(dims, self.ndim, "flip")  # (which refuses repeated dims)
     index = tuple(slice(None, None, -1) if d in normalized else slice(None)
                   for d in range(self.ndim))
-    return E.Identity.apply(S.Getitem.apply(self, index=index))
+    return CASTS.Identity.apply(S.Getitem.apply(self, index=index))
 
 
 @tensor_method("fliplr")

@@ -7,6 +7,7 @@ from . import dtypes as _dtypes
 from .backends.base import ACTIVATIONS
 from .engine.function import devices_differ_error
 from .ops import elementwise as E
+from .ops import selection as SEL
 from .ops import fused as F
 from .ops import matmul as M
 from .ops import reduce as R
@@ -123,13 +124,13 @@ def sign(self):
 @_method("maximum")
 def maximum(self, other):
     """The larger of ``self`` and ``other``, elementwise (broadcast)."""
-    return E.Maximum.apply(self, other)
+    return SEL.Maximum.apply(self, other)
 
 
 @_method("minimum")
 def minimum(self, other):
     """The smaller of ``self`` and ``other``, elementwise (broadcast)."""
-    return E.Minimum.apply(self, other)
+    return SEL.Minimum.apply(self, other)
 
 
 @_method("clamp")
@@ -142,8 +143,8 @@ def clamp(self, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # tensor bounds, positionally
-        return E.Clamp.apply(self, min, max)
-    return E.Clamp.apply(self, min=min, max=max)
+        return SEL.Clamp.apply(self, min, max)
+    return SEL.Clamp.apply(self, min=min, max=max)
 
 
 Tensor.clip = clamp

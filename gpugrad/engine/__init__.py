@@ -8,8 +8,10 @@ from .function import (AccumulateGrad, Function, bind_tensor_type, devices_diffe
                        modified_error)
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, modes, no_grad,
                         set_grad_enabled)
-from .graph import (FREED_GRAPH_MESSAGE, backward, cast_to_input_dtypes, default_root_grad,
-                    gc_paused, grad, pause_gc, resume_gc, run_backward, topological_order)
+from .entry_points import backward, default_root_grad, grad
+from .gc_pause import gc_paused, pause_gc, resume_gc
+from .graph import FREED_GRAPH_MESSAGE, cast_to_input_dtypes, run_backward
+from .topology import topological_order
 from .hooks import RemovableHandle, register_backward_hook, register_forward_hook
 
 __all__ = ["AccumulateGrad", "Function", "bind_tensor_type", "devices_differ_error",

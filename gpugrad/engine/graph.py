@@ -2,92 +2,31 @@
 
 Graph nodes are op instances (``Function`` objects, each the ``grad_fn`` of the tensor it
 produced) and leaf tensors that require grad. ``backward`` walks them in reverse topological
-order, calls each op's ``backward`` (written with Tensor ops, so ``create_graph=True`` records
-a graph of the backward pass and gives higher derivatives), and sums the gradients that meet.
+order, calls each op's backward and sums the gradients that meet. With ``create_graph=True`` it
+calls ``backward`` (written with Tensor ops, so a graph of the backward pass is recorded and
+gives higher derivatives); otherwise ``backward_arrays`` on backend arrays through the backend
+contract (an op without one runs ``backward`` on wrapped arrays), summing in place into
+buffers only the engine has seen.
 """
-import gc as _gc
 import operator
 import threading
 import weakref
 
+from .. import dtypes as _dtypes
 from . import hooks as _hooks
+from .gc_pause import pause_gc, resume_gc
 from .grad_mode import modes
+from .topology import topological_order
+
+# The Tensor class (``bind_tensor_type``, called by ``function.bind_tensor_type``): the raw
+# backward path wraps arrays in it only where the user sees a gradient.
+Tensor = None
 
 
-class gc_paused:
-    """Suspend the cyclic garbage collector for a block (a no-op if it is already off).
-
-    The engine allocates a few objects per graph node while the whole graph is alive; every
-    full collection triggered then walks the entire graph, which made backward through a
-    million nodes several times slower. Graph objects form no cycles, so reference counting
-    frees them anyway. The collector is process-wide, so blocks in several threads are counted:
-    the first to enter turns it off, the last to leave turns it back on if it was on.
-    """
-
-    __slots__ = ()
-
-    def __enter__(self):
-        pause_gc()
-        return self
-
-    def __exit__(self, *exc):
-        resume_gc()
-        return False
-
-
-_gc_pauses = [0, False]  # [blocks running, whether the collector was on before the first]
-_gc_lock = threading.Lock()
-
-
-def pause_gc():
-    """Enter a ``gc_paused`` block (``resume_gc`` leaves it)."""
-    _gc_lock.acquire()
-    if not _gc_pauses[0]:
-        _gc_pauses[1] = _gc.isenabled()
-        _gc.disable()
-    _gc_pauses[0] += 1
-    _gc_lock.release()
-
-
-def resume_gc():
-    """Leave a ``gc_paused`` block."""
-    _gc_lock.acquire()
-    _gc_pauses[0] -= 1
-    if not _gc_pauses[0] and _gc_pauses[1]:
-        _gc.enable()
-    _gc_lock.release()
-
-
-def topological_order(roots, parents_of, first_parent_first=False):
-    """Nodes reachable from ``roots``, each after all of its parents (inputs first).
-
-    Iterative depth-first search, so graphs of any depth work without recursion. ``parents_of``
-    maps a node to a sequence of parent nodes (``None`` entries are skipped). Shared by the
-    tensor engine and the scalar ``Value``. ``first_parent_first``: of a node's parents, the
-    first is placed (with everything above it) last, so a reversed order finishes it first.
-    """
-    # Depth-first with an explicit stack of (node, expanded) pairs: a node is emitted when its
-    # "expanded" entry comes back to the top, i.e. after everything pushed above it (its
-    # parents). Nodes go in the set themselves (hashed by identity: no op or Value defines
-    # __eq__ for hashing, and Tensor keeps object.__hash__), which is faster than keying by id().
-    order = []
-    visited = set()
-    mark, emit = visited.add, order.append
-    stack = [(root, False) for root in reversed(list(roots))]
-    push, pop = stack.append, stack.pop
-    while stack:
-        node, expanded = pop()
-        if expanded:
-            emit(node)
-            continue
-        if node in visited:  # reached again through another path before it was popped
-            continue
-        mark(node)
-        push((node, True))
-        for parent in reversed(parents_of(node)) if first_parent_first else parents_of(node):
-            if parent is not None and parent not in visited:
-                push((parent, False))
-    return order
+def bind_tensor_type(tensor_type):
+    """Make the engine show gradients as ``tensor_type`` (gpugrad's ``Tensor``)."""
+    global Tensor
+    Tensor = tensor_type
 
 
 FREED_GRAPH_MESSAGE = (
@@ -169,7 +108,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
 
 
 def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
+    # Without create_graph gradients flow as backend arrays (``raw``): each op's
+    # ``backward_arrays`` computes them and no Tensor or Function is made per product or sum;
+    # arrays become Tensors only where the user sees them (hooks, ``.grad``, ``gg.grad``).
+    raw = not create_graph
     grads = {}  # node -> gradient summed so far (nodes hash by identity)
+    owned = set()  # nodes whose summed gradient is a buffer only the engine has seen
     root_nodes = []
     for i, (tensor, grad) in enumerate(zip(roots, root_grads)):
         node = tensor._node()
@@ -178,12 +122,16 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
                 f"element {i} of tensors does not require grad and does not have a grad_fn; "
                 f"make the inputs require grad (requires_grad=True) before computing it"
             )
-        grads[node] = grads[node] + grad if node in grads else grad
+        if raw:
+            grad = grad._data
+            grads[node] = _sum(backend_of(node), grads[node], grad) if node in grads else grad
+        else:
+            grads[node] = grads[node] + grad if node in grads else grad
         root_nodes.append(node)
 
     # ids of arrays already visible to the user (root gradients, .grad set in this pass)
     handed_out = {id(g._data) for g in root_grads}
-    wanted = None
+    wanted = captured = None
     if inputs is not None:
         wanted = {}
         for i, t in enumerate(inputs):
@@ -194,8 +142,9 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
 
     pause_gc()
     state = modes  # this thread's modes: another thread's forward keeps recording meanwhile
-    prev_mode = state.grad_enabled
+    prev_mode, prev_autocast = state.grad_enabled, state.autocast
     state.grad_enabled = bool(create_graph)
+    state.autocast = None  # backward runs each op in its forward's dtypes, as in PyTorch
     backward_hooks = _hooks.backward_hooks  # tools watching gradients (anomaly detection)
     pre_hooks = _hooks.backward_pre_hooks  # tools timing each node (the profiler)
     pop = grads.pop
@@ -212,6 +161,8 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
             if grad is None:
                 continue
             if node._is_leaf_tensor:
+                if raw:
+                    grad = Tensor._make(grad, node._backend, False)
                 if node._hooks:
                     grad = _run_hooks(node._hooks, grad, handed_out)
                 if wanted is None:
@@ -228,41 +179,51 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
                         captured[i] = grad
                 continue
             # an op node
-            if node.tensor_hooks:
-                grad = _run_hooks(node.tensor_hooks, grad, handed_out)
-            if wanted is not None:
-                for i in wanted.get(node, ()):
-                    captured[i] = grad
-            elif node.retained is not None:
-                retained = node.retained()
-                if retained is not None:
-                    if retained.grad is None:
-                        retained.grad = grad if create_graph else _adopt(grad, handed_out)
-                    else:
-                        retained.grad = retained.grad + grad
+            if node.tensor_hooks or node.retained is not None or \
+                    wanted is not None and node in wanted:
+                grad = _show_op_grad(node, grad, raw, wanted, captured, create_graph,
+                                     handed_out)
             if node.released:
                 raise RuntimeError(FREED_GRAPH_MESSAGE)
             if node.inputs is not None or node._out_version is not None:
                 node.check_saved_versions()
             if pre_hooks:
+                shown = Tensor._make(grad, backend_of(node), False) if raw else grad
                 for hook in pre_hooks:
-                    hook(node, grad)
-            input_grads = node.backward(grad)
+                    hook(node, shown)
+            if not raw:
+                input_grads = node.backward(grad)
+            elif node.backward_arrays is None:
+                input_grads = backward_through_tensors(node, grad)
+            else:
+                input_grads = node.backward_arrays(grad)
             if backward_hooks:
+                shown = _as_tensors(node, input_grads) if raw else input_grads
                 for hook in backward_hooks:
-                    hook(node, input_grads)
+                    hook(node, shown)
             if not retain_graph:
                 node.release()
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
             if node.input_dtypes is not None:  # inputs of mixed float dtypes (f32 * f64 0-d)
-                input_grads = cast_to_input_dtypes(input_grads, node.input_dtypes)
+                input_grads = (cast_arrays_to_input_dtypes(backend_of(node), input_grads,
+                                                           node.input_dtypes) if raw else
+                               cast_to_input_dtypes(input_grads, node.input_dtypes))
             for parent, parent_grad in zip(node.next_nodes, input_grads):
-                if parent is not None and parent_grad is not None:
-                    if parent in grads:
-                        grads[parent] = grads[parent] + parent_grad
-                    else:
-                        grads[parent] = parent_grad
+                if parent is None or parent_grad is None:
+                    continue
+                summed = grads.get(parent)
+                if summed is None:
+                    grads[parent] = parent_grad
+                elif not raw:
+                    grads[parent] = summed + parent_grad
+                elif parent in owned and summed.shape == parent_grad.shape and \
+                        summed.dtype == parent_grad.dtype:
+                    backend_of(parent).binary("add", summed, parent_grad, None, summed)
+                else:  # a fresh buffer, which later gradients are added into in place
+                    grads[parent] = _sum(backend_of(parent), summed, parent_grad)
+                    if hasattr(summed, "shape"):
+                        owned.add(parent)
         if leaf_grads:
             _accumulate_lock.acquire()  # threads may backpropagate into shared leaves at once
             try:
@@ -271,7 +232,7 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
             finally:
                 _accumulate_lock.release()
     finally:
-        state.grad_enabled = prev_mode
+        state.grad_enabled, state.autocast = prev_mode, prev_autocast
         resume_gc()
 
     if wanted is None:
@@ -285,10 +246,79 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
     return captured
 
 
+def _show_op_grad(node, grad, raw, wanted, captured, create_graph, handed_out):
+    """Run an op node's tensor hooks on its output's gradient, capture it for ``gg.grad`` or
+    store it as a retained ``.grad``; returns the gradient backward goes on with (a hook may
+    replace it), an array again on the raw path."""
+    if raw:
+        grad = Tensor._make(grad, backend_of(node), False)
+    if node.tensor_hooks:
+        grad = _run_hooks(node.tensor_hooks, grad, handed_out)
+    if wanted is not None:
+        for i in wanted.get(node, ()):
+            captured[i] = grad
+    elif node.retained is not None:
+        retained = node.retained()
+        if retained is not None:
+            if retained.grad is None:
+                retained.grad = grad if create_graph else _adopt(grad, handed_out)
+            else:
+                retained.grad = retained.grad + grad
+    return grad._data if raw else grad
+
+
+def backend_of(node):
+    """The backend of a graph node's output (a leaf tensor's own). A node that selects one
+    output of another (a custom function's) has the backend of the node it selects from."""
+    if node._is_leaf_tensor:
+        return node._backend
+    backend = getattr(node, "backend", None)
+    return backend_of(node.next_nodes[0]) if backend is None else backend
+
+
+def _sum(backend, a, b):
+    """``a + b`` as a new array (in PyTorch's promoted dtype when the dtypes differ); other
+    gradient objects (a custom function's per-output gradients) add with ``+``."""
+    if not hasattr(a, "shape"):
+        return a + b
+    dtype = None
+    if a.dtype != b.dtype:
+        dtype = _dtypes.binary_result_type(backend.dtype(a), 2 if a.ndim else 1,
+                                           backend.dtype(b), 2 if b.ndim else 1)
+    return backend.binary("add", a, b, dtype)
+
+
+def backward_through_tensors(node, grad):
+    """``node.backward`` on the array ``grad`` (wrapped in a Tensor), its gradients back as
+    arrays: how the raw path runs an op without ``backward_arrays`` (the engine has turned
+    grad mode off, so the Tensor ops record nothing). Other gradient objects pass unchanged."""
+    if hasattr(grad, "shape"):
+        grad = Tensor._make(grad, backend_of(node), False)
+    result = node.backward(grad)
+    if type(result) is not tuple:
+        return result._data if isinstance(result, Tensor) else result
+    return tuple(g._data if isinstance(g, Tensor) else g for g in result)
+
+
+def _as_tensors(node, input_grads):
+    """The raw path's gradients as Tensors, for hooks that watch every op's backward."""
+    grads = input_grads if type(input_grads) is tuple else (input_grads,)
+    shown = tuple(g if g is None or not hasattr(g, "shape") else
+                  Tensor._make(g, backend_of(node if p is None else p), False)
+                  for g, p in zip(grads, node.next_nodes + (None,) * len(grads)))
+    return shown if type(input_grads) is tuple else shown[0]
+
+
 def cast_to_input_dtypes(grads, dtypes):
     """Each gradient in its input's dtype, as PyTorch's engine casts them: an op computing in a
     promoted dtype returns gradients in that dtype."""
     return tuple(g if g is None or d is None or g.dtype is d else g.to(d)
+                 for g, d in zip(grads, dtypes))
+
+
+def cast_arrays_to_input_dtypes(backend, grads, dtypes):
+    """``cast_to_input_dtypes`` for the raw path's arrays."""
+    return tuple(g if g is None or d is None or backend.dtype(g) is d else backend.cast(g, d)
                  for g, d in zip(grads, dtypes))
 
 
@@ -318,63 +348,3 @@ def _run_hooks(hooks, grad, handed_out):
             grad = result
             handed_out.add(id(grad._data))  # the hook's caller may keep that tensor
     return grad
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
-    """Gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
-
-    ``outputs`` and ``inputs`` are tensors or sequences of tensors; ``grad_outputs`` gives the
-    vector of the vector-Jacobian product (needed for non-scalar outputs). Returns a tuple with
-    one gradient per input (``None`` for unused inputs when ``allow_unused=True``). ``.grad``
-    attributes are left untouched. ``retain_graph`` defaults to ``create_graph``.
-    """
-    single_output = not isinstance(outputs, (list, tuple))
-    outputs = [outputs] if single_output else list(outputs)
-    inputs = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
-    elif not isinstance(grad_outputs, (list, tuple)):
-        grad_outputs = [grad_outputs]
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(
-            f"grad_outputs has {len(grad_outputs)} entries but there are {len(outputs)} outputs"
-        )
-    for i, t in enumerate(inputs):
-        if not t.requires_grad:
-            raise RuntimeError(f"input {i} of gg.grad does not require grad")
-    root_grads = [default_root_grad(o, g) for o, g in zip(outputs, grad_outputs)]
-    if retain_graph is None:
-        retain_graph = create_graph
-    return tuple(run_backward(outputs, root_grads, retain_graph, create_graph, inputs,
-                              allow_unused))
-
-
-def default_root_grad(output, grad):
-    if grad is not None:
-        if tuple(grad.shape) != tuple(output.shape):
-            raise RuntimeError(
-                f"Mismatch in shape: grad_output has shape {tuple(grad.shape)} and output has "
-                f"shape {tuple(output.shape)}"
-            )
-        return grad
-    if output.numel() != 1:
-        raise RuntimeError(
-            f"grad can be implicitly created only for scalar outputs, but the output has shape "
-            f"{tuple(output.shape)}; pass gradient= (a tensor of that shape) or reduce it first, "
-            f"e.g. with .sum()"
-        )
-    return output._ones_like()
-
-
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
-    """``gg.autograd.backward``: accumulate gradients of ``tensors`` into the leaves' ``.grad``."""
-    tensors = [tensors] if not isinstance(tensors, (list, tuple)) else list(tensors)
-    if grad_tensors is None:
-        grad_tensors = [None] * len(tensors)
-    elif not isinstance(grad_tensors, (list, tuple)):
-        grad_tensors = [grad_tensors]
-    if retain_graph is None:
-        retain_graph = create_graph
-    root_grads = [default_root_grad(t, g) for t, g in zip(tensors, grad_tensors)]
-    run_backward(tensors, root_grads, retain_graph, create_graph)

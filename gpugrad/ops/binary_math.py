@@ -12,6 +12,8 @@ class Atan2(_Binary):
     """``atan2(a, b)``: the angle of the point ``(b, a)``, in ``[-pi, pi]``; integer operands give
     the default float. Gradients ``grad * b / (a² + b²)`` and ``-grad * a / (a² + b²)``."""
 
+    autocast = "promote"
+
     save_inputs = True
     op = "atan2"
     result_dtype = staticmethod(_dtypes.default_float_for)

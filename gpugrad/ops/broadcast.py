@@ -54,20 +54,58 @@ def checked_binary(backend, op_name, a, b, dtype=None, out=None):
         raise RuntimeError(f"{op_name}: {exc}") from None
 
 
+class _SameShape:
+    """The ``shape`` of ``sum_to`` for an operand whose shape is the result's: its gradient
+    needs no reduction. Ops record it instead of the operand's shape tuple (a tuple per operand
+    kept alive per op is work for the cyclic garbage collector while the graph lives)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "SAME_SHAPE"
+
+
+SAME_SHAPE = _SameShape()
+
+
 def sum_to(grad, shape):
-    """Sum a broadcast gradient back down to ``shape`` (None for a number: no gradient)."""
+    """Sum a broadcast gradient back down to ``shape`` (None for a number: no gradient;
+    ``SAME_SHAPE``: the gradient's own)."""
+    if shape is SAME_SHAPE:
+        return grad
     if shape is None:
         return None
     gshape = grad.shape
     if gshape == shape:
         return grad
-    lead = len(gshape) - len(shape)
-    dims = tuple(range(lead)) + tuple(
-        i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1
-    )
+    dims = summed_dims(gshape, shape)
     if dims:
         grad = grad.sum(dim=dims, keepdim=True)
     return grad.reshape(shape) if grad.shape != shape else grad
+
+
+def summed_dims(grad_shape, shape):
+    """The dimensions of a gradient of ``grad_shape`` that broadcasting from ``shape`` made:
+    the leading ones it added and those where ``shape`` has 1 (``sum_to`` sums over them)."""
+    lead = len(grad_shape) - len(shape)
+    return tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and grad_shape[i + lead] != 1
+    )
+
+
+def sum_to_array(backend, grad, shape):
+    """``sum_to`` on a backend array (None for a number's shape: no gradient)."""
+    if shape is SAME_SHAPE:
+        return grad
+    if shape is None:
+        return None
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    dims = summed_dims(gshape, shape)
+    if dims:
+        grad = backend.reduce("sum", grad, None if len(dims) == len(gshape) else dims, True)
+    return backend.reshape(grad, shape) if grad.shape != shape else grad
 
 
 def normalize_dims(dim, ndim, op_name="reduction"):

@@ -80,7 +80,8 @@ def _conv2d(x, weight, bias, stride, padding, dilation, groups):
             cols.reshape(groups, rows, n * oh * ow)
     out = out.reshape(out_channels, n, oh, ow)
     if bias is not None:
-        out = out + bias.reshape(out_channels, 1, 1, 1)
+        # in the output's dtype: under gg.autocast the product is low precision, the bias not
+        out = out + bias.reshape(out_channels, 1, 1, 1).to(out.dtype)
     return out.permute(1, 0, 2, 3).contiguous()
 
 

@@ -1,4 +1,4 @@
-"""Elementwise ops with broadcasting: arithmetic, unary math, activations, where, clamp.
+"""Elementwise ops with broadcasting: arithmetic, unary math, activations, where.
 
 Result dtypes follow PyTorch's promotion (``gpugrad.dtypes``), decided here from the operands'
 dtypes and classes before the backend computes, so they do not depend on NumPy's own rules.
@@ -6,7 +6,8 @@ dtypes and classes before the backend computes, so they do not depend on NumPy's
 from .. import dtypes as _dtypes
 from ..engine.function import Function
 from .. import tensor as _tensor
-from .broadcast import broadcast_shapes, checked_binary, sum_to
+from ..engine.graph import backward_through_tensors
+from .broadcast import SAME_SHAPE, broadcast_shapes, checked_binary, sum_to, sum_to_array
 from .fused import BiasActGrad
 
 _scalar_dtype = _dtypes.scalar_dtype
@@ -46,6 +47,37 @@ def promoted_dtype(backend, a, b):
     return _binary_result_type(da, ca, db, cb)
 
 
+def data_of(x):
+    """A saved input's backend array (a number stays itself)."""
+    return getattr(x, "_data", x)
+
+
+def binary_arrays(op_class, backend, a, b):
+    """What ``op_class.apply(a, b)`` computes, on backend arrays or numbers and in the same
+    dtype, without a Function: the products of the ops' ``backward_arrays``."""
+    result_dtype = op_class.result_dtype
+    if getattr(a, "shape", None) is not None and getattr(b, "shape", None) is not None \
+            and a.dtype is b.dtype:
+        dtype = None if result_dtype is None else result_dtype(backend.dtype(a))
+    else:
+        dtype = promoted_dtype(backend, a, b)
+        if result_dtype is not None:
+            dtype = result_dtype(dtype)
+    return backend.binary(op_class.op, a, b, dtype)
+
+
+def where_arrays(backend, cond, a, b):
+    """What ``Where.apply(cond, a, b)`` computes, on arrays (or numbers for ``a``, ``b``)."""
+    return backend.where(cond, a, b, promoted_dtype(backend, a, b))
+
+
+# what a binary op records of its operands' shapes when no gradient needs a reduction (the
+# common case): shared constants, so the graph keeps no shape tuples per op
+_BOTH_SAME = (SAME_SHAPE, SAME_SHAPE)
+_NUMBER_AND_SAME = (None, SAME_SHAPE)
+_SAME_AND_NUMBER = (SAME_SHAPE, None)
+
+
 class _Binary(Function):
     """A broadcasting binary op; ``op`` names the backend primitive. Operands may be numbers,
     whose ``shapes`` entry is None (they get no gradient). The result dtype is PyTorch's
@@ -59,7 +91,12 @@ class _Binary(Function):
     def forward(self, a, b, out=None):
         backend = self.backend
         shape_a, shape_b = getattr(a, "shape", None), getattr(b, "shape", None)
-        self.shapes = (shape_a, shape_b)
+        if shape_a is None:
+            self.shapes = _NUMBER_AND_SAME
+        elif shape_b is None:
+            self.shapes = _SAME_AND_NUMBER
+        else:
+            self.shapes = _BOTH_SAME if shape_a == shape_b else (shape_a, shape_b)
         if shape_a is not None and shape_b is not None:
             if a.dtype is b.dtype and out is None:  # one dtype (the common case): it stays
                 dtype = None if self.result_dtype is None else \
@@ -104,6 +141,11 @@ class Add(_Binary):
     def backward(self, grad):
         return sum_to(grad, self.shapes[0]), sum_to(grad, self.shapes[1])
 
+    def backward_arrays(self, grad):
+        backend, (sa, sb), (na, nb) = self.backend, self.shapes, self.next_nodes
+        return (None if na is None else sum_to_array(backend, grad, sa),
+                None if nb is None else sum_to_array(backend, grad, sb))
+
 
 class Sub(_Binary):
     op = "sub"
@@ -118,6 +160,11 @@ class Sub(_Binary):
         gb = None if self.shapes[1] is None else sum_to(-grad, self.shapes[1])
         return sum_to(grad, self.shapes[0]), gb
 
+    def backward_arrays(self, grad):
+        backend, (sa, sb), (na, nb) = self.backend, self.shapes, self.next_nodes
+        gb = None if nb is None else sum_to_array(backend, backend.unary("neg", grad), sb)
+        return (None if na is None else sum_to_array(backend, grad, sa)), gb
+
 
 class Mul(_Binary):
     save_inputs = True
@@ -127,6 +174,16 @@ class Mul(_Binary):
         a, b = self.inputs
         ga = None if self.shapes[0] is None else sum_to(grad * b, self.shapes[0])
         gb = None if self.shapes[1] is None else sum_to(grad * a, self.shapes[1])
+        return ga, gb
+
+    def backward_arrays(self, grad):
+        a, b = self.inputs
+        backend, (sa, sb), (na, nb) = self.backend, self.shapes, self.next_nodes
+        ga = gb = None
+        if na is not None:
+            ga = sum_to_array(backend, binary_arrays(Mul, backend, grad, data_of(b)), sa)
+        if nb is not None:
+            gb = sum_to_array(backend, binary_arrays(Mul, backend, grad, data_of(a)), sb)
         return ga, gb
 
 
@@ -143,6 +200,18 @@ class Div(_Binary):
         gb = None if self.shapes[1] is None else sum_to(-grad * a / (b * b), self.shapes[1])
         return ga, gb
 
+    def backward_arrays(self, grad):
+        a, b = data_of(self.inputs[0]), data_of(self.inputs[1])
+        backend, (sa, sb), (na, nb) = self.backend, self.shapes, self.next_nodes
+        ga = gb = None
+        if na is not None:
+            ga = sum_to_array(backend, binary_arrays(Div, backend, grad, b), sa)
+        if nb is not None:
+            scaled = binary_arrays(Mul, backend, backend.unary("neg", grad), a)
+            gb = binary_arrays(Div, backend, scaled, binary_arrays(Mul, backend, b, b))
+            gb = sum_to_array(backend, gb, sb)
+        return ga, gb
+
 
 class Pow(_Binary):
     """``a ** b`` with PyTorch's gradients (``pow_backward``, ``pow_backward_self``,
@@ -151,6 +220,8 @@ class Pow(_Binary):
     ``a ** b * log(a)`` as 0 where ``a == 0`` and ``b >= 0`` (so it is -inf at ``0 ** -1``).
     The output is not saved (``x **= 0.5; x **= w`` works, as in PyTorch): the exponent's
     gradient recomputes ``a ** b``."""
+
+    autocast = "gpu_float32"
 
     save_inputs = True
 
@@ -179,6 +250,22 @@ class Pow(_Binary):
             gb = grad * Where.apply(zero_base, 0.0, base ** b * base.log())
             gb = sum_to(gb, self.shapes[1])
         return ga, gb
+
+    def backward_arrays(self, grad):
+        if self.shapes[1] is not None:  # a tensor exponent: the rarer case, on Tensors
+            return backward_through_tensors(self, grad)
+        a, b = self.inputs[0]._data, self.inputs[1]
+        backend = self.backend
+        if b == 0:
+            ga = backend.full(a.shape, 0.0, backend.dtype(a))
+        elif b == 1:
+            ga = grad
+        elif b == 2:
+            ga = binary_arrays(Mul, backend, grad, binary_arrays(Mul, backend, a, 2.0))
+        else:
+            power = binary_arrays(Pow, backend, a, b - 1)
+            ga = binary_arrays(Mul, backend, grad, binary_arrays(Mul, backend, b, power))
+        return sum_to_array(backend, ga, self.shapes[0]), None
 
 
 class _Unary(Function):
@@ -214,21 +301,32 @@ class Neg(_Unary):
     def backward(self, grad):
         return -grad
 
+    def backward_arrays(self, grad):
+        return self.backend.unary("neg", grad)
+
 
 class Exp(_Unary):
+    autocast = "gpu_float32"
     save_output = True
     op = "exp"
 
     def backward(self, grad):
         return grad * self.output()
 
+    def backward_arrays(self, grad):
+        return binary_arrays(Mul, self.backend, grad, self._out)
+
 
 class Log(_Unary):
+    autocast = "gpu_float32"
     save_inputs = True
     op = "log"
 
     def backward(self, grad):
         return grad / self.inputs[0]
+
+    def backward_arrays(self, grad):
+        return binary_arrays(Div, self.backend, grad, self.inputs[0]._data)
 
 
 def zero_gradient(grad):
@@ -271,6 +369,10 @@ class Sqrt(_Unary):
     def backward(self, grad):
         return grad / (self.output() * 2.0)
 
+    def backward_arrays(self, grad):
+        backend = self.backend
+        return binary_arrays(Div, backend, grad, binary_arrays(Mul, backend, self._out, 2.0))
+
 
 class Abs(_Unary):
     """``|a|``; gradient ``grad * sgn(a)``, 0 at 0 and at NaN, as PyTorch."""
@@ -297,6 +399,9 @@ class _Activation(_Unary):
     def backward(self, grad):
         return BiasActGrad.apply(grad, self.output(), act=self.op)
 
+    def backward_arrays(self, grad):
+        return self.backend.bias_act_backward(grad, self._out, self.op)
+
 
 class Tanh(_Activation):
     op = "tanh"
@@ -308,35 +413,6 @@ class Relu(_Activation):
 
 class Sigmoid(_Activation):
     op = "sigmoid"
-
-
-class _MaxMin(_Binary):
-    """maximum/minimum; PyTorch's gradient: ``where(a == b, grad / 2, grad)``, set to 0 for the
-    operand the other one beats. A NaN beats nothing and is beaten by nothing, so both operands
-    of a NaN get the whole gradient."""
-
-    save_inputs = True
-    winner = None  # comparison under which ``a`` takes the whole gradient
-
-    def backward(self, grad):
-        a, b = self.inputs
-        ta = _tensor.as_tensor_like(a, b)
-        tb = _tensor.as_tensor_like(b, ta)
-        shared = Where.apply(ta == tb, grad / 2, grad)
-        ga = gb = None
-        if self.shapes[0] is not None:
-            ga = sum_to(Where.apply(tb._compare(self.winner, ta), 0.0, shared), self.shapes[0])
-        if self.shapes[1] is not None:
-            gb = sum_to(Where.apply(ta._compare(self.winner, tb), 0.0, shared), self.shapes[1])
-        return ga, gb
-
-
-class Maximum(_MaxMin):
-    op, winner = "maximum", "gt"
-
-
-class Minimum(_MaxMin):
-    op, winner = "minimum", "lt"
 
 
 class Where(Function):
@@ -365,119 +441,12 @@ class Where(Function):
         gb = None if self.shapes[1] is None else sum_to(Where.apply(cond, 0.0, grad), self.shapes[1])
         return None, ga, gb
 
-
-class MaskedFill(Function):
-    """``a`` with ``value`` (a number or a 0-d tensor, which gets the gradient of the filled
-    entries) where ``mask``, a bool tensor broadcast to ``a``'s shape, is true; in place as
-    ``masked_fill_``. The filled entries of ``a`` get no gradient."""
-
-    supports_out = True
-
-    def forward(self, a, mask, value, out=None):
-        backend = self.backend
-        self.value_shape = getattr(value, "shape", None)
-        if self.value_shape:
-            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
-                               f"tensor with {len(self.value_shape)} dimension(s).")
-        if backend.dtype(mask) is not _dtypes.bool_:
-            raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
-                               f"dtype {backend.dtype(mask).name}")
-        self.saved = mask
-        return backend.where(mask, value, a, backend.dtype(a), out)
-
-    def backward(self, grad):
-        mask = _tensor.Tensor._make(self.saved, self.backend, False)
-        grad_value = None if self.value_shape is None else Where.apply(mask, grad, 0.0).sum()
-        return Where.apply(mask, 0.0, grad), None, grad_value
-
-
-class Clamp(Function):
-    """``clamp(x, min, max)``: ``minimum(maximum(x, min), max)``, with PyTorch's gradients
-    (``clamp_backward``, ``clamp_backward_min_max``): ``x`` gets it where
-    ``min <= x <= max`` (the bounds included; NaN gets none).
-
-    Bounds are numbers, as keywords (``Clamp.apply(x, min=0.0)``), or tensors, positionally
-    (``Clamp.apply(x, lo, hi)``, None for an absent one; they broadcast). A tensor bound gets
-    the gradient where it binds: ``min`` where ``x < min`` and ``min < max``, ``max`` where
-    ``x > max`` or ``max < min`` (with ``min > max`` the result is ``max``).
-    """
-
-    save_inputs = True
-    supports_out = True
-
-    def forward(self, a, min=None, max=None, out=None):
-        backend = self.backend
-        self.bounds = (min, max)
-        self.shapes = tuple(getattr(x, "shape", None) for x in (a, min, max))
-        dtype = promoted_of(backend, a, min, max)  # clamp(int_tensor, 0.5) is float32
-        if self.shapes[1] is not None or self.shapes[2] is not None:
-            kinds = tuple(None if s is None else backend.dtype(x)
-                          for s, x in zip(self.shapes, (a, min, max)))
-            if any(k is not None and k is not dtype for k in kinds):
-                self.input_dtypes = kinds
-        if out is not None:
-            _check_out(dtype, backend, out)
-        result = a
-        if min is not None:
-            result = backend.binary("maximum", result, min, dtype, out)
-        if max is not None:
-            result = backend.binary("minimum", result, max, dtype, out)
-        return result
-
-    def backward(self, grad):
-        x = self.inputs[0]
-        lo, hi = (tuple(self.inputs[1:]) + (None, None))[:2]
-        if len(self.inputs) == 1:
-            lo, hi = self.bounds  # numbers, given as keywords
-        inside = None
-        if lo is not None:
-            inside = x >= lo
-        if hi is not None:
-            inside = x <= hi if inside is None else inside.logical_and(x <= hi)
-        grad_x = grad if inside is None else Where.apply(inside, grad, 0.0)
-        grad_x = sum_to(grad_x, self.shapes[0])
-        if len(self.inputs) == 1:
-            return grad_x
-        grads = [grad_x, None, None]
-        for i in (1, 2):
-            if self.shapes[i] is None or self.next_nodes[i] is None:
-                continue
-            if i == 1:  # min binds below x unless max overrides it
-                binds = x < lo if hi is None else (x < lo).logical_and(lo < hi)
-            else:
-                binds = x > hi if lo is None else (x > hi).logical_or(hi < lo)
-            grads[i] = sum_to(Where.apply(binds, grad, 0.0), self.shapes[i])
-        return tuple(grads[:len(self.inputs)])
-
-
-class Cast(Function):
-    """A dtype conversion; the gradient is cast back to the input's dtype."""
-
-    def forward(self, a, dtype=None):
-        self.in_dtype = self.backend.dtype(a)
-        return self.backend.cast(a, dtype)
-
-    def backward(self, grad):
-        return grad.to(self.in_dtype)
-
-
-class ToDevice(Function):
-    """A copy to another device; the gradient is copied back."""
-
-    def forward(self, a, target=None):
-        self.source = self.backend
-        self.backend = target
-        return target.from_backend(a, self.source)
-
-    def backward(self, grad):
-        return grad.to(self.source.device)
-
-
-class Identity(Function):
-    """A copy that keeps the graph (``clone``)."""
-
-    def forward(self, a):
-        return self.backend.contiguous(a)
-
-    def backward(self, grad):
-        return grad
+    def backward_arrays(self, grad):
+        cond, backend = self.inputs[0]._data, self.backend
+        _, na, nb = self.next_nodes
+        ga = gb = None
+        if na is not None:
+            ga = sum_to_array(backend, where_arrays(backend, cond, grad, 0.0), self.shapes[0])
+        if nb is not None:
+            gb = sum_to_array(backend, where_arrays(backend, cond, 0.0, grad), self.shapes[1])
+        return None, ga, gb

@@ -5,13 +5,14 @@ backwards); the ``cuda`` backend runs them as the custom kernels in ``kernels/``
 passes are themselves ops with backwards, so second derivatives still work.
 """
 from .. import creation
-from .. import engine as _engine
 from ..engine.function import Function
 from ..tensor import Tensor
 
 
 class BiasAct(Function):
     """``act(x + bias)`` for a 2-D ``x`` and 1-D ``bias``; act in identity/relu/tanh/sigmoid."""
+
+    autocast = "lower_precision_fp"
 
     save_output = True
 
@@ -28,13 +29,14 @@ class BiasAct(Function):
         self.act = act
         return self.backend.bias_act(x, bias, act)
 
+    def backward_arrays(self, grad):
+        if self.next_nodes[1] is None:
+            return self.backend.bias_act_backward(grad, self._out, self.act), None
+        # both gradients from one fused primitive (the bias gradient summed as grad_x is
+        # written, not read back)
+        return self.backend.bias_act_grads(grad, self._out, self.act)
+
     def backward(self, grad):
-        if not _engine.modes.grad_enabled and self.next_nodes[1] is not None:
-            # no graph of the backward is recorded: both gradients from one fused primitive
-            # (the bias gradient summed as grad_x is written, not read back)
-            grad_x, grad_bias = self.backend.bias_act_grads(grad._data, self._out, self.act)
-            return (Tensor._make(grad_x, self.backend, False),
-                    Tensor._make(grad_bias, self.backend, False))
         grad_pre = BiasActGrad.apply(grad, self.output(), act=self.act)
         if self.next_nodes[1] is None:
             return grad_pre, None
@@ -73,6 +75,8 @@ class SoftmaxCrossEntropy(Function):
     row is ignored, as in PyTorch). A target outside [0, C) other than ``ignore_index`` raises
     IndexError on cpu and sim; on cuda it gives NaN (a kernel cannot raise)."""
 
+    autocast = "float32"
+
     save_inputs = True
 
     def forward(self, logits, target, reduction="none", ignore_index=-100):
@@ -103,6 +107,12 @@ class SoftmaxCrossEntropy(Function):
         count = None if self.count is None else Tensor._make(self.count, self.backend, False)
         return SoftmaxCrossEntropyGrad.apply(logits, target, lse, grad, count,
                                              ignore_index=self.ignore_index), None
+
+    def backward_arrays(self, grad):
+        logits, target = self.inputs
+        return self.backend.softmax_cross_entropy_backward(
+            logits._data, target._data, self.saved, grad,
+            1 if self.count is None else self.count, self.ignore_index), None
 
 
 class SoftmaxCrossEntropyGrad(Function):

@@ -18,7 +18,9 @@ import math
 
 from ..engine.function import Function
 from .broadcast import sum_to
-from .elementwise import Maximum, Where
+from .broadcast import sum_to_array
+from .elementwise import Mul, Sub, Where, binary_arrays, data_of
+from .selection import Maximum
 
 # PyTorch's ``EPSILON`` of binary_cross_entropy_backward: 1e-12 stored as a float32
 BCE_EPSILON = 9.999999960041972e-13
@@ -38,6 +40,8 @@ class Softplus(Function):
     """``log(1 + exp(beta * x)) / beta``, or ``x`` where ``beta * x > threshold`` (PyTorch's
     ``softplus``). Gradient ``grad * z / (z + 1)`` with ``z = exp(beta * x)``, or ``grad`` above
     the threshold."""
+
+    autocast = "gpu_float32"
 
     save_inputs = True
 
@@ -79,6 +83,8 @@ def _log_sigmoid(backend, a):
 class MSELoss(Function):
     """``(x - t) ** 2``, reduced. Gradients ``norm * (x - t) * grad`` and
     ``norm * (t - x) * grad``, ``norm`` being ``2 / N`` for 'mean' and 2 otherwise."""
+
+    autocast = "float32"
     backward_name = "MseLossBackward0"
 
     save_inputs = True
@@ -101,6 +107,21 @@ class MSELoss(Function):
             gt = sum_to((t - x) * norm * grad, self.shapes[1])
         return gx, gt
 
+    def backward_arrays(self, grad):
+        backend = self.backend
+        x, t = data_of(self.inputs[0]), data_of(self.inputs[1])
+        norm = 2.0 / self.count if self.reduction == "mean" else 2.0
+        grads = []
+        for node, first, second, shape in ((self.next_nodes[0], x, t, self.shapes[0]),
+                                           (self.next_nodes[1], t, x, self.shapes[1])):
+            if node is None:
+                grads.append(None)
+                continue
+            diff = binary_arrays(Sub, backend, first, second)
+            g = binary_arrays(Mul, backend, binary_arrays(Mul, backend, diff, norm), grad)
+            grads.append(sum_to_array(backend, g, shape))
+        return tuple(grads)
+
 
 class BCEWithLogits(Function):
     """``(1 - t) * x - log_weight * log_sigmoid(x)``, times ``weight``, reduced;
@@ -112,6 +133,8 @@ class BCEWithLogits(Function):
     ``-x * grad``, or ``(log_sigmoid(-x) - log_sigmoid(x) * pos_weight) * grad``; each times
     ``weight``, and divided by N for 'mean'. At ``x = 0`` the input's gradient is ``0.5 - t``.
     """
+
+    autocast = "float32"
     backward_name = "BinaryCrossEntropyWithLogitsBackward0"
 
     save_inputs = True
@@ -164,6 +187,8 @@ class BCE(Function):
     1e-12, rounded to float32), finite at ``p`` of exactly 0 and 1; at the target
     ``-logit(p) * grad`` (infinite there); each times ``weight``, and divided by N for 'mean'.
     """
+
+    autocast = "gpu_banned"
     backward_name = "BinaryCrossEntropyBackward0"
 
     save_inputs = True

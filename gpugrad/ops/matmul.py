@@ -1,10 +1,9 @@
 """Matrix product with NumPy/PyTorch rules: 1-D, 2-D and batched (broadcast) operands."""
 import math
 
-from .. import engine as _engine
 from ..engine.function import Function
-from ..tensor import Tensor
-from .broadcast import sum_to
+from ..engine.graph import backward_through_tensors
+from .broadcast import sum_to, sum_to_array
 
 
 def _matmul_shape_error(sa, sb):
@@ -29,6 +28,7 @@ def _same_dtype(backend, a, b, names):
 
 
 class Matmul(Function):
+    autocast = "lower_precision_fp"
     save_inputs = True
 
     def forward(self, a, b):
@@ -65,6 +65,25 @@ class Matmul(Function):
         return (None if ga is None else sum_to(ga, a.shape),
                 None if gb is None else sum_to(gb, b.shape))
 
+    def backward_arrays(self, grad):
+        a, b = self.inputs[0]._data, self.inputs[1]._data
+        if a.ndim < 2 or b.ndim < 2:  # vector operands: the rarer case, on Tensors
+            return backward_through_tensors(self, grad)
+        backend = self.backend
+        ga = gb = None
+        if self.next_nodes[0] is not None:
+            ga = sum_to_array(backend, backend.matmul(grad, _mT(backend, b)), a.shape)
+        if self.next_nodes[1] is not None:
+            gb = sum_to_array(backend, backend.matmul(_mT(backend, a), grad), b.shape)
+        return ga, gb
+
+
+def _mT(backend, a):
+    """The last two dimensions of ``a`` swapped (a view), as ``Tensor.mT``."""
+    axes = list(range(a.ndim))
+    axes[-2], axes[-1] = axes[-1], axes[-2]
+    return backend.permute(a, tuple(axes))
+
 
 class Linear(Function):
     """``x @ weight.T`` for ``weight`` of shape (out, in), as ``torch.nn.functional.linear``.
@@ -73,6 +92,8 @@ class Linear(Function):
     ``grad.T @ x``, already in the weight's (out, in) layout: the engine then keeps it as
     ``.grad`` with no transposing copy, one kernel fewer per layer on a GPU.
     """
+
+    autocast = "lower_precision_fp"
 
     save_inputs = True
 
@@ -88,8 +109,6 @@ class Linear(Function):
 
     def backward(self, grad):
         x, weight = self.inputs
-        if not _engine.modes.grad_enabled:
-            return self._backward_arrays(grad, x, weight)
         gx = grad @ weight if self.next_nodes[0] is not None else None
         gw = None
         if self.next_nodes[1] is not None:
@@ -99,22 +118,19 @@ class Linear(Function):
                 gw = grad.reshape(-1, grad.shape[-1]).mT @ x.reshape(-1, x.shape[-1])
         return gx, gw
 
-    def _backward_arrays(self, grad, x, weight):
-        """The same products on the arrays, when no graph of the backward is recorded (the
-        usual ``loss.backward()``): no Tensor ops for the reshapes and the transpose, whose
-        Python costs more than a small layer's kernels take on a GPU."""
+    def backward_arrays(self, grad):
         backend = self.backend
-        g = grad._data
+        g = grad
         gx = gw = None
         if self.next_nodes[0] is not None:
-            gx = Tensor._make(backend.matmul(g, weight._data), backend, False)
+            gx = backend.matmul(g, self.inputs[1]._data)
         if self.next_nodes[1] is not None:
-            a = x._data
+            a = self.inputs[0]._data
             if a.ndim == 1:
                 g2, a2 = backend.reshape(g, (g.shape[0], 1)), backend.reshape(a, (1, a.shape[0]))
             else:
                 g2 = g if g.ndim == 2 else backend.reshape(g, _rows_of(g.shape))
                 a2 = a if a.ndim == 2 else backend.reshape(a, _rows_of(a.shape))
                 g2 = backend.permute(g2, (1, 0))
-            gw = Tensor._make(backend.matmul(g2, a2), backend, False)
+            gw = backend.matmul(g2, a2)
         return gx, gw

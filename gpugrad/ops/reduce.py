@@ -8,7 +8,7 @@ from ..dtypes import int64
 from ..engine.function import Function
 from ..tensor import Tensor
 from .broadcast import keepdim_shape, reduction_dims
-from .elementwise import Abs, Where
+from .elementwise import Abs, Div, Where, binary_arrays
 from .scan import Cumprod, reverse
 from .shape import Cat, Expand, Getitem, Reshape
 
@@ -18,6 +18,8 @@ def _axis(dims, ndim):
 
 
 class Sum(Function):
+    autocast = "gpu_float32"
+
     def forward(self, a, dim=None, keepdim=False):
         self.in_shape = a.shape
         self.keepdim = keepdim
@@ -32,6 +34,9 @@ class Sum(Function):
         if not self.keepdim and len(self.dims) != len(self.in_shape):
             grad = Reshape.apply(grad, shape=keepdim_shape(self.in_shape, self.dims))
         return Expand.apply(grad, shape=self.in_shape)  # a full reduction broadcasts as is
+
+    def backward_arrays(self, grad):
+        return _spread(self, grad)
 
 
 class Mean(Function):
@@ -54,12 +59,26 @@ class Mean(Function):
             grad = Reshape.apply(grad, shape=keepdim_shape(self.in_shape, self.dims))
         return Expand.apply(grad, shape=self.in_shape)
 
+    def backward_arrays(self, grad):
+        return _spread(self, binary_arrays(Div, self.backend, grad, self.count))
+
+
+def _spread(reduction, grad):
+    """A reduction's gradient array broadcast back over the reduced dims (read-only, as
+    ``Expand`` gives it)."""
+    backend = reduction.backend
+    if not reduction.keepdim and len(reduction.dims) != len(reduction.in_shape):
+        grad = backend.reshape(grad, keepdim_shape(reduction.in_shape, reduction.dims))
+    return backend.broadcast_to(grad, reduction.in_shape, False)
+
 
 class Prod(Function):
     """The product over ``dim`` (an int; None: all). The gradient is the product of the other
     entries of each slice, computed as PyTorch's ``prod_safe_zeros_backward``: the running
     product from the left (exclusive) times the one from the right, exact with any number of
     zeros, and differentiable again."""
+
+    autocast = "float32"
 
     save_inputs = True
 
@@ -286,6 +305,8 @@ class Norm(Function):
     ``p = +-inf`` shared evenly among the entries whose ``|x|`` is the norm (or NaN); none for
     ``p = 0``; ``sign(x)`` is 0 at NaN, as ``torch.sgn``.
     """
+
+    autocast = "gpu_float32"
 
     save_inputs = True
     save_output = True

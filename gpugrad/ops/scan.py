@@ -27,6 +27,8 @@ def reverse_cumsum(t, dim):
 class Cumsum(Function):
     """The running sum along ``dim``; bool and integers give int64."""
 
+    autocast = "gpu_float32"
+
     def forward(self, a, dim=0):
         self.dim = dim
         return self.backend.scan("sum", a, dim)
@@ -37,6 +39,8 @@ class Cumsum(Function):
 
 class Cumprod(Function):
     """The running product along ``dim``; bool and integers give int64."""
+
+    autocast = "gpu_float32"
 
     save_inputs = True
     save_output = True

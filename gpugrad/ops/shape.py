@@ -8,7 +8,7 @@ from ..engine.function import Function, devices_differ_error
 from ..tensor import Tensor
 from .. import inplace, views
 from ..views import ViewFunction, region_of
-from .broadcast import broadcast_mismatch, read_only_error, sum_to
+from .broadcast import broadcast_mismatch, read_only_error, sum_to, sum_to_array
 
 
 def can_view(backend, array, shape):
@@ -35,6 +35,9 @@ class Reshape(ViewFunction):
     def backward(self, grad):
         return grad.reshape(self.in_shape)
 
+    def backward_arrays(self, grad):
+        return self.backend.reshape(grad, self.in_shape)
+
 
 class Permute(ViewFunction):
     """Dimensions reordered (``permute``, ``transpose``, ``T``): always a view."""
@@ -48,10 +51,17 @@ class Permute(ViewFunction):
         return self.backend.permute(a, axes)
 
     def backward(self, grad):
+        return grad.permute(*self.inverse_axes())
+
+    def backward_arrays(self, grad):
+        return self.backend.permute(grad, tuple(self.inverse_axes()))
+
+    def inverse_axes(self):
+        """The permutation that undoes ``axes``."""
         inverse = [0] * len(self.axes)
         for i, axis in enumerate(self.axes):
             inverse[axis] = i
-        return grad.permute(*inverse)
+        return inverse
 
 
 class Expand(Function):
@@ -64,6 +74,9 @@ class Expand(Function):
 
     def backward(self, grad):
         return sum_to(grad, self.in_shape)
+
+    def backward_arrays(self, grad):
+        return sum_to_array(self.backend, grad, self.in_shape)
 
 
 class ExpandView(ViewFunction, Expand):
@@ -110,6 +123,9 @@ class Getitem(ViewFunction):
 
     def backward(self, grad):
         return IndexAdd.apply(grad, shape=self.in_shape, index=self.index, dtype=self.dtype)
+
+    def backward_arrays(self, grad):
+        return self.backend.index_add(self.in_shape, self.index, grad, self.dtype)
 
 
 class IndexAdd(Function):
@@ -250,6 +266,8 @@ def _describe(index):
 
 class Cat(Function):
     """Concatenation; tensors of several dtypes are promoted first, as ``torch.cat`` does."""
+
+    autocast = "promote"
 
     def forward(self, *arrays, dim=0):
         self.dim = dim

@@ -9,6 +9,7 @@ import math
 
 from ..engine.function import Function
 from .broadcast import keepdim_shape, reduction_dims
+from .elementwise import Mul, Sub, binary_arrays
 
 
 def _shifted(backend, a, dim):
@@ -16,6 +17,7 @@ def _shifted(backend, a, dim):
 
 
 class Softmax(Function):
+    autocast = "gpu_float32"
     save_output = True
 
     def forward(self, a, dim=-1):
@@ -27,8 +29,14 @@ class Softmax(Function):
         y = self.output()
         return y * (grad - (grad * y).sum(dim=self.dim, keepdim=True))
 
+    def backward_arrays(self, grad):
+        backend, y = self.backend, self._out
+        dot = backend.reduce("sum", binary_arrays(Mul, backend, grad, y), self.dim, True)
+        return binary_arrays(Mul, backend, y, binary_arrays(Sub, backend, grad, dot))
+
 
 class LogSoftmax(Function):
+    autocast = "gpu_float32"
     save_output = True
 
     def forward(self, a, dim=-1):
@@ -41,6 +49,12 @@ class LogSoftmax(Function):
     def backward(self, grad):
         y = self.output()
         return grad - y.exp() * grad.sum(dim=self.dim, keepdim=True)
+
+    def backward_arrays(self, grad):
+        backend = self.backend
+        total = backend.reduce("sum", grad, self.dim, True)
+        spread = binary_arrays(Mul, backend, backend.unary("exp", self._out), total)
+        return binary_arrays(Sub, backend, grad, spread)
 
 
 class LogSumExp(Function):

@@ -12,7 +12,8 @@ that second derivatives work. Rounding has a zero gradient, as in PyTorch.
 import math
 
 from .. import dtypes as _dtypes
-from .elementwise import Exp, _check_out, _Unary, copy_of, zero_gradient
+from ..engine.graph import backward_through_tensors
+from .elementwise import Add, Div, Exp, Mul, _check_out, _Unary, binary_arrays, copy_of, zero_gradient
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -27,8 +28,15 @@ class _OfInput(_Unary):
     def backward(self, grad):
         return self.derivative(grad, self.inputs[0])
 
+    def backward_arrays(self, grad):
+        if self.derivative_arrays is None:
+            return backward_through_tensors(self, grad)
+        return self.derivative_arrays(self.backend, grad, self.inputs[0]._data)
+
     def derivative(self, grad, x):
         raise NotImplementedError
+
+    derivative_arrays = None  # ``derivative`` on backend arrays, ``(backend, grad, x)``
 
 
 class _OfOutput(_Unary):
@@ -39,8 +47,15 @@ class _OfOutput(_Unary):
     def backward(self, grad):
         return self.derivative(grad, self.output())
 
+    def backward_arrays(self, grad):
+        if self.derivative_arrays is None:
+            return backward_through_tensors(self, grad)
+        return self.derivative_arrays(self.backend, grad, self._out)
+
     def derivative(self, grad, y):
         raise NotImplementedError
+
+    derivative_arrays = None  # ``derivative`` on backend arrays, ``(backend, grad, y)``
 
 
 class Sin(_OfInput):
@@ -51,6 +66,9 @@ class Sin(_OfInput):
     def derivative(self, grad, x):
         return grad * Cos.apply(x)
 
+    def derivative_arrays(self, backend, grad, x):
+        return _mul(backend, grad, backend.unary("cos", x))
+
 
 class Cos(_OfInput):
     """``cos(x)``; gradient ``-grad * sin(x)``."""
@@ -60,18 +78,28 @@ class Cos(_OfInput):
     def derivative(self, grad, x):
         return grad * -Sin.apply(x)
 
+    def derivative_arrays(self, backend, grad, x):
+        return _mul(backend, grad, backend.unary("neg", backend.unary("sin", x)))
+
 
 class Tan(_OfOutput):
     """``tan(x)``; gradient ``grad * (1 + y²)``."""
+
+    autocast = "gpu_float32"
 
     op = "tan"
 
     def derivative(self, grad, y):
         return grad * (y * y + 1)
 
+    def derivative_arrays(self, backend, grad, y):
+        return _mul(backend, grad, _add(backend, _mul(backend, y, y), 1))
+
 
 class Asin(_OfInput):
     """``asin(x)`` (NaN outside [-1, 1]); gradient ``grad / sqrt(1 - x²)``."""
+
+    autocast = "gpu_float32"
 
     op = "asin"
 
@@ -81,6 +109,8 @@ class Asin(_OfInput):
 
 class Acos(_OfInput):
     """``acos(x)`` (NaN outside [-1, 1]); gradient ``-grad / sqrt(1 - x²)``."""
+
+    autocast = "gpu_float32"
 
     op = "acos"
 
@@ -96,23 +126,36 @@ class Atan(_OfInput):
     def derivative(self, grad, x):
         return grad / (x * x + 1)
 
+    def derivative_arrays(self, backend, grad, x):
+        return _div(backend, grad, _add(backend, _mul(backend, x, x), 1))
+
 
 class Sinh(_OfInput):
     """``sinh(x)``; gradient ``grad * cosh(x)``."""
+
+    autocast = "gpu_float32"
 
     op = "sinh"
 
     def derivative(self, grad, x):
         return grad * Cosh.apply(x)
 
+    def derivative_arrays(self, backend, grad, x):
+        return _mul(backend, grad, backend.unary("cosh", x))
+
 
 class Cosh(_OfInput):
     """``cosh(x)``; gradient ``grad * sinh(x)``."""
+
+    autocast = "gpu_float32"
 
     op = "cosh"
 
     def derivative(self, grad, x):
         return grad * Sinh.apply(x)
+
+    def derivative_arrays(self, backend, grad, x):
+        return _mul(backend, grad, backend.unary("sinh", x))
 
 
 class Asinh(_OfInput):
@@ -145,37 +188,57 @@ class Atanh(_OfInput):
 class Log1p(_OfInput):
     """``log(1 + x)``, accurate near 0; gradient ``grad / (x + 1)``."""
 
+    autocast = "gpu_float32"
+
     op = "log1p"
 
     def derivative(self, grad, x):
         return grad / (x + 1)
 
+    def derivative_arrays(self, backend, grad, x):
+        return _div(backend, grad, _add(backend, x, 1))
+
 
 class Expm1(_OfOutput):
     """``exp(x) - 1``, accurate near 0; gradient ``grad * (y + 1)``."""
+
+    autocast = "gpu_float32"
 
     op = "expm1"
 
     def derivative(self, grad, y):
         return grad * (y + 1)
 
+    def derivative_arrays(self, backend, grad, y):
+        return _mul(backend, grad, _add(backend, y, 1))
+
 
 class Log2(_OfInput):
     """``log2(x)``; gradient ``grad / (x * ln 2)``."""
+
+    autocast = "gpu_float32"
 
     op = "log2"
 
     def derivative(self, grad, x):
         return grad / (x * _LN2)
 
+    def derivative_arrays(self, backend, grad, x):
+        return _div(backend, grad, _mul(backend, x, _LN2))
+
 
 class Log10(_OfInput):
     """``log10(x)``; gradient ``grad / (x * ln 10)``."""
+
+    autocast = "gpu_float32"
 
     op = "log10"
 
     def derivative(self, grad, x):
         return grad / (x * _LN10)
+
+    def derivative_arrays(self, backend, grad, x):
+        return _div(backend, grad, _mul(backend, x, _LN10))
 
 
 class Exp2(_OfOutput):
@@ -185,6 +248,9 @@ class Exp2(_OfOutput):
 
     def derivative(self, grad, y):
         return grad * y * _LN2
+
+    def derivative_arrays(self, backend, grad, y):
+        return _mul(backend, _mul(backend, grad, y), _LN2)
 
 
 class Erf(_OfInput):
@@ -205,6 +271,18 @@ class Erfc(_OfInput):
         return grad * (Exp.apply(-(x * x)) * -_TWO_OVER_SQRT_PI)
 
 
+def _mul(backend, a, b):
+    return binary_arrays(Mul, backend, a, b)
+
+
+def _div(backend, a, b):
+    return binary_arrays(Div, backend, a, b)
+
+
+def _add(backend, a, b):
+    return binary_arrays(Add, backend, a, b)
+
+
 def _float_out(backend, a, out):
     """The floating result dtype of an op on ``a`` (the default float for integers and bools),
     checked against ``out`` when the op writes in place."""
@@ -217,6 +295,8 @@ def _float_out(backend, a, out):
 class Reciprocal(_OfOutput):
     """``1 / x``; gradient ``-grad * y * y``."""
 
+    autocast = "gpu_float32"
+
     def forward(self, a, out=None):
         backend = self.backend
         return backend.binary("div", 1, a, _float_out(backend, a, out), out)
@@ -224,10 +304,15 @@ class Reciprocal(_OfOutput):
     def derivative(self, grad, y):
         return -grad * (y * y)
 
+    def derivative_arrays(self, backend, grad, y):
+        return _mul(backend, backend.unary("neg", grad), _mul(backend, y, y))
+
 
 class Rsqrt(_OfOutput):
     """``1 / sqrt(x)`` (two kernels, the division as PyTorch's CPU kernel does it); gradient
     ``-0.5 * grad * y ** 3``."""
+
+    autocast = "gpu_float32"
 
     def forward(self, a, out=None):
         backend = self.backend
@@ -315,4 +400,7 @@ class Frac(_Unary):
         return backend.binary("sub", a, backend.unary("trunc", a), dtype, out)
 
     def backward(self, grad):
+        return grad
+
+    def backward_arrays(self, grad):
         return grad

@@ -246,7 +246,7 @@ def test_maximum_minimum_clamp(device, torch, data, upstream):
     assert_matches(torch, device, lambda a: a.clamp(low, high), lambda a: a.clamp(low, high),
                    [x], upstream)
     # tensor bounds: the Clamp op (``Tensor.clamp`` takes them through maximum/minimum)
-    from gpugrad.ops.elementwise import Clamp
+    from gpugrad.ops.selection import Clamp
 
     lo = data.draw(arrays(shapes=st.just(y.shape)), label="lo")
     assert_matches(torch, device, lambda a, b, c: Clamp.apply(a, b, c),
@@ -300,7 +300,7 @@ def test_elementwise_boundaries_match_torch(device, torch, name, upstream):
 
 
 def test_clamp_with_tensor_bounds_gives_the_bounds_their_gradient(device, torch):
-    from gpugrad.ops.elementwise import Clamp
+    from gpugrad.ops.selection import Clamp
 
     x, lo, hi = [0.0, 1.0, NAN, 2.0, -1.0, 0.5], [0.0] * 5 + [1.0], [1.0] * 5 + [0.0]
     assert_matches(torch, device, lambda a, b, c: Clamp.apply(a, b, c), torch.clamp,
