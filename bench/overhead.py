@@ -2,6 +2,7 @@
 
     python bench/overhead.py            # all cases
     python bench/overhead.py value      # cases whose name contains "value"
+    python bench/overhead.py scaling    # only the scaling cases (bench/overhead_scaling.py)
     python bench/overhead.py --steps N  # N untimed steps of gpugrad's side, for an instruction
                                         # counter (see count_steps)
 
@@ -11,6 +12,11 @@ note)``, each the best of several runs alternated with the peer's; the runner pr
 (ratio >= 1); ``Value`` at least 3x faster than micrograd (ratio >= 3), as Python normally runs
 (cyclic GC on). ``value_vs_micrograd_gc_off`` shows the same race with the cyclic GC off, which
 isolates the interpreter work: much of micrograd's time is the GC walking its closures.
+
+The scaling cases (issue 14, in ``overhead_scaling``) print their own tables, each library in
+fresh processes: ``scaling_tensor_vs_torch`` prints **gpugrad / PyTorch** per op for chains and
+trees of 10 to 100k ops (target <= 1.0x), ``scaling_value_vs_micrograd`` prints
+**micrograd / gpugrad** at equal node counts (target >= 5x).
 """
 import argparse
 import gc
@@ -23,6 +29,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import gpugrad as gg  # noqa: E402
 from gpugrad.autograd import topological_order  # noqa: E402
 from gpugrad.value import Value  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import overhead_scaling  # noqa: E402
 
 TINY_REPEATS = 2000   # forward+backward passes of the tiny expression per timing
 VALUE_NODES = 100_000  # size of the scalar graph
@@ -92,7 +101,6 @@ def case_mlp_step_vs_torch():
         import torch
     except ImportError:
         return None, None, "PyTorch not installed: pip install torch"
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import mlp
 
     torch.set_num_threads(1)
@@ -226,6 +234,11 @@ CASES = [
     ("value_vs_micrograd_gc_off", case_value_vs_micrograd_gc_off),
     ("anomaly_off_vs_on", case_anomaly_off_vs_on),
 ]
+# cases that print their own table (their ratios are not peer/ours: see the module docstring)
+TABLE_CASES = [
+    ("scaling_tensor_vs_torch", overhead_scaling.run_tensor_case),
+    ("scaling_value_vs_micrograd", overhead_scaling.run_value_case),
+]
 
 
 def count_steps(steps):
@@ -237,7 +250,6 @@ def count_steps(steps):
             python bench/overhead.py --steps 1000
 
     minus the same with ``--steps 0``, divided by 1000: instructions per (tiny + MLP) step."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import mlp
 
     gc.disable()
@@ -253,7 +265,7 @@ def count_steps(steps):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    names = ", ".join(name for name, _ in CASES)
+    names = ", ".join(name for name, _ in CASES + TABLE_CASES)
     parser.add_argument("case", nargs="?", default="",
                         help=f"run only the cases whose name contains this ({names})")
     parser.add_argument("--steps", type=int, default=None,
@@ -263,9 +275,10 @@ def main(argv=None):
         count_steps(args.steps)
         return
     wanted = args.case
-    if not any(wanted in name for name, _ in CASES):
+    if not any(wanted in name for name, _ in CASES + TABLE_CASES):
         parser.error(f"no case name contains {wanted!r}")
-    print(f"{'case':<24} {'ours (s)':>10} {'peer (s)':>10} {'peer/ours':>10}  note")
+    if any(wanted in name for name, _ in CASES):
+        print(f"{'case':<24} {'ours (s)':>10} {'peer (s)':>10} {'peer/ours':>10}  note")
     for name, case in CASES:
         if wanted not in name:
             continue
@@ -274,6 +287,10 @@ def main(argv=None):
             print(f"{name:<24} {'-':>10} {'-':>10} {'-':>10}  skipped: {note}")
             continue
         print(f"{name:<24} {ours:>10.4f} {peer:>10.4f} {peer / ours:>9.2f}x  {note}")
+    for name, case in TABLE_CASES:
+        if wanted in name:
+            print()
+            case()
 
 
 if __name__ == "__main__":

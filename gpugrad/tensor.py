@@ -52,8 +52,11 @@ class Tensor:
     other creation functions; ``Tensor(data, ...)`` takes the same arguments.
     """
 
+    # Slots keep a tensor small and quick to build; ``__dict__`` lets users set their own
+    # attributes (``t.tag = 1``), as PyTorch does. It is made only when first used, so a tensor
+    # that never gets one pays a pointer, no allocation and nothing for the cyclic GC to walk.
     __slots__ = ("_data", "_backend", "_requires_grad", "grad", "_grad_fn", "_hooks",
-                 "_version_box", "_view", "__weakref__")
+                 "_version_box", "_view", "__weakref__", "__dict__")
     _data: Any  # the backend array
     _backend: Any
     _requires_grad: bool

@@ -1,14 +1,22 @@
 """``Value``: a scalar with autograd, compatible with micrograd's API.
 
 ``Value`` holds one Python number (``data``) and its gradient (``grad``). Each op records its
-operands (``_prev``, a set, as in micrograd) and, for speed, the *local* derivative of its
-result with respect to each operand, computed once in forward. ``backward()`` orders the graph
-with the engine's iterative ``gpugrad.autograd.topological_order`` (so a chain a million deep
-works) and applies the chain rule: ``child.grad += local * node.grad``.
+operands and, for speed, the *local* derivative of its result with respect to each, computed
+once in forward. ``backward()`` orders the graph with the engine's iterative
+``gpugrad.autograd.topological_order`` (so a chain a million deep works) and applies the chain
+rule: ``operand.grad += local * node.grad``.
 
-A number operand (``a * 2``) is folded into the op rather than wrapped in a Value, so ``_prev``
-holds only Values. micrograd's extension point still works: build ``Value(data, (a, b), "op")`` and assign
-``out._backward = fn``; ``backward()`` then calls ``fn()`` for that node.
+A node is one object and nothing else: operands and local derivatives sit in its own slots, not
+in tuples, closures or sets (micrograd's ``_prev`` set is built when asked for). Each object the
+cyclic garbage collector tracks adds to every collection while the graph is alive: one per node
+here, seven in micrograd (the node, its set, its closure, the closure's cells and their tuple).
+Nodes reference only their operands, never themselves or their consumers, so a graph holds no
+reference cycle and reference counting frees it as soon as its root is dropped.
+
+A number operand (``a * 2``) is folded into the op rather than wrapped in a Value, so the
+operands are only Values. micrograd's extension point still works: build
+``Value(data, (a, b), "op")`` and assign ``out._backward = fn``; ``backward()`` then calls
+``fn()`` for that node.
 
 Special values follow IEEE 754, as Python's ``math`` module and PyTorch's float64 tensors do,
 values and gradients alike: no op raises ``ZeroDivisionError`` or ``OverflowError`` or returns a
@@ -22,16 +30,17 @@ raise, or give a complex number, takes the IEEE path. (``pow`` is C's ``pow``, l
 and ``torch.pow`` with a tensor exponent; PyTorch's ``t ** 0.5`` takes ``sqrt`` instead, which
 differs at -0.0 and -inf.)
 
-``Neuron``, ``Layer`` and ``MLP`` are micrograd's small neural net over Values, and ``mse`` is
-the mean squared error of a list of predictions.
+``Neuron``, ``Layer``, ``MLP`` and ``mse`` (micrograd's small neural net) live in
+``gpugrad/value_nn.py`` and are importable from here too.
 """
 import math
 import operator
-import random as _random
 
 from .engine import gc_paused, topological_order
 
-_children_of = operator.attrgetter("_children")
+_new = object.__new__
+_operands_of = operator.attrgetter("_a", "_b")  # a node's parents (None: none there)
+_JOIN = ((), None)  # the ``_db`` of a node that only links a custom node to its 3rd+ operands
 
 
 def _exp(x):
@@ -100,7 +109,6 @@ def _pow_grads(a, b):
     db = 0.0 if a == 0 and b >= 0 else _float(out) * _log(a)
     return out, da, db
 
-
 class Value:
     """A scalar with a gradient: ``a = Value(2.0); (a * a).backward(); a.grad == 4.0``.
 
@@ -109,19 +117,37 @@ class Value:
     ±inf, a negative base to a non-integer power gives nan, and no op raises or returns a complex.
     """
 
-    __slots__ = ("data", "grad", "_children", "_local", "_op", "__weakref__")
+    # ``_a``/``_b``: the operands (None where absent); ``_da``/``_db``: d(self)/d(operand).
+    # A node built with ``Value(data, children, op)`` (micrograd's custom op) keeps
+    # ``(children, backward function or None)`` in ``_db`` instead, and ``_a``/``_b`` link its
+    # operands for the graph walk (a third or later operand through linking nodes).
+    __slots__ = ("data", "grad", "_a", "_b", "_da", "_db", "_op", "__weakref__")
 
-    def __init__(self, data, _children=(), _op="", _local=None):
+    def __init__(self, data, _children=(), _op=""):
         self.data = data
         self.grad = 0.0
-        self._children = _children if type(_children) is tuple else tuple(_children)
-        # How backward reaches the operands: a tuple of local derivatives d(self)/d(child)
-        # (built-in ops), a function (micrograd-style ``_backward`` assigned by the user), or
-        # None (a leaf, or a custom op without a backward).
-        self._local = _local
         self._op = _op
+        self._da = None
+        if _children:
+            children = tuple(_children)
+            self._a = children[0]
+            self._b = _linked(children[1:])
+            self._db = (children, None)
+        else:
+            self._a = self._b = self._db = None
 
     # ---- micrograd's attributes ------------------------------------------------------------
+    @property
+    def _children(self):
+        """The operands this value was computed from, in order, as a tuple."""
+        db = self._db
+        if type(db) is tuple:
+            return db[0]
+        a = self._a
+        if a is None:
+            return ()
+        return (a,) if db is None else (a, self._b)
+
     @property
     def _prev(self):
         """The operands this value was computed from, as a set (micrograd's ``_prev``)."""
@@ -130,36 +156,37 @@ class Value:
     @property
     def _backward(self):
         """Add this node's contribution to its operands' gradients (micrograd's ``_backward``)."""
-        local = self._local
-        if local is None:
-            return _noop
-        return self._propagate if type(local) is tuple else local
+        db = self._db
+        if type(db) is tuple:
+            return db[1] or _noop
+        return _noop if self._a is None else self._propagate
 
     @_backward.setter
     def _backward(self, fn):
-        self._local = fn  # backward() now calls fn for this node
+        self._db = (self._children, fn)  # backward() now calls fn for this node
 
     def _propagate(self):
         g = self.grad
-        for child, local in zip(self._children, self._local):
-            child.grad += local * g
+        self._a.grad += self._da * g
+        if self._db is not None:
+            self._b.grad += self._db * g
 
     # ---- arithmetic ------------------------------------------------------------------------
     def __add__(self, other):
         if isinstance(other, Value):
-            return Value(self.data + other.data, (self, other), "+", (1.0, 1.0))
-        return Value(self.data + _number(other, "+"), (self,), "+", (1.0,))
+            return _node(self.data + other.data, "+", self, 1.0, other, 1.0)
+        return _node(self.data + _number(other, "+"), "+", self, 1.0)
 
     def __mul__(self, other):
         if isinstance(other, Value):
-            return Value(self.data * other.data, (self, other), "*", (other.data, self.data))
+            return _node(self.data * other.data, "*", self, other.data, other, self.data)
         other = _number(other, "*")
-        return Value(self.data * other, (self,), "*", (other,))
+        return _node(self.data * other, "*", self, other)
 
     def __sub__(self, other):
         if isinstance(other, Value):
-            return Value(self.data - other.data, (self, other), "-", (1.0, -1.0))
-        return Value(self.data - _number(other, "-"), (self,), "-", (1.0,))
+            return _node(self.data - other.data, "-", self, 1.0, other, -1.0)
+        return _node(self.data - _number(other, "-"), "-", self, 1.0)
 
     # / and ** try plain Python arithmetic (free when nothing is raised) and take the IEEE path
     # (_div, _pow_grads) only where Python raises or would give a complex number.
@@ -170,15 +197,15 @@ class Value:
             try:
                 out = a / b
                 # d/db = -(a/b)/b, as PyTorch computes it (no b*b to underflow)
-                return Value(out, (self, other), "/", (1.0 / b, -out / b))
+                return _node(out, "/", self, 1.0 / b, other, -out / b)
             except ArithmeticError:  # b == 0: ±inf or nan
                 out = _div(a, b)
-                return Value(out, (self, other), "/", (_div(1.0, b), -_div(out, b)))
+                return _node(out, "/", self, _div(1.0, b), other, -_div(out, b))
         other = _number(other, "/")
         try:
-            return Value(a / other, (self,), "/", (1.0 / other,))
+            return _node(a / other, "/", self, 1.0 / other)
         except ArithmeticError:
-            return Value(_div(a, other), (self,), "/", (_div(1.0, other),))
+            return _node(_div(a, other), "/", self, _div(1.0, other))
 
     def __pow__(self, other):
         a = self.data
@@ -187,41 +214,41 @@ class Value:
             if a > 0:  # the common case: a real result and a finite log(a)
                 try:
                     out = a ** b
-                    return Value(out, (self, other), "**", (b * a ** (b - 1), out * math.log(a)))
+                    return _node(out, "**", self, b * a ** (b - 1), other, out * math.log(a))
                 except ArithmeticError:  # overflow
                     pass
             out, da, db = _pow_grads(a, b)
-            return Value(out, (self, other), "**", (da, db))
+            return _node(out, "**", self, da, other, db)
         b = _number(other, "**")
         try:
             out = a ** b
             if out.__class__ is not complex:  # complex: a negative base to a non-integer power
                 # x ** 0 has gradient 0 for every x, as in PyTorch
-                return Value(out, (self,), f"**{b}", (b * a ** (b - 1) if b else 0.0,))
+                return _node(out, f"**{b}", self, b * a ** (b - 1) if b else 0.0)
         except ArithmeticError:  # 0 ** negative, overflow
             pass
         out, local, _ = _pow_grads(a, b)
-        return Value(out, (self,), f"**{b}", (local,))
+        return _node(out, f"**{b}", self, local)
 
     def __radd__(self, other):
-        return Value(_number(other, "+") + self.data, (self,), "+", (1.0,))
+        return _node(_number(other, "+") + self.data, "+", self, 1.0)
 
     def __rmul__(self, other):
         other = _number(other, "*")
-        return Value(other * self.data, (self,), "*", (other,))
+        return _node(other * self.data, "*", self, other)
 
     def __rsub__(self, other):
-        return Value(_number(other, "-") - self.data, (self,), "-", (-1.0,))
+        return _node(_number(other, "-") - self.data, "-", self, -1.0)
 
     def __rtruediv__(self, other):
         other = _number(other, "/")
         b = self.data
         try:
             out = other / b
-            return Value(out, (self,), "/", (-out / b,))
+            return _node(out, "/", self, -out / b)
         except ArithmeticError:  # b == 0
             out = _div(other, b)
-            return Value(out, (self,), "/", (-_div(out, b),))
+            return _node(out, "/", self, -_div(out, b))
 
     def __rpow__(self, other):
         a = _number(other, "**")
@@ -229,14 +256,14 @@ class Value:
         if a > 0:
             try:
                 out = a ** b
-                return Value(out, (self,), "**", (out * math.log(a),))
+                return _node(out, "**", self, out * math.log(a))
             except ArithmeticError:  # overflow
                 pass
         out, _, db = _pow_grads(a, b)
-        return Value(out, (self,), "**", (db,))
+        return _node(out, "**", self, db)
 
     def __neg__(self):
-        return Value(-self.data, (self,), "neg", (-1.0,))
+        return _node(-self.data, "neg", self, -1.0)
 
     def __pos__(self):
         return self
@@ -245,7 +272,7 @@ class Value:
     def exp(self):
         """``e ** data`` (inf on overflow, as NumPy); local derivative exp(x)."""
         out = _exp(self.data)
-        return Value(out, (self,), "exp", (out,))
+        return _node(out, "exp", self, out)
 
     def log(self):
         """Natural log (-inf at 0, nan below, as NumPy); local derivative 1/x (±inf at ±0)."""
@@ -254,18 +281,18 @@ class Value:
             local = 1.0 / x
         except ArithmeticError:
             local = _div(1.0, x)
-        return Value(_log(x), (self,), "log", (local,))
+        return _node(_log(x), "log", self, local)
 
     def tanh(self):
         """``tanh(data)``; local derivative 1 - tanh(x)**2."""
         t = math.tanh(self.data)
-        return Value(t, (self,), "tanh", (1.0 - t * t,))
+        return _node(t, "tanh", self, 1.0 - t * t)
 
     def relu(self):
         """``max(data, 0)``; local derivative 0 for x <= 0, else 1 (as PyTorch: 0 at x == 0;
         nan stays nan, with derivative 1)."""
         x = self.data
-        return Value(0.0 if x <= 0 else x, (self,), "ReLU", (0.0 if x <= 0 else 1.0,))
+        return _node(0.0 if x <= 0 else x, "ReLU", self, 0.0 if x <= 0 else 1.0)
 
     def sigmoid(self):
         """``1 / (1 + exp(-data))``, as PyTorch computes it (so the left tail keeps its relative
@@ -274,7 +301,7 @@ class Value:
             s = 1.0 / (1.0 + math.exp(-self.data))
         except OverflowError:  # exp(-x) beyond the float range: x below -709.78 (or a huge int)
             s = 0.0 if self.data < 0 else 1.0
-        return Value(s, (self,), "sigmoid", (s * (1.0 - s),))
+        return _node(s, "sigmoid", self, s * (1.0 - s))
 
     # ---- autograd ----------------------------------------------------------------------------
     def backward(self):
@@ -287,30 +314,52 @@ class Value:
             self._backward_pass()
 
     def _backward_pass(self):
-        topo = topological_order((self,), _children_of)
+        topo = topological_order((self,), _operands_of)
         for v in topo:
-            if v._children:
+            if v._a is not None:
                 v.grad = 0.0
         self.grad = 1.0
         for v in reversed(topo):
-            local = v._local
-            if local is None:  # a leaf
-                continue
-            if type(local) is not tuple:  # a custom op's assigned _backward
-                local()
-                continue
-            g = v.grad
-            children = v._children
-            if len(children) == 2:
-                a, b = children
-                la, lb = local
-                a.grad += la * g
-                b.grad += lb * g
+            db = v._db
+            if db is None:  # a leaf, or an op of one operand
+                a = v._a
+                if a is not None:
+                    a.grad += v._da * v.grad
+            elif type(db) is tuple:  # a custom node: its assigned _backward, if any
+                if db[1] is not None:
+                    db[1]()
             else:
-                children[0].grad += local[0] * g
+                g = v.grad
+                v._a.grad += v._da * g
+                v._b.grad += db * g
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
+
+
+def _node(data, op, a, da, b=None, db=None):
+    """The result of a built-in op: ``data``, with operand ``a`` (and ``b``) and the local
+    derivative(s) ``da`` (and ``db``)."""
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v._op = op
+    v._a = a
+    v._da = da
+    v._b = b
+    v._db = db
+    return v
+
+
+def _linked(operands):
+    """The ``_b`` of a custom node: its second operand, or a chain of linking nodes (skipped
+    by backward) that reaches every operand after the first; None for none."""
+    if not operands:
+        return None
+    node = operands[-1]
+    for operand in reversed(operands[:-1]):
+        node = _node(0.0, "", operand, None, node, _JOIN)
+    return node
 
 
 def _noop():
@@ -328,91 +377,6 @@ def _number(x, op):
         ) from None
 
 
-# ---- a small neural net over Values (micrograd's nn.py API) ----------------------------------
-class Module:
-    """Base of Neuron/Layer/MLP: ``parameters()`` and ``zero_grad()``."""
-
-    def zero_grad(self):
-        """Set every parameter's ``grad`` to 0 (backward accumulates into leaves)."""
-        for p in self.parameters():
-            p.grad = 0.0
-
-    def parameters(self):
-        """The trainable Values, in a fixed order."""
-        return []
-
-
-class Neuron(Module):
-    """``relu(w . x + b)`` (or linear with ``nonlin=False``); weights uniform in [-1, 1]."""
-
-    def __init__(self, nin, nonlin=True, rng=None):
-        rng = rng or _random
-        self.w = [Value(rng.uniform(-1, 1)) for _ in range(nin)]
-        self.b = Value(0.0)
-        self.nonlin = nonlin
-
-    def __call__(self, x):
-        act = self.b
-        for wi, xi in zip(self.w, x):
-            act = act + wi * xi
-        return act.relu() if self.nonlin else act
-
-    def parameters(self):
-        return self.w + [self.b]
-
-    def __repr__(self):
-        return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
-
-
-class Layer(Module):
-    """``nout`` neurons reading the same inputs."""
-
-    def __init__(self, nin, nout, **kwargs):
-        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
-
-    def __call__(self, x):
-        out = [n(x) for n in self.neurons]
-        return out[0] if len(out) == 1 else out
-
-    def parameters(self):
-        return [p for n in self.neurons for p in n.parameters()]
-
-    def __repr__(self):
-        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
-
-
-class MLP(Module):
-    """Layers of sizes ``nouts`` after ``nin`` inputs; ReLU between layers, linear output."""
-
-    def __init__(self, nin, nouts, seed=None):
-        rng = _random.Random(seed) if seed is not None else None
-        sizes = [nin] + list(nouts)
-        self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=i != len(nouts) - 1, rng=rng)
-                       for i in range(len(nouts))]
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def __repr__(self):
-        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
-
-
-def mse(predictions, targets):
-    """Mean squared error of two equal-length lists of Values or numbers."""
-    predictions, targets = list(predictions), list(targets)
-    if len(predictions) != len(targets) or not predictions:
-        raise ValueError(f"mse: expected two non-empty lists of one length, got "
-                         f"{len(predictions)} predictions and {len(targets)} targets")
-    total = 0.0
-    for p, t in zip(predictions, targets):
-        d = p - t
-        total = d * d + total
-    return total / len(predictions)
-
+from .value_nn import MLP, Layer, Module, Neuron, mse  # noqa: E402  (micrograd's nn, over Values)
 
 __all__ = ["Value", "Neuron", "Layer", "MLP", "Module", "mse"]

@@ -180,3 +180,15 @@ def test_sim_method_moves_to_the_indexed_device():
     assert x.sim().device == "sim:0" and x.sim(1).device == "sim:1" and x.sim(1).cpu().device == "cpu"
     with pytest.raises(ValueError, match="Invalid device string"):
         x.cpu().to("cpu:1")
+
+
+def test_users_may_set_their_own_attributes_as_in_pytorch():
+    x = gg.ones(2, requires_grad=True)
+    y = x * 2
+    x.tag, y.note = "input", {"step": 1}  # PyTorch allows this on any tensor
+    p = gg.nn.Parameter(gg.zeros(2))
+    p.shared = True
+    assert (x.tag, y.note, p.shared) == ("input", {"step": 1}, True)
+    assert not hasattr(gg.ones(1), "tag")  # each tensor has its own
+    with pytest.raises(AttributeError):
+        gg.ones(1).tag

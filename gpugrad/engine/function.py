@@ -3,11 +3,22 @@
 An op subclasses ``Function`` and defines, in one place, ``forward`` on backend arrays and
 ``backward`` with Tensor ops. ``Op.apply(*inputs, **params)`` runs forward and, when grad is
 enabled and an input requires grad, records the op as the output's ``grad_fn``.
+
+Graphs and Python's cyclic garbage collector: a recorded op references its inputs' nodes and
+what it saved, never its consumers or itself, so a graph holds no reference cycle and reference
+counting frees it as soon as its last tensor goes (``tests/engine/test_reference_cycles.py``).
+The collector still walks every live node each time it runs, so the engine keeps nodes to few
+tracked objects (the op, its output, the tuples of input nodes and saved inputs) and pauses the
+collector for its own bursts (``backward``, ``gg.grad``: ``gc_pause.gc_paused``). It does not pause
+it while forward records ops: forward is user code with no end the engine sees, and a pause
+there would hold back the collection of the user's own garbage. A program that builds very
+large graphs can pause it itself around the build (``gc.disable()``/``gc.enable()``), or call
+``gc.freeze()`` after its imports, so full collections skip the libraries' own objects.
 """
 from .. import dtypes as _dtypes
 from . import hooks as _hooks
 from .grad_mode import modes as _modes
-from .graph import FREED_GRAPH_MESSAGE
+from .graph import FREED_GRAPH_MESSAGE, bind_tensor_type as _bind_graph_tensor_type
 
 # The Tensor class, bound by ``bind_tensor_type`` when gpugrad/tensor.py is imported: the engine
 # builds outputs of that type without importing the tensor layer above it.
@@ -18,6 +29,7 @@ def bind_tensor_type(tensor_type):
     """Make ``Function.apply`` take and return ``tensor_type`` (gpugrad's ``Tensor``)."""
     global Tensor
     Tensor = tensor_type
+    _bind_graph_tensor_type(tensor_type)
 
 
 _new = object.__new__
@@ -65,6 +77,11 @@ class Function:
       unchanged) and returns one backend array. ``self.backend`` is the inputs' backend.
     - ``backward(self, grad)`` receives the output's gradient as a Tensor and returns one
       gradient Tensor (or None) per input, as a tuple when there are several inputs.
+    - ``backward_arrays(self, grad)`` (optional) computes the same gradients on backend arrays
+      (``self.backend.binary("mul", grad, b._data)``...), one array (or None) per input; the
+      engine calls it when no graph of the backward is recorded (``create_graph=False``), so
+      it makes no Tensor per product. Without it the engine runs ``backward`` on the arrays
+      wrapped in Tensors.
     - Set ``save_inputs = True`` to read the input tensors in backward as ``self.inputs``, and
       ``save_output = True`` to read the output as ``self.output()``. Extra arrays forward
       computes for backward go in ``self.saved``. All are freed after backward unless
@@ -73,6 +90,8 @@ class Function:
       ``supports_out = True``; its in-place form (``gpugrad.inplace.apply_inplace``, behind
       ``add_``, ``exp_``...) then writes without a temporary. Other ops run in place through a
       copy of their result.
+    - ``autocast`` names how ``gg.autocast`` casts the op's inputs (``"lower_precision_fp"``,
+      ``"float32"``... see ``gpugrad/amp/op_policies.py``); None (the default) leaves them.
     - An op that computes in a promoted dtype sets ``self.input_dtypes`` (one dtype or None per
       input) when its inputs' dtypes differ; the engine casts each gradient back to its
       input's dtype.
@@ -113,10 +132,15 @@ class Function:
     _out_expected = 0  # its value when saved (0 for a new output; later for an in-place op)
     input_dtypes = None  # per input, the dtype its gradient must have (set when they differ)
     supports_out = False  # forward takes ``out=`` (an array to write into: an in-place op)
+    # how gg.autocast treats the op's inputs (a policy of gpugrad/amp/op_policies.py), or None
+    autocast = None
+    backward_arrays = None  # the gradients on backend arrays, where an op defines them
 
     @classmethod
     def apply(cls, *inputs, **params):
         # The dispatch path of every op: kept lean (one pass over the inputs, no helper calls).
+        if cls.autocast is not None and _modes.autocast is not None:  # in a gg.autocast region
+            inputs = _modes.autocast.cast_inputs(cls.autocast, inputs, params)
         backend = None
         requires_grad = False
         written = False  # has any input been written in place (so has a version) yet?
@@ -147,7 +171,7 @@ class Function:
                 return cls.apply(*inputs, **params)
         fn = _new(cls)
         fn.backend = backend
-        out = fn.forward(*arrays, **params)
+        out = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
         result = _new(Tensor)
         result._data = out
         result._backend = fn.backend

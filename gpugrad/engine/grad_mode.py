@@ -10,6 +10,9 @@ class _ThreadModes(threading.local):
     mode. Read on every op's dispatch (one attribute lookup)."""
 
     grad_enabled = True
+    # gg.autocast's state while a region is active in this thread (an object whose
+    # ``cast_inputs(policy, inputs, params)`` casts an op's inputs), None otherwise
+    autocast = None
 
     def __init__(self):
         self.saved = []  # modes to restore, pushed by entering a mode block in this thread
