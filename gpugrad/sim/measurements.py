@@ -246,15 +246,16 @@ def recording_kernels(device):
     kernels = []
     launch = timeline.kernel
 
-    def kernel(spec):
+    def kernel(spec, *costs):
         kernels.append(spec)
-        return launch(spec)
+        return launch(spec, *costs)
 
-    timeline.kernel = kernel   # an instance attribute over the method, removed below
-    try:
-        yield kernels
-    finally:
-        del timeline.kernel
+    with timeline.placing_each():  # no launch deferred past the wrapper
+        timeline.kernel = kernel   # an instance attribute over the method, removed below
+        try:
+            yield kernels
+        finally:
+            del timeline.kernel
 
 
 def step_kernels(step, device, warmup=2):

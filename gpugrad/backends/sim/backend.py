@@ -30,10 +30,13 @@ from . import shapes
 from .comm import Communication
 from .device_model import DeviceModel
 from .fused import FusedKernels
+from .graphs import SimGraphs
+from .kernel_rows import operand_sig as _sig
 from .memory import SimArray
 from .meta_array import MetaArray, values_error
 from . import primitives
 from .primitives import index_arrays
+from ..cpu.numpy_ops import GG_DTYPE
 from .transfers import Transfers
 
 
@@ -50,7 +53,35 @@ def _reshapes_as_view(data, shape):
     return view_strides(data.shape, strides, shapes.reshape(data.size, shape)) is not None
 
 
-class SimBackend(Transfers, FusedKernels, Communication, DeviceModel, Backend):
+def _broadcast_strides(data, shape):
+    """The strides (bytes) of ``data`` broadcast to ``shape``, as ``np.broadcast_to`` lays it
+    out, or None when the shapes do not broadcast (``np.broadcast_to`` then says why)."""
+    lead = len(shape) - data.ndim if type(shape) is tuple else -1
+    if lead < 0 or 0 in shape:  # (NumPy's strides for an empty result are its own business)
+        return None
+    strides = [0] * lead
+    for size, target, stride in zip(data.shape, shape[lead:], data.strides):
+        if size == 1 and type(target) is int and target > 0:
+            strides.append(0)  # (NumPy's too where the size stays 1)
+        elif size == target:
+            strides.append(stride)
+        else:
+            return None
+    return tuple(strides)
+
+
+def _read_only_view(data, shape, strides):
+    """A read-only view of contiguous ``data`` in ``shape`` and ``strides`` (what
+    ``np.broadcast_to`` returns, made directly: its wrapper costs several µs)."""
+    view = _ndarray(shape, data.dtype, data, 0, strides)
+    view.flags.writeable = False
+    return view
+
+
+_ndarray = np.ndarray
+
+
+class SimBackend(Transfers, FusedKernels, SimGraphs, Communication, DeviceModel, Backend):
     """One simulated GPU (``sim:N``): the cpu backend's values, modeled kernels, transfers and
     memory."""
 
@@ -72,7 +103,7 @@ class SimBackend(Transfers, FusedKernels, Communication, DeviceModel, Backend):
             self.timeline.synchronize()
 
     def dtype(self, a):
-        return self.cpu.dtype(a.data)
+        return GG_DTYPE[a.data.dtype]  # (both cpu and meta arrays carry a NumPy dtype)
 
     def owns_memory(self, a):
         return self.cpu.owns_memory(a.data)
@@ -85,7 +116,8 @@ class SimBackend(Transfers, FusedKernels, Communication, DeviceModel, Backend):
 
     # ---- one kernel each (primitives.py) ---------------------------------------------------
     def full(self, shape, value, dtype):
-        return self._modeled("full", shape, value, dtype)
+        # (the value changes no cost: the key holds the dtype first, so never a tuple second)
+        return self._planned(("full", dtype, shape), "full", shape, value, dtype)
 
     def arange(self, start, stop, step, dtype):
         return self._modeled("arange", start, stop, step, dtype)
@@ -99,27 +131,45 @@ class SimBackend(Transfers, FusedKernels, Communication, DeviceModel, Backend):
     # Most primitives rebind their operands to the NumPy arrays before ``_modeled``, so that a
     # temporary operand (``exp(a + b)``'s sum) frees its block before the result takes one (the
     # pool may reuse it); contiguous, getitem and softmax_cross_entropy_backward keep theirs
-    # alive, as they always have: the modeled memory figures depend on both.
+    # alive, as they always have: the modeled memory figures depend on both. The hottest ones
+    # go through ``_planned`` (device_model.py), keyed by their parameters and operands' ``_sig``.
     def unary(self, op, a, dtype=None, out=None):
-        a = a.data
-        return self._modeled("unary", op, a, dtype, out=out)
+        if out is None:
+            key = ("unary", op, a.sig or _sig(a), dtype)
+            a = a.data
+            return self._planned(key, "unary", op, a, dtype)
+        return self._modeled("unary", op, a.data, dtype, out=out)
 
     def binary(self, op, a, b, dtype=None, out=None):
-        a = a.data if type(a) is SimArray else a  # (not _unwrap: the hottest primitive)
-        b = b.data if type(b) is SimArray else b
-        return self._modeled("binary", op, a, b, dtype, out=out)
+        if out is not None:
+            return self._modeled("binary", op, _unwrap(a), _unwrap(b), dtype, out=out)
+        # (inline, not _unwrap: the hottest primitive; a signature, once known, is truthy)
+        if type(a) is SimArray:
+            sig_a, a = a.sig or _sig(a), a.data
+        else:
+            sig_a = _sig(a)
+        if type(b) is SimArray:
+            sig_b, b = b.sig or _sig(b), b.data
+        else:
+            sig_b = _sig(b)
+        return self._planned(("binary", op, sig_a, sig_b, dtype), "binary", op, a, b, dtype)
 
     def where(self, cond, a, b, dtype=None, out=None):
-        cond, a, b = cond.data, _unwrap(a), _unwrap(b)
-        return self._modeled("where", cond, a, b, dtype, out=out)
+        if out is None:
+            key = ("where", _sig(cond), _sig(a), _sig(b), dtype)
+            cond, a, b = cond.data, _unwrap(a), _unwrap(b)
+            return self._planned(key, "where", cond, a, b, dtype)
+        return self._modeled("where", cond.data, _unwrap(a), _unwrap(b), dtype, out=out)
 
     def cast(self, a, dtype):
+        key = ("cast", _sig(a), dtype)
         a = a.data
-        return self._modeled("cast", a, dtype)
+        return self._planned(key, "cast", a, dtype)
 
     def reduce(self, op, a, axis=None, keepdims=False):
+        key = ("reduce", op, _sig(a), axis, keepdims)
         a = a.data
-        return self._modeled("reduce", op, a, axis, keepdims)
+        return self._planned(key, "reduce", op, a, axis, keepdims)
 
     def scan(self, op, a, axis):
         a = a.data
@@ -135,11 +185,12 @@ class SimBackend(Transfers, FusedKernels, Communication, DeviceModel, Backend):
         return SimArray(values, allocs[0]), SimArray(indices, allocs[1])
 
     def matmul(self, a, b):
+        key = ("matmul", a.sig or _sig(a), b.sig or _sig(b))
         a, b = a.data, b.data
-        return self._modeled("matmul", a, b)
+        return self._planned(key, "matmul", a, b)
 
     def contiguous(self, a):
-        return self._modeled("contiguous", a.data)
+        return self._planned(("contiguous", _sig(a)), "contiguous", a.data)
 
     def concatenate(self, arrays, axis):
         arrays = [x.data for x in arrays]
@@ -177,7 +228,12 @@ class SimBackend(Transfers, FusedKernels, Communication, DeviceModel, Backend):
 
     def broadcast_to(self, a, shape, view=False):
         # always a view (cpu copies small ones): stride 0 reads each element once, as in CuPy
-        return SimArray(self.cpu.broadcast_to(a.data, shape, True), a.alloc)
+        data = a.data
+        if type(data) is np.ndarray and data.flags.c_contiguous:
+            strides = _broadcast_strides(data, shape)
+            if strides is not None:
+                return SimArray(_read_only_view(data, shape, strides), a.alloc)
+        return SimArray(self.cpu.broadcast_to(data, shape, True), a.alloc)
 
     # ---- gather / scatter ------------------------------------------------------------------
     def _index(self, index):

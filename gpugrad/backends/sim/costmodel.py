@@ -7,8 +7,9 @@ on shapes and dtypes, never on values, so the modeled timeline is a pure functio
 Counting rules: each input is read once and each output written once; a broadcast input counts
 its real (stored) size; a Python number costs nothing to read. Flops are FLOP-equivalents per
 output element (a transcendental such as ``exp`` costs several), and ``2*m*n*k*batch`` for a
-matmul. ``spec`` runs on every simulated op, so it stays a few microseconds: no NumPy calls
-beyond reading ``shape``, ``dtype``, ``nbytes`` and ``strides``.
+matmul. ``spec`` runs once per distinct kernel of a device (its rows cache the result: see
+kernel_rows.py), and stays cheap: no NumPy calls beyond reading ``shape``, ``dtype``, ``nbytes``
+and ``strides``.
 """
 from typing import NamedTuple
 

@@ -4,8 +4,13 @@ modeling one kernel launch, the profiler's recording interface).
 
 ``DeviceModel`` is a mixin of ``SimBackend`` (backend.py), whose primitives let its cpu backend
 (``self.cpu``; on a shape-only device a ``MetaBackend``, meta.py) compute the values and
-describe each kernel to ``_modeled``/``_write`` here. Every change to the model happens under
-the device's re-entrant ``lock``.
+describe each kernel to ``_modeled``/``_write``/``_planned`` here. Each distinct kernel is
+costed once and kept as a ``KernelRow`` (kernel_rows.py) with its counts, so a program that runs
+in a loop models each launch with a lookup, and appends the row to the timeline's deferred
+launches, placed on the clocks (and counted) in one tight loop when anything next reads them
+(timeline.py); freed memory is queued the same way until the next allocation (memory.py). The
+sim's own host time per kernel is what ``bench/sim_overhead.py`` measures. Every change to the
+model happens under the device's re-entrant ``lock``.
 """
 import operator
 import os
@@ -17,9 +22,11 @@ from ...errors import HostMemoryError, OutOfMemoryError
 from . import costmodel, kernel_log, primitives, profiles
 from . import timeline as timeline_mod
 from ..cpu.backend import NumpyBackend
+from .kernel_rows import KernelRow, layout_sig
 from .memory import MemoryPool, SimArray
 from .meta import MetaBackend
 from .meta_array import MetaArray
+from .timeline import DEFERRED_LIMIT
 
 DEFAULT_PROFILE = "h100"
 ENV_PROFILE = "GPUGRAD_SIM_PROFILE"
@@ -100,15 +107,16 @@ class DeviceModel:
         recording = self.pool is not None and self.pool.recording > 0
         # trace events are kept only while a profiler listens, so long runs stay small
         self.framework_overhead = bool(framework_overhead)
+        self.debug = debug_level() >= 2  # (each kernel printed as placed: none deferred)
         self.timeline = timeline_mod.Timeline(self.profile, record_events=recording,
-                                              framework=self.framework_overhead)
+                                              framework=self.framework_overhead, lock=self.lock,
+                                              defer=not self.debug)
         if self.pool is None:
             self.pool = MemoryPool(str(self.device), capacity, self.timeline, self.lock)
         else:
             self.pool.capacity = capacity
             self.pool.timeline = self.timeline
             self.pool.empty_cache()  # a cold start: the same program then gives the same numbers
-        self.debug = debug_level() >= 2
         self.reset()
 
     def reset(self):
@@ -119,7 +127,12 @@ class DeviceModel:
 
     def _reset(self):
         self.timeline.reset()
-        self._rows = {}  # kernel signature -> [KernelSpec, count, device µs] (see _launch)
+        self._retire_rows()
+        # kernel signature or spec (see _launch), plan key (see _planned), launch key (fused.py)
+        # or graph key (graphs.py) -> KernelRow. Kinds never collide: a signature is 3 or more
+        # items with a tuple (the result's shape) second, a plan or launch key has no tuple
+        # second, a spec is ten items long and a graph key two
+        self._rows = {}
         self._folded = {}  # op name -> [count, device µs, flops, bytes, op_class] (old rows)
         self._folded_class = {}  # op class -> device µs (old rows)
         self.h2d_bytes = 0
@@ -169,10 +182,10 @@ class DeviceModel:
     def _launch(self, name, inputs, outputs, info=None, key=None):
         """Model one kernel launch: cost it, place it on the timeline, count it.
 
-        This runs on every op, so it stays flat. A spec depends only on the name, the operands'
-        shapes, strides and dtypes and ``info``: callers on the hot path pass that as ``key``,
-        and one row per distinct key holds the spec and the counts (totals are summed from the
-        rows when stats are read).
+        A spec depends only on the name, the operands' shapes, strides and dtypes and ``info``:
+        callers on the hot path pass that as ``key``, and one ``KernelRow`` per distinct key
+        holds the spec, its costs and the counts (totals are summed from the rows when stats
+        are read).
         """
         spec = None
         if key is None:  # specs are hashable: launches with equal specs share a row
@@ -186,21 +199,50 @@ class DeviceModel:
                 if spec is None:
                     spec = _spec(name, inputs, outputs, **info) if info else \
                         _spec(name, inputs, outputs)
-                if len(self._rows) >= ROW_LIMIT:
-                    self._fold_rows()
-                row = self._rows[key] = [spec, 0, 0.0]
-            spec = row[0]
-            start, end = self.timeline.kernel(spec)
-            row[1] += 1
-            row[2] += end - start
+                row = self._new_row(key, spec)
+            self._count(row, outputs)
         finally:
             lock.release()
+
+    def _count(self, row, outputs):
+        """Launch ``row``'s kernel writing ``outputs`` and count it (call with the lock held).
+        The launch is deferred to the timeline's next flush (timeline.py), or placed at once
+        while the timeline defers nothing (a profiler records, a graph captures, or
+        ``GPUGRAD_DEBUG=2`` prints each kernel)."""
+        timeline = self.timeline
+        deferred = timeline.deferred
+        if deferred is not None:
+            if row.duration_us is None:  # a matmul: its time depends on the precision now
+                timeline.deferred_us.append(row.matmul_us(self.profile))
+            deferred.append(row)
+            if len(deferred) >= DEFERRED_LIMIT:
+                timeline.flush()
+            return
+        duration = row.duration_us
+        if duration is None:
+            duration = row.matmul_us(self.profile)
+        start, end = timeline.kernel(row.spec, row.dispatch_us, duration)
+        row.count += 1
+        row.device_us += end - start
         if self.debug:
-            kernel_log.print_kernel(self.device, spec, end - start, outputs)
+            kernel_log.print_kernel(self.device, row.spec, end - start, outputs)
+
+    def _new_row(self, key, spec):
+        """A fresh ``KernelRow`` for ``spec`` under ``key`` (call with the lock held)."""
+        if len(self._rows) >= ROW_LIMIT:
+            self._fold_rows()
+        row = self._rows[key] = KernelRow(spec, self.profile)
+        return row
+
+    def _retire_rows(self):
+        """Mark every current row stale (a launch holding one counts in a fresh row)."""
+        for row in getattr(self, "_rows", {}).values():
+            row.live = False
 
     def _fold_rows(self):
         """Sum the per-signature rows into per-op totals (bounds memory for endless shapes)."""
         self._folded, self._folded_class = self._kernel_totals()
+        self._retire_rows()
         self._rows.clear()
 
     def kernel_totals(self):
@@ -210,9 +252,11 @@ class DeviceModel:
             return self._kernel_totals()
 
     def _kernel_totals(self):
+        self.timeline.flush()  # the rows' counts include every launch
         by_op = {name: list(total) for name, total in self._folded.items()}
         by_class = dict(self._folded_class)
-        for spec, count, us in self._rows.values():
+        for row in self._rows.values():
+            spec, count, us = row.spec, row.count, row.device_us
             total = by_op.get(spec.name)
             if total is None:
                 total = by_op[spec.name] = [0, 0.0, 0, 0, spec.op_class]
@@ -238,6 +282,61 @@ class DeviceModel:
         value, alloc = self._allocated(nbytes, compute, args)
         self._launch(kernel, reads, (value,), info, _signature(kernel, reads, value, info))
         return SimArray(value, alloc)  # (not _write: one call less on every op)
+
+    def _planned(self, key, primitive, *args):
+        """``_modeled(primitive, *args)`` through the row cached under plan ``key`` (the
+        primitive, its parameters and its operands' signatures: everything its result's size and
+        layout and its kernel's cost depend on). A hit reserves the row's bytes, computes, and
+        places the row's kernel on the timeline; the first call plans it as ``_modeled`` does."""
+        row = self._rows.get(key)
+        if row is None:
+            return self._plan(key, primitive, args)
+        alloc = self.pool.take(row.block)
+        try:
+            value = row.compute(*args)
+        except BaseException as err:
+            self._abandon((alloc,), row.nbytes, err)
+            raise
+        lock = self.lock
+        lock.acquire()
+        try:
+            if not row.live:  # reset or folded since it was looked up
+                row = self._relive(key, row)
+            # (``_count``'s deferred launch, inline: this is the path of nearly every kernel)
+            deferred = self.timeline.deferred
+            if deferred is not None and row.duration_us is not None:
+                deferred.append(row)
+                if len(deferred) >= DEFERRED_LIMIT:
+                    self.timeline.flush()
+            else:
+                self._count(row, (value,))
+        finally:
+            lock.release()
+        return SimArray(value, alloc, row.sig)
+
+    def _plan(self, key, primitive, args):
+        """The first call of a plan key: modeled as ``_modeled`` does, then its row is kept
+        (unless shape inference missed: that path stays uncached, counting every miss)."""
+        kernel, reads, nbytes, info = getattr(primitives, primitive)(*args)
+        compute = getattr(self.cpu, primitive)
+        value, alloc = self._allocated(nbytes, compute, args)
+        if value.nbytes != nbytes:
+            self._launch(kernel, reads, (value,), info, _signature(kernel, reads, value, info))
+            return SimArray(value, alloc)
+        spec = _spec(kernel, reads, (value,), **info) if info else _spec(kernel, reads, (value,))
+        with self.lock:
+            row = self._rows.get(key)
+            if row is None:
+                row = self._new_row(key, spec).planned(nbytes, layout_sig(value), compute)
+            self._count(row, (value,))
+        return SimArray(value, alloc, row.sig)
+
+    def _relive(self, key, stale):
+        """The live row for plan ``key`` in place of ``stale`` (lock held)."""
+        row = self._rows.get(key)
+        if row is None:
+            row = self._new_row(key, stale.spec).planned(stale.nbytes, stale.sig, stale.compute)
+        return row
 
     def _write(self, name, inputs, outputs, info=None):
         """Model kernel ``name`` reading ``inputs`` and writing the arrays ``outputs`` (its

@@ -6,29 +6,67 @@ backend computes the values, each result's modeled memory is reserved from the o
 before it does, and each fused kernel is one modeled launch, as the cuda backend launches it.
 The single-output ones are sized in primitives.py; the others say here what they launch.
 """
+import functools
+
 from ..launch_plans import bias_grad_slabs
+from .kernel_rows import operand_sig as _sig
 from .memory import SimArray
 from .meta_array import MetaArray
+
+
+_PARTIALS: dict = {}  # (slabs, cols, dtype) -> MetaArray: a stand-in is immutable, so shared
+
+
+def _partials(slabs, cols, dtype):
+    """The stand-in for ``bias_act_grads``' (slabs, cols) scratch of partial sums."""
+    partial = _PARTIALS.get((slabs, cols, dtype))
+    if partial is None:
+        if len(_PARTIALS) >= 256:  # (shapes are few in a program; bound them anyway)
+            _PARTIALS.clear()
+        partial = _PARTIALS[slabs, cols, dtype] = MetaArray((slabs, cols), dtype)
+    return partial
+
+
+@functools.lru_cache(maxsize=256)
+def _slabs(rows, cols, itemsize):
+    """How many row slabs ``bias_act_grads`` splits a (rows, cols) gradient into (cached: a
+    program has few shapes)."""
+    return bias_grad_slabs(rows, cols, itemsize)[2] if rows and cols else 1
+
+
+def _launch_key(name, params, *lists):
+    """The row key of a launch over lists of sim arrays (one per parameter: the optimizer
+    steps): the kernel's name, the parameter count, and every array's signature (None for a
+    missing state buffer). Its second item is an int, never a tuple (see ``DeviceModel._rows``)."""
+    key = [name, len(params)]
+    key += map(_sig, params)
+    for arrays in lists:
+        key += map(_sig, arrays)
+    return tuple(key)
 
 
 class FusedKernels:
     """The fused primitives of the backend contract, modeled (mixed into ``SimBackend``)."""
 
     def bias_act(self, x, bias, act):
+        key = ("bias_act", _sig(x), _sig(bias), act)
         x, bias = x.data, bias.data  # (rebound: see backend.py's unary)
-        return self._modeled("bias_act", x, bias, act)
+        return self._planned(key, "bias_act", x, bias, act)
 
     def bias_act_backward(self, grad_out, out, act):
+        key = ("bias_act_backward", _sig(grad_out), _sig(out), act)
         grad_out, out = grad_out.data, out.data
-        return self._modeled("bias_act_backward", grad_out, out, act)
+        return self._planned(key, "bias_act_backward", grad_out, out, act)
 
     def bias_act_grads(self, grad_out, out, act):
         # the cuda backend's launches: one kernel writing grad_x and per-slab column sums, then
         # (with several slabs) one adding the slabs
+        # (the results' layouts follow from the operands': their signatures key both rows)
+        key = ("bias_act_grads", _sig(grad_out), _sig(out), act)
         grad_out, out = grad_out.data, out.data
         rows, cols = grad_out.shape
         itemsize = grad_out.itemsize
-        slabs = bias_grad_slabs(rows, cols, itemsize)[2] if rows and cols else 1
+        slabs = _slabs(rows, cols, itemsize)
         sizes = [grad_out.nbytes, cols * itemsize] + ([slabs * cols * itemsize] if slabs > 1
                                                       else [])
         allocs = self._reserve(*sizes)  # the scratch (if any) is freed when this returns
@@ -39,27 +77,32 @@ class FusedKernels:
             self._write("full", (), (grad_bias,))
             return results
         # the slabs' partial sums: a stand-in of their shape (the scratch holds no values)
-        partial = MetaArray((slabs, cols), grad.dtype) if slabs > 1 else grad_bias
-        self._write("bias_act_grads", (grad_out, out), (grad, partial), {"act": act})
+        partial = _partials(slabs, cols, grad.dtype) if slabs > 1 else grad_bias
+        self._launch("bias_act_grads", (grad_out, out), (grad, partial), {"act": act}, key)
         if slabs > 1:
-            self._write("bias_grad_sum", (partial,), (grad_bias,))
+            self._launch("bias_grad_sum", (partial,), (grad_bias,), None, ("bias_grad_sum",) +
+                         key[1:])
         return results
 
     def softmax_cross_entropy(self, logits, target, ignore_index=-100):
         # one launch writing the (2, N) loss rows and counted flags, and the (N,) lse
+        key = ("softmax_cross_entropy", _sig(logits), _sig(target), type(ignore_index))
         logits, target = logits.data, target.data
         nbytes = logits.shape[0] * logits.itemsize
         allocs = self._reserve(2 * nbytes, nbytes)
         rows, lse = self._computed(allocs, 3 * nbytes, self.cpu.softmax_cross_entropy,
                                    logits, target, ignore_index)
-        self._write("softmax_cross_entropy", (logits, target, ignore_index), (rows, lse))
+        self._launch("softmax_cross_entropy", (logits, target, ignore_index), (rows, lse), None,
+                     key)
         return SimArray(rows, allocs[0]), SimArray(lse, allocs[1])
 
     def softmax_cross_entropy_backward(self, logits, target, lse, grad_rows, divisor=1,
                                        ignore_index=-100):
         # a mean's count is a 0-d array the kernel reads on the device, as cuda's does
+        key = ("softmax_cross_entropy_backward", _sig(logits), _sig(target), _sig(lse),
+               _sig(grad_rows), _sig(divisor), type(ignore_index))
         divisor = divisor.data if isinstance(divisor, SimArray) else divisor
-        return self._modeled("softmax_cross_entropy_backward", logits.data, target.data,
+        return self._planned(key, "softmax_cross_entropy_backward", logits.data, target.data,
                              lse.data, grad_rows.data, divisor,
                              ignore_index)  # (operands kept: see unary)
 
@@ -79,7 +122,8 @@ class FusedKernels:
                     for b, n, start in zip(bufs, new, starting)]
         written = [n for n in new if n is not None]
         self._launch("sgd_step", g_data, p_data + written,
-                     {"params": p_data, "grads": g_data, "bufs": written})
+                     {"params": p_data, "grads": g_data, "bufs": written},
+                     _launch_key("sgd_step", params, grads, out_bufs))
         return out_bufs
 
     def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
@@ -92,4 +136,5 @@ class FusedKernels:
                            weight_decay, decoupled, maximize)
         self._launch("adam_step", g_data + m_data + v_data + p_data, p_data + m_data + v_data,
                      {"params": p_data, "grads": g_data, "exp_avgs": m_data,
-                      "exp_avg_sqs": v_data})
+                      "exp_avg_sqs": v_data},
+                     _launch_key("adam_step", params, grads, exp_avgs, exp_avg_sqs))

@@ -4,7 +4,7 @@ Every sim array (``SimArray``) holds NumPy values and an ``Allocation`` of model
 Views (reshape of a contiguous array, permute, broadcast, basic slicing) share their base's
 Allocation, as CuPy views share a memory pointer. When the last array using an Allocation dies,
 CPython's reference counting runs ``Allocation.__del__``, which hands the block back to the pool,
-so memory returns exactly when arrays die (a reference cycle delays it until ``gc.collect()``).
+so memory returns when arrays die (a reference cycle delays it until ``gc.collect()``).
 
 The pool follows CuPy's ``MemoryPool`` in the points that change the numbers:
 
@@ -22,17 +22,24 @@ The pool follows CuPy's ``MemoryPool`` in the points that change the numbers:
 Simplification (documented, not hidden): cached blocks are reused only for requests of the
 same rounded size; CuPy also splits larger cached blocks.
 
+Freed blocks are queued: ``Allocation.__del__`` appends the size to ``pending`` (no lock, no
+counter touched), and the next ``allocate`` hands every queued block back before it counts
+anything, so hits, misses, ``in_use`` and ``peak`` are exactly those of handing each back at
+once. Readers of the counters call ``settle`` first (``gg.sim.stats``, ``memory_allocated``...).
+While a profiler records, a free is handed back at once (``free``): the memory trace dates it.
+
 Threads: the pool's counters change only under its device's lock (``SimBackend.lock``, a
-re-entrant lock shared with the timeline's users). A block freed by ``Allocation.__del__`` in a
-thread that cannot take the lock at once (another thread holds it) is queued and handed back by
-the next ``allocate`` or ``settle`` under the lock, so a ``__del__`` never waits on another
-thread (which could deadlock two devices freeing each other's arrays) and no free is lost.
+re-entrant lock shared with the timeline's users). A ``__del__`` never waits for the lock
+(which could deadlock two devices freeing each other's arrays): a free that finds it taken is
+queued too, and no free is lost.
 """
+import collections
 import threading
 
 from ... import device_registry
 from ...errors import OutOfMemoryError
 
+_new = object.__new__
 GRANULE = 512  # bytes; CuPy's memory pool rounds every request up to a multiple of this
 
 
@@ -52,8 +59,13 @@ class Allocation:
 
     def __del__(self):
         try:
-            if self.size:
-                self.pool.free(self.size)
+            size = self.size
+            if size:
+                pool = self.pool
+                if pool.recording:  # a profiler's memory trace dates each free
+                    pool.free(size)
+                else:  # queued without the lock: the next allocate (or reader) settles it
+                    pool.pending.append(size)  # (deque.append is atomic)
         except Exception:  # noqa: BLE001  (interpreter shutdown: the pool may be half gone)
             pass
 
@@ -65,25 +77,34 @@ class Allocation:
             self.pool.free(size)
 
 
+def _allocation(pool, size):
+    """A new ``Allocation`` (without an ``__init__`` call: this runs on every op)."""
+    alloc = _new(Allocation)
+    alloc.pool = pool
+    alloc.size = size
+    return alloc
+
+
 class SimArray:
     """A ``sim`` device array: NumPy values plus the modeled device memory that holds them.
 
     The engine reads only ``shape`` and ``ndim``. Like a CuPy array it refuses implicit
     conversion to NumPy: read values with ``Tensor.numpy()`` (a modeled device-to-host copy).
+    ``sig`` is the int standing for the values' layout (kernel_rows.py), None until first needed.
+    ``dtype`` is the NumPy dtype of the values (as ``cupy.ndarray.dtype``).
     """
 
-    __slots__ = ("data", "alloc", "shape", "ndim", "__weakref__")
+    # (shape, ndim and dtype are plain attributes, not properties: the engine reads them on
+    # every op, e.g. ``a.dtype is b.dtype``)
+    __slots__ = ("data", "alloc", "shape", "ndim", "dtype", "sig", "__weakref__")
 
-    def __init__(self, data, alloc):
+    def __init__(self, data, alloc, sig=None):
         self.data = data
         self.alloc = alloc
         self.shape = data.shape
         self.ndim = data.ndim
-
-    @property
-    def dtype(self):
-        """The NumPy dtype of the values (as ``cupy.ndarray.dtype``)."""
-        return self.data.dtype
+        self.dtype = data.dtype
+        self.sig = sig
 
     @property
     def size(self):
@@ -122,18 +143,20 @@ class MemoryPool:
     """The caching allocator of one sim device, with exact in-use and peak byte counts."""
 
     __slots__ = ("device", "capacity", "timeline", "in_use", "peak", "reserved", "_free",
-                 "recording", "samples", "hits", "misses", "lock", "_pending")
+                 "recording", "samples", "hits", "misses", "lock", "pending")
 
     def __init__(self, device, capacity, timeline, lock=None):
         self.device = device
         self.lock = lock if lock is not None else threading.RLock()
-        self._pending = []  # sizes freed by threads that found the lock taken (see settle)
+        # sizes of freed blocks not yet handed back (see settle); a deque, as a list would
+        # reallocate its storage as it empties and refills on every op
+        self.pending = collections.deque()
         self.capacity = int(capacity)
         self.timeline = timeline
         self.in_use = 0  # bytes in live blocks (rounded)
         self.peak = 0  # the most in_use has been since the last reset_peak()
         self.reserved = 0  # bytes taken from the device: live blocks plus cached free ones
-        self._free = {}  # rounded size -> number of cached free blocks of that size
+        self._free = {}  # rounded size -> number of cached free blocks of that size (or 0)
         self.recording = 0  # profilers listening: memory samples are kept only then
         self.samples = []  # (host clock µs, in_use bytes), for the trace's memory counter
         self.hits = 0
@@ -141,46 +164,70 @@ class MemoryPool:
 
     def allocate(self, nbytes):
         """An Allocation of at least ``nbytes`` (None for 0 bytes), or OutOfMemoryError."""
-        if nbytes == 0:
+        return self.take((nbytes + GRANULE - 1) // GRANULE * GRANULE)
+
+    def take(self, size):
+        """An Allocation of ``size`` bytes, already rounded (``round_size``; None for 0), or
+        OutOfMemoryError."""
+        if not size:
             return None
-        size = (nbytes + GRANULE - 1) // GRANULE * GRANULE
         lock = self.lock
         lock.acquire()  # (not ``with``: this runs on every op, and ``with`` costs twice as much)
         try:
-            if self._pending:
+            pending, free = self.pending, self._free
+            if pending and self.recording:
                 self.settle()
-            free = self._free
+            in_use = self.in_use
+            reused = False
+            while pending:  # hand the queued frees back first: in_use, peak and hits stay exact
+                freed = pending.pop()  # (``settle``, inline: nearly every allocation has one)
+                if freed == size and not reused:
+                    # a block of this size freed just now, taken again at once (a hit): the
+                    # bytes in use and the cached blocks end as they were, so the peak (which
+                    # in_use never passes) cannot rise
+                    reused = True
+                else:
+                    in_use -= freed
+                    free[freed] = free.get(freed, 0) + 1
+            if reused:
+                self.hits += 1
+                self.in_use = in_use
+                return _allocation(self, size)
             count = free.get(size)
             if count:
-                if count == 1:
-                    del free[size]
-                else:
-                    free[size] = count - 1
+                free[size] = count - 1  # (a count may stay at 0: get is what reads it)
                 self.hits += 1
             else:
-                if self.reserved + size > self.capacity:
-                    self.empty_cache()
-                    if self.in_use + size > self.capacity:
-                        raise OutOfMemoryError(self.device, size, self.in_use, self.capacity,
-                                               self.capacity - self.in_use)
-                self.misses += 1
-                self.reserved += size
-                self.timeline.malloc(size)
-            in_use = self.in_use = self.in_use + size
+                self.in_use = in_use
+                self._miss(size)
+            in_use = self.in_use = in_use + size
             if in_use > self.peak:
                 self.peak = in_use
             if self.recording:
                 self.samples.append((self.timeline.host_us, in_use))
         finally:
             lock.release()
-        return Allocation(self, size)
+        return _allocation(self, size)
+
+    def _miss(self, size):
+        """Take ``size`` new bytes from the device (lock held): a cudaMalloc, after releasing
+        the cached blocks when the request would not fit beside them; OutOfMemoryError when it
+        does not fit beside the live blocks either."""
+        if self.reserved + size > self.capacity:
+            self.empty_cache()
+            if self.in_use + size > self.capacity:
+                raise OutOfMemoryError(self.device, size, self.in_use, self.capacity,
+                                       self.capacity - self.in_use)
+        self.misses += 1
+        self.reserved += size
+        self.timeline.malloc(size)
 
     def free(self, size):
-        """Return a block to the pool's cache (called when its last array dies). Never waits:
-        when another thread holds the lock the block is queued for ``settle``."""
+        """Return a block to the pool's cache now (its last array died while a profiler
+        records). Never waits: when another thread holds the lock the block is queued."""
         lock = self.lock
         if not lock.acquire(False):  # (positional: the keyword costs 100 ns per free)
-            self._pending.append(size)  # list.append is atomic
+            self.pending.append(size)  # (deque.append is atomic)
             return
         try:
             in_use = self.in_use = self.in_use - size
@@ -191,19 +238,16 @@ class MemoryPool:
         finally:
             lock.release()
 
-    def _free_block(self, size):
-        self.in_use -= size
-        free = self._free
-        free[size] = free.get(size, 0) + 1
-        if self.recording:
-            self.samples.append((self.timeline.host_us, self.in_use))
-
     def settle(self):
-        """Hand back the blocks queued by ``free`` (call with the lock held, or it is taken)."""
+        """Hand back the queued freed blocks (call with the lock held, or it is taken)."""
         with self.lock:
-            pending = self._pending
+            pending, free = self.pending, self._free
             while pending:
-                self._free_block(pending.pop())
+                size = pending.pop()
+                in_use = self.in_use = self.in_use - size
+                free[size] = free.get(size, 0) + 1
+                if self.recording:
+                    self.samples.append((self.timeline.host_us, in_use))
 
     def empty_cache(self):
         """Release every cached free block back to the device (``free_all_blocks``)."""

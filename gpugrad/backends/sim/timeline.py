@@ -28,16 +28,29 @@ the sequence of calls and the profile, never on the wall clock, so a program rep
   block); ``synchronize`` waits for the comm stream too. ``comm_exposed_us`` sums the time the
   compute stream (or the host, at a synchronize) waited for a collective with nothing else to do.
 
-A Timeline holds no lock of its own: ``SimBackend`` changes its device's timeline only under the
-device's lock (``SimBackend.lock``), so threads sharing a device see one consistent sequence.
+Deferred kernels: the sim backend launches most kernels by appending their ``KernelRow``
+(kernel_rows.py) to ``deferred`` (no clock moves yet), and the clocks take them, in order
+and with the very arithmetic of ``kernel``, when anything next reads or moves a clock
+(``flush``): every method here, and ``host_us``, ``stream_us``, ``device_busy_us`` and
+``events``, flush first, so what a reader sees is exactly what launching one by one gives.
+``deferred`` is None, and every kernel placed at once, while trace events are recorded (each
+event names the profiled span open at its launch), inside ``placing_each`` (tools wrapping
+``kernel``) and for a Timeline made with ``defer=False``. A launcher flushes once
+``DEFERRED_LIMIT`` kernels wait, so the list stays short in a loop that reads no clock.
+
+``SimBackend`` changes its device's timeline only under the device's lock (``lock``, passed
+in), so threads sharing a device see one consistent sequence; a bare Timeline makes its own.
 """
-from collections import deque
+import contextlib
+import threading
 from typing import NamedTuple
 
 from ..events import launch_span
 
 #: how many recent kernels the host's cache footprint covers (see ``host_mix_us``)
 MIX_WINDOW = 32
+#: deferred kernels kept before the launcher flushes them (a loop reading no clock stays small)
+DEFERRED_LIMIT = 256
 
 
 def _correlate(args):
@@ -56,66 +69,197 @@ class TraceEvent(NamedTuple):
     args: dict
 
 
-class Timeline:
-    """Host, stream, copy-engine and communication-stream clocks for one simulated device."""
+def _clock(name, doc):
+    """A Timeline property reading and setting attribute ``name`` once the deferred kernels
+    are placed."""
+    def get(self):
+        if self.deferred:
+            self.flush()
+        return getattr(self, name)
 
-    def __init__(self, profile, record_events=True, framework=False):
+    def set(self, value):
+        if self.deferred:
+            self.flush()
+        setattr(self, name, value)
+    return property(get, set, doc=doc)
+
+
+class _Launch:
+    """A kernel ``Timeline.kernel`` places: what ``Timeline._place`` reads of a row (its counts
+    are not kept)."""
+
+    __slots__ = ("name", "dispatch_us", "duration_us", "count", "device_us")
+
+    def __init__(self, name, dispatch_us, duration_us):
+        self.name = name
+        self.dispatch_us = dispatch_us
+        self.duration_us = duration_us
+        self.count = 0
+        self.device_us = 0.0
+
+
+class Timeline:
+    """Host, stream, copy-engine and communication-stream clocks for one simulated device.
+
+    ``lock``: the re-entrant lock its users hold while they change it (a device's; by default
+    its own). ``defer=False``: no kernel is ever deferred (see the module docstring).
+    """
+
+    def __init__(self, profile, record_events=True, framework=False, lock=None, defer=True):
         self.profile = profile
+        self.lock = lock if lock is not None else threading.RLock()
+        #: rows of kernels launched but not yet on the clocks (None: launch with ``kernel``)
+        self.deferred = None
+        #: device µs of the deferred kernels whose row has none (matmuls), in launch order
+        self.deferred_us = []
+        self._record_events = True
+        self._holds = 0 if defer else 1  # open ``placing_each`` blocks (and 1 for defer=False)
         #: when False, no trace events are kept (long runs without a profiler stay small)
         self.record_events = record_events
         #: host µs charged before each kernel's dispatch for gpugrad's own Python (0: raw calls)
         self.framework_us = profile.framework_us if framework else 0.0
         self.reset()
 
+    @property
+    def record_events(self):
+        """Whether trace events are kept (while True, no kernel is deferred)."""
+        return self._record_events
+
+    @record_events.setter
+    def record_events(self, on):
+        self._record_events = bool(on)
+        self._defer_unless_held()
+
+    @contextlib.contextmanager
+    def placing_each(self):
+        """``with timeline.placing_each(): ...``: every kernel launched in the block goes
+        through ``kernel`` at once, none is deferred (for tools that wrap ``kernel``)."""
+        with self.lock:
+            self._holds += 1
+            self._defer_unless_held()
+        try:
+            yield self
+        finally:
+            with self.lock:
+                self._holds -= 1
+                self._defer_unless_held()
+
+    def _defer_unless_held(self):
+        self.flush()
+        self.deferred = None if self._record_events or self._holds else []
+
+    # the clocks kernels move: reading or setting one first places the deferred kernels
+    host_us = _clock("_host_us", "the host thread's clock (µs)")
+    stream_us = _clock("_stream_us", "when the compute stream is next free (µs)")
+    device_busy_us = _clock("_device_busy_us", "the sum of kernel durations (µs)")
+    events = _clock("_events", "the TraceEvents kept while recorded")
+
     def reset(self):
-        """All clocks and counters back to zero, events cleared."""
-        self.host_us = 0.0          # the host thread's clock
-        self.stream_us = 0.0        # when the compute stream is next free
+        """All clocks and counters back to zero, events cleared (deferred kernels dropped)."""
+        with self.lock:
+            if self.deferred:
+                self.deferred = []
+            self.deferred_us = []
+        self._host_us = 0.0
+        self._stream_us = 0.0
         self.copy_us = 0.0          # when the copy engine is next free
-        self.device_busy_us = 0.0   # sum of kernel durations
-        self._recent = deque()      # names of the last MIX_WINDOW kernels
+        self._device_busy_us = 0.0
+        self._recent = [None] * MIX_WINDOW  # names of the last MIX_WINDOW kernels (a ring)
+        self._recent_next = 0       # the ring slot the next kernel's name goes in
         self._recent_counts = {}    # name -> occurrences in _recent
         self.copy_busy_us = 0.0     # sum of transfer durations
         self.comm_us = 0.0          # when the communication stream is next free
         self.comm_busy_us = 0.0     # sum of collective durations
         self.comm_exposed_us = 0.0  # waits for collectives that left the GPU or host idle
-        self.events = []
+        self._events = []
 
     # ---- kernels -----------------------------------------------------------------------
-    def kernel(self, spec):
-        """Launch one kernel; returns its (start_us, end_us) on the stream."""
+    def kernel(self, spec, dispatch_us=None, duration_us=None):
+        """Launch one kernel; returns its (start_us, end_us) on the stream.
+
+        ``dispatch_us`` and ``duration_us``: the profile's ``host_dispatch_us(spec)`` and
+        ``kernel_us(spec)`` when the caller has them (the sim backend caches them per kernel);
+        None: asked of the profile. It is placed after the deferred kernels, by ``_place``,
+        the one place a kernel's host time is charged.
+        """
         p = self.profile
-        dispatch = p.host_dispatch_us(spec) + p.host_mix_us * self._mix(spec.name)
-        host_start = self.host_us + self.framework_us   # gpugrad's Python runs before the call
-        self.host_us = host_start + dispatch
-        arrive = host_start + p.launch_point * dispatch + p.launch_latency_us
-        start = arrive if arrive > self.stream_us else self.stream_us
-        dur = p.kernel_us(spec)
-        end = start + dur
-        self.stream_us = end
-        self.device_busy_us += dur
-        if self.record_events:
+        if dispatch_us is None:
+            dispatch_us = p.host_dispatch_us(spec)
+        if duration_us is None:
+            duration_us = p.kernel_us(spec)
+        self.flush()
+        host_start, dispatch, start, end = self._place((_Launch(spec.name, dispatch_us,
+                                                                duration_us),))
+        if self._record_events:
             args = {"shapes": spec.shapes, "dtype": spec.dtype, "bytes": spec.nbytes,
                     "flops": spec.flops, "op_class": spec.op_class}
             _correlate(args)
-            self.events.append(TraceEvent("host", spec.name, host_start - self.framework_us,
-                                          dispatch + self.framework_us, args))
-            self.events.append(TraceEvent("stream", spec.name, start, dur, args))
+            self._events.append(TraceEvent("host", spec.name, host_start - self.framework_us,
+                                           dispatch + self.framework_us, args))
+            self._events.append(TraceEvent("stream", spec.name, start, duration_us, args))
         return start, end
 
-    def _mix(self, name):
-        """How many other distinct kernels ran among the last MIX_WINDOW (this one included)."""
-        recent, counts = self._recent, self._recent_counts
-        recent.append(name)
-        counts[name] = counts.get(name, 0) + 1
-        if len(recent) > MIX_WINDOW:
-            old = recent.popleft()
-            left = counts[old] - 1
-            if left:
-                counts[old] = left
-            else:
-                del counts[old]
-        return len(counts) - 1
+    def flush(self):
+        """Place the deferred kernels on the clocks, in launch order (cheap when there are
+        none; every reader of a clock calls it first)."""
+        if self.deferred:
+            with self.lock:
+                rows = self.deferred
+                if rows:
+                    self.deferred = []
+                    durations, self.deferred_us = self.deferred_us, []
+                    self._place(rows, durations)
+
+    def _place(self, rows, durations=()):
+        """Put kernels on the clocks, in order, and count each in its row: a row has ``name``,
+        ``dispatch_us`` and ``duration_us`` (None: the next of ``durations``), and adds one to
+        ``count`` and its time on the stream to ``device_us``. Returns the last kernel's
+        ``(host_start, dispatch, start, end)``. (One loop with locals: the sim's hot path.)"""
+        p = self.profile
+        mix, point, latency = p.host_mix_us, p.launch_point, p.launch_latency_us
+        framework = self.framework_us
+        host, stream, busy = self._host_us, self._stream_us, self._device_busy_us
+        recent, slot, counts = self._recent, self._recent_next, self._recent_counts
+        distinct, window = len(counts), MIX_WINDOW
+        mixed = mix * (distinct - 1)  # the host's extra µs for the mix
+        durations = iter(durations)
+        for row in rows:
+            # the mix: other distinct kernels among the last MIX_WINDOW (this one included),
+            # counted in a ring of their names (``distinct`` is ``len(counts)``)
+            name = row.name
+            old = recent[slot]
+            if old != name:  # (the same name leaving and entering changes no count)
+                recent[slot] = name
+                seen = counts.get(name)
+                if seen:
+                    counts[name] = seen + 1
+                else:
+                    counts[name] = 1
+                    distinct += 1
+                if old is not None:
+                    seen = counts[old]
+                    if seen == 1:
+                        del counts[old]
+                        distinct -= 1
+                    else:
+                        counts[old] = seen - 1
+                mixed = mix * (distinct - 1)
+            slot = (slot + 1) % window
+            dispatch = row.dispatch_us + mixed
+            host_start = host + framework  # gpugrad's Python runs before the call
+            host = host_start + dispatch
+            arrive = host_start + point * dispatch + latency
+            start = arrive if arrive > stream else stream
+            duration = row.duration_us
+            if duration is None:
+                duration = next(durations)
+            stream = end = start + duration
+            busy += duration
+            row.count += 1
+            row.device_us += end - start
+        self._host_us, self._stream_us, self._device_busy_us = host, stream, busy
+        self._recent_next = slot
+        return host_start, dispatch, start, end
 
     def host_work(self, us, name="host"):
         """The host spends ``us`` microseconds on work that launches nothing."""
