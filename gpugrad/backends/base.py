@@ -15,6 +15,7 @@ hot paths of training. Every backend implements them; the ``cuda`` backend with 
 import math
 
 from .. import device_registry
+from .graph_capture import GraphCapture
 
 UNARY_OPS: tuple[str, ...] = ("neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "sign", "log1p",
              "expm1")
@@ -105,7 +106,7 @@ def view_strides(shape, strides, new_shape):
     return tuple(new_strides) if view_d == -1 else None
 
 
-class Backend:
+class Backend(GraphCapture):
     """Interface of an array backend serving one device (``self.device``, a ``gg.Device``).
 
     Primitives return new arrays unless they say "in place". Shapes are tuples of ints, axes are

@@ -32,7 +32,7 @@ class OptimizerLaunches:
             host = np.concatenate([np.asarray(ptrs, np.uint64).view(np.int64),
                                    np.asarray(sizes, np.int64), np.asarray(flags, np.int64),
                                    first])
-            entry = (cp.asarray(host), int(first[-1]))
+            entry = (self.upload_constant(host), int(first[-1]))  # (graphs_capture.py)
             if len(self._tables) >= _TABLE_CACHE_SIZE:
                 self._tables.pop(next(iter(self._tables)))
             self._tables[key] = entry
