@@ -1,7 +1,7 @@
 """Time MLP training steps (forward, cross-entropy, backward, SGD update) on a GPU.
 
 On ``--device cuda`` (the default) three peers run the same step from the same initial weights,
-in the same process, on the same GPU, in float32:
+in the same process, on the same GPU, in float32 (``--dtype float32``, the default):
 
 - gpugrad (``gg.nn.Linear`` with fused bias+ReLU, fused cross-entropy, one-launch SGD);
 - PyTorch eager (``torch.nn``, ``F.cross_entropy``, ``torch.optim.SGD``), TF32 off;
@@ -12,8 +12,13 @@ device synchronizations) / steps, after warm-up; also the median of single steps
 by a sync. Ratios are gpugrad / peer (lower is better; targets: large <= 1.0x, small <= 1.5x
 PyTorch eager).
 
+``--dtype bf16`` or ``fp16`` runs the forward pass and the loss under autocast instead, the
+weights staying float32 (``gg.autocast("cuda", dtype)`` against ``torch.autocast("cuda", dtype)``;
+fp16 with loss scaling: ``gg.amp.GradScaler`` against ``torch.amp.GradScaler``); the CuPy peer
+is float32 only and sits these out.
+
 ``--device sim --profile h200`` runs the gpugrad step on the simulator and prints the modeled
-step times instead. Results go to ``$OUT/mlp_<device>.json`` when ``$OUT`` is set. They record
+step times instead (with ``--dtype bf16``: the prediction of the autocast step). Results go to ``$OUT/mlp_<device>.json`` when ``$OUT`` is set. They record
 which gpugrad ran (``gpugrad_version``, ``gpugrad_commit``) and, per MLP, the kernels one of its
 steps launched (``gpugrad_kernels``: listed on the simulator, which runs the same gpugrad code
 and costs each kernel from its shapes; on cuda the names of the primitives the cuda profiler saw
@@ -22,6 +27,7 @@ versions launch (format: docs/sim-model.md).
 
     python bench/mlp.py                      # cuda: gpugrad vs PyTorch vs CuPy
     python bench/mlp.py --device sim --profile h200 [--table]   # --table: per-op breakdown
+    python bench/mlp.py --dtype bf16 [--device sim --profile h200]   # mixed precision
     python bench/mlp.py --kernels kernels.txt --config large   # per-kernel GPU times, one step
 """
 import argparse
@@ -43,6 +49,7 @@ CONFIGS = {
               "synced": 20},
 }
 LR = 1e-3
+DTYPES = {"float32": None, "bf16": "bfloat16", "fp16": "float16"}  # --dtype: autocast's dtype
 WARMUP = 5
 KERNEL_DEVICE = "sim:0"  # where a step's kernel list is taken (see step_kernels)
 
@@ -61,8 +68,10 @@ def make_problem(sizes, batch, seed=0):
 
 
 # ---- the three steps ---------------------------------------------------------------------------
-def gpugrad_step(problem, device):
-    """A gpugrad training step on ``device``; returns (step, loss_of_last_step)."""
+def gpugrad_step(problem, device, dtype="float32"):
+    """A gpugrad training step on ``device``; returns (step, loss_of_last_step). ``dtype``
+    other than float32: forward and loss under ``gg.autocast`` in it (a sim device counts as
+    "cuda" there), float16 with a ``GradScaler``."""
     weights, biases, x_np, y_np = problem
     layers = []
     for i, (w, b) in enumerate(zip(weights, biases)):
@@ -77,6 +86,21 @@ def gpugrad_step(problem, device):
     opt = gg.optim.SGD(model.parameters(), lr=LR)
     x, y = gg.tensor(x_np, device=device), gg.tensor(y_np, device=device)
     state = {}
+    low = DTYPES[dtype]
+    if low is not None:
+        region = gg.autocast("cuda", dtype=getattr(gg, low))
+        scaler = gg.amp.GradScaler("cuda", enabled=low == "float16")
+
+        def step():
+            opt.zero_grad()
+            with region:
+                loss = gg.nn.functional.cross_entropy(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            state["loss"] = loss
+
+        return step, lambda: float(state["loss"].item())
 
     def step():
         opt.zero_grad()
@@ -88,8 +112,9 @@ def gpugrad_step(problem, device):
     return step, lambda: float(state["loss"].item())
 
 
-def torch_step(problem, torch, device="cuda"):
-    """The PyTorch eager step on ``device``; returns (step, loss_of_last_step)."""
+def torch_step(problem, torch, device="cuda", dtype="float32"):
+    """The PyTorch eager step on ``device``; returns (step, loss_of_last_step). ``dtype`` as
+    in ``gpugrad_step``, with ``torch.autocast`` and ``torch.amp.GradScaler``."""
     weights, biases, x_np, y_np = problem
     dev = torch.device(device)
     layers = []
@@ -105,6 +130,20 @@ def torch_step(problem, torch, device="cuda"):
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     x, y = torch.from_numpy(x_np).to(dev), torch.from_numpy(y_np).to(dev)
     state = {}
+    low = DTYPES[dtype]
+    if low is not None:
+        scaler = torch.amp.GradScaler(dev.type, enabled=low == "float16")
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast(dev.type, dtype=getattr(torch, low)):
+                loss = torch.nn.functional.cross_entropy(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            state["loss"] = loss
+
+        return step, lambda: float(state["loss"].item())
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -175,11 +214,11 @@ def version_fields():
     return {"gpugrad_version": gg.__version__, "gpugrad_commit": source_commit()}
 
 
-def step_kernels(problem, device=KERNEL_DEVICE):
+def step_kernels(problem, device=KERNEL_DEVICE, dtype="float32"):
     """The kernels one steady-state gpugrad step launches, as the simulator's cost model reads
     them (``gpugrad.sim.measurements.kernel_to_dict``). The step runs on ``device`` (sim): the
     same gpugrad code as on cuda, its kernels named as the profilers name them."""
-    step, _ = gpugrad_step(problem, device)
+    step, _ = gpugrad_step(problem, device, dtype)
     return [measurements.kernel_to_dict(k) for k in measurements.step_kernels(step, device)]
 
 
@@ -241,7 +280,7 @@ def tf32_report(cp, torch):
     }
 
 
-def run_cuda(names, save):
+def run_cuda(names, save, dtype="float32"):
     os.environ.pop("CUPY_TF32", None)  # compare like with like: full float32 on both sides
     if not gg.cuda.is_available():
         raise SystemExit(f"bench/mlp.py: cuda is not usable here: {gg.cuda.unavailable_reason()}")
@@ -261,17 +300,20 @@ def run_cuda(names, save):
     gpu = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
     result = {**version_fields(), "device": gpu, "cupy": cp.__version__,
               "numpy": np.__version__, "torch": None if torch is None else torch.__version__,
-              "python": sys.version.split()[0], "tf32": tf32_report(cp, torch), "configs": {}}
+              "python": sys.version.split()[0], "tf32": tf32_report(cp, torch), "dtype": dtype,
+              "configs": {}}
     print(f"GPU: {gpu}; CuPy {cp.__version__}; PyTorch {result['torch']}; TF32: "
           f"{result['tf32']}")
     cupy_sync = cp.cuda.Device().synchronize
     for name in names:
         cfg = CONFIGS[name]
         problem = make_problem(cfg["sizes"], cfg["batch"])
-        peers = {"gpugrad": (lambda p=problem: gpugrad_step(p, "cuda"), cupy_sync),
-                 "cupy": (lambda p=problem: cupy_step(p, cp), cupy_sync)}
+        peers = {"gpugrad": (lambda p=problem: gpugrad_step(p, "cuda", dtype), cupy_sync)}
+        if dtype == "float32":
+            peers["cupy"] = (lambda p=problem: cupy_step(p, cp), cupy_sync)
         if torch is not None:
-            peers["torch"] = (lambda p=problem: torch_step(p, torch), torch.cuda.synchronize)
+            peers["torch"] = (lambda p=problem: torch_step(p, torch, dtype=dtype),
+                              torch.cuda.synchronize)
         row = {"sizes": cfg["sizes"], "batch": cfg["batch"], "steps": cfg["steps"], "ms": {},
                "ms_synced": {}, "first_losses": {}}
         for peer, (make, sync) in peers.items():
@@ -282,21 +324,21 @@ def run_cuda(names, save):
             if peer == "gpugrad":
                 row["gpugrad_primitives_on_cuda"] = cuda_kernel_names(step)
             del step
-        row["gpugrad_kernels"] = step_kernels(problem)
+        row["gpugrad_kernels"] = step_kernels(problem, dtype=dtype)
         for peer in ("torch", "cupy"):
             if peer in row["ms"]:
                 row[f"ratio_vs_{peer}"] = row["ms"]["gpugrad"] / row["ms"][peer]
                 row[f"ratio_synced_vs_{peer}"] = (row["ms_synced"]["gpugrad"]
                                                   / row["ms_synced"][peer])
         result["configs"][name] = row
-        _print_cuda_row(name, row)
+        _print_cuda_row(name, row, dtype)
         save(result)  # after each MLP, so a timeout later keeps what was measured
     return result
 
 
-def _print_cuda_row(name, row):
+def _print_cuda_row(name, row, dtype):
     peers = list(row["ms"])
-    print(f"\n{name}: MLP {'-'.join(map(str, row['sizes']))} @ batch {row['batch']} (float32)")
+    print(f"\n{name}: MLP {'-'.join(map(str, row['sizes']))} @ batch {row['batch']} ({dtype})")
     print(f"  {'peer':<9} {'ms/step':>9} {'synced ms':>10}   first losses")
     for peer in peers:
         losses = ", ".join(f"{v:.6f}" for v in row["first_losses"][peer])
@@ -307,14 +349,15 @@ def _print_cuda_row(name, row):
                   f"(synced {row[f'ratio_synced_vs_{peer}']:.2f}x)")
 
 
-def run_sim(names, profile, save, table=False):
+def run_sim(names, profile, save, table=False, dtype="float32"):
     device = "sim:0"
     gg.sim.configure(device, profile=profile)
     backend = gg.device_registry.get_backend(device)
-    result = {**version_fields(), "device": device, "profile": profile, "configs": {}}
+    result = {**version_fields(), "device": device, "profile": profile, "dtype": dtype,
+              "configs": {}}
     for name in names:
         cfg = CONFIGS[name]
-        step, _ = gpugrad_step(make_problem(cfg["sizes"], cfg["batch"]), device)
+        step, _ = gpugrad_step(make_problem(cfg["sizes"], cfg["batch"]), device, dtype)
         # two warm-up steps (the modeled memory pool is warm after one, as on the GPU), then
         # one step whose kernels are listed
         kernels = [measurements.kernel_to_dict(k)
@@ -342,7 +385,7 @@ def run_sim(names, profile, save, table=False):
         if table:  # where the modeled step goes, op by op (the n pipelined steps together)
             print(pipelined.table())
         print(f"{name}: MLP {'-'.join(map(str, cfg['sizes']))} @ batch {cfg['batch']} on "
-              f"{device} ({profile}): modeled {row['modeled_ms']:.3f} ms/step (synced "
+              f"{device} ({profile}, {dtype}): modeled {row['modeled_ms']:.3f} ms/step (synced "
               f"{row['modeled_ms_synced']:.3f} ms, device busy {row['modeled_device_ms']:.3f} ms, "
               f"{row['kernels_per_step']:.0f} kernels/step, incl. gpugrad's host overhead "
               f"{row['framework_us']:g} us/kernel)")
@@ -399,6 +442,8 @@ def main(argv=None):
     parser.add_argument("--config", choices=sorted(CONFIGS), action="append",
                         help="run only these MLPs (default: small and large)")
     parser.add_argument("--json", help="write the results here (default: $OUT/mlp_<device>.json)")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
+                        help="bf16/fp16: the step under autocast (float32 master weights)")
     parser.add_argument("--table", action="store_true",
                         help="sim only: also print the per-op table of the modeled steps")
     parser.add_argument("--kernels", metavar="PATH",
@@ -409,11 +454,15 @@ def main(argv=None):
     if args.kernels:
         if args.device != "cuda":
             parser.error("--kernels needs --device cuda")
+        if args.dtype != "float32":
+            parser.error("--kernels times the float32 step only")
         if not gg.cuda.is_available():
             raise SystemExit(f"bench/mlp.py: cuda is not usable here: "
                              f"{gg.cuda.unavailable_reason()}")
         return kernel_tables(names, args.kernels)
-    default_name = "mlp_cuda.json" if args.device == "cuda" else f"mlp_sim_{args.profile}.json"
+    suffix = "" if args.dtype == "float32" else f"_{args.dtype}"
+    default_name = (f"mlp_cuda{suffix}.json" if args.device == "cuda"
+                    else f"mlp_sim_{args.profile}{suffix}.json")
     path = args.json or (os.path.join(os.environ["OUT"], default_name)
                          if os.environ.get("OUT") else None)
 
@@ -425,9 +474,9 @@ def main(argv=None):
             os.replace(tmp, path)
 
     if args.device == "cuda":
-        result = run_cuda(names, save)
+        result = run_cuda(names, save, args.dtype)
     else:
-        result = run_sim(names, args.profile, save, args.table)
+        result = run_sim(names, args.profile, save, args.table, args.dtype)
     if path:
         print(f"wrote {path}")
     return result

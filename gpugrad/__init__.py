@@ -27,6 +27,7 @@ from .dtypes import bool_ as bool  # noqa: A001
 from .errors import (DeviceUnavailableError, HostMemoryError, InvalidDeviceError,
                      OutOfMemoryError)
 from .random import initial_seed, manual_seed
+from .defaults import get_float32_matmul_precision, set_float32_matmul_precision
 from .tensor_methods import where
 from .tensor_numeric_methods import can_cast, result_type
 from .finfo import finfo, iinfo
@@ -54,8 +55,12 @@ __version__ = "0.1.0"
 # CuPy, matplotlib or the simulator unless they are used.
 _LAZY_MODULES = ("autograd", "nn", "optim", "data", "sim", "profiler", "viz", "value",
                  "ops", "backends", "anomaly", "cli", "engine", "utils", "accelerator", "linalg",
-                 "distributed")
+                 "distributed", "amp")
 _LAZY_ATTRS = {
+    "autocast": ("gpugrad.amp", "autocast"),
+    "is_autocast_enabled": ("gpugrad.amp", "is_autocast_enabled"),
+    "get_autocast_dtype": ("gpugrad.amp", "get_autocast_dtype"),
+    "is_autocast_cache_enabled": ("gpugrad.amp", "is_autocast_cache_enabled"),
     "Value": ("gpugrad.value", "Value"),
     "gradcheck": ("gpugrad.gradient_check", "gradcheck"),
     "gradgradcheck": ("gpugrad.gradient_check", "gradgradcheck"),

@@ -4,6 +4,7 @@
 import builtins
 
 from gpugrad import accelerator as accelerator
+from gpugrad import amp as amp
 from gpugrad import anomaly as anomaly
 from gpugrad import autograd as autograd
 from gpugrad import backends as backends
@@ -20,6 +21,10 @@ from gpugrad import sim as sim
 from gpugrad import utils as utils
 from gpugrad import value as value
 from gpugrad import viz as viz
+from gpugrad.amp.autocast_mode import autocast as autocast
+from gpugrad.amp.autocast_mode import get_autocast_dtype as get_autocast_dtype
+from gpugrad.amp.autocast_mode import is_autocast_cache_enabled as is_autocast_cache_enabled
+from gpugrad.amp.autocast_mode import is_autocast_enabled as is_autocast_enabled
 from gpugrad.backends import cpu as cpu
 from gpugrad.backends import cuda as cuda
 from gpugrad.creation import as_tensor as as_tensor
@@ -46,6 +51,8 @@ from gpugrad.creation_ranges import arange as arange
 from gpugrad.creation_ranges import eye as eye
 from gpugrad.creation_ranges import linspace as linspace
 from gpugrad.creation_ranges import logspace as logspace
+from gpugrad.defaults import get_float32_matmul_precision as get_float32_matmul_precision
+from gpugrad.defaults import set_float32_matmul_precision as set_float32_matmul_precision
 from gpugrad.device_info import devices as devices
 from gpugrad.device_registry import Device as Device
 from gpugrad.dtypes import DType as DType
@@ -62,12 +69,12 @@ from gpugrad.dtypes import int8 as int8
 from gpugrad.dtypes import promote_types as promote_types
 from gpugrad.dtypes import set_default_dtype as set_default_dtype
 from gpugrad.dtypes import uint8 as uint8
+from gpugrad.engine.entry_points import grad as grad
 from gpugrad.engine.grad_mode import enable_grad as enable_grad
 from gpugrad.engine.grad_mode import inference_mode as inference_mode
 from gpugrad.engine.grad_mode import is_grad_enabled as is_grad_enabled
 from gpugrad.engine.grad_mode import no_grad as no_grad
 from gpugrad.engine.grad_mode import set_grad_enabled as set_grad_enabled
-from gpugrad.engine.graph import grad as grad
 from gpugrad.errors import DeviceUnavailableError as DeviceUnavailableError
 from gpugrad.errors import HostMemoryError as HostMemoryError
 from gpugrad.errors import InvalidDeviceError as InvalidDeviceError

@@ -8,6 +8,9 @@
 // 0 identity, 1 relu, 2 tanh, 3 sigmoid. The formulas (sigmoid as 0.5 * (tanh(x / 2) + 1), relu
 // keeping NaN) match the NumPy reference in gpugrad/backends/cpu/backend.py operation for operation.
 //
+// float16 and bfloat16 (low_precision.cuh) load and store in their precision and compute in
+// float; the bias gradient's sums stay float until the one rounding of the result.
+//
 // Both kernels are bound by memory traffic. Where the host finds the arrays 16-byte aligned (and,
 // for the forward, the row length a multiple of the lanes) it passes packed = 1 and each thread
 // moves 16 bytes per access (vector_access.cuh); otherwise one element at a time. Both paths apply
@@ -16,6 +19,7 @@
 // Loaded at run time by gpugrad/backends/cuda/backend.py with cupy.RawModule (NVRTC, no headers);
 // kernels/build.sh compiles the same file with nvcc so CI catches mistakes without a GPU.
 
+#include "low_precision.cuh"
 #include "vector_access.cuh"
 
 __device__ __forceinline__ float tanh_of(float v) { return tanhf(v); }
@@ -63,6 +67,7 @@ __device__ __forceinline__ void bias_act_forward(const T* __restrict__ x,
     if (col >= cols) {
         return;
     }
+    typedef Compute<T> K;
     const long long row_step = (long long)gridDim.y * blockDim.y;
     const long long first_row = (long long)blockIdx.y * blockDim.y + threadIdx.y;
     if (packed) {
@@ -74,16 +79,16 @@ __device__ __forceinline__ void bias_act_forward(const T* __restrict__ x,
             load_lanes(v, x + i);
 #pragma unroll
             for (int k = 0; k < 16 / (int)sizeof(T); ++k) {
-                v.v[k] = activate(v.v[k] + b.v[k], act);
+                v.v[k] = K::narrow(activate(K::widen(v.v[k]) + K::widen(b.v[k]), act));
             }
             store_lanes(out + i, v);
         }
         return;
     }
-    const T b = bias[col];
+    const typename K::type b = K::widen(bias[col]);
     for (long long row = first_row; row < rows; row += row_step) {
         const long long i = row * cols + col;
-        out[i] = activate(x[i] + b, act);
+        out[i] = K::narrow(activate(K::widen(x[i]) + b, act));
     }
 }
 
@@ -94,6 +99,7 @@ __device__ __forceinline__ void bias_act_backward(const T* __restrict__ grad_out
                                                   const T* __restrict__ out,
                                                   T* __restrict__ grad_in, long long n,
                                                   long long act, long long packed) {
+    typedef Compute<T> K;
     const long long step = (long long)gridDim.x * blockDim.x;
     const long long first = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     long long tail = 0;
@@ -106,14 +112,14 @@ __device__ __forceinline__ void bias_act_backward(const T* __restrict__ grad_out
             load_lanes(o, out + j * lanes);
 #pragma unroll
             for (int k = 0; k < 16 / (int)sizeof(T); ++k) {
-                g.v[k] = activation_grad(g.v[k], o.v[k], act);
+                g.v[k] = K::narrow(activation_grad(K::widen(g.v[k]), K::widen(o.v[k]), act));
             }
             store_lanes(grad_in + j * lanes, g);
         }
         tail = vectors * lanes;
     }
     for (long long i = tail + first; i < n; i += step) {
-        grad_in[i] = activation_grad(grad_out[i], out[i], act);
+        grad_in[i] = K::narrow(activation_grad(K::widen(grad_out[i]), K::widen(out[i]), act));
     }
 }
 
@@ -124,24 +130,27 @@ __device__ __forceinline__ void bias_act_backward(const T* __restrict__ grad_out
 // walks with stride GRAD_ROW_LANES. A thread sums its lanes over its rows; a block adds the
 // GRAD_ROW_LANES sums of each column in threadIdx.y order through shared memory and writes row
 // blockIdx.y of partial (slabs, cols); bias_grad_sum then adds the slabs in order. Every sum has
-// a fixed order, so the result is the same on every run. With one slab, partial is grad_bias.
+// a fixed order, so the result is the same on every run. With one slab the block writes
+// grad_bias itself (and partial is not used). Sums are kept in the compute type (float for the
+// 16-bit types) until grad_bias is stored.
 #define GRAD_ROW_LANES 8
 
 template <typename T, int LANES>
-__device__ __forceinline__ void bias_act_grads_body(const T* __restrict__ grad_out,
-                                                    const T* __restrict__ out,
-                                                    T* __restrict__ grad_in,
-                                                    T* __restrict__ partial, T* sums,
-                                                    long long rows, long long cols, long long act,
-                                                    long long rows_per_slab) {
+__device__ __forceinline__ void bias_act_grads_body(
+    const T* __restrict__ grad_out, const T* __restrict__ out, T* __restrict__ grad_in,
+    typename Compute<T>::type* __restrict__ partial, T* __restrict__ grad_bias,
+    typename Compute<T>::type* sums, long long rows, long long cols, long long act,
+    long long rows_per_slab) {
+    typedef Compute<T> K;
+    typedef typename K::type C;
     const long long col = ((long long)blockIdx.x * blockDim.x + threadIdx.x) * LANES;
     const bool active = col < cols;
     const long long begin = (long long)blockIdx.y * rows_per_slab;
     const long long end = begin + rows_per_slab < rows ? begin + rows_per_slab : rows;
-    T acc[LANES];
+    C acc[LANES];
 #pragma unroll
     for (int k = 0; k < LANES; ++k) {
-        acc[k] = T(0);
+        acc[k] = C(0);
     }
     if (active) {
         for (long long row = begin + threadIdx.y; row < end; row += blockDim.y) {
@@ -152,14 +161,15 @@ __device__ __forceinline__ void bias_act_grads_body(const T* __restrict__ grad_o
                 load_lanes(o, out + i);
 #pragma unroll
                 for (int k = 0; k < LANES; ++k) {
-                    g.v[k] = activation_grad(g.v[k], o.v[k], act);
-                    acc[k] += g.v[k];
+                    g.v[k] = K::narrow(activation_grad(K::widen(g.v[k]), K::widen(o.v[k]), act));
+                    acc[k] += K::widen(g.v[k]);  // the sums of grad_x as stored
                 }
                 store_lanes(grad_in + i, g);
             } else {
-                const T g = activation_grad(grad_out[i], out[i], act);
+                const T g = K::narrow(activation_grad(K::widen(grad_out[i]), K::widen(out[i]),
+                                                      act));
                 grad_in[i] = g;
-                acc[0] += g;
+                acc[0] += K::widen(g);
             }
         }
     }
@@ -171,57 +181,73 @@ __device__ __forceinline__ void bias_act_grads_body(const T* __restrict__ grad_o
     if (threadIdx.y == 0 && active) {
 #pragma unroll
         for (int k = 0; k < LANES; ++k) {
-            T total = T(0);
+            C total = C(0);
             for (int y = 0; y < (int)blockDim.y; ++y) {
                 total += sums[y * (32 * LANES) + threadIdx.x * LANES + k];
             }
-            partial[(long long)blockIdx.y * cols + col + k] = total;
+            if (gridDim.y == 1) {
+                grad_bias[col + k] = K::narrow(total);
+            } else {
+                partial[(long long)blockIdx.y * cols + col + k] = total;
+            }
         }
     }
 }
 
 template <typename T>
 __device__ __forceinline__ void bias_act_grads(const T* grad_out, const T* out, T* grad_in,
-                                               T* partial, long long rows, long long cols,
-                                               long long act, long long packed,
-                                               long long rows_per_slab) {
-    __shared__ T sums[GRAD_ROW_LANES * 32 * (16 / sizeof(T))];
+                                               typename Compute<T>::type* partial, T* grad_bias,
+                                               long long rows, long long cols, long long act,
+                                               long long packed, long long rows_per_slab) {
+    __shared__ typename Compute<T>::type sums[GRAD_ROW_LANES * 32 * (16 / sizeof(T))];
     if (packed) {
-        bias_act_grads_body<T, 16 / sizeof(T)>(grad_out, out, grad_in, partial, sums, rows, cols,
-                                               act, rows_per_slab);
+        bias_act_grads_body<T, 16 / sizeof(T)>(grad_out, out, grad_in, partial, grad_bias, sums,
+                                               rows, cols, act, rows_per_slab);
     } else {
-        bias_act_grads_body<T, 1>(grad_out, out, grad_in, partial, sums, rows, cols, act,
-                                  rows_per_slab);
+        bias_act_grads_body<T, 1>(grad_out, out, grad_in, partial, grad_bias, sums, rows, cols,
+                                  act, rows_per_slab);
     }
 }
 
 // grad_bias[c] = sum over slabs s, in order, of partial[s, c]; one thread per column.
 template <typename T>
-__device__ __forceinline__ void bias_grad_sum(const T* __restrict__ partial,
+__device__ __forceinline__ void bias_grad_sum(const typename Compute<T>::type* __restrict__ partial,
                                               T* __restrict__ grad_bias, long long slabs,
                                               long long cols) {
+    typedef Compute<T> K;
     const long long col = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (col >= cols) {
         return;
     }
-    T total = T(0);
+    typename K::type total = 0;
     for (long long s = 0; s < slabs; ++s) {
         total += partial[s * cols + col];
     }
-    grad_bias[col] = total;
+    grad_bias[col] = K::narrow(total);
 }
 
-extern "C" {
+extern "C" {  // f16 and bf16: the 16-bit patterns of low_precision.cuh
 
-__global__ void bias_act_forward_f32(const float* x, const float* bias, float* out,
-                                     long long rows, long long cols, long long act,
-                                     long long packed) {
+__global__ void bias_act_forward_f32(const float* x, const float* bias, float* out, long long rows,
+                                     long long cols, long long act, long long packed) {
     bias_act_forward(x, bias, out, rows, cols, act, packed);
 }
 
 __global__ void bias_act_forward_f64(const double* x, const double* bias, double* out,
                                      long long rows, long long cols, long long act,
                                      long long packed) {
+    bias_act_forward(x, bias, out, rows, cols, act, packed);
+}
+
+__global__ void bias_act_forward_f16(const half_bits* x, const half_bits* bias, half_bits* out,
+                                     long long rows, long long cols, long long act,
+                                     long long packed) {
+    bias_act_forward(x, bias, out, rows, cols, act, packed);
+}
+
+__global__ void bias_act_forward_bf16(const bf16_bits* x, const bf16_bits* bias, bf16_bits* out,
+                                      long long rows, long long cols, long long act,
+                                      long long packed) {
     bias_act_forward(x, bias, out, rows, cols, act, packed);
 }
 
@@ -235,16 +261,47 @@ __global__ void bias_act_backward_f64(const double* grad_out, const double* out,
     bias_act_backward(grad_out, out, grad_in, n, act, packed);
 }
 
+__global__ void bias_act_backward_f16(const half_bits* grad_out, const half_bits* out,
+                                      half_bits* grad_in, long long n, long long act,
+                                      long long packed) {
+    bias_act_backward(grad_out, out, grad_in, n, act, packed);
+}
+
+__global__ void bias_act_backward_bf16(const bf16_bits* grad_out, const bf16_bits* out,
+                                       bf16_bits* grad_in, long long n, long long act,
+                                       long long packed) {
+    bias_act_backward(grad_out, out, grad_in, n, act, packed);
+}
+
 __global__ void bias_act_grads_f32(const float* grad_out, const float* out, float* grad_in,
-                                   float* partial, long long rows, long long cols, long long act,
-                                   long long packed, long long rows_per_slab) {
-    bias_act_grads(grad_out, out, grad_in, partial, rows, cols, act, packed, rows_per_slab);
+                                   float* partial, float* grad_bias, long long rows, long long cols,
+                                   long long act, long long packed, long long rows_per_slab) {
+    bias_act_grads(grad_out, out, grad_in, partial, grad_bias, rows, cols, act, packed,
+                   rows_per_slab);
 }
 
 __global__ void bias_act_grads_f64(const double* grad_out, const double* out, double* grad_in,
-                                   double* partial, long long rows, long long cols, long long act,
-                                   long long packed, long long rows_per_slab) {
-    bias_act_grads(grad_out, out, grad_in, partial, rows, cols, act, packed, rows_per_slab);
+                                   double* partial, double* grad_bias, long long rows,
+                                   long long cols, long long act, long long packed,
+                                   long long rows_per_slab) {
+    bias_act_grads(grad_out, out, grad_in, partial, grad_bias, rows, cols, act, packed,
+                   rows_per_slab);
+}
+
+__global__ void bias_act_grads_f16(const half_bits* grad_out, const half_bits* out,
+                                   half_bits* grad_in, float* partial, half_bits* grad_bias,
+                                   long long rows, long long cols, long long act, long long packed,
+                                   long long rows_per_slab) {
+    bias_act_grads(grad_out, out, grad_in, partial, grad_bias, rows, cols, act, packed,
+                   rows_per_slab);
+}
+
+__global__ void bias_act_grads_bf16(const bf16_bits* grad_out, const bf16_bits* out,
+                                    bf16_bits* grad_in, float* partial, bf16_bits* grad_bias,
+                                    long long rows, long long cols, long long act, long long packed,
+                                    long long rows_per_slab) {
+    bias_act_grads(grad_out, out, grad_in, partial, grad_bias, rows, cols, act, packed,
+                   rows_per_slab);
 }
 
 __global__ void bias_grad_sum_f32(const float* partial, float* grad_bias, long long slabs,
@@ -254,6 +311,16 @@ __global__ void bias_grad_sum_f32(const float* partial, float* grad_bias, long l
 
 __global__ void bias_grad_sum_f64(const double* partial, double* grad_bias, long long slabs,
                                   long long cols) {
+    bias_grad_sum(partial, grad_bias, slabs, cols);
+}
+
+__global__ void bias_grad_sum_f16(const float* partial, half_bits* grad_bias, long long slabs,
+                                  long long cols) {
+    bias_grad_sum(partial, grad_bias, slabs, cols);
+}
+
+__global__ void bias_grad_sum_bf16(const float* partial, bf16_bits* grad_bias, long long slabs,
+                                   long long cols) {
     bias_grad_sum(partial, grad_bias, slabs, cols);
 }
 

@@ -28,6 +28,11 @@
 // A target outside [0, cols) other than ignore_index gives a NaN loss row, counted, and a NaN
 // gradient row (a kernel cannot raise, and checking on the host would need a sync).
 // Targets and grad_rows take an element stride, so broadcast views (stride 0) need no copy.
+//
+// float16 and bfloat16 logits (low_precision.cuh) are read in their precision and computed in
+// float; the losses and gradients are rounded once, when stored.
+
+#include "low_precision.cuh"
 
 __device__ __forceinline__ float exp_of(float v) { return expf(v); }
 __device__ __forceinline__ double exp_of(double v) { return exp(v); }
@@ -75,20 +80,22 @@ __device__ __forceinline__ void softmax_xent_forward(const T* logits, const long
                                                      long long target_stride,
                                                      long long ignore_index, T* out, double* lse,
                                                      long long rows, long long cols) {
-    __shared__ T shared_m[32];
-    __shared__ T shared_s[32];
+    typedef Compute<T> K;
+    typedef typename K::type C;
+    __shared__ C shared_m[32];
+    __shared__ C shared_s[32];
     const long long row = (long long)blockIdx.x * blockDim.y + threadIdx.y;
     const int lane = threadIdx.x & 31;
     const int warp = threadIdx.x >> 5;  // warp number within this row's group
     const int warps_per_row = blockDim.x >> 5;
 
-    T m = negative_infinity<T>();
-    T s = T(0);
+    C m = negative_infinity<C>();
+    C s = C(0);
     const long long t = row < rows ? target[row * target_stride] : ignore_index;
     if (t != ignore_index) {  // an ignored row's logits are not read
         const T* x = logits + row * cols;
         for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
-            merge_max_sum(m, s, x[c], T(1));
+            merge_max_sum(m, s, K::widen(x[c]), C(1));
         }
     }
     warp_merge(m, s);  // every lane takes part, also those of rows past the end or ignored
@@ -99,23 +106,23 @@ __device__ __forceinline__ void softmax_xent_forward(const T* logits, const long
         }
         __syncthreads();
         if (warp == 0) {
-            m = lane < warps_per_row ? shared_m[lane] : negative_infinity<T>();
-            s = lane < warps_per_row ? shared_s[lane] : T(0);
+            m = lane < warps_per_row ? shared_m[lane] : negative_infinity<C>();
+            s = lane < warps_per_row ? shared_s[lane] : C(0);
             warp_merge(m, s);
         }
     }
     if (threadIdx.x == 0 && row < rows) {
         const double log_sum = log((double)s);
         lse[row] = (double)m + log_sum;
-        T loss = T(0);
+        C loss = C(0);
         if (t != ignore_index) {
             // log(s) - (x[t] - m) stays exact where lse - x[t] would round (|x| ~ 1e4)
             loss = (t >= 0 && t < cols)
-                       ? (T)(log_sum - ((double)logits[row * cols + t] - (double)m))
-                       : quiet_nan<T>();
+                       ? (C)(log_sum - ((double)K::widen(logits[row * cols + t]) - (double)m))
+                       : quiet_nan<C>();
         }
-        out[row] = loss;
-        out[rows + row] = t != ignore_index ? T(1) : T(0);
+        out[row] = K::narrow(loss);
+        out[rows + row] = K::narrow(t != ignore_index ? C(1) : C(0));
     }
 }
 
@@ -127,6 +134,8 @@ __device__ __forceinline__ void softmax_xent_backward(const T* logits, const lon
                                                       const T* count, bool use_count,
                                                       double divisor, T* grad, long long rows,
                                                       long long cols) {
+    typedef Compute<T> K;
+    typedef typename K::type C;
     const long long row = (long long)blockIdx.x * blockDim.y + threadIdx.y;
     if (row >= rows) {
         return;
@@ -135,21 +144,22 @@ __device__ __forceinline__ void softmax_xent_backward(const T* logits, const lon
     T* out = grad + row * cols;
     if (t == ignore_index) {
         for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
-            out[c] = T(0);
+            out[c] = K::narrow(C(0));
         }
         return;
     }
     const double row_lse = lse[row];
     // as the NumPy reference rounds: the gradient value over the divisor, in T
-    const T g = grad_rows[row * grad_stride] / (use_count ? count[0] : T(divisor));
+    const C g =
+        K::widen(grad_rows[row * grad_stride]) / (use_count ? K::widen(count[0]) : C(divisor));
     const bool valid = t >= 0 && t < cols;
     const T* x = logits + row * cols;
     for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
-        T p = exp_of((T)((double)x[c] - row_lse));
+        C p = exp_of((C)((double)K::widen(x[c]) - row_lse));
         if (c == t) {
-            p -= T(1);
+            p -= C(1);
         }
-        out[c] = valid ? p * g : quiet_nan<T>();
+        out[c] = K::narrow(valid ? p * g : quiet_nan<C>());
     }
 }
 
@@ -185,6 +195,40 @@ __global__ void softmax_xent_backward_f64(const double* logits, const long long*
                                           long long grad_stride, const double* count,
                                           bool use_count, double divisor, double* grad,
                                           long long rows, long long cols) {
+    softmax_xent_backward(logits, target, target_stride, ignore_index, lse, grad_rows,
+                          grad_stride, count, use_count, divisor, grad, rows, cols);
+}
+
+__global__ void softmax_xent_forward_f16(const half_bits* logits, const long long* target,
+                                         long long target_stride, long long ignore_index,
+                                         half_bits* out, double* lse, long long rows,
+                                         long long cols) {
+    softmax_xent_forward(logits, target, target_stride, ignore_index, out, lse, rows, cols);
+}
+
+__global__ void softmax_xent_forward_bf16(const bf16_bits* logits, const long long* target,
+                                          long long target_stride, long long ignore_index,
+                                          bf16_bits* out, double* lse, long long rows,
+                                          long long cols) {
+    softmax_xent_forward(logits, target, target_stride, ignore_index, out, lse, rows, cols);
+}
+
+__global__ void softmax_xent_backward_f16(const half_bits* logits, const long long* target,
+                                          long long target_stride, long long ignore_index,
+                                          const double* lse, const half_bits* grad_rows,
+                                          long long grad_stride, const half_bits* count,
+                                          bool use_count, double divisor, half_bits* grad,
+                                          long long rows, long long cols) {
+    softmax_xent_backward(logits, target, target_stride, ignore_index, lse, grad_rows,
+                          grad_stride, count, use_count, divisor, grad, rows, cols);
+}
+
+__global__ void softmax_xent_backward_bf16(const bf16_bits* logits, const long long* target,
+                                           long long target_stride, long long ignore_index,
+                                           const double* lse, const bf16_bits* grad_rows,
+                                           long long grad_stride, const bf16_bits* count,
+                                           bool use_count, double divisor, bf16_bits* grad,
+                                           long long rows, long long cols) {
     softmax_xent_backward(logits, target, target_stride, ignore_index, lse, grad_rows,
                           grad_stride, count, use_count, divisor, grad, rows, cols);
 }

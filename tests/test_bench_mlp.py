@@ -30,6 +30,24 @@ def test_sim_mode_models_the_small_step(tmp_path, capsys):
     assert 0 < row["modeled_device_ms"] < row["modeled_ms"]  # host-bound: the GPU waits
 
 
+def test_sim_mode_models_the_autocast_steps(tmp_path, capsys):
+    rows = {}
+    for dtype in ("float32", "bf16", "fp16"):
+        path = tmp_path / f"mlp_{dtype}.json"
+        mlp.main(["--device", "sim", "--profile", "h200", "--config", "small", "--dtype", dtype,
+                  "--json", str(path)])
+        result = json.loads(path.read_text())
+        assert result["dtype"] == dtype and f"h200, {dtype}" in capsys.readouterr().out
+        rows[dtype] = result["configs"]["small"]
+    # bf16 autocast adds the casts: forward, the input, the 3 weights and 3 biases to bf16 and
+    # the logits to float32 for the loss; backward, the 7 gradients back
+    assert rows["bf16"]["kernels_per_step"] == rows["float32"]["kernels_per_step"] + 8 + 7
+    assert {k["dtype"] for k in rows["bf16"]["gpugrad_kernels"] if k["name"] == "matmul"} \
+        == {"bfloat16"}
+    # fp16 adds loss scaling: the scaled loss, and per gradient its check and its unscaling
+    assert rows["fp16"]["kernels_per_step"] > rows["bf16"]["kernels_per_step"] + 2 * 6
+
+
 def test_kernel_tables_need_a_cuda_device():
     with pytest.raises(SystemExit):
         mlp.main(["--device", "sim", "--kernels", "unused.txt"])

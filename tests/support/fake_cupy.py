@@ -28,7 +28,8 @@ The rules:
   underneath.)
 - Functions: ``empty``, ``full``, ``zeros``, ``asarray``, ``ascontiguousarray``, ``arange``,
   ``stack``, the dtype names (``cupy.float32`` is ``numpy.float32``, as in CuPy),
-  ``broadcast_to``, ``concatenate``, ``where``, ``copyto``, ``matmul``, the ufuncs and reductions
+  ``broadcast_to``, ``concatenate``, ``where``, ``copyto``, ``matmul`` (with CuPy's GEMM compute
+  types: fake_cupy_gemm.py), the ufuncs and reductions
   in ``_NUMPY_FUNCTIONS`` (NumPy's, so NumPy's dtype rules), ``random.RandomState``
   (``seed``/``random_sample``/``standard_normal``/``randint`` on NumPy's generator: CuPy's values
   differ).
@@ -76,6 +77,7 @@ import weakref
 import numpy as np
 
 from .cuda_emulator import loader
+from .fake_cupy_gemm import GemmSettings, gemm_matmul
 
 _ALIGNMENT = 256
 _POOL_STEP = 512  # bytes the memory-pool gauge adds per read
@@ -261,6 +263,7 @@ class Device:
     (synchronize completes that fake's events)."""
 
     mem_info = (_PROPERTIES["totalGlobalMem"], _PROPERTIES["totalGlobalMem"])  # (free, total)
+    compute_capability = f"{_PROPERTIES['major']}{_PROPERTIES['minor']}"  # CuPy's string, "90"
 
     def __init__(self, device=None, fake=None):
         self.id = 0 if device is None else int(device)
@@ -475,6 +478,10 @@ class FakeCupy:
             set_allocator=lambda allocator=None: setattr(fake, "allocator", allocator),
             memory=_Namespace(_name="cupy.cuda.memory", OutOfMemoryError=OutOfMemoryError))
         self.random = _Namespace(_name="cupy.random", RandomState=_RandomState)
+        # GEMM compute types and a matmul honouring them (fake_cupy_gemm.py)
+        self._core = _Namespace(_name="cupy._core", _routines_linalg=GemmSettings())
+        self.matmul = gemm_matmul(self._core._routines_linalg, _adopt,
+                                  lambda arrays: _host(arrays, "cupy.matmul"))
 
     def current_stream(self):
         """The calling thread's current stream (made on its first use)."""

@@ -7,17 +7,22 @@ contract on CuPy arrays, with ``fused`` and ``optimizers`` launching the custom 
 ``synchronize()``, ``current_device()``, ``get_device_name()`` and the memory counters of
 ``memory`` (``memory_allocated()``, ``max_memory_allocated()``, ``reset_peak_memory_stats()``);
 without a usable GPU all but the first two raise ``gg.DeviceUnavailableError`` with the reason.
+``graphs`` holds whole-step CUDA graphs (``CUDAGraph``, ``graph``, ``make_graphed_step``), which
+also run on the ``sim`` device. ``matmul`` is ``torch.backends.cuda.matmul`` (``allow_tf32``),
+which ``gg.backends.cuda.matmul`` reaches.
 
 The device protocol (``gpugrad/device_registry.py``): devices ``cuda:N``, which need a GPU
 (``NEEDS_GPU``); ``unavailable_reason()`` and ``device_rows()`` come from ``availability``.
 """
-from . import runtime
+from . import graphs, runtime
 from .availability import (describe, device_count, device_rows, is_available, kernel_dir,
                            require, synchronize, unavailable_reason)
 from .backend import CupyBackend
 from .backend import create_backend as _create_backend
+from .graphs import CUDAGraph, graph
 from .memory import (current_device, get_device_name, max_memory_allocated, memory_allocated,
                      reset_peak_memory_stats, track_peaks)
+from .matmul_flags import matmul
 
 NEEDS_GPU = True  # the tests mark cuda runs ``cuda``
 
@@ -33,4 +38,4 @@ def create_backend(device):
 __all__ = ["describe", "device_count", "device_rows", "is_available", "kernel_dir", "require",
            "synchronize", "unavailable_reason", "CupyBackend", "create_backend", "NEEDS_GPU",
            "current_device", "get_device_name", "memory_allocated", "max_memory_allocated",
-           "reset_peak_memory_stats"]
+           "reset_peak_memory_stats", "matmul"]

@@ -1,8 +1,12 @@
 """The ``cuda`` backend: the contract on CuPy arrays in GPU memory, fused kernels from ``kernels/``.
 
-Plain primitives map onto CuPy (matmul through cuBLAS); the fused primitives launch the kernels in
-``kernels/*.cu``, compiled once per process by ``cupy.RawModule`` (NVRTC; CuPy also caches the
-binaries on disk). The per-call path stays lean because small models are bound by host time:
+Plain primitives map onto CuPy (matmul through cuBLAS: float16 and bfloat16 GEMMs on tensor cores
+with float32 accumulation, float32 on TF32 tensor cores when ``gg.backends.cuda.matmul.allow_tf32``
+is True); the fused primitives launch the kernels in ``kernels/*.cu``, compiled once per process
+by ``cupy.RawModule`` (NVRTC; CuPy also caches the binaries on disk). bfloat16 arrays need CuPy 14
+or newer with ``ml_dtypes`` (``precision`` says why not, where not, and switches TF32).
+
+The per-call path stays lean because small models are bound by host time:
 kernels are looked up in a dict, arguments are plain Python numbers, and nothing synchronizes
 except read-backs (``to_host``) and ``synchronize``.
 
@@ -17,13 +21,15 @@ import re
 import numpy as np
 
 from . import availability as _cuda
-from ... import dtypes
+from ... import defaults, dtypes
 from .. import events
 from ...errors import OutOfMemoryError
 from ..base import (BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
     array_api_table)
 from ..cpu.numpy_ops import NP_DTYPE, gg_dtype, host_array, scalar_as
-from .fused import FusedLaunches
+from .fused import FUSED_SUFFIX, FusedLaunches
+from . import precision
+from .graphs_capture import CudaGraphs
 from .optimizers import OptimizerLaunches
 from . import runtime
 from .recorder import CudaRecorder
@@ -96,6 +102,8 @@ def _elementwise_tables():
         "T x", "T y", "y = (tanh(x * (T)0.5) + (T)1) * (T)0.5", "gpugrad_sigmoid")
 
     def sigmoid_any(a):
+        if a.dtype.name == "bfloat16":  # computed in float32 and rounded, as other 16-bit ops
+            return sigmoid(a.astype(np.float32)).astype(a.dtype)
         return sigmoid(a if a.dtype.kind == "f" else a.astype(np.float64))
 
     # PyTorch's sign: NaN gives 0 (CuPy's sign, like NumPy's, gives NaN)
@@ -115,11 +123,12 @@ _LOGICAL = frozenset(LOGICAL_OPS)
 
 
 def _np_dtype(dtype):
-    """The NumPy dtype CuPy uses for ``dtype``; CuPy has no bfloat16, so that is an error."""
-    if dtype is dtypes.bfloat16:
-        raise TypeError("cuda: CuPy has no bfloat16 arrays; use float16 or float32 on cuda (or "
-                        "bfloat16 on cpu and sim)")
+    """The NumPy dtype CuPy uses for ``dtype``; bfloat16 is an error where CuPy has none."""
+    if dtype is dtypes.bfloat16 and precision.bfloat16_refusal["reason"]:
+        raise TypeError(precision.bfloat16_refusal["reason"])
     return NP_DTYPE[dtype]
+
+
 
 
 def _operand(x, np_dtype):
@@ -135,7 +144,7 @@ def _upload(host):
 
 
 
-class CupyBackend(FusedLaunches, OptimizerLaunches, WindowLaunches, Backend):
+class CupyBackend(FusedLaunches, OptimizerLaunches, WindowLaunches, CudaGraphs, Backend):
     """The contract on CuPy arrays on one GPU (``cuda:N`` is ``cupy.cuda.Device(N)``); the
     optimizer updates come from ``OptimizerLaunches`` (gpugrad/backends/cuda/optimizers.py)."""
 
@@ -148,6 +157,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, WindowLaunches, Backend):
         self._tables = {}
         self._rng = None
         self._recorder = None  # the CudaRecorder while a gg.profiler block is active
+        self._tf32_applied = None  # the allow_tf32 value CuPy's float32 compute type follows
         events.register_source(CudaRecorder(self, runtime.cupy))
 
     # ---- plumbing ----------------------------------------------------------------------
@@ -157,7 +167,7 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, WindowLaunches, Backend):
             runtime.cupy.cuda.runtime.setDevice(self.index)
 
     def _kernel(self, base, dtype):
-        name = f"{base}_{runtime.KERNEL_SUFFIX[dtype]}"
+        name = f"{base}_{FUSED_SUFFIX[dtype]}"
         kernel = self._kernels.get(name)
         if kernel is None:
             kernel = _kernel_module(self.index, _KERNEL_FILES[base]).get_function(name)
@@ -332,6 +342,10 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, WindowLaunches, Backend):
 
     def matmul(self, a, b):
         self._use()
+        allow_tf32 = defaults.matmul_allows_tf32()
+        if allow_tf32 is not self._tf32_applied:
+            precision.apply_tf32(self._gpu, allow_tf32)
+            self._tf32_applied = allow_tf32
         return runtime.cupy.matmul(a, b)
 
     # ---- layout --------------------------------------------------------------------------
@@ -439,7 +453,10 @@ def create_backend(device):
     """The backend for ``cuda:N``; gg.DeviceUnavailableError when this machine cannot run it."""
     global _WRAPPED
     runtime.bind(_cuda.require(device.index))
-    if not _GG:
+    precision.configure_bfloat16(runtime.cupy)
+    bfloat16_new = precision.bfloat16_refusal["reason"] is None and \
+        NP_DTYPE[dtypes.bfloat16] not in _GG
+    if not _GG or bfloat16_new:
         _GG.update({np_dtype: gg_dtype(np_dtype) for np_dtype in NP_DTYPE.values()})
     if not _WRAPPED:
         # the primitives of the mixins and the class itself, not Backend's helpers

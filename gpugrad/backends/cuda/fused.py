@@ -1,5 +1,6 @@
 """The cuda backend's fused kernels: bias + activation and softmax cross-entropy, each one
-launch of kernels/bias_act.cu or kernels/softmax_cross_entropy.cu.
+launch of kernels/bias_act.cu or kernels/softmax_cross_entropy.cu, for float32, float64, float16
+and (where the installed CuPy has it) bfloat16; the 16-bit kernels compute in float32.
 
 ``FusedLaunches`` is a mixin of ``CupyBackend`` (backend.py), which provides ``_use``, ``_kernel``,
 ``unary`` and ``binary``; CuPy is ``runtime.cupy``, bound when
@@ -11,11 +12,24 @@ from ..launch_plans import GRAD_ROW_LANES, bias_grad_slabs
 from . import runtime
 
 _ACT_CODE = {"identity": 0, "relu": 1, "tanh": 2, "sigmoid": 3}  # as in kernels/bias_act.cu
+# dtype -> the suffix of its fused kernels: every kernel has runtime.KERNEL_SUFFIX's; only the
+# fused ones have the 16-bit types (bfloat16 joins when the backend finds CuPy supports it)
+FUSED_SUFFIX = {**runtime.KERNEL_SUFFIX, np.dtype(np.float16): "f16"}
+_FLOAT32 = np.dtype(np.float32)
 
 
+def add_fused_dtype(np_dtype, suffix):
+    """Launch the fused kernels ``*_<suffix>`` for arrays of ``np_dtype`` from now on."""
+    FUSED_SUFFIX[np.dtype(np_dtype)] = suffix
 
 
+def _fused_dtypes():
+    return ", ".join(str(d) for d in FUSED_SUFFIX)
 
+
+def _compute_dtype(dtype):
+    """The dtype the fused kernels compute (and keep partial sums) in: float32 for 16-bit types."""
+    return _FLOAT32 if dtype.itemsize == 2 else dtype
 
 def _stride(a):
     """The element stride of a vector: 0 for a broadcast view or a 0-d array (one value)."""
@@ -48,7 +62,7 @@ class FusedLaunches:
     def bias_act(self, x, bias, act):
         cupy = runtime.cupy
         code = _ACT_CODE[act]
-        if x.dtype not in runtime.KERNEL_SUFFIX or bias.dtype != x.dtype:
+        if x.dtype not in FUSED_SUFFIX or bias.dtype != x.dtype:
             out = self.binary("add", x, bias)  # mixed or integer dtypes: NumPy's promotion
             return out if act == "identity" else self.unary(act, out)
         self._use()
@@ -71,8 +85,9 @@ class FusedLaunches:
         kernels, which read both as plain row-major arrays of ``out``'s float dtype."""
         cupy = runtime.cupy
         dtype = out.dtype
-        if dtype not in runtime.KERNEL_SUFFIX:
-            raise TypeError(f"{name}: expected a float32 or float64 output, got {dtype}")
+        if dtype not in FUSED_SUFFIX:
+            raise TypeError(f"{name}: expected an output of one of {_fused_dtypes()}, got "
+                            f"{dtype}")
         self._use()
         grad_out = runtime.dense(grad_out if grad_out.dtype == dtype else grad_out.astype(dtype))
         grad_out = grad_out if grad_out.shape == out.shape else runtime.dense(
@@ -103,10 +118,12 @@ class FusedLaunches:
         grad_bias = cupy.empty(cols, dtype=dtype)
         packed, blocks_x, slabs, rows_per_slab = bias_grad_slabs(
             rows, cols, grad_in.itemsize, _aligned16(grad_out, out, grad_in))
-        partial = grad_bias if slabs == 1 else cupy.empty((slabs, cols), dtype=dtype)
+        # one slab: the kernel writes grad_bias and does not read partial (any pointer fills it)
+        partial = grad_bias if slabs == 1 else cupy.empty((slabs, cols),
+                                                          dtype=_compute_dtype(dtype))
         self._kernel("bias_act_grads", dtype)(
             (blocks_x, slabs), (32, GRAD_ROW_LANES),
-            (grad_out, out, grad_in, partial, rows, cols, _ACT_CODE[act], int(packed),
+            (grad_out, out, grad_in, partial, grad_bias, rows, cols, _ACT_CODE[act], int(packed),
              rows_per_slab))
         if slabs > 1:
             self._kernel("bias_grad_sum", dtype)(((cols + 255) // 256,), (256,),
@@ -125,8 +142,9 @@ class FusedLaunches:
     def softmax_cross_entropy(self, logits, target, ignore_index=-100):
         cupy = runtime.cupy
         dtype = logits.dtype
-        if dtype not in runtime.KERNEL_SUFFIX:
-            raise TypeError(f"cross_entropy: expected float32 or float64 logits, got {dtype}")
+        if dtype not in FUSED_SUFFIX:
+            raise TypeError(f"cross_entropy: expected logits of one of {_fused_dtypes()}, got "
+                            f"{dtype}")
         rows, cols = logits.shape
         if cols == 0:
             raise RuntimeError("cross_entropy: logits have 0 classes (shape "

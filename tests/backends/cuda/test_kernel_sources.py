@@ -24,6 +24,7 @@ def _extern_c_kernels(path):
 
 def test_every_launched_kernel_exists_with_c_linkage():
     from gpugrad.backends.cuda import backend, runtime
+    from gpugrad.backends.cuda.fused import FUSED_SUFFIX
 
     launched = {"bias_act_forward", "bias_act_backward", "bias_act_grads", "bias_grad_sum",
                 "softmax_xent_forward", "softmax_xent_backward", "sgd_step", "adam_step",
@@ -33,6 +34,9 @@ def test_every_launched_kernel_exists_with_c_linkage():
         names = _extern_c_kernels(os.path.join(KERNELS, file_name))
         for suffix in runtime.KERNEL_SUFFIX.values():
             assert f"{base}_{suffix}" in names, f"{file_name} lacks {base}_{suffix}"
+        if file_name in ("bias_act.cu", "softmax_cross_entropy.cu"):  # also float16, bfloat16
+            for suffix in set(FUSED_SUFFIX.values()) | {"f16", "bf16"}:
+                assert f"{base}_{suffix}" in names, f"{file_name} lacks {base}_{suffix}"
 
 
 def test_sources_include_only_headers_from_kernels():

@@ -27,12 +27,20 @@ reuse them as fractions of their own spec numbers. The host-side parameters (dis
 driver calls, pageable staging) come from the profile's ``host``, a ``HostProfile`` (host.py):
 ``params`` holds the GPU's own parameters and the host's effective ones together.
 """
+from .... import defaults
 from ..costmodel import OP_CLASSES
 from .host import HostProfile, is_host_param
 
 _MIB = 1 << 20
 _ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "uint8": 1, "int8": 1,
              "int16": 2, "int32": 4, "int64": 8, "bool": 1}
+
+
+def gemm_math(dtype):
+    """The arithmetic a GEMM of ``dtype`` (a name) runs in: "tf32" for float32 while TF32 is
+    allowed (``gg.set_float32_matmul_precision("high")``), else the dtype itself. A cache of
+    modeled matmul times keys on this, so switching TF32 never reuses a stale time."""
+    return "tf32" if dtype == "float32" and defaults.matmul_allows_tf32() else dtype
 
 
 class Profile:
@@ -128,6 +136,8 @@ class Profile:
         # was measured, so they take float32's achieved share of their own peak
         self._mm_rate["float16"] = self._mm_rate["bfloat16"] = \
             self.bf16_tflops * 1e6 * p["mm_eff.float32"]
+        # float32 GEMMs on TF32 tensor cores, when gg.backends.cuda.matmul.allow_tf32 is set
+        self._mm_rate["tf32"] = self.tf32_tflops * 1e6 * p["mm_eff.float32"]
         self._row_us_l2 = p["row_latency_ns.l2"] * 1e-3
         self._row_us_hbm = p["row_latency_ns.hbm"] * 1e-3
         self._resident_threads = self.sm_count * 2048   # threads resident at once (2048 per SM)
@@ -170,14 +180,16 @@ class Profile:
         return rows * per_row * (waves if waves > 1.0 else 1.0)
 
     def _matmul_us(self, spec):
-        t = self._matmul_cache.get(spec.gemm + (spec.dtype, spec.nbytes))
+        math = gemm_math(spec.dtype)
+        key = spec.gemm + (math, spec.nbytes)
+        t = self._matmul_cache.get(key)
         if t is None:
             if len(self._matmul_cache) >= 4096:
                 self._matmul_cache.clear()
-            t = self._matmul_cache[spec.gemm + (spec.dtype, spec.nbytes)] = self._gemm_us(spec)
+            t = self._matmul_cache[key] = self._gemm_us(spec, math)
         return t
 
-    def _gemm_us(self, spec):
+    def _gemm_us(self, spec, math):
         p = self.params
         batch, m, n, k = spec.gemm
         if m * n * k == 0:
@@ -191,7 +203,7 @@ class Profile:
         if tiles < sms:   # split-K: too few output tiles to fill the SMs, so share out k
             split = max(1, min(sms // tiles, int(k // p["mm_split_k"])))
         waves = -(-(tiles * split) // sms)
-        rate = self._mm_rate.get(spec.dtype, self._mm_rate["float32"]) / sms
+        rate = self._mm_rate.get(math, self._mm_rate["float32"]) / sms
         # a small tile reuses each loaded operand less, so it runs below peak
         tile_eff = ((tm * tn) / (tile * tile)) ** p["mm_small_tile_exp"]
         t_compute = waves * (2.0 * tm * tn * (k / split)) / (rate * tile_eff)
