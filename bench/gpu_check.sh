@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The GPU check (issue 4), for a machine with an NVIDIA H100/H200, CuPy, PyTorch and no network.
+# The GPU check, for a machine with an NVIDIA H100/H200, CuPy, PyTorch and no network.
 # Run from anywhere; it works in the repository root that holds this script:
 #
-#     OUT=/some/dir bash bench/gpu_check.sh   # about 3 minutes; 7 at most (each step has a limit)
+#     OUT=/some/dir bash bench/gpu_check.sh   # about 4 minutes; 9 at most (each step has a limit)
 #
 # 1. installs gpugrad from the working tree without network (editable; PYTHONPATH as fallback);
 # 2. runs the whole test suite with cuda enabled (the `device` fixture includes cuda);
-# 3. runs bench/mlp.py: gpugrad vs PyTorch eager vs hand-written CuPy training steps;
-# 4. writes per-kernel GPU times of one large step, gpugrad's and PyTorch's (kernels_large.txt);
-# 5. runs the same steps on the simulator with the profile matching the GPU (h100 or h200);
+# 3. runs bench/mlp.py: gpugrad vs PyTorch eager vs hand-written CuPy training steps (float32),
+#    and the bf16 autocast steps against PyTorch's autocast;
+# 4. runs bench/graphs.py: the small step replayed as one CUDA graph, gpugrad's and PyTorch's;
+# 5. writes per-kernel GPU times of one large step, gpugrad's and PyTorch's (kernels_large.txt);
+# 6. runs the same steps on the simulator with the profile matching the GPU (h100 or h200);
 # and prints a summary table last. A failing step is recorded and the script goes on.
 # Environment: PYTHON (default python3), OUT (default ./gpu_check_out), TEST_TIMEOUT (s, 150),
 # TEST_SHARDS (parallel pytest processes, 4).
@@ -106,6 +108,10 @@ EOF
 # 3. measured training steps; 4. the simulator's prediction for this GPU
 step bench_cuda 100 "$OUT/mlp_cuda.log" "$PY" "$ROOT/bench/mlp.py" --device cuda \
     --json "$OUT/mlp_cuda.json"
+step bench_bf16 100 "$OUT/mlp_cuda_bf16.log" "$PY" "$ROOT/bench/mlp.py" --device cuda \
+    --dtype bf16 --json "$OUT/mlp_cuda_bf16.json"
+step bench_graphs 60 "$OUT/graphs_cuda.log" "$PY" "$ROOT/bench/graphs.py" --device cuda \
+    --json "$OUT/graphs_cuda.json"
 step bench_kernels 60 "$OUT/kernels.log" "$PY" "$ROOT/bench/mlp.py" --device cuda \
     --config large --kernels "$OUT/kernels_large.txt"
 GPU_NAME="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
@@ -118,6 +124,10 @@ case "$GPU_NAME" in
 esac
 step bench_sim 60 "$OUT/mlp_sim.log" "$PY" "$ROOT/bench/mlp.py" --device sim \
     --profile "$PROFILE" --json "$OUT/mlp_sim_$PROFILE.json"
+step sim_bf16 60 "$OUT/mlp_sim_bf16.log" "$PY" "$ROOT/bench/mlp.py" --device sim \
+    --profile "$PROFILE" --dtype bf16 --json "$OUT/mlp_sim_${PROFILE}_bf16.json"
+step sim_graphs 60 "$OUT/graphs_sim.log" "$PY" "$ROOT/bench/graphs.py" --device sim \
+    --profile "$PROFILE" --json "$OUT/graphs_sim_$PROFILE.json"
 
 # gg.distributed on one GPU: NCCL all-reduce time and bandwidth, with the simulator's busbw
 step allreduce_nccl 60 "$OUT/allreduce_nccl.log" "$PY" "$ROOT/bench/allreduce.py" \
@@ -189,5 +199,23 @@ for name in ("small", "large"):
           f"{f(sim / meas if sim and meas else None, 9, '.2f')}")
 print("ms = median per step of back-to-back steps between syncs (float32, TF32 off); "
       "ratios are gpugrad / peer")
+bf16, bf16_sim = load("mlp_cuda_bf16.json"), load(f"mlp_sim_{profile}_bf16.json")
+for name in ("small", "large"):
+    row = (bf16 or {}).get("configs", {}).get(name, {})
+    ms, vs_t = row.get("ms", {}), row.get("ratio_vs_torch")
+    sim = (bf16_sim or {}).get("configs", {}).get(name, {}).get("modeled_ms")
+    goal = "" if name != "large" else " (target <= 1.0" + (
+        ")" if vs_t is None else (": ok)" if vs_t <= 1.0 else ": MISSED)"))
+    num = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    print(f"bf16 autocast {name:<5}: gpugrad {num(ms.get('gpugrad'))} ms, torch.autocast "
+          f"{num(ms.get('torch'))} ms, ratio {num(vs_t)}x{goal}; sim {profile} {num(sim)} ms")
+graphs, graphs_sim = load("graphs_cuda.json"), load(f"graphs_sim_{profile}.json")
+for peer, ms in ((graphs or {}).get("ms") or {}).items():
+    ratio = (graphs.get("ratio_vs_torch_eager") or {}).get(peer)
+    goal = " (target <= 0.3)" if peer == "gpugrad graphed" else ""
+    print(f"graphs small: {peer:<16} {ms:.3f} ms  "
+          f"{'-' if ratio is None else f'{ratio:.2f}'}x torch eager{goal}")
+for peer, ms in ((graphs_sim or {}).get("modeled_ms") or {}).items():
+    print(f"graphs small (sim {profile}): {peer:<16} {ms:.3f} ms modeled")
 print(f"files: {out}")
 EOF
