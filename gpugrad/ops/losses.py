@@ -48,8 +48,12 @@ class Softplus(Function):
     def forward(self, a, beta=1.0, threshold=20.0):
         backend = self.backend
         self.beta, self.threshold = beta, threshold
-        scaled = backend.binary("mul", a, beta)
-        soft = backend.binary("div", backend.unary("log1p", backend.unary("exp", scaled)), beta)
+        dtype = backend.dtype(a)  # x's own float dtype: NumPy 1 would widen bfloat16 * a float
+        if not dtype.is_floating_point:
+            dtype = None
+        scaled = backend.binary("mul", a, beta, dtype)
+        soft = backend.binary("div", backend.unary("log1p", backend.unary("exp", scaled)), beta,
+                              dtype)
         return backend.where(backend.binary("gt", scaled, threshold), a, soft)
 
     def backward(self, grad):
