@@ -227,11 +227,17 @@ class DeviceModel:
         if self.debug:
             kernel_log.print_kernel(self.device, row.spec, end - start, outputs)
 
-    def _new_row(self, key, spec):
-        """A fresh ``KernelRow`` for ``spec`` under ``key`` (call with the lock held)."""
+    def _new_row(self, key, spec, plan=None):
+        """A fresh ``KernelRow`` for ``spec`` under ``key`` (call with the lock held). ``plan``:
+        ``(nbytes, sig, compute)`` of a plan key's row, set before the row is published, since
+        ``_planned`` looks rows up without the lock (another thread must never find a row
+        whose ``compute`` is not set yet)."""
         if len(self._rows) >= ROW_LIMIT:
             self._fold_rows()
-        row = self._rows[key] = KernelRow(spec, self.profile)
+        row = KernelRow(spec, self.profile)
+        if plan is not None:
+            row.planned(*plan)
+        self._rows[key] = row
         return row
 
     def _retire_rows(self):
@@ -327,7 +333,7 @@ class DeviceModel:
         with self.lock:
             row = self._rows.get(key)
             if row is None:
-                row = self._new_row(key, spec).planned(nbytes, layout_sig(value), compute)
+                row = self._new_row(key, spec, (nbytes, layout_sig(value), compute))
             self._count(row, (value,))
         return SimArray(value, alloc, row.sig)
 
@@ -335,7 +341,7 @@ class DeviceModel:
         """The live row for plan ``key`` in place of ``stale`` (lock held)."""
         row = self._rows.get(key)
         if row is None:
-            row = self._new_row(key, stale.spec).planned(stale.nbytes, stale.sig, stale.compute)
+            row = self._new_row(key, stale.spec, (stale.nbytes, stale.sig, stale.compute))
         return row
 
     def _write(self, name, inputs, outputs, info=None):

@@ -211,3 +211,22 @@ def test_counts_stay_exact_across_reset_and_folding(monkeypatch):
     x + 1
     assert gg.sim.stats(dev).kernels == 1
     gg.sim.configure(dev)
+
+
+def test_a_plan_row_is_complete_before_other_threads_can_find_it(monkeypatch):
+    """``_planned`` looks rows up without the lock, so a plan key's row must have its
+    ``compute`` (and size and layout) set before it enters the table: a row published first and
+    completed after let a concurrent backward call ``None``."""
+    backend = get_backend("sim:7")
+    seen = []
+    planned = device_model.KernelRow.planned
+
+    def recording(row, nbytes, sig, compute):
+        seen.append(any(r is row for r in backend._rows.values()))
+        return planned(row, nbytes, sig, compute)
+
+    monkeypatch.setattr(device_model.KernelRow, "planned", recording)
+    gg.sim.configure("sim:7")
+    x = gg.randn(5, device="sim:7", requires_grad=True)
+    (x * 2.0).tanh().sum().backward()
+    assert seen and not any(seen)
