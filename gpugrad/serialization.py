@@ -1,105 +1,184 @@
-"""``gg.save`` / ``gg.load``: checkpoints without pickle.
+"""``gg.save`` / ``gg.load``: checkpoints other tools read, without pickle.
 
 A checkpoint is a state dict (nested dicts, lists and tuples of tensors, NumPy arrays, numbers,
-strings, bools and None). Arrays go into a ``.npz`` archive or, for paths (or open files) named
-``*.safetensors``, a safetensors file; everything else is JSON stored beside them. ``f`` may be
-a path or a binary file object (``io.BytesIO``, ``open(path, "rb")``), as in PyTorch. Loading
-reads data only (``allow_pickle=False``), so a checkpoint can never run code: gpugrad never
-unpickles, which is PyTorch's ``weights_only=True``.
+strings, bools and None). Paths (or file objects) named ``*.safetensors`` get a safetensors
+file, anything else a NumPy ``.npz`` archive. Each tensor is stored under its state-dict name
+(``serialization_structure``), so ``safetensors.torch.load_file(path)`` gives a state dict
+PyTorch's ``load_state_dict`` takes for the same architecture; the rest (nesting, numbers such
+as ``step`` and ``lr``, devices) is string metadata (``serialization_format``).
 
-Writes are atomic (a temporary file in the same folder, fsync, then ``os.replace``), and a
-SHA-256 of the array bytes is stored and checked, so a truncated or corrupted file raises
-``CheckpointError`` naming the file instead of returning wrong numbers.
+A checksum covers the whole file, header and data (``serialization_checksum``): a flipped bit,
+a truncation or nonsense metadata raises ``CheckpointError`` naming the file, never wrong
+numbers. ``gg.load`` reads any valid safetensors file, whoever wrote it, into a dict of
+tensors; it never unpickles, which is PyTorch's ``weights_only=True``, and names a pickle or
+``torch.save`` file as such. Saves to a path are atomic (``gpugrad.atomic``).
 """
-import hashlib
 import inspect
 import io
-import json
 import os
+import zipfile
 
 import numpy as np
 
-from .atomic import atomic_write
+from . import serialization_npz, serialization_safetensors
+from .atomic import atomic_open
 from .creation import from_numpy
 from .device_registry import Device
 from .errors import DeviceUnavailableError
+from .serialization_checksum import read_into
+from .serialization_format import CheckpointError, check_metadata, damaged, metadata
+from .serialization_structure import build, encode, parse
 from .tensor import Tensor
 
-FORMAT = "gpugrad-checkpoint/1"
-_META_KEY = "__gpugrad__"
+
+def _is_file(f):
+    return hasattr(f, "write") or hasattr(f, "read")
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be read: missing, truncated, corrupt or not gpugrad's."""
+def _name(f):
+    """The path, or the name of a file object, for messages and the format choice."""
+    if _is_file(f):
+        name = getattr(f, "name", None)
+        return name if isinstance(name, str) else f"<{type(f).__name__}>"
+    return os.fspath(f)
 
 
-# ---- encoding the structure ----------------------------------------------------------------
-def _encode(obj, arrays, path="obj"):
-    """A JSON-able description of ``obj``; arrays are appended to ``arrays`` and referenced."""
-    if isinstance(obj, Tensor):
-        name = f"t{len(arrays)}"
-        arrays.append((name, np.asarray(obj.detach().numpy(), order="C")))
-        return {"$tensor": name, "device": str(obj.device), "requires_grad": obj.requires_grad}
-    if isinstance(obj, np.ndarray):
-        name = f"t{len(arrays)}"
-        arrays.append((name, np.asarray(obj, order="C")))
-        return {"$ndarray": name}
-    if isinstance(obj, dict):
-        items = []
-        for key, value in obj.items():
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise TypeError(f"gg.save: dict key {key!r} at {path} is a "
-                                f"{type(key).__name__}; keys must be str, int, float or bool")
-            items.append([key, _encode(value, arrays, f"{path}[{key!r}]")])
-        return {"$dict": items}
-    if isinstance(obj, (list, tuple)):
-        values = [_encode(v, arrays, f"{path}[{i}]") for i, v in enumerate(obj)]
-        return values if isinstance(obj, list) else {"$tuple": values}
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    if isinstance(obj, Device):
-        return {"$device": str(obj)}
-    raise TypeError(
-        f"gg.save cannot store {type(obj).__name__} at {path}: checkpoints hold tensors, arrays, "
-        f"numbers, strings and dicts/lists of them (save model.state_dict(), not the model)"
-    )
+def save(obj, f):
+    """Save ``obj`` (e.g. ``model.state_dict()`` or ``optimizer.state_dict()``) to ``f``: a
+    path, or a binary file object opened for writing (``io.BytesIO``, ``open(p, "wb")``).
+
+    ``*.safetensors`` names give a safetensors file, anything else a NumPy ``.npz``. Tensors
+    stream from memory to the file, so a save needs little memory beyond the model. A save to
+    a path is atomic (a reader sees the old file or the new one), refuses to replace a
+    read-only file (``PermissionError``), and removes temporaries a killed save left behind.
+    """
+    structure_json, arrays = encode(obj)
+    container = (serialization_safetensors if _name(f).endswith(".safetensors")
+                 else serialization_npz)
+    meta = metadata(structure_json)
+    if _is_file(f):
+        container.write(f, arrays, meta)
+    else:
+        with atomic_open(f) as out:
+            container.write(out, arrays, meta)
 
 
-def _decode(node, arrays, map_location):
-    if isinstance(node, list):
-        return [_decode(v, arrays, map_location) for v in node]
-    if not isinstance(node, dict):
-        return node
-    if "$tensor" in node:
-        array = arrays[node["$tensor"]]
-        if _takes_storage(map_location):  # PyTorch's map_location(storage, location)
-            out = map_location(from_numpy(array), node["device"])
-            if not isinstance(out, Tensor):  # it named a device instead of moving the tensor
-                out = from_numpy(array, device=out)
-            return out.requires_grad_(True) if node.get("requires_grad") else out
-        device = _target_device(node["device"], map_location)
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
+         verify=True, **pickle_load_args):
+    """Load a checkpoint from a path or a binary file object (``io.BytesIO``, ``open(p, "rb")``);
+    the format is read from the first bytes, not the name.
+
+    What ``gg.save`` wrote comes back as saved. Any other safetensors file (written by
+    ``safetensors.torch.save_file``, Hugging Face...) gives a dict of cpu tensors by name.
+    Tensors return to the device they were saved from unless ``map_location`` says otherwise:
+    a device (``"cpu"``), a dict ``{"sim:0": "cpu"}``, a function of the saved device name, or
+    PyTorch's ``f(storage, location)`` (given the tensor on the cpu and the saved device name,
+    it returns the tensor to use, e.g. ``lambda storage, loc: storage``).
+
+    ``verify=False`` skips the checksum of gpugrad's files (the structure is still checked),
+    for speed on trusted storage. ``weights_only=True`` is the only behaviour (gpugrad never
+    unpickles); ``weights_only=False``, ``pickle_module`` and ``mmap=True`` raise. Raises
+    ``CheckpointError`` naming the file for a damaged, foreign or pickled file."""
+    _refuse_pickle(weights_only, pickle_module, mmap, pickle_load_args)
+    name = _name(f)
+    buffer, chunk_crcs = _read_all(f, name, verify)
+    reader = _container_of(buffer, name)
+    arrays, meta = reader.read(buffer, name, verify, chunk_crcs)
+    if meta is None:  # a safetensors file another tool wrote: its tensors by name
+        return {key: _tensor(array, "cpu", False, map_location) for key, array in arrays.items()}
+    structure = parse(check_metadata(meta, name), arrays, name)
+    return build(structure, arrays, lambda array, node: _tensor(
+        array, node["device"], node["requires_grad"], map_location))
+
+
+def _read_all(f, name, sum_chunks):
+    """``(buffer, chunk_crcs)``: the file's bytes in one writable buffer, read once (tensors
+    are views into it), and, for a file on disk read with ``sum_chunks``, its chunks' CRC-32s,
+    summed while it was read (see ``serialization_checksum.read_into``)."""
+    try:
+        if not _is_file(f):
+            with open(name, "rb", buffering=0) as stream:
+                return _read_file(stream, os.fstat(stream.fileno()).st_size, sum_chunks)
+        size = _size_left(f)
+        if size is None:  # a stream of unknown length (io.BytesIO, a pipe)
+            return bytearray(f.read()), None
+        return _read_file(f, size, sum_chunks)
+    except FileNotFoundError:
+        raise FileNotFoundError(2, "no checkpoint at this path", name) from None
+    except EOFError as exc:
+        raise damaged(name, f"it shrank while it was read ({exc})") from None
+
+
+def _read_file(stream, size, sum_chunks):
+    # NumPy asks the kernel for huge pages for large arrays: fewer page faults
+    buffer = np.empty(size, np.uint8)
+    return buffer, read_into(stream, buffer, sum_chunks)
+
+
+def _size_left(f):
+    """The bytes from ``f``'s position to the end of the file on disk it reads, or None."""
+    try:
+        return os.fstat(f.fileno()).st_size - f.tell() if f.seekable() else None
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _container_of(buffer, name):
+    """The reader for ``buffer``'s format, or ``CheckpointError`` saying what the file is."""
+    head = bytes(buffer[:16])
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        raise _pickled(name, "a Python pickle (PyTorch's legacy torch.save format, or "
+                             "pickle.dump)")
+    if head[:4] == b"PK\x03\x04":
+        members = _zip_members(buffer, name)
+        if any(member.endswith(".pkl") for member in members):
+            raise _pickled(name, "a PyTorch checkpoint (torch.save's zip of pickles)")
+        return serialization_npz
+    if len(head) > 8 and head[8:9] == b"{":
+        return serialization_safetensors
+    raise CheckpointError(f"{name!r} is not a checkpoint gpugrad reads: neither a safetensors "
+                          f"file nor an .npz archive (empty, truncated or another format)")
+
+
+def _pickled(name, what):
+    """The ``CheckpointError`` for a pickled file: what it is and how to convert it."""
+    stem = os.path.splitext(name)[0]
+    return CheckpointError(
+        f"{name!r} is {what}. gpugrad never unpickles, since unpickling can run code; convert "
+        f"its state dict where you trust the file, with PyTorch: python -c \"import torch; from "
+        f"safetensors.torch import save_file; save_file(torch.load('{name}', weights_only=True), "
+        f"'{stem}.safetensors')\", then gg.load('{stem}.safetensors')")
+
+
+def _zip_members(buffer, name):
+    try:
+        with zipfile.ZipFile(io.BytesIO(buffer)) as archive:
+            return archive.namelist()
+    except Exception as exc:  # noqa: BLE001 (zipfile raises many kinds on bad bytes)
+        raise damaged(name, f"{type(exc).__name__}: {exc}") from None
+
+
+def _tensor(array, saved_device, requires_grad, map_location):
+    """The tensor for ``array``, placed as ``map_location`` says."""
+    if _takes_storage(map_location):  # PyTorch's map_location(storage, location)
+        out = map_location(from_numpy(array), saved_device)
+        if not isinstance(out, Tensor):  # it named a device instead of moving the tensor
+            out = from_numpy(array, device=out)
+    else:
+        device = _target_device(saved_device, map_location)
         try:
             out = from_numpy(array, device=device)
         except DeviceUnavailableError as exc:
             raise DeviceUnavailableError(
-                f"{exc}. The checkpoint holds tensors saved on {node['device']}; load them "
+                f"{exc}. The checkpoint holds tensors saved on {saved_device}; load them "
                 f"elsewhere with gg.load(path, map_location='cpu') (or 'sim')") from exc
-        return out.requires_grad_(True) if node.get("requires_grad") else out
-    if "$ndarray" in node:
-        return arrays[node["$ndarray"]]
-    if "$tuple" in node:
-        return tuple(_decode(v, arrays, map_location) for v in node["$tuple"])
-    if "$device" in node:
-        return Device(node["$device"])
-    return {key: _decode(value, arrays, map_location) for key, value in node["$dict"]}
+    return out.requires_grad_(True) if requires_grad else out
 
 
 def _target_device(saved, map_location):
     if map_location is None:
         return saved
-    if callable(map_location):
+    if callable(map_location) and not isinstance(map_location, (str, Device)):
         return map_location(saved)
     if isinstance(map_location, dict):
         return {str(k): v for k, v in map_location.items()}.get(saved, saved)
@@ -118,106 +197,6 @@ def _takes_storage(map_location):
     return len(positional) >= 2
 
 
-def _digest(arrays):
-    h = hashlib.sha256()
-    for name, array in arrays:
-        h.update(name.encode())
-        h.update(str(array.dtype).encode())
-        h.update(repr(array.shape).encode())
-        h.update(array.tobytes())
-    return h.hexdigest()
-
-
-# ---- writing ------------------------------------------------------------------------------------
-def _is_file(f):
-    return hasattr(f, "write") or hasattr(f, "read")
-
-
-def _name(f):
-    """The path, or the name of a file object, for messages and the format choice."""
-    if _is_file(f):
-        name = getattr(f, "name", None)
-        return name if isinstance(name, str) else f"<{type(f).__name__}>"
-    return os.fspath(f)
-
-
-def _uses_safetensors(f):
-    return _name(f).endswith(".safetensors")
-
-
-def save(obj, f):
-    """Save ``obj`` (e.g. ``model.state_dict()`` or ``optimizer.state_dict()``) to ``f``: a
-    path, or a binary file object opened for writing (``io.BytesIO``, ``open(p, "wb")``).
-
-    ``.safetensors`` names use safetensors (``pip install safetensors``); anything else is a
-    NumPy ``.npz`` archive. A write to a path is atomic: a reader sees the old file or the new
-    one.
-    """
-    arrays = []
-    structure = _encode(obj, arrays)
-    meta = json.dumps({"format": FORMAT, "structure": structure, "sha256": _digest(arrays)})
-    if _uses_safetensors(f):
-        try:
-            from safetensors.numpy import save as st_save
-        except ImportError:
-            raise ImportError("saving to a .safetensors path needs the safetensors package: "
-                              "pip install safetensors (or use a .npz path)") from None
-        payload = st_save(dict(arrays), metadata={_META_KEY: meta})
-    else:
-        buffer = io.BytesIO()
-        members = dict(arrays)
-        members[_META_KEY] = np.frombuffer(meta.encode(), dtype=np.uint8)
-        np.savez(buffer, **members)
-        payload = buffer.getvalue()
-    if _is_file(f):
-        f.write(payload)
-    else:
-        atomic_write(os.fspath(f), payload)
-
-
-# ---- reading ------------------------------------------------------------------------------------
-def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
-         **pickle_load_args):
-    """Load what ``gg.save`` wrote, from a path or a binary file object (``io.BytesIO``,
-    ``open(p, "rb")``; the format is read from its first bytes).
-
-    Tensors return to the device they were saved from unless ``map_location`` says otherwise:
-    a device (``"cpu"``), a dict ``{"sim:0": "cpu"}``, a function of the saved device name, or
-    PyTorch's ``f(storage, location)`` (given the tensor on the cpu and the saved device name,
-    it returns the tensor to use, e.g. ``lambda storage, loc: storage``). ``weights_only=True``
-    is the only behaviour (gpugrad never unpickles); ``weights_only=False``, ``pickle_module``
-    and ``mmap=True`` raise. Raises ``CheckpointError`` for a damaged file."""
-    _refuse_pickle(weights_only, pickle_module, mmap, pickle_load_args)
-    path = _name(f)
-    if _is_file(f):
-        data = f.read()
-        reader = _read_npz if data[:2] == b"PK" else _read_safetensors
-        source = io.BytesIO(data) if reader is _read_npz else data
-    else:
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"no checkpoint at {path!r}")
-        reader = _read_safetensors if _uses_safetensors(path) else _read_npz
-        source = path
-    try:
-        arrays, meta = reader(source, path)
-        info = json.loads(meta)
-    except (CheckpointError, ImportError):
-        raise
-    except Exception as exc:  # noqa: BLE001 (any parse failure means a damaged file)
-        raise CheckpointError(
-            f"cannot read checkpoint {path!r}: the file is truncated, corrupt or not a gpugrad "
-            f"checkpoint ({type(exc).__name__}: {exc})"
-        ) from exc
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise CheckpointError(f"{path!r} is not a gpugrad checkpoint (format "
-                              f"{info.get('format') if isinstance(info, dict) else None!r})")
-    ordered = [(name, arrays[name]) for name in sorted(arrays, key=lambda n: int(n[1:]))]
-    if _digest(ordered) != info.get("sha256"):
-        raise CheckpointError(f"checkpoint {path!r} is corrupt: its data does not match the "
-                              f"SHA-256 stored when it was saved")
-    return _decode(info["structure"], arrays, map_location)
-
-
 def _refuse_pickle(weights_only, pickle_module, mmap, pickle_load_args):
     """PyTorch's arguments for unpickling, refused with what to do instead."""
     if weights_only is False or pickle_module is not None or pickle_load_args:
@@ -230,39 +209,6 @@ def _refuse_pickle(weights_only, pickle_module, mmap, pickle_load_args):
     if mmap:
         raise ValueError("gg.load(mmap=True) is not supported: checkpoints are read into memory "
                          "(leave mmap unset)")
-
-
-def _read_npz(source, path):
-    with np.load(source, allow_pickle=False) as archive:
-        names = list(archive.files)
-        if _META_KEY not in names:
-            raise CheckpointError(f"{path!r} is an .npz archive but not a gpugrad checkpoint "
-                                  f"(no {_META_KEY} entry)")
-        arrays = {name: archive[name] for name in names}
-    meta = arrays.pop(_META_KEY).tobytes().decode()
-    return arrays, meta
-
-
-def _read_safetensors(source, path):
-    """Arrays and metadata of a safetensors file: ``source`` is its path or its bytes."""
-    try:
-        from safetensors import safe_open
-        from safetensors.numpy import load as st_load
-    except ImportError:
-        raise ImportError("reading a .safetensors checkpoint needs the safetensors package: "
-                          "pip install safetensors") from None
-    if isinstance(source, bytes):
-        size = int.from_bytes(source[:8], "little")  # the format: header length, JSON header
-        meta = json.loads(source[8:8 + size]).get("__metadata__", {}).get(_META_KEY)
-        arrays = st_load(source) if meta is not None else None
-    else:
-        with safe_open(source, framework="np") as f:
-            meta = (f.metadata() or {}).get(_META_KEY)
-            arrays = {name: f.get_tensor(name) for name in f.keys()} if meta else None
-    if meta is None:
-        raise CheckpointError(f"{path!r} is a safetensors file but not a gpugrad checkpoint "
-                              f"(no {_META_KEY} metadata)")
-    return arrays, meta
 
 
 __all__ = ["save", "load", "CheckpointError"]
