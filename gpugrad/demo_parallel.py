@@ -1,7 +1,7 @@
 """One rank of ``gpugrad demo --procs N``: the demo trained data-parallel over N processes.
 
 ``gpugrad demo --procs N`` launches this file as N MPI ranks (``gg.distributed.launch``); each
-rank runs the demo (``gpugrad.cli.run_demo``) on its own device (``sim:R``/``cuda:R`` for local
+rank runs the demo (``gpugrad.cli_demo.run_demo``) on its own device (``sim:R``/``cuda:R`` for local
 rank R; cpu stays cpu) with ``DistributedDataParallel`` and a ``DistributedSampler`` share of
 every epoch (``--batch-size`` examples per rank per step). Rank 0 prints the demo's report,
 each rank's throughput and the total, and writes the outputs; the other ranks stay quiet.
@@ -13,7 +13,9 @@ import sys
 import time
 
 from gpugrad import distributed as dist
-from gpugrad.cli import _parser, run_demo
+from gpugrad.cli import build_parser, report_failures
+from gpugrad.cli_args import UsageError
+from gpugrad.cli_demo import run_demo
 from gpugrad.creation import tensor
 from gpugrad.data import DataLoader, DistributedSampler
 from gpugrad.device_registry import Device
@@ -79,22 +81,26 @@ def rank_device(name, local_rank):
 def main(argv):
     """Run one rank of ``gpugrad demo --procs N`` (``argv`` as the ``gpugrad`` command gets
     it); returns the exit status."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     dist.init_process_group("nccl" if Device(args.device).type == "cuda" else "mpi")
     args.device = rank_device(args.device, int(os.environ.get("LOCAL_RANK", "0")))  # set by init
     job = DataParallelJob()
     if not job.writes:
         args.no_progress = True
-    quiet = contextlib.nullcontext() if job.writes else contextlib.redirect_stdout(io.StringIO())
-    try:
+    quiet = (contextlib.nullcontext() if job.writes and not args.quiet
+             else contextlib.redirect_stdout(io.StringIO()))
+
+    def train():
         with quiet:
             run_demo(args, job)
-    except (ImportError, ValueError) as exc:
-        print(f"gpugrad demo (rank {job.rank}): {exc}", file=sys.stderr)
-        return 2
+        return 0
+
+    try:
+        return report_failures(f"gpugrad demo (rank {job.rank})", (UsageError,), train)
+    except KeyboardInterrupt:
+        return 130  # the launcher reports the interruption once
     finally:
         dist.destroy_process_group()
-    return 0
 
 
 if __name__ == "__main__":

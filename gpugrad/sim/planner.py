@@ -266,7 +266,7 @@ GPU (OOM where the step does not fit), throughput and scaling efficiency.
 mlp:SIZE (a parameter count, width 8192: mlp:7B, mlp:350M, mlp:1.3B@4096 for width 4096).
 
 --script FILE plans your own model instead. FILE defines build(device), which builds the model
-on `device` and returns (module, inputs, targets) for one GPU's batch, all on `device` (or the
+on the given device and returns (module, inputs, targets) for one GPU's batch, all on it (or the
 module alone, with --input-shape); it may define loss(output, targets) (cross-entropy otherwise):
 
     import gpugrad as gg
@@ -321,6 +321,8 @@ def _int_list(text, option):
 def run(args):
     """Run ``gpugrad plan`` with parsed ``args``: print the table; returns the exit status."""
     model, loss = args.model, None
+    if args.memory_gb is not None and not (math.isfinite(args.memory_gb) and args.memory_gb > 0):
+        raise ValueError(f"--memory-gb must be a positive number of GiB, got {args.memory_gb}")
     if args.script:
         model, loss = plan_models.load_script(args.script)
     result = plan(model, args.batch, dtype=args.dtype, optimizer=args.optimizer, loss=loss,
@@ -335,5 +337,5 @@ def run(args):
                   trace=args.trace)
     print(result.table())
     if args.json:
-        atomic_write(args.json, json.dumps(result.as_dict(), indent=1, default=str).encode())
+        atomic_write(args.json, json.dumps(result.as_dict(), indent=1, default=str, allow_nan=False).encode())
     return 0
