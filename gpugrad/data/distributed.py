@@ -5,9 +5,10 @@ import math
 import numpy as np
 
 from .. import distributed as dist
+from .sampler import Sampler
 
 
-class DistributedSampler:
+class DistributedSampler(Sampler):
     """Yield the dataset indices that belong to replica ``rank`` of ``num_replicas``.
 
     Every replica sees the same order (a permutation drawn from ``seed + epoch`` when

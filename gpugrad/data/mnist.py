@@ -1,44 +1,58 @@
-"""MNIST: 70,000 28x28 handwritten digits, downloaded once into a cache folder and verified.
+"""MNIST and Fashion-MNIST: 70,000 28x28 grayscale images each (handwritten digits; Zalando's
+clothing pictures), downloaded once into the cache and verified by SHA-256.
 
-Files come from the mirrors PyTorch's torchvision uses, are checked against their published
-MD5 sums, and are parsed from the IDX format (a tiny header, then raw big-endian values).
-The cache is ``$GPUGRAD_CACHE`` or ``~/.cache/gpugrad``; with no network, put the four
-``*-ubyte.gz`` files in ``<cache>/mnist`` by hand.
+Files come from public mirrors (torchvision's first), are fetched by ``pooch`` (resumable,
+hash-checked; see ``gpugrad.data.download``) and are parsed from the IDX format (a tiny header,
+then raw big-endian values). They are cached in ``<cache>/mnist`` and
+``<cache>/fashion-mnist``, where ``<cache>`` is ``$GPUGRAD_CACHE`` or the user cache folder
+(``gpugrad.data.cache``); with no network, put the four ``*-ubyte.gz`` files there by hand.
+Downloading needs ``pip install 'gpugrad[data]'``.
 """
 import gzip
-import hashlib
 import os
-import urllib.error
-import urllib.request
 
 import numpy as np
 
-from ..atomic import atomic_open
 from ..creation import tensor
+from .cache import cache_dir
+from .download import DatasetError, fetch, sha256_of
 
-MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-)
-# (file, md5) as published with the dataset and used by torchvision.
-RESOURCES = {
-    "train": (("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-              ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432")),
-    "test": (("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-             ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c")),
+# URL prefixes, tried in order.
+MIRRORS = {
+    "mnist": ("https://ossci-datasets.s3.amazonaws.com/mnist/",
+              "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+    "fashion-mnist": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+                      "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/"
+                      "data/fashion/"),
 }
+# split -> ((images file, SHA-256), (labels file, SHA-256)) of the published files.
+RESOURCES = {
+    "mnist": {
+        "train": (("train-images-idx3-ubyte.gz",
+                   "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
+                  ("train-labels-idx1-ubyte.gz",
+                   "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c")),
+        "test": (("t10k-images-idx3-ubyte.gz",
+                  "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
+                 ("t10k-labels-idx1-ubyte.gz",
+                  "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6")),
+    },
+    "fashion-mnist": {
+        "train": (("train-images-idx3-ubyte.gz",
+                   "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"),
+                  ("train-labels-idx1-ubyte.gz",
+                   "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845")),
+        "test": (("t10k-images-idx3-ubyte.gz",
+                  "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073"),
+                 ("t10k-labels-idx1-ubyte.gz",
+                  "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5")),
+    },
+}
+# Fashion-MNIST's label names, by label (as torchvision's FashionMNIST.classes).
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot")
 # IDX type codes (the third header byte) -> big-endian NumPy dtype.
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-class DatasetError(RuntimeError):
-    """A dataset that cannot be obtained (offline, bad checksum) or parsed."""
-
-
-def cache_dir():
-    """The folder for downloaded data: ``$GPUGRAD_CACHE`` or ``~/.cache/gpugrad``."""
-    return os.environ.get("GPUGRAD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                            "gpugrad")
 
 
 def parse_idx(data, source="<bytes>"):
@@ -57,79 +71,61 @@ def parse_idx(data, source="<bytes>"):
     if len(data) != expected:
         raise DatasetError(f"{source} has {len(data)} bytes but its header {shape} needs "
                            f"{expected}; the file is truncated or corrupt")
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    values = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    return values.astype(dtype.newbyteorder("="))
 
 
-def _md5(path):
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def _local_file(name, sha256, folder):
+    """``folder/name`` without downloading: DatasetError when it is missing or fails its
+    SHA-256."""
+    path = os.path.join(folder, name)
+    if not os.path.exists(path):
+        raise DatasetError(f"{path} is missing; load it with download=True or place the file "
+                           f"there by hand")
+    if sha256_of(path) != sha256:
+        raise DatasetError(f"{path} fails its checksum (expected SHA-256 {sha256}); delete it "
+                           f"and download it again")
+    return path
 
 
-class _ChecksumMismatch(Exception):
-    """A download whose bytes do not match the published checksum."""
-
-
-def _download(name, md5, folder, mirrors):
-    """Fetch ``name`` into ``folder`` from the first mirror that works; verify its MD5."""
-    target = os.path.join(folder, name)
-    if os.path.exists(target) and _md5(target) == md5:
-        return target
-    os.makedirs(folder, exist_ok=True)
-    failures = []
-    for mirror in mirrors:
-        url = mirror + name
-        try:
-            # the file appears only if the whole download matches the checksum
-            with atomic_open(target) as out, urllib.request.urlopen(url, timeout=30) as response:
-                digest = hashlib.md5()
-                for chunk in iter(lambda: response.read(1 << 20), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-                if digest.hexdigest() != md5:
-                    raise _ChecksumMismatch(f"{url}: checksum mismatch (md5 "
-                                            f"{digest.hexdigest()}, expected {md5})")
-            return target
-        except _ChecksumMismatch as exc:
-            failures.append(str(exc))
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
-    raise DatasetError(
-        f"could not download {name} (offline?). Tried:\n  " + "\n  ".join(failures)
-        + f"\nDownload it by hand (from {(mirrors or MIRRORS)[0]}{name}) into {folder}, or "
-        f"(without root=) set GPUGRAD_CACHE to a folder whose mnist/ subfolder holds it."
-    )
-
-
-def load_mnist(train=True, root=None, download=True, device=None, normalize=True,
-               mirrors=MIRRORS):
-    """``(X, y)`` for MNIST's train (60,000) or test (10,000) split: X of shape (N, 28, 28)
-    float32 (scaled to [0, 1] when ``normalize``), y the digit as int64.
-
-    Files are looked for in ``root`` (default ``<cache_dir()>/mnist``), downloaded when missing
-    and ``download`` is true, and always checked against their MD5 sums.
-    """
-    folder = root or os.path.join(cache_dir(), "mnist")
+def _load(dataset, train, root, download, device, normalize, mirrors):
+    """``(X, y)`` of ``dataset``'s split, as load_mnist documents."""
+    folder = root or os.path.join(cache_dir(), dataset)
+    mirrors = MIRRORS[dataset] if mirrors is None else tuple(mirrors)
     arrays = []
-    for name, md5 in RESOURCES["train" if train else "test"]:
-        path = os.path.join(folder, name)
+    for name, sha256 in RESOURCES[dataset]["train" if train else "test"]:
         if download:
-            path = _download(name, md5, folder, mirrors)
-        elif not os.path.exists(path):
-            raise DatasetError(f"{path} is missing; call load_mnist(download=True) or place the "
-                               f"file there by hand")
-        elif _md5(path) != md5:
-            raise DatasetError(f"{path} fails its checksum (expected md5 {md5}); delete it and "
-                               f"download it again")
+            path = fetch(name, sha256, folder, mirrors)
+        else:
+            path = _local_file(name, sha256, folder)
         with open(path, "rb") as f:
             arrays.append(parse_idx(f.read(), path))
     images, labels = arrays
     if images.shape[0] != labels.shape[0]:
-        raise DatasetError(f"MNIST in {folder}: {images.shape[0]} images but {labels.shape[0]} "
-                           f"labels")
+        raise DatasetError(f"{dataset} in {folder}: {images.shape[0]} images but "
+                           f"{labels.shape[0]} labels")
     x = images.astype(np.float32)
     if normalize:
         x /= 255.0
     return tensor(x, device=device), tensor(labels.astype(np.int64), device=device)
+
+
+def load_mnist(train=True, root=None, download=True, device=None, normalize=True, mirrors=None):
+    """``(X, y)`` for MNIST's train (60,000) or test (10,000) split: X of shape (N, 28, 28)
+    float32 (scaled to [0, 1] when ``normalize``), y the digit as int64.
+
+    Files are looked for in ``root`` (default ``<cache_dir()>/mnist``) and always checked
+    against their SHA-256; missing or mismatching ones are downloaded when ``download`` is true
+    (from ``mirrors``, URL prefixes tried in order; default ``MIRRORS["mnist"]``), else
+    DatasetError. Downloading needs ``pip install 'gpugrad[data]'``.
+    """
+    return _load("mnist", train, root, download, device, normalize, mirrors)
+
+
+def load_fashion_mnist(train=True, root=None, download=True, device=None, normalize=True,
+                       mirrors=None):
+    """``(X, y)`` for Fashion-MNIST's train (60,000) or test (10,000) split, as ``load_mnist``
+    (default folder ``<cache_dir()>/fashion-mnist``, default mirrors
+    ``MIRRORS["fashion-mnist"]``); y is the clothing type, named by
+    ``FASHION_MNIST_CLASSES[y]``."""
+    return _load("fashion-mnist", train, root, download, device, normalize, mirrors)

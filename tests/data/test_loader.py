@@ -55,7 +55,9 @@ def test_epochs_differ_and_follow_manual_seed():
 
 def test_generator_argument():
     loader = DataLoader(_data(), batch_size=10, shuffle=True, generator=np.random.default_rng(3))
-    expected = np.random.default_rng(3).permutation(10).tolist()
+    rng = np.random.default_rng(3)
+    rng.integers(1 << 62)  # each epoch first draws the workers' base seed, as PyTorch does
+    expected = rng.permutation(10).tolist()
     assert next(iter(loader))[1].tolist() == expected
 
 
@@ -83,3 +85,86 @@ def test_errors():
         TensorDataset([1.0, 2.0, 3.0], gg.zeros(3))
     with pytest.raises(ValueError, match="tensor 1 is 0-d"):
         TensorDataset(gg.zeros(3), gg.tensor(1.0))
+
+
+class _Squares(gg.data.Dataset):
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return i * i
+
+
+class _Stream(gg.data.IterableDataset):
+    def __init__(self, n=7):
+        self.n = n
+
+    def __iter__(self):
+        return iter(range(self.n))
+
+
+def _torch_stream(torch, n=7):
+    """The same stream as a torch IterableDataset."""
+    return type("Stream", (torch.utils.data.IterableDataset,),
+                {"__iter__": lambda self: iter(range(n))})()
+
+
+def test_conflicting_options_raise_pytorchs_errors(torch):
+    data = _Squares()
+    cases = [dict(shuffle=True, sampler=[0, 1]), dict(batch_sampler=[[0]], batch_size=2),
+             dict(batch_sampler=[[0]], shuffle=True), dict(batch_sampler=[[0]], sampler=[0]),
+             dict(batch_sampler=[[0]], drop_last=True), dict(batch_size=None, drop_last=True),
+             dict(prefetch_factor=2), dict(persistent_workers=True), dict(num_workers=-1),
+             dict(timeout=-1), dict(num_workers=1, prefetch_factor=-1),
+             dict(multiprocessing_context="fork")]
+    for kwargs in cases:
+        with pytest.raises(ValueError) as theirs:
+            torch.utils.data.DataLoader(data, **kwargs)
+        with pytest.raises(ValueError) as ours:
+            DataLoader(data, **kwargs)
+        assert str(ours.value) == str(theirs.value), kwargs
+    for kwargs in (dict(shuffle=True), dict(sampler=[0]), dict(batch_sampler=[[0]])):
+        with pytest.raises(ValueError) as theirs:
+            torch.utils.data.DataLoader(_torch_stream(torch), **kwargs)
+        with pytest.raises(ValueError) as ours:
+            DataLoader(_Stream(), **kwargs)
+        assert str(ours.value).split(", but")[0] == str(theirs.value).split(", but")[0]
+    with pytest.raises(ValueError, match="timeout option needs num_workers > 0"):
+        DataLoader(data, timeout=1)
+    with pytest.raises(TypeError, match="numpy.random.Generator"):
+        DataLoader(data, shuffle=True, generator=torch.Generator())
+    loader = DataLoader(data)
+    with pytest.raises(ValueError, match="batch_size attribute should not be set after"):
+        loader.batch_size = 3
+
+
+def test_iterable_dataset_and_unbatched_loading_match_pytorch(torch):
+    for kwargs in (dict(batch_size=3), dict(batch_size=3, drop_last=True),
+                   dict(batch_size=None)):
+        ours = DataLoader(_Stream(), **kwargs)
+        theirs = torch.utils.data.DataLoader(_torch_stream(torch), **kwargs)
+        plain = [b.tolist() if hasattr(b, "tolist") else b for b in ours]
+        assert plain == [b.tolist() if hasattr(b, "tolist") else b for b in theirs]
+    unbatched = list(DataLoader(_Squares(), batch_size=None))
+    assert unbatched == [0, 1, 4, 9, 16]  # plain ints stay ints, as default_convert does
+    assert len(DataLoader(_Squares(), batch_size=2, drop_last=True)) == 2
+
+
+def test_pin_memory_pins_cpu_batches():
+    loader = DataLoader(_data(), batch_size=4, pin_memory=True)
+    x, y = next(iter(loader))
+    assert x.is_pinned() and y.is_pinned()
+    assert not next(iter(DataLoader(_data(), batch_size=4)))[0].is_pinned()
+    with pytest.raises(RuntimeError, match="only cpu tensors can be pinned"):
+        next(iter(DataLoader(_data("sim"), batch_size=4, pin_memory=True)))
+
+
+def test_pinned_batches_copy_to_sim_faster():
+    dataset = TensorDataset(gg.ones(64, 1 << 14))  # one 4 MiB batch
+    costs = {}
+    for pin in (False, True):
+        (batch,) = next(iter(DataLoader(dataset, batch_size=64, pin_memory=pin)))
+        start = gg.sim.stats("sim").host_us
+        batch.to("sim")
+        costs[pin] = gg.sim.stats("sim").host_us - start
+    assert costs[True] < costs[False]
