@@ -1,9 +1,9 @@
 """Packaging glue that pyproject.toml cannot express: ship the CUDA sources with the wheel.
 
-The kernels live in the repository's top-level ``kernels/`` (see DESIGN.md); a built wheel (a
-plain ``pip install .``, or the Docker image) carries a copy in ``gpugrad/kernels/``, which
-``gpugrad.backends.cuda.kernel_dir()`` finds first. Editable installs read ``kernels/`` in place.
-Everything else (metadata, dependencies, packages) is in pyproject.toml.
+The kernels live in the repository's top-level ``kernels/`` (see docs/architecture.md); a built
+wheel (a plain ``pip install .``, or the Docker image) carries a copy in ``gpugrad/kernels/``,
+which ``gpugrad.backends.cuda.kernel_dir()`` finds first. Editable installs read ``kernels/`` in
+place. Everything else (metadata, dependencies, packages) is in pyproject.toml.
 """
 import glob
 import os

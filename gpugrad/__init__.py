@@ -49,7 +49,7 @@ long = int64
 int = int32  # noqa: A001
 short = int16
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the only place it is written: pyproject.toml reads it from here
 
 # Subpackages and helpers load on first use, so ``import gpugrad`` stays light and never needs
 # CuPy, matplotlib or the simulator unless they are used.
@@ -67,6 +67,7 @@ _LAZY_ATTRS = {
     "GradcheckError": ("gpugrad.gradient_check", "GradcheckError"),
     "save": ("gpugrad.serialization", "save"),
     "load": ("gpugrad.serialization", "load"),
+    "CheckpointError": ("gpugrad.serialization", "CheckpointError"),
     "devices": ("gpugrad.device_info", "devices"),
 }
 

@@ -90,6 +90,7 @@ from gpugrad.random import initial_seed as initial_seed
 from gpugrad.random import manual_seed as manual_seed
 from gpugrad.serialization import load as load
 from gpugrad.serialization import save as save
+from gpugrad.serialization_format import CheckpointError as CheckpointError
 from gpugrad.tensor import Tensor as Tensor
 from gpugrad.tensor_methods import where as where
 from gpugrad.tensor_numeric_methods import can_cast as can_cast
