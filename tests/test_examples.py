@@ -29,6 +29,13 @@ def test_moons_example_value_and_tensor(device, tmp_path):
         assert png.startswith(b"\x89PNG")
 
 
+def test_moons_tensor_separates_the_moons_at_micrograds_settings(device, tmp_path):
+    """At its defaults (micrograd's 100 steps on 100 points) the Tensor version separates the
+    moons, as micrograd's demo does: seed 0 classifies all 100 points; at most 2 may miss."""
+    results = _load_moons().main(["--out", str(tmp_path), "--skip-value", "--device", device])
+    assert results["tensor"] >= 0.98
+
+
 def test_cnn_example_learns_the_digits(device, capsys):
     """examples/cnn.py, shortened to 5 epochs (the full 15 reach >= 97%), learns the digits; on
     the sim it prints the per-op report with the convolution's kernels."""
@@ -37,7 +44,8 @@ def test_cnn_example_learns_the_digits(device, capsys):
         "cnn_example", os.path.join(os.path.dirname(__file__), "..", "examples", "cnn.py"))
     cnn = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cnn)
-    assert cnn.main(["--epochs", "5", "--device", device]) >= 0.85
+    # 5 epochs reach 0.908-0.931 (seeds 0-2); 0.88 leaves 10 of the 360 test digits below
+    assert cnn.main(["--epochs", "5", "--device", device]) >= 0.88
     if device.startswith("sim"):
         report = capsys.readouterr().out
         assert "per-op summary" in report and "im2col" in report and "max_pool2d" in report
@@ -56,4 +64,5 @@ def test_ddp_example_trains_over_two_processes():
     assert done.returncode == 0, done.stdout + done.stderr
     assert "rank 0/2 on sim:0" in done.stdout and "rank 1/2 on sim:1" in done.stdout
     accuracy = float(re.search(r"over 2 processes; test accuracy ([\d.]+)", done.stdout)[1])
-    assert accuracy > 0.85
+    # 3 epochs over two ranks reach 0.964 (seed 0); 0.90 leaves room for another data order
+    assert accuracy >= 0.90

@@ -35,11 +35,20 @@ def run_python_blocks(path):
 
 
 def test_readme_python_examples_run():
-    assert "SimStats" in run_python_blocks(ROOT / "README.md")
+    out = run_python_blocks(ROOT / "README.md")
+    # (1, 2) @ (2, 3), relu, sum and their backward: 2*1*3*2 + 3 + 3 FLOP forward, 0 + 3 + 12
+    # back, in 6 kernels; x (8 B) and w (24 B) copied in
+    assert "SimStats(sim:0, profile h100)" in out
+    assert "kernels: 6, 33 FLOP, 160 B moved" in out and "transfers: h2d 32 B, d2h 0 B" in out
+    assert "modeled time: host 343.05 µs, device busy 13.72 µs" in out
 
 
 def test_sim_model_doc_python_examples_run():
-    assert "h100" in run_python_blocks(ROOT / "docs" / "sim-model.md")
+    out = run_python_blocks(ROOT / "docs" / "sim-model.md")
+    assert "h100 2856 us\na100 10034 us\nl4 6243 us\n" in out
+    # the shape-only 7B step: the document's comment says "peak 52.1 GiB of 80 GiB"
+    assert "peak 52.07 GiB of 80.00 GiB" in out and "kernels: 527, 84.92 TFLOP" in out
+    assert "   16     2     3.427     0.268     0.165     0.106     80.14 MiB" in out
 
 
 def test_quick_start_commands_are_marked_for_ci():
