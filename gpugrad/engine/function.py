@@ -16,6 +16,7 @@ large graphs can pause it itself around the build (``gc.disable()``/``gc.enable(
 ``gc.freeze()`` after its imports, so full collections skip the libraries' own objects.
 """
 from .. import dtypes as _dtypes
+from . import grad_mode as _grad_mode
 from . import hooks as _hooks
 from .grad_mode import modes as _modes
 from .graph import FREED_GRAPH_MESSAGE, bind_tensor_type as _bind_graph_tensor_type
@@ -139,7 +140,10 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         # The dispatch path of every op: kept lean (one pass over the inputs, no helper calls).
-        if cls.autocast is not None and _modes.autocast is not None:  # in a gg.autocast region
+        # ``threads_off_default`` first: while it is 0, no thread is in an autocast region or
+        # has recording off, and the thread-local ``_modes`` need not be read
+        if cls.autocast is not None and _grad_mode.threads_off_default and \
+                _modes.autocast is not None:  # in a gg.autocast region
             inputs = _modes.autocast.cast_inputs(cls.autocast, inputs, params)
         backend = None
         requires_grad = False
@@ -179,7 +183,7 @@ class Function:
         result._hooks = None
         result._version_box = None
         result._view = None
-        if requires_grad and _modes.grad_enabled:
+        if requires_grad and (not _grad_mode.threads_off_default or _modes.grad_enabled):
             result._requires_grad = True
             result._grad_fn = fn
             fn.next_nodes = tuple(nodes)

@@ -17,6 +17,25 @@ class _ThreadModes(threading.local):
     def __init__(self):
         self.saved = []  # modes to restore, pushed by entering a mode block in this thread
 
+    def __setattr__(self, name, value):
+        # Keep ``threads_off_default`` current, so that an op reads this thread's modes (a
+        # thread-local lookup costs as much as the rest of an op's bookkeeping) only while some
+        # thread has left the defaults. Writes are rare (entering and leaving a block).
+        global threads_off_default
+        before = not self.grad_enabled or self.autocast is not None
+        threading.local.__setattr__(self, name, value)
+        after = not self.grad_enabled or self.autocast is not None
+        if before is not after:
+            with _count_lock:
+                threads_off_default += 1 if after else -1
+
+
+# How many threads have graph recording off or an autocast region on. While it is 0 every
+# thread is in the default modes (recording, no autocast) and ``Function.apply`` skips the
+# thread-local lookup. A thread that ends off the defaults leaves it above 0, which only sends
+# ops to the exact (slower) check.
+threads_off_default = 0
+_count_lock = threading.Lock()
 
 modes = _ThreadModes()
 
@@ -131,4 +150,4 @@ class set_grad_enabled(_GradMode):
 
 def is_grad_enabled():
     """True when ops record the graph in this thread."""
-    return modes.grad_enabled
+    return not threads_off_default or modes.grad_enabled

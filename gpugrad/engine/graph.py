@@ -160,7 +160,7 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
             grad = pop(node, None)
             if grad is None:
                 continue
-            if node._is_leaf_tensor:
+            if isinstance(node, Tensor):  # a leaf (cheaper than reading ``_is_leaf_tensor``)
                 if raw:
                     grad = Tensor._make(grad, node._backend, False)
                 if node._hooks:
@@ -270,7 +270,7 @@ def _show_op_grad(node, grad, raw, wanted, captured, create_graph, handed_out):
 def backend_of(node):
     """The backend of a graph node's output (a leaf tensor's own). A node that selects one
     output of another (a custom function's) has the backend of the node it selects from."""
-    if node._is_leaf_tensor:
+    if isinstance(node, Tensor):  # a leaf
         return node._backend
     backend = getattr(node, "backend", None)
     return backend_of(node.next_nodes[0]) if backend is None else backend
