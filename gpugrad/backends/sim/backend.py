@@ -132,7 +132,7 @@ class SimBackend(Transfers, FusedKernels, SimGraphs, Communication, DeviceModel,
     # temporary operand (``exp(a + b)``'s sum) frees its block before the result takes one (the
     # pool may reuse it); contiguous, getitem and softmax_cross_entropy_backward keep theirs
     # alive, as they always have: the modeled memory figures depend on both. The hottest ones
-    # go through ``_planned`` (device_model.py), keyed by their parameters and operands' ``_sig``.
+    # go through ``_planned`` (results.py), keyed by their parameters and operands' ``_sig``.
     def unary(self, op, a, dtype=None, out=None):
         if out is None:
             key = ("unary", op, a.sig or _sig(a), dtype)

@@ -4,35 +4,32 @@ modeling one kernel launch, the profiler's recording interface).
 
 ``DeviceModel`` is a mixin of ``SimBackend`` (backend.py), whose primitives let its cpu backend
 (``self.cpu``; on a shape-only device a ``MetaBackend``, meta.py) compute the values and
-describe each kernel to ``_modeled``/``_write``/``_planned`` here. Each distinct kernel is
-costed once and kept as a ``KernelRow`` (kernel_rows.py) with its counts, so a program that runs
-in a loop models each launch with a lookup, and appends the row to the timeline's deferred
-launches, placed on the clocks (and counted) in one tight loop when anything next reads them
-(timeline.py); freed memory is queued the same way until the next allocation (memory.py). The
-sim's own host time per kernel is what ``bench/sim_overhead.py`` measures. Every change to the
-model happens under the device's re-entrant ``lock``.
+describe each kernel to ``_modeled``/``_write``/``_planned`` (results.py, mixed in here), which
+launch it through ``_launch``/``_count`` here. Each distinct kernel is costed once and kept as
+a ``KernelRow`` (kernel_rows.py) with its counts, so a program that runs in a loop models each
+launch with a lookup, and appends the row to the timeline's deferred launches, placed on the
+clocks (and counted) in one tight loop when anything next reads them (timeline.py); freed
+memory is queued the same way until the next allocation (memory.py). The sim's own host time
+per kernel is what ``bench/sim_overhead.py`` measures. Every change to the model happens under
+the device's re-entrant ``lock``.
 """
 import operator
 import os
 
-import numpy as np
-
 from .. import events
-from ...errors import HostMemoryError, OutOfMemoryError
-from . import costmodel, kernel_log, primitives, profiles
+from . import costmodel, kernel_log, profiles
 from . import timeline as timeline_mod
 from ..cpu.backend import NumpyBackend
-from .kernel_rows import KernelRow, layout_sig
-from .memory import MemoryPool, SimArray
+from .kernel_rows import KernelRow
+from .memory import MemoryPool
 from .meta import MetaBackend
-from .meta_array import MetaArray
+from .results import ModeledResults
 from .timeline import DEFERRED_LIMIT
 
 DEFAULT_PROFILE = "h100"
 ENV_PROFILE = "GPUGRAD_SIM_PROFILE"
 ROW_LIMIT = 4096  # distinct kernel signatures counted separately before they are folded
 _spec = costmodel.spec
-_ARRAYS = (np.ndarray, MetaArray)  # (a tuple: ``type(x) in`` it is fastest for ndarray)
 
 
 def debug_level():
@@ -54,17 +51,7 @@ def profile_name(profile=None):
     return name
 
 
-def _signature(name, inputs, out, info=None):
-    """What a kernel's spec depends on: name, operands' shapes, strides and dtypes, and info."""
-    key = [name, out.shape, out.dtype]
-    for x in inputs:
-        key.append((x.shape, x.strides, x.dtype) if type(x) in _ARRAYS else type(x))
-    if info:
-        key.append(repr(info))  # small: an axis or an activation name
-    return tuple(key)
-
-
-class DeviceModel:
+class DeviceModel(ModeledResults):
     """Configuration, counters and the modeled kernel launch of one sim device."""
 
     # ---- configuration and counters --------------------------------------------------------
@@ -272,132 +259,3 @@ class DeviceModel:
             total[3] += count * (spec.bytes_read + spec.bytes_written)
             by_class[spec.op_class] = by_class.get(spec.op_class, 0.0) + us
         return by_op, by_class
-
-    # ---- results: memory reserved from shapes first, then the cpu backend computes ----------
-    def _modeled(self, primitive, *args, out=None):
-        """Primitive ``primitive`` as one kernel: ``primitives.<primitive>(*args)`` names it and
-        sizes its result, whose memory is reserved first (``OutOfMemoryError`` before the host
-        allocates anything); then the cpu backend's ``<primitive>(*args)`` computes the values
-        (written into ``out``'s array when given: an in-place op, which allocates nothing)."""
-        kernel, reads, nbytes, info = getattr(primitives, primitive)(*args)
-        compute = getattr(self.cpu, primitive)
-        if out is not None:
-            compute(*args, out.data)
-            self._write(kernel, reads, (out.data,), info)
-            return out
-        value, alloc = self._allocated(nbytes, compute, args)
-        self._launch(kernel, reads, (value,), info, _signature(kernel, reads, value, info))
-        return SimArray(value, alloc)  # (not _write: one call less on every op)
-
-    def _planned(self, key, primitive, *args):
-        """``_modeled(primitive, *args)`` through the row cached under plan ``key`` (the
-        primitive, its parameters and its operands' signatures: everything its result's size and
-        layout and its kernel's cost depend on). A hit reserves the row's bytes, computes, and
-        places the row's kernel on the timeline; the first call plans it as ``_modeled`` does."""
-        row = self._rows.get(key)
-        if row is None:
-            return self._plan(key, primitive, args)
-        alloc = self.pool.take(row.block)
-        try:
-            value = row.compute(*args)
-        except BaseException as err:
-            self._abandon((alloc,), row.nbytes, err)
-            raise
-        lock = self.lock
-        lock.acquire()
-        try:
-            if not row.live:  # reset or folded since it was looked up
-                row = self._relive(key, row)
-            # (``_count``'s deferred launch, inline: this is the path of nearly every kernel)
-            deferred = self.timeline.deferred
-            if deferred is not None and row.duration_us is not None:
-                deferred.append(row)
-                if len(deferred) >= DEFERRED_LIMIT:
-                    self.timeline.flush()
-            else:
-                self._count(row, (value,))
-        finally:
-            lock.release()
-        return SimArray(value, alloc, row.sig)
-
-    def _plan(self, key, primitive, args):
-        """The first call of a plan key: modeled as ``_modeled`` does, then its row is kept
-        (unless shape inference missed: that path stays uncached, counting every miss)."""
-        kernel, reads, nbytes, info = getattr(primitives, primitive)(*args)
-        compute = getattr(self.cpu, primitive)
-        value, alloc = self._allocated(nbytes, compute, args)
-        if value.nbytes != nbytes:
-            self._launch(kernel, reads, (value,), info, _signature(kernel, reads, value, info))
-            return SimArray(value, alloc)
-        spec = _spec(kernel, reads, (value,), **info) if info else _spec(kernel, reads, (value,))
-        with self.lock:
-            row = self._rows.get(key)
-            if row is None:
-                row = self._new_row(key, spec, (nbytes, layout_sig(value), compute))
-            self._count(row, (value,))
-        return SimArray(value, alloc, row.sig)
-
-    def _relive(self, key, stale):
-        """The live row for plan ``key`` in place of ``stale`` (lock held)."""
-        row = self._rows.get(key)
-        if row is None:
-            row = self._new_row(key, stale.spec, (stale.nbytes, stale.sig, stale.compute))
-        return row
-
-    def _write(self, name, inputs, outputs, info=None):
-        """Model kernel ``name`` reading ``inputs`` and writing the arrays ``outputs`` (its
-        spec is cached under the operands' and the last output's signature)."""
-        self._launch(name, inputs, outputs, info, _signature(name, inputs, outputs[-1], info))
-
-    def _allocated(self, nbytes, compute, args):
-        """``(compute(*args), its Allocation)``, ``nbytes`` (inferred from shapes) reserved
-        before the host computes."""
-        alloc = self.pool.allocate(nbytes)
-        try:
-            value = compute(*args)
-        except BaseException as err:
-            self._abandon((alloc,), nbytes, err)
-            raise
-        if value.nbytes != nbytes:
-            alloc = self._resize(alloc, value.nbytes)
-        return value, alloc
-
-    def _reserve(self, *sizes):
-        """Allocations for several results, in order (all or none)."""
-        allocs = []
-        try:
-            for nbytes in sizes:
-                allocs.append(self.pool.allocate(nbytes))
-        except BaseException:
-            for alloc in allocs:
-                if alloc is not None:
-                    alloc.release()
-            raise
-        return allocs
-
-    def _abandon(self, allocs, nbytes, err):
-        """NumPy failed after memory was reserved: hand the reservations back; a host
-        allocation failure becomes a HostMemoryError saying why (other errors pass)."""
-        for alloc in allocs:
-            if alloc is not None:
-                alloc.release()
-        if isinstance(err, MemoryError) and not isinstance(err, (OutOfMemoryError,
-                                                                 HostMemoryError)):
-            raise HostMemoryError(self.device, nbytes) from err
-
-    def _resize(self, alloc, nbytes):
-        """Shape inference disagreed with NumPy (a bug, counted in ``shape_misses``): hold the
-        result's real size instead."""
-        with self.lock:
-            self.shape_misses += 1
-        if alloc is not None:
-            alloc.release()
-        return self.pool.allocate(nbytes)
-
-    def _computed(self, allocs, nbytes, compute, *args):
-        """``compute(*args)`` for a primitive holding the reservations ``allocs``."""
-        try:
-            return compute(*args)
-        except BaseException as err:
-            self._abandon(allocs, nbytes, err)
-            raise

@@ -7,7 +7,7 @@ its ``KernelSpec``, the profile's host dispatch and device time for it (computed
 launch count and device time (stats sum them). A loop launching the same kernels again only
 looks its rows up.
 
-Rows are found two ways (device_model.py):
+Rows are found two ways (results.py):
 
 - by *plan key*, before anything runs, for the hottest primitives (backend.py): the primitive,
   its parameters, and an ``operand_sig`` for each operand. The row then also holds the result's

@@ -77,14 +77,6 @@ class Allocation:
             self.pool.free(size)
 
 
-def _allocation(pool, size):
-    """A new ``Allocation`` (without an ``__init__`` call: this runs on every op)."""
-    alloc = _new(Allocation)
-    alloc.pool = pool
-    alloc.size = size
-    return alloc
-
-
 class SimArray:
     """A ``sim`` device array: NumPy values plus the modeled device memory that holds them.
 
@@ -174,25 +166,32 @@ class MemoryPool:
         lock = self.lock
         lock.acquire()  # (not ``with``: this runs on every op, and ``with`` costs twice as much)
         try:
-            pending, free = self.pending, self._free
-            if pending and self.recording:
-                self.settle()
-            in_use = self.in_use
-            reused = False
-            while pending:  # hand the queued frees back first: in_use, peak and hits stay exact
-                freed = pending.pop()  # (``settle``, inline: nearly every allocation has one)
-                if freed == size and not reused:
-                    # a block of this size freed just now, taken again at once (a hit): the
-                    # bytes in use and the cached blocks end as they were, so the peak (which
-                    # in_use never passes) cannot rise
-                    reused = True
-                else:
-                    in_use -= freed
-                    free[freed] = free.get(freed, 0) + 1
-            if reused:
-                self.hits += 1
-                self.in_use = in_use
-                return _allocation(self, size)
+            return self.take_locked(size)
+        finally:
+            lock.release()
+
+    def take_locked(self, size):
+        """``take(size)`` for a caller holding the lock, ``size`` rounded and not 0 (the sim's
+        hot path reserves memory and launches its kernel in one locked section)."""
+        pending, free = self.pending, self._free
+        if pending and self.recording:
+            self.settle()
+        in_use = self.in_use
+        reused = False
+        while pending:  # hand the queued frees back first: in_use, peak and hits stay exact
+            freed = pending.pop()  # (``settle``, inline: nearly every allocation has one)
+            if freed == size and not reused:
+                # a block of this size freed just now, taken again at once (a hit): the
+                # bytes in use and the cached blocks end as they were, so the peak (which
+                # in_use never passes) cannot rise
+                reused = True
+            else:
+                in_use -= freed
+                free[freed] = free.get(freed, 0) + 1
+        if reused:
+            self.hits += 1
+            self.in_use = in_use
+        else:
             count = free.get(size)
             if count:
                 free[size] = count - 1  # (a count may stay at 0: get is what reads it)
@@ -205,9 +204,10 @@ class MemoryPool:
                 self.peak = in_use
             if self.recording:
                 self.samples.append((self.timeline.host_us, in_use))
-        finally:
-            lock.release()
-        return _allocation(self, size)
+        alloc = _new(Allocation)  # (without an ``__init__`` call: this runs on every op)
+        alloc.pool = self
+        alloc.size = size
+        return alloc
 
     def _miss(self, size):
         """Take ``size`` new bytes from the device (lock held): a cudaMalloc, after releasing

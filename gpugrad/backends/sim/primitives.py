@@ -1,6 +1,6 @@
 """What each single-kernel primitive launches on the modeled GPU, known before anything runs.
 
-``_modeled(name, *args)`` (device_model.py) calls the function ``name`` here with a primitive's
+``_modeled(name, *args)`` (results.py) calls the function ``name`` here with a primitive's
 arguments (NumPy arrays, or MetaArrays on a shape-only device, and Python numbers) and gets
 ``(kernel, reads, result_bytes, info)``: the modeled kernel's name (what ``costmodel.spec``
 costs), the operands it reads, the bytes of the array it writes and the ``info`` its spec needs.

@@ -4,14 +4,14 @@ All times are modeled microseconds since the timeline started (or was reset); th
 the sequence of calls and the profile, never on the wall clock, so a program replays identically.
 
 - ``kernel(spec)``: the host pays the dispatch time, plus ``host_mix_us`` for every other
-  distinct kernel among the last ``MIX_WINDOW`` (a tight loop of one op runs with warm CPU
-  caches; a real program alternates between many code paths and each call runs colder); the
-  kernel is submitted at
-  ``launch_point`` of the way through that dispatch, reaches the stream ``launch_latency_us``
-  later and starts once the stream is free. With ``framework=True`` the host first pays the
-  profile's ``framework_us``: gpugrad's own Python around the call (Tensor and Function.apply,
-  the autograd engine, nn modules, the optimizer). The sim backend turns it on for gpugrad
-  programs; a bare Timeline, like fidelity.py's replays of raw CuPy calls, leaves it off.
+  distinct kernel among the last ``MIX_WINDOW`` (host_mix.py: a tight loop of one op runs with
+  warm CPU caches; a real program alternates between many code paths and each call runs
+  colder); the kernel is submitted at ``launch_point`` of the way through that dispatch,
+  reaches the stream ``launch_latency_us`` later and starts once the stream is free. With
+  ``framework=True`` the host first pays the profile's ``framework_us``: gpugrad's own Python
+  around the call (Tensor and Function.apply, the autograd engine, nn modules, the optimizer).
+  The sim backend turns it on for gpugrad programs; a bare Timeline, like fidelity.py's replays
+  of raw CuPy calls, leaves it off.
 - ``transfer(kind, ...)``: runs on the copy engine. Host-to-device and device-to-host copies are
   synchronous for the host (as CuPy's ``set``/``get``); a device-to-host copy first waits for the
   stream, since it reads what the kernels wrote. Device-to-device and peer copies are
@@ -36,7 +36,9 @@ and with the very arithmetic of ``kernel``, when anything next reads or moves a 
 ``deferred`` is None, and every kernel placed at once, while trace events are recorded (each
 event names the profiled span open at its launch), inside ``placing_each`` (tools wrapping
 ``kernel``) and for a Timeline made with ``defer=False``. A launcher flushes once
-``DEFERRED_LIMIT`` kernels wait, so the list stays short in a loop that reads no clock.
+``DEFERRED_LIMIT`` kernels wait, so the list stays short in a loop that reads no clock. The
+deferred kernels' dispatch times (the mix included) come from ``HostMix.replayed``: a loop
+flushing the same kernels each step gets them from the placement recorded the first time.
 
 ``SimBackend`` changes its device's timeline only under the device's lock (``lock``, passed
 in), so threads sharing a device see one consistent sequence; a bare Timeline makes its own.
@@ -46,9 +48,8 @@ import threading
 from typing import NamedTuple
 
 from ..events import launch_span
+from .host_mix import MIX_WINDOW, HostMix  # noqa: F401  (MIX_WINDOW: named here too)
 
-#: how many recent kernels the host's cache footprint covers (see ``host_mix_us``)
-MIX_WINDOW = 32
 #: deferred kernels kept before the launcher flushes them (a loop reading no clock stays small)
 DEFERRED_LIMIT = 256
 
@@ -112,6 +113,8 @@ class Timeline:
         self.deferred = None
         #: device µs of the deferred kernels whose row has none (matmuls), in launch order
         self.deferred_us = []
+        #: the host's mix of recent kernels (host_mix.py)
+        self.mix = HostMix(profile.host_mix_us)
         self._record_events = True
         self._holds = 0 if defer else 1  # open ``placing_each`` blocks (and 1 for defer=False)
         #: when False, no trace events are kept (long runs without a profiler stay small)
@@ -164,9 +167,7 @@ class Timeline:
         self._stream_us = 0.0
         self.copy_us = 0.0          # when the copy engine is next free
         self._device_busy_us = 0.0
-        self._recent = [None] * MIX_WINDOW  # names of the last MIX_WINDOW kernels (a ring)
-        self._recent_next = 0       # the ring slot the next kernel's name goes in
-        self._recent_counts = {}    # name -> occurrences in _recent
+        self.mix.reset()
         self.copy_busy_us = 0.0     # sum of transfer durations
         self.comm_us = 0.0          # when the communication stream is next free
         self.comm_busy_us = 0.0     # sum of collective durations
@@ -188,8 +189,8 @@ class Timeline:
         if duration_us is None:
             duration_us = p.kernel_us(spec)
         self.flush()
-        host_start, dispatch, start, end = self._place((_Launch(spec.name, dispatch_us,
-                                                                duration_us),))
+        launch = (_Launch(spec.name, dispatch_us, duration_us),)
+        host_start, dispatch, start, end = self._place(launch, self.mix.dispatches(launch))
         if self._record_events:
             args = {"shapes": spec.shapes, "dtype": spec.dtype, "bytes": spec.nbytes,
                     "flops": spec.flops, "op_class": spec.op_class}
@@ -208,44 +209,20 @@ class Timeline:
                 if rows:
                     self.deferred = []
                     durations, self.deferred_us = self.deferred_us, []
-                    self._place(rows, durations)
+                    self._place(rows, self.mix.replayed(rows), durations)
 
-    def _place(self, rows, durations=()):
-        """Put kernels on the clocks, in order, and count each in its row: a row has ``name``,
-        ``dispatch_us`` and ``duration_us`` (None: the next of ``durations``), and adds one to
-        ``count`` and its time on the stream to ``device_us``. Returns the last kernel's
-        ``(host_start, dispatch, start, end)``. (One loop with locals: the sim's hot path.)"""
+    def _place(self, rows, dispatches, durations=()):
+        """Put kernels on the clocks, in order, and count each in its row: a row has
+        ``duration_us`` (None: the next of ``durations``), adds one to ``count`` and its time
+        on the stream to ``device_us``; ``dispatches`` holds each one's host dispatch µs (the
+        mix included: host_mix.py). Returns the last kernel's ``(host_start, dispatch, start,
+        end)``. (One loop with locals: the sim's hot path.)"""
         p = self.profile
-        mix, point, latency = p.host_mix_us, p.launch_point, p.launch_latency_us
+        point, latency = p.launch_point, p.launch_latency_us
         framework = self.framework_us
         host, stream, busy = self._host_us, self._stream_us, self._device_busy_us
-        recent, slot, counts = self._recent, self._recent_next, self._recent_counts
-        distinct, window = len(counts), MIX_WINDOW
-        mixed = mix * (distinct - 1)  # the host's extra µs for the mix
         durations = iter(durations)
-        for row in rows:
-            # the mix: other distinct kernels among the last MIX_WINDOW (this one included),
-            # counted in a ring of their names (``distinct`` is ``len(counts)``)
-            name = row.name
-            old = recent[slot]
-            if old != name:  # (the same name leaving and entering changes no count)
-                recent[slot] = name
-                seen = counts.get(name)
-                if seen:
-                    counts[name] = seen + 1
-                else:
-                    counts[name] = 1
-                    distinct += 1
-                if old is not None:
-                    seen = counts[old]
-                    if seen == 1:
-                        del counts[old]
-                        distinct -= 1
-                    else:
-                        counts[old] = seen - 1
-                mixed = mix * (distinct - 1)
-            slot = (slot + 1) % window
-            dispatch = row.dispatch_us + mixed
+        for row, dispatch in zip(rows, dispatches):
             host_start = host + framework  # gpugrad's Python runs before the call
             host = host_start + dispatch
             arrive = host_start + point * dispatch + latency
@@ -258,7 +235,6 @@ class Timeline:
             row.count += 1
             row.device_us += end - start
         self._host_us, self._stream_us, self._device_busy_us = host, stream, busy
-        self._recent_next = slot
         return host_start, dispatch, start, end
 
     def host_work(self, us, name="host"):

@@ -5,7 +5,7 @@ Each copy runs on the timeline's copy engine and counts its bytes (``h2d_bytes``
 ``p2p_bytes``). A host-to-device copy is pageable unless the host array came from
 ``Tensor.pin_memory()`` (``backends.cpu.pinned`` remembers which); reading back waits for the
 stream, as cudaMemcpy does; sim:0 <-> sim:1 is a peer copy. The copy's device memory is reserved
-before the host makes it, as every result's is (device_model.py). A shape-only device
+before the host makes it, as every result's is (results.py). A shape-only device
 (``compute=False``) models the same copies; reading its values back raises
 ``ValuesNotComputedError``.
 """
