@@ -18,7 +18,8 @@ import gpugrad as gg
 
 def main(argv=None):
     """Write the checkpoint, time the three loaders in turn, print medians and ratios."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mib", type=int, default=256, help="checkpoint size in MiB")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds per loader")
     args = parser.parse_args(argv)
