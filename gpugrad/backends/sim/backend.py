@@ -32,7 +32,7 @@ from .device_model import DeviceModel
 from .fused import FusedKernels
 from .graphs import SimGraphs
 from .kernel_rows import operand_sig as _sig
-from .memory import SimArray
+from .memory import SimArray, new_array as _view
 from .meta_array import MetaArray, values_error
 from . import primitives
 from .primitives import index_arrays
@@ -74,11 +74,24 @@ def _read_only_view(data, shape, strides):
     """A read-only view of contiguous ``data`` in ``shape`` and ``strides`` (what
     ``np.broadcast_to`` returns, made directly: its wrapper costs several µs)."""
     view = _ndarray(shape, data.dtype, data, 0, strides)
-    view.flags.writeable = False
+    view.setflags(write=False)  # (``flags.writeable = False`` costs twice as much)
     return view
 
 
 _ndarray = np.ndarray
+#: A view's layout follows from its base's and its parameters alone, so each view kind keeps
+#: ``(base sig, parameters) -> what it needs`` for NumPy bases (a shape-only device's arrays
+#: may lay views out otherwise: they take the uncached path). A sig is never reused (see
+#: kernel_rows.py), so an entry never goes stale; the tables start afresh when full.
+_BROADCASTS: dict = {}  # (sig, shape) -> (strides, view's sig), or None: np.broadcast_to
+_PERMUTES: dict = {}  # (sig, axes) -> the view's sig
+_VIEW_LIMIT = 4096
+
+
+def _remember(table, key, value):
+    if len(table) >= _VIEW_LIMIT:
+        table.clear()
+    table[key] = value
 
 
 class SimBackend(Transfers, FusedKernels, SimGraphs, Communication, DeviceModel, Backend):
@@ -103,10 +116,10 @@ class SimBackend(Transfers, FusedKernels, SimGraphs, Communication, DeviceModel,
             self.timeline.synchronize()
 
     def dtype(self, a):
-        return GG_DTYPE[a.data.dtype]  # (both cpu and meta arrays carry a NumPy dtype)
+        return GG_DTYPE[a.dtype]  # (its values' NumPy dtype: cpu and meta arrays carry one)
 
     def owns_memory(self, a):
-        return self.cpu.owns_memory(a.data)
+        return a.data.base is None  # (the cpu backend's test: meta arrays keep a base too)
 
     def strides(self, a):
         return self.cpu.strides(a.data)
@@ -116,8 +129,9 @@ class SimBackend(Transfers, FusedKernels, SimGraphs, Communication, DeviceModel,
 
     # ---- one kernel each (primitives.py) ---------------------------------------------------
     def full(self, shape, value, dtype):
-        # (the value changes no cost: the key holds the dtype first, so never a tuple second)
-        return self._planned(("full", dtype, shape), "full", shape, value, dtype)
+        # (the value changes no cost; the key holds the dtype's code, an int, first, so never a
+        # tuple second, and cheaper to hash than the DType)
+        return self._planned(("full", dtype.code, shape), "full", shape, value, dtype)
 
     def arange(self, start, stop, step, dtype):
         return self._modeled("arange", start, stop, step, dtype)
@@ -135,7 +149,7 @@ class SimBackend(Transfers, FusedKernels, SimGraphs, Communication, DeviceModel,
     # go through ``_planned`` (results.py), keyed by their parameters and operands' ``_sig``.
     def unary(self, op, a, dtype=None, out=None):
         if out is None:
-            key = ("unary", op, a.sig or _sig(a), dtype)
+            key = ("unary", op, a.sig or _sig(a), dtype and dtype.code)  # (see full)
             a = a.data
             return self._planned(key, "unary", op, a, dtype)
         return self._modeled("unary", op, a.data, dtype, out=out)
@@ -152,22 +166,23 @@ class SimBackend(Transfers, FusedKernels, SimGraphs, Communication, DeviceModel,
             sig_b, b = b.sig or _sig(b), b.data
         else:
             sig_b = _sig(b)
-        return self._planned(("binary", op, sig_a, sig_b, dtype), "binary", op, a, b, dtype)
+        return self._planned(("binary", op, sig_a, sig_b, dtype and dtype.code), "binary", op,
+                             a, b, dtype)
 
     def where(self, cond, a, b, dtype=None, out=None):
         if out is None:
-            key = ("where", _sig(cond), _sig(a), _sig(b), dtype)
+            key = ("where", _sig(cond), _sig(a), _sig(b), dtype and dtype.code)
             cond, a, b = cond.data, _unwrap(a), _unwrap(b)
             return self._planned(key, "where", cond, a, b, dtype)
         return self._modeled("where", cond.data, _unwrap(a), _unwrap(b), dtype, out=out)
 
     def cast(self, a, dtype):
-        key = ("cast", _sig(a), dtype)
+        key = ("cast", a.sig or _sig(a), dtype.code)
         a = a.data
         return self._planned(key, "cast", a, dtype)
 
     def reduce(self, op, a, axis=None, keepdims=False):
-        key = ("reduce", op, _sig(a), axis, keepdims)
+        key = ("reduce", op, a.sig or _sig(a), axis, keepdims)
         a = a.data
         return self._planned(key, "reduce", op, a, axis, keepdims)
 
@@ -190,7 +205,7 @@ class SimBackend(Transfers, FusedKernels, SimGraphs, Communication, DeviceModel,
         return self._planned(key, "matmul", a, b)
 
     def contiguous(self, a):
-        return self._planned(("contiguous", _sig(a)), "contiguous", a.data)
+        return self._planned(("contiguous", a.sig or _sig(a)), "contiguous", a.data)
 
     def concatenate(self, arrays, axis):
         arrays = [x.data for x in arrays]
@@ -220,24 +235,44 @@ class SimBackend(Transfers, FusedKernels, SimGraphs, Communication, DeviceModel,
     def reshape(self, a, shape):
         data = a.data
         if _reshapes_as_view(data, shape):
-            return SimArray(self.cpu.reshape(data, shape), a.alloc)  # no kernel, same memory
+            return _view(self.cpu.reshape(data, shape), a.alloc, None)  # no kernel, same memory
         return self._modeled("reshape", data, shapes.reshape(data.size, shape))
 
     def permute(self, a, axes):
-        return SimArray(self.cpu.permute(a.data, axes), a.alloc)
+        data = a.data
+        view = self.cpu.permute(data, axes)
+        if type(data) is not np.ndarray or type(axes) is not tuple:
+            return SimArray(view, a.alloc)
+        key = (a.sig or _sig(a), axes)  # (the view's sig: matmul's operands are permuted ones)
+        sig = _PERMUTES.get(key)
+        if sig is None:
+            sig = _sig(view)
+            _remember(_PERMUTES, key, sig)
+        return _view(view, a.alloc, sig)
 
     def broadcast_to(self, a, shape, view=False):
         # always a view (cpu copies small ones): stride 0 reads each element once, as in CuPy
         data = a.data
-        if type(data) is np.ndarray and data.flags.c_contiguous:
-            strides = _broadcast_strides(data, shape)
-            if strides is not None:
-                return SimArray(_read_only_view(data, shape, strides), a.alloc)
+        if type(data) is np.ndarray and type(shape) is tuple:
+            key = (a.sig or _sig(a), shape)
+            known = _BROADCASTS.get(key, False)
+            if known is False:  # (layout decides both whether it is contiguous and the strides)
+                strides = _broadcast_strides(data, shape) if data.flags.c_contiguous else None
+                known = None if strides is None else \
+                    (strides, _sig(_read_only_view(data, shape, strides)))
+                _remember(_BROADCASTS, key, known)
+            if known is not None:
+                strides, sig = known
+                out = _ndarray(shape, data.dtype, data, 0, strides)
+                out.setflags(write=False)  # (_read_only_view, inline)
+                return _view(out, a.alloc, sig)
         return SimArray(self.cpu.broadcast_to(data, shape, True), a.alloc)
 
     # ---- gather / scatter ------------------------------------------------------------------
     def _index(self, index):
         """The NumPy index, and whether it holds index arrays (advanced indexing)."""
+        if type(index) is tuple and SimArray not in map(type, index):
+            return index, False  # (basic indexing, the common case: nothing to unwrap)
         advanced = False
         entries = []
         for entry in index:
@@ -255,7 +290,7 @@ class SimBackend(Transfers, FusedKernels, SimGraphs, Communication, DeviceModel,
     def getitem(self, a, index):
         index, advanced = self._index(index)
         if not advanced:  # basic indexing is a view (a 0-d one too: see basic_view_index)
-            return SimArray(self.cpu.getitem(a.data, index), a.alloc)
+            return _view(self.cpu.getitem(a.data, index), a.alloc, None)
         return self._modeled("getitem", a.data, index)
 
     def index_add(self, shape, index, values, dtype):

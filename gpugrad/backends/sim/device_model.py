@@ -95,6 +95,9 @@ class DeviceModel(ModeledResults):
         # trace events are kept only while a profiler listens, so long runs stay small
         self.framework_overhead = bool(framework_overhead)
         self.debug = debug_level() >= 2  # (each kernel printed as placed: none deferred)
+        # plan key -> what a multi-result fused kernel's results need (fused.py): their sizes
+        # and sigs follow from the operands' layouts, as computed by this device's ``cpu``
+        self._plans = {}
         self.timeline = timeline_mod.Timeline(self.profile, record_events=recording,
                                               framework=self.framework_overhead, lock=self.lock,
                                               defer=not self.debug)
@@ -187,7 +190,16 @@ class DeviceModel(ModeledResults):
                     spec = _spec(name, inputs, outputs, **info) if info else \
                         _spec(name, inputs, outputs)
                 row = self._new_row(key, spec)
-            self._count(row, outputs)
+            timeline = self.timeline
+            deferred = timeline.deferred
+            if deferred is None:
+                self._count(row, outputs)
+            else:  # (``_count``'s deferred launch, inline)
+                if row.duration_us is None:
+                    timeline.deferred_us.append(row.matmul_us(self.profile))
+                deferred.append(row)
+                if len(deferred) >= DEFERRED_LIMIT:
+                    timeline.flush()
         finally:
             lock.release()
 
@@ -214,16 +226,18 @@ class DeviceModel(ModeledResults):
         if self.debug:
             kernel_log.print_kernel(self.device, row.spec, end - start, outputs)
 
-    def _new_row(self, key, spec, plan=None):
+    def _new_row(self, key, spec, plan=None, result=None):
         """A fresh ``KernelRow`` for ``spec`` under ``key`` (call with the lock held). ``plan``:
-        ``(nbytes, sig, compute)`` of a plan key's row, set before the row is published, since
-        ``_planned`` looks rows up without the lock (another thread must never find a row
-        whose ``compute`` is not set yet)."""
+        ``(nbytes, sig, compute)`` of a plan key's row, and ``result`` (an array, or a row,
+        with the result's ``shape``, ``ndim`` and ``dtype``), set before the row is published,
+        since ``_planned`` looks rows up without the lock (another thread must never find a
+        row whose ``compute`` is not set yet)."""
         if len(self._rows) >= ROW_LIMIT:
             self._fold_rows()
         row = KernelRow(spec, self.profile)
         if plan is not None:
             row.planned(*plan)
+            row.shape, row.ndim, row.dtype = result.shape, result.ndim, result.dtype
         self._rows[key] = row
         return row
 

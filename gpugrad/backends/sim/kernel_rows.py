@@ -23,7 +23,7 @@ import itertools
 import numpy as np
 
 from .memory import SimArray, round_size
-from .profiles.profile import gemm_math
+from ...defaults import matmul_allows_tf32
 from .meta_array import MetaArray
 
 #: ``(shape, strides, dtype)`` -> int; never reused, so a stale int can only miss
@@ -63,27 +63,29 @@ class KernelRow:
 
     ``dispatch_us`` is the profile's ``host_dispatch_us(spec)``; ``duration_us`` its
     ``kernel_us(spec)``, or None for a matmul, whose time depends on the arithmetic it runs in
-    (``gemm_math``: TF32 may be switched between launches): ``matmul_us`` gives it. Rows found by plan key
-    also hold what the result needs: ``nbytes`` and ``block`` (reserved before it is
-    computed), ``sig`` (its layout's) and ``compute`` (the cpu backend's method computing it).
+    (``gemm_math``: TF32 may be switched between launches): ``matmul_us`` gives it. Rows found
+    by plan key also hold what the result needs: ``nbytes`` and ``block`` (reserved before it is
+    computed), ``sig`` (its layout's), ``compute`` (the cpu backend's method computing it) and
+    its ``shape``, ``ndim`` and ``dtype`` (what its ``SimArray`` carries, read off the row).
     ``live`` turns False when the device's counters are reset or folded: a launch that looked
     the row up before then counts in a fresh one. Launches are counted (``count``,
     ``device_us``) when the timeline places them (timeline.py: they may be deferred).
     """
 
     __slots__ = ("spec", "name", "dispatch_us", "duration_us", "by_math", "count", "device_us",
-                 "live", "nbytes", "block", "sig", "compute")
+                 "live", "nbytes", "block", "sig", "compute", "shape", "ndim", "dtype")
 
     def __init__(self, spec, profile):
         self.spec = spec
         self.name = spec.name
         self.dispatch_us = profile.host_dispatch_us(spec)
         self.duration_us = None if spec.op_class == "matmul" else profile.kernel_us(spec)
-        self.by_math = {}  # a matmul's: the arithmetic it runs in -> profile.kernel_us(spec)
+        self.by_math = {}  # a matmul's: whether TF32 is allowed -> profile.kernel_us(spec)
         self.count = 0
         self.device_us = 0.0
         self.live = True
         self.nbytes = self.block = self.sig = self.compute = None
+        self.shape = self.ndim = self.dtype = None
 
     def planned(self, nbytes, sig, compute):
         """Make this the row of a plan key: its result takes ``nbytes`` (a pool ``block`` of
@@ -97,9 +99,10 @@ class KernelRow:
 
     def matmul_us(self, profile):
         """A matmul row's device µs in the arithmetic its dtype runs in now (``profile``'s
-        ``kernel_us``, kept per arithmetic)."""
-        math = gemm_math(self.spec.dtype)
-        us = self.by_math.get(math)
+        ``kernel_us``, kept per TF32 setting: ``gemm_math`` depends on the dtype, fixed for a
+        row, and on that alone)."""
+        tf32 = matmul_allows_tf32()
+        us = self.by_math.get(tf32)
         if us is None:
-            us = self.by_math[math] = profile.kernel_us(self.spec)
+            us = self.by_math[tf32] = profile.kernel_us(self.spec)
         return us

@@ -125,6 +125,14 @@ class SimArray:
         return f"SimArray(shape={self.shape}, dtype={self.data.dtype}, block={held} bytes)"
 
 
+def new_array(data, alloc, sig):
+    """``SimArray(data, alloc, sig)`` without the ``__init__`` call (made on every op)."""
+    out = _new(SimArray)
+    out.data, out.alloc, out.sig = data, alloc, sig
+    out.shape, out.ndim, out.dtype = data.shape, data.ndim, data.dtype
+    return out
+
+
 def _rebuild(device, data):
     if device is None or data.nbytes == 0:
         return SimArray(data, None)
@@ -173,9 +181,22 @@ class MemoryPool:
     def take_locked(self, size):
         """``take(size)`` for a caller holding the lock, ``size`` rounded and not 0 (the sim's
         hot path reserves memory and launches its kernel in one locked section)."""
-        pending, free = self.pending, self._free
-        if pending and self.recording:
-            self.settle()
+        pending = self.pending
+        if pending:
+            if self.recording:
+                self.settle()
+            else:
+                # the common case first: the one block queued since the last allocation has
+                # this size and is taken again at once (a hit; in_use and the peak stay)
+                freed = pending.pop()
+                if freed == size and not pending:
+                    self.hits += 1
+                    alloc = _new(Allocation)
+                    alloc.pool = self
+                    alloc.size = size
+                    return alloc
+                pending.append(freed)  # (the order frees are handed back in changes nothing)
+        free = self._free
         in_use = self.in_use
         reused = False
         while pending:  # hand the queued frees back first: in_use, peak and hits stay exact

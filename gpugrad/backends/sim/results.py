@@ -13,7 +13,7 @@ import numpy as np
 from ...errors import HostMemoryError, OutOfMemoryError
 from . import costmodel, primitives
 from .kernel_rows import layout_sig
-from .memory import SimArray
+from .memory import SimArray, round_size
 from .meta_array import MetaArray
 from .timeline import DEFERRED_LIMIT
 
@@ -88,7 +88,7 @@ class ModeledResults:
             self.timeline.flush()
         out = _new(SimArray)  # (``SimArray(value, alloc, row.sig)`` without the call)
         out.data, out.alloc, out.sig = value, alloc, row.sig
-        out.shape, out.ndim, out.dtype = value.shape, value.ndim, value.dtype
+        out.shape, out.ndim, out.dtype = row.shape, row.ndim, row.dtype  # (the value's)
         return out
 
     def _unlaunch(self, deferred, row):
@@ -123,7 +123,7 @@ class ModeledResults:
         with self.lock:
             row = self._rows.get(key)
             if row is None:
-                row = self._new_row(key, spec, (nbytes, layout_sig(value), compute))
+                row = self._new_row(key, spec, (nbytes, layout_sig(value), compute), value)
             self._count(row, (value,))
         return SimArray(value, alloc, row.sig)
 
@@ -131,7 +131,8 @@ class ModeledResults:
         """The live row for plan ``key`` in place of ``stale`` (lock held)."""
         row = self._rows.get(key)
         if row is None:
-            row = self._new_row(key, stale.spec, (stale.nbytes, stale.sig, stale.compute))
+            row = self._new_row(key, stale.spec, (stale.nbytes, stale.sig, stale.compute),
+                                stale)
         return row
 
     def _write(self, name, inputs, outputs, info=None):
@@ -155,14 +156,20 @@ class ModeledResults:
     def _reserve(self, *sizes):
         """Allocations for several results, in order (all or none)."""
         allocs = []
+        take = self.pool.take_locked
+        lock = self.lock
+        lock.acquire()  # (once for all: the multi-result kernels run on every step)
         try:
             for nbytes in sizes:
-                allocs.append(self.pool.allocate(nbytes))
+                size = round_size(nbytes)
+                allocs.append(take(size) if size else None)
         except BaseException:
             for alloc in allocs:
                 if alloc is not None:
                     alloc.release()
             raise
+        finally:
+            lock.release()
         return allocs
 
     def _abandon(self, allocs, nbytes, err):
