@@ -15,7 +15,7 @@ import weakref
 from .. import dtypes as _dtypes
 from . import hooks as _hooks
 from .gc_pause import pause_gc, resume_gc
-from .grad_mode import modes
+from .grad_mode import modes, set_modes
 from .topology import topological_order
 
 # The Tensor class (``bind_tensor_type``, called by ``function.bind_tensor_type``): the raw
@@ -143,8 +143,8 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
     pause_gc()
     state = modes  # this thread's modes: another thread's forward keeps recording meanwhile
     prev_mode, prev_autocast = state.grad_enabled, state.autocast
-    state.grad_enabled = bool(create_graph)
-    state.autocast = None  # backward runs each op in its forward's dtypes, as in PyTorch
+    # backward runs each op in its forward's dtypes (no autocast), as in PyTorch
+    set_modes(bool(create_graph), None)
     backward_hooks = _hooks.backward_hooks  # tools watching gradients (anomaly detection)
     pre_hooks = _hooks.backward_pre_hooks  # tools timing each node (the profiler)
     pop = grads.pop
@@ -185,18 +185,25 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
                                      handed_out)
             if node.released:
                 raise RuntimeError(FREED_GRAPH_MESSAGE)
-            if node.inputs is not None or node._out_version is not None:
+            # a saved tensor written in place since forward makes backward raise; the full check
+            # runs only where a write is possible (an input with a version counter)
+            if node._out_version is not None or node.saved_versions is not None:
                 node.check_saved_versions()
+            elif node.inputs is not None:
+                for saved in node.inputs:
+                    if getattr(saved, "_version_box", None) is not None:
+                        node.check_saved_versions()
+                        break
             if pre_hooks:
                 shown = Tensor._make(grad, backend_of(node), False) if raw else grad
                 for hook in pre_hooks:
                     hook(node, shown)
             if not raw:
                 input_grads = node.backward(grad)
-            elif node.backward_arrays is None:
-                input_grads = backward_through_tensors(node, grad)
             else:
-                input_grads = node.backward_arrays(grad)
+                on_arrays = node.backward_arrays  # read once: a lookup per node counts here
+                input_grads = (backward_through_tensors(node, grad) if on_arrays is None else
+                               on_arrays(grad))
             if backward_hooks:
                 shown = _as_tensors(node, input_grads) if raw else input_grads
                 for hook in backward_hooks:
@@ -232,7 +239,7 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
             finally:
                 _accumulate_lock.release()
     finally:
-        state.grad_enabled, state.autocast = prev_mode, prev_autocast
+        set_modes(prev_mode, prev_autocast)
         resume_gc()
 
     if wanted is None:
@@ -261,7 +268,7 @@ def _show_op_grad(node, grad, raw, wanted, captured, create_graph, handed_out):
         retained = node.retained()
         if retained is not None:
             if retained.grad is None:
-                retained.grad = grad if create_graph else _adopt(grad, handed_out)
+                retained.grad = _adopt(grad, handed_out)
             else:
                 retained.grad = retained.grad + grad
     return grad._data if raw else grad
@@ -325,7 +332,7 @@ def cast_arrays_to_input_dtypes(backend, grads, dtypes):
 def _accumulate(leaf, grad, create_graph, handed_out):
     """Add ``grad`` into ``leaf.grad`` (the caller holds ``_accumulate_lock``)."""
     if leaf.grad is None:
-        leaf.grad = grad if create_graph else _adopt(grad, handed_out)
+        leaf.grad = _adopt(grad, handed_out)
     else:
         leaf.grad = leaf.grad + grad
 

@@ -31,9 +31,12 @@ def topological_order(roots, parents_of, first_parent_first=False):
         if node in visited:  # reached again through another path before it was popped
             continue
         mark(node)
+        parents = parents_of(node)
+        if not parents:  # a leaf: emitted now, where the marker would have put it
+            emit(node)
+            continue
         push(node)
         push(_EMIT)
-        parents = parents_of(node)
         if first_parent_first and len(parents) > 1:
             parents = parents[::-1]
         for parent in parents:

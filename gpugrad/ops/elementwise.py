@@ -91,13 +91,8 @@ class _Binary(Function):
     def forward(self, a, b, out=None):
         backend = self.backend
         shape_a, shape_b = getattr(a, "shape", None), getattr(b, "shape", None)
-        if shape_a is None:
-            self.shapes = _NUMBER_AND_SAME
-        elif shape_b is None:
-            self.shapes = _SAME_AND_NUMBER
-        else:
-            self.shapes = _BOTH_SAME if shape_a == shape_b else (shape_a, shape_b)
         if shape_a is not None and shape_b is not None:
+            self.shapes = _BOTH_SAME if shape_a == shape_b else (shape_a, shape_b)
             if a.dtype is b.dtype and out is None:  # one dtype (the common case): it stays
                 dtype = None if self.result_dtype is None else \
                     self.result_dtype(backend.dtype(a))
@@ -111,6 +106,7 @@ class _Binary(Function):
                 if self.result_dtype is not None:
                     dtype = self.result_dtype(dtype)
         else:
+            self.shapes = _NUMBER_AND_SAME if shape_a is None else _SAME_AND_NUMBER
             dtype = promoted_dtype(backend, a, b)
             if self.result_dtype is not None:
                 dtype = self.result_dtype(dtype)
@@ -142,7 +138,10 @@ class Add(_Binary):
         return sum_to(grad, self.shapes[0]), sum_to(grad, self.shapes[1])
 
     def backward_arrays(self, grad):
-        backend, (sa, sb), (na, nb) = self.backend, self.shapes, self.next_nodes
+        shapes, (na, nb) = self.shapes, self.next_nodes
+        if shapes is _BOTH_SAME:  # operands of the output's shape: the gradient passes as is
+            return None if na is None else grad, None if nb is None else grad
+        backend, (sa, sb) = self.backend, shapes
         return (None if na is None else sum_to_array(backend, grad, sa),
                 None if nb is None else sum_to_array(backend, grad, sb))
 
@@ -178,8 +177,15 @@ class Mul(_Binary):
 
     def backward_arrays(self, grad):
         a, b = self.inputs
-        backend, (sa, sb), (na, nb) = self.backend, self.shapes, self.next_nodes
+        backend, (na, nb) = self.backend, self.next_nodes
         ga = gb = None
+        if self.shapes is _BOTH_SAME:  # two tensors of the output's shape: no reduction
+            ad, bd = a._data, b._data
+            if grad.dtype is ad.dtype and grad.dtype is bd.dtype:  # and no promotion
+                binary = backend.binary
+                return (None if na is None else binary("mul", grad, bd),
+                        None if nb is None else binary("mul", grad, ad))
+        sa, sb = self.shapes
         if na is not None:
             ga = sum_to_array(backend, binary_arrays(Mul, backend, grad, data_of(b)), sa)
         if nb is not None:
