@@ -53,8 +53,11 @@ def _replace(name, change):
             forward_hooks = change(forward_hooks)
         elif name == "backward_pre":
             backward_pre_hooks = change(backward_pre_hooks)
-        else:
+        elif name == "backward":
             backward_hooks = change(backward_hooks)
+        else:
+            raise ValueError(f"unknown engine hook kind {name!r}: expected 'forward', "
+                             f"'backward_pre' or 'backward'")
 
 
 def register_forward_hook(hook):
