@@ -33,8 +33,9 @@ class Adagrad(PerParameterOptimizer):
     def _update(self, p, group):
         state = self.state.setdefault(p, {})
         state["step"] = step = state.get("step", 0) + 1
-        if "sum" not in state:  # a group added after construction
-            state["sum"] = full_like(p, group["initial_accumulator_value"])
+        if "sum" not in state:  # a group added after construction: as PyTorch, the
+            # constructor's value (as at construction), not one the group names itself
+            state["sum"] = full_like(p, self.defaults["initial_accumulator_value"])
         grad = self._effective_grad(p, group["maximize"], group["weight_decay"])
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
         state["sum"].addcmul_(grad, grad, value=1)
