@@ -246,3 +246,11 @@ def test_anomaly_detection_through_a_two_output_function():
         p, q = TwoOutputs.apply(x)
         (p + q).sum().backward()
     assert x.grad.tolist() == [5.0, 5.0]
+
+
+def test_an_unknown_hook_kind_is_an_error_naming_the_kinds():
+    before = (hooks.forward_hooks, hooks.backward_hooks, hooks.backward_pre_hooks)
+    with pytest.raises(ValueError, match="unknown engine hook kind 'backwards': expected "
+                                         "'forward', 'backward_pre' or 'backward'"):
+        hooks._replace("backwards", lambda registered: registered + [print])
+    assert (hooks.forward_hooks, hooks.backward_hooks, hooks.backward_pre_hooks) == before
