@@ -73,7 +73,8 @@ def _pad_constant(input, dim, before, after, value):
 
     parts = ([block(before)] if before > 0 else []) + [input] + \
         ([block(after)] if after > 0 else [])
-    return parts[0] if len(parts) == 1 else cat(parts, dim=dim)
+    # PyTorch's pad never returns (a view of) its input, even when nothing is added
+    return input.clone() if len(parts) == 1 else cat(parts, dim=dim)
 
 
 def _pad_index(mode, size, before, after):
@@ -125,6 +126,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     sizes, scales = _output_sizes(input, size, scale_factor, recompute_scale_factor, spatial)
+    if min(input.shape[2:] + sizes) <= 0:
+        names = ("H", "W")[-spatial:]
+        joint = " and " if spatial == 1 else " "  # PyTorch's words, per rank
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({_named(names, input.shape[2:])}){joint}output "
+                           f"({_named(names, sizes)})")
     out = input
     for k in range(spatial):
         dim = 2 + k
@@ -138,6 +145,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                      for i in range(out_size)]
             out = _along(out, dim, index)
     return out
+
+
+def _named(names, sizes):
+    return ", ".join(f"{name}: {n}" for name, n in zip(names, sizes))
 
 
 def _output_sizes(input, size, scale_factor, recompute_scale_factor, spatial):
