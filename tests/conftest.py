@@ -50,3 +50,14 @@ def fake_cuda(monkeypatch):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def ctrl_c():
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt in this test, as in an interactive run, even
+    where the test process started with SIGINT ignored (a job started in the background by a
+    non-interactive shell)."""
+    import signal
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -82,13 +82,20 @@ def test_a_failed_write_is_one_line_naming_out_and_the_bar_shows_on_a_terminal(
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 
+def _ctrl_c_default():
+    """In the child: SIGINT as in an interactive run, even where this test process has it
+    ignored (a job started in the background by a non-interactive shell)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_demo(out, *options):
     """``python -m gpugrad demo`` in a subprocess, its stdout unbuffered so that lines arrive
     as they are printed; a watchdog kills it after 180 s."""
     proc = subprocess.Popen([sys.executable, "-m", "gpugrad", "demo", "--device", "cpu",
                              "--out", str(out), *options], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                            preexec_fn=_ctrl_c_default)
     watchdog = threading.Timer(180, proc.kill)
     watchdog.start()
     return proc, watchdog

@@ -75,7 +75,7 @@ def test_a_failed_swap_puts_the_previous_set_back(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
-def test_ctrl_c_during_the_swap_lands_after_it(tmp_path, monkeypatch):
+def test_ctrl_c_during_the_swap_lands_after_it(tmp_path, monkeypatch, ctrl_c):
     out = tmp_path / "out"
     out.mkdir()
     write_set(out, "old")

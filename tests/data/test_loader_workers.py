@@ -98,7 +98,7 @@ def test_timeout_dead_workers_and_unpicklable_batches_raise():
         next(iter(loader))
 
 
-def test_break_del_and_ctrl_c_stop_the_workers():
+def test_break_del_and_ctrl_c_stop_the_workers(ctrl_c):
     iterator = iter(DataLoader(_Probe(), batch_size=2, num_workers=2))
     next(iterator)
     workers = iterator._workers
