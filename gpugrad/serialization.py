@@ -117,6 +117,10 @@ def _read_file(stream, size, sum_chunks):
 
 def _size_left(f):
     """The bytes from ``f``'s position to the end of the file on disk it reads, or None."""
+    # only a plain file reads its fd's bytes as they are: gzip.open(path)'s fd is the
+    # compressed file, of another length
+    if not isinstance(getattr(f, "raw", f), io.FileIO):
+        return None
     try:
         return os.fstat(f.fileno()).st_size - f.tell() if f.seekable() else None
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):

@@ -99,6 +99,9 @@ def read(buffer, name, verify, chunk_crcs=None):
                     raise damaged(name, "its contents do not match the checksum stored when it "
                                         "was saved (a flipped bit or a partial write)")
             arrays = {key: archive[key] for key in archive.files}
+            odd = sorted(key for key, array in arrays.items() if not isinstance(array, np.ndarray))
+            if odd:  # np.load gives a member that is no .npy as its bytes
+                raise damaged(name, f"its members {odd[:5]} are not .npy arrays")
     except CheckpointError:
         raise
     except Exception as exc:  # noqa: BLE001 (zipfile and NumPy raise many kinds on bad bytes)
