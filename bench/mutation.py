@@ -71,6 +71,16 @@ def package_files(package, repo=REPO):
     return sorted(found)
 
 
+def package_tests(package, repo=REPO):
+    """The repository-relative test paths a package's ``tests`` name (globs expanded, so a new
+    test file beside the others judges the package without a change here)."""
+    found = []
+    for pattern in package["tests"]:
+        matches = sorted(p.relative_to(repo).as_posix() for p in repo.glob(pattern))
+        found += [m for m in matches if m not in found]
+    return found
+
+
 def select(requested, packages, repo=REPO):
     """``{package: files}`` for the command line's PATHS: package names, source files or
     folders (everything under them that a package mutates). Nothing requested: everything."""
@@ -237,8 +247,8 @@ def main(argv=None):
         work = workdir / name
         private_copy(work)
         (work / "setup.cfg").write_text(render_setup_cfg(mutmut_settings(
-            settings, files, packages[name]["tests"], args.timeout_per_mutant)), "utf-8")
-        print(f"{name}: {len(files)} file(s), tests {' '.join(packages[name]['tests'])}",
+            settings, files, package_tests(packages[name]), args.timeout_per_mutant)), "utf-8")
+        print(f"{name}: {len(files)} file(s), tests {' '.join(package_tests(packages[name]))}",
               flush=True)
         started = time.monotonic()
         status = run_session(work, patterns.get(name, []), args.jobs, left)
