@@ -26,18 +26,31 @@ def test_gzip_stream_loads_its_uncompressed_bytes(name, tmp_path):
     assert back["w"].tolist() == list(map(float, range(300))) and back["step"] == 4
 
 
-def test_npz_member_that_is_no_npy_is_named():
+def npz_with_members(*names):
+    """An in-memory .npz with a gpugrad comment whose members hold bytes that are no .npy."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.comment = b"gpugrad " + PLACEHOLDER.encode()
         archive.writestr("__gpugrad__.npy", b"not an npy")
-        archive.writestr("notes.txt", b"hello")
+        for name in names:
+            archive.writestr(name, b"hello")
     buffer = io.BytesIO(out.getvalue())
     buffer.name = "r.npz"
+    return buffer
+
+
+def test_npz_member_that_is_no_npy_is_named():
     with pytest.raises(CheckpointError) as info:
-        gg.load(buffer, verify=False)
+        gg.load(npz_with_members("notes.txt"), verify=False)
     assert str(info.value) == ("checkpoint 'r.npz' is damaged or not a valid checkpoint: its "
                                "members ['__gpugrad__', 'notes.txt'] are not .npy arrays")
+
+
+def test_npz_members_that_are_no_npy_are_named_five_at_most():
+    with pytest.raises(CheckpointError) as info:
+        gg.load(npz_with_members(*(f"n{i}.txt" for i in range(6))), verify=False)
+    assert str(info.value).endswith(
+        "its members ['__gpugrad__', 'n0.txt', 'n1.txt', 'n2.txt', 'n3.txt'] are not .npy arrays")
 
 
 def test_temporary_file_wrappers_read_their_file(tmp_path):
