@@ -169,7 +169,7 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
                     post_hooks = _post_accumulate_hooks and _post_accumulate_hooks.get(id(node))
                     if post_hooks and post_hooks[1]:  # accumulate now: the hooks use .grad
                         with _accumulate_lock:
-                            _accumulate(node, grad, create_graph, handed_out)
+                            _accumulate(node, grad, handed_out)
                         for hook in list(post_hooks[1].values()):
                             hook(node)
                     else:
@@ -181,8 +181,7 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
             # an op node
             if node.tensor_hooks or node.retained is not None or \
                     wanted is not None and node in wanted:
-                grad = _show_op_grad(node, grad, raw, wanted, captured, create_graph,
-                                     handed_out)
+                grad = _show_op_grad(node, grad, raw, wanted, captured, handed_out)
             if node.released:
                 raise RuntimeError(FREED_GRAPH_MESSAGE)
             # a saved tensor written in place since forward makes backward raise; the full check
@@ -235,7 +234,7 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
             _accumulate_lock.acquire()  # threads may backpropagate into shared leaves at once
             try:
                 for leaf, grad in leaf_grads:
-                    _accumulate(leaf, grad, create_graph, handed_out)
+                    _accumulate(leaf, grad, handed_out)
             finally:
                 _accumulate_lock.release()
     finally:
@@ -253,7 +252,7 @@ def _propagate(roots, root_grads, retain_graph, create_graph, inputs, allow_unus
     return captured
 
 
-def _show_op_grad(node, grad, raw, wanted, captured, create_graph, handed_out):
+def _show_op_grad(node, grad, raw, wanted, captured, handed_out):
     """Run an op node's tensor hooks on its output's gradient, capture it for ``gg.grad`` or
     store it as a retained ``.grad``; returns the gradient backward goes on with (a hook may
     replace it), an array again on the raw path."""
@@ -329,7 +328,7 @@ def cast_arrays_to_input_dtypes(backend, grads, dtypes):
                  for g, d in zip(grads, dtypes))
 
 
-def _accumulate(leaf, grad, create_graph, handed_out):
+def _accumulate(leaf, grad, handed_out):
     """Add ``grad`` into ``leaf.grad`` (the caller holds ``_accumulate_lock``)."""
     if leaf.grad is None:
         leaf.grad = _adopt(grad, handed_out)
