@@ -9,15 +9,15 @@ what it saved, never its consumers or itself, so a graph holds no reference cycl
 counting frees it as soon as its last tensor goes (``tests/engine/test_reference_cycles.py``).
 The collector still walks every live node each time it runs, so the engine keeps nodes to few
 tracked objects (the op, its output, the tuples of input nodes and saved inputs) and pauses the
-collector for its own bursts (``backward``, ``gg.grad``: ``gc_pause.gc_paused``). It does not pause
-it while forward records ops: forward is user code with no end the engine sees, and a pause
-there would hold back the collection of the user's own garbage. A program that builds very
-large graphs can pause it itself around the build (``gc.disable()``/``gc.enable()``), or call
-``gc.freeze()`` after its imports, so full collections skip the libraries' own objects.
+collector for its own bursts (``backward``, ``gg.grad``: ``gc_pause.gc_paused``). While forward
+records ops it only defers full collections (young ones still run: forward is user code with no
+end the engine sees, and the user's own short-lived garbage must still be collected); see
+``gc_pause.py``.
 """
 from .. import dtypes as _dtypes
 from . import grad_mode as _grad_mode
 from . import hooks as _hooks
+from .gc_pause import recorded as _recorded
 from .grad_mode import modes as _modes
 from .graph import FREED_GRAPH_MESSAGE, bind_tensor_type as _bind_graph_tensor_type
 
@@ -186,6 +186,7 @@ class Function:
         if requires_grad and (not _grad_mode.threads_off_default or _modes.grad_enabled):
             result._requires_grad = True
             result._grad_fn = fn
+            _recorded[0] += 1  # (full collections wait while this grows: gc_pause.py)
             fn.next_nodes = tuple(nodes)
             if cls.save_inputs:
                 fn.inputs = inputs
