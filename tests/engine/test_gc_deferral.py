@@ -121,6 +121,8 @@ def test_ops_outside_recording_do_not_defer():
 def test_turning_the_deferral_off_gives_the_thresholds_back_at_once():
     record(5_000)
     assert gc.get_threshold() == (700, 10, gc_pause.DEFERRED_THRESHOLD)
+    assert gc_pause.set_full_collection_deferral(True) is True  # on again: nothing changes
+    assert gc.get_threshold() == (700, 10, gc_pause.DEFERRED_THRESHOLD)
     assert gc_pause.set_full_collection_deferral(False) is True
     assert gc.get_threshold() == (700, 10, 10)
     assert gc_pause.is_full_collection_deferral_enabled() is False
