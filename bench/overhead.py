@@ -16,7 +16,9 @@ isolates the interpreter work: much of micrograd's time is the GC walking its cl
 The scaling cases (issue 14, in ``overhead_scaling``) print their own tables, each library in
 fresh processes: ``scaling_tensor_vs_torch`` prints **gpugrad / PyTorch** per op for chains and
 trees of 10 to 100k ops (target <= 1.0x), ``scaling_value_vs_micrograd`` prints
-**micrograd / gpugrad** at equal node counts (target >= 5x).
+**micrograd / gpugrad** at equal node counts (target >= 5x). ``gc_in_graph_build``
+(``overhead_gc``) prints what the cyclic GC adds to recording a 100k-op graph, with gpugrad's
+deferral of full collections and without (target: a few percent).
 """
 import argparse
 import gc
@@ -31,6 +33,7 @@ from gpugrad.autograd import topological_order  # noqa: E402
 from gpugrad.value import Value  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import overhead_gc  # noqa: E402
 import overhead_scaling  # noqa: E402
 
 TINY_REPEATS = 2000   # forward+backward passes of the tiny expression per timing
@@ -238,6 +241,7 @@ CASES = [
 TABLE_CASES = [
     ("scaling_tensor_vs_torch", overhead_scaling.run_tensor_case),
     ("scaling_value_vs_micrograd", overhead_scaling.run_value_case),
+    ("gc_in_graph_build", overhead_gc.run_case),
 ]
 
 
