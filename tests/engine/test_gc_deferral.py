@@ -25,10 +25,13 @@ def quiet_collector():
     was_enabled, thresholds = gc.isenabled(), gc.get_threshold()
     previous = gc_pause.set_full_collection_deferral(False)  # (gives back what it deferred)
     gc.enable()
-    gc.collect()  # (sees the ops recorded before this test, with the deferral off)
+    gc.freeze()
+    # a full collection of an empty generation 2 (everything is frozen) sets Python's count of
+    # long-lived objects to 0: the next full collection is due after 10 generation-1 ones,
+    # however large this process's heap (and it sees the ops recorded before this test)
+    gc.collect()
     gc.set_threshold(700, 10, 10)
     gc_pause.set_full_collection_deferral(True)
-    gc.freeze()
     yield
     gc.unfreeze()
     gc_pause.set_full_collection_deferral(previous)
