@@ -9,6 +9,7 @@ from .. import tensor as _tensor
 from ..engine.graph import backward_through_tensors
 from .broadcast import SAME_SHAPE, broadcast_shapes, checked_binary, sum_to, sum_to_array
 from .fused import BiasActGrad
+from .integer_power import check_number_exponent, integer_power, needs_integer_power
 
 _scalar_dtype = _dtypes.scalar_dtype
 _binary_result_type = _dtypes.binary_result_type
@@ -232,6 +233,13 @@ class Pow(_Binary):
     save_inputs = True
 
     op = "pow"
+
+    def forward(self, a, b, out=None):
+        backend = self.backend
+        if needs_integer_power(backend, a, b):  # negative integer exponents: PyTorch's results
+            return integer_power(super().forward, backend, a, b, out)
+        check_number_exponent(backend, a, b)
+        return super().forward(a, b, out)
 
     def backward(self, grad):
         a, b = self.inputs
