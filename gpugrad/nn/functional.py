@@ -133,13 +133,20 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 
 
 def linear(input, weight, bias=None, activation=None):
-    """``activation(input @ weight.T + bias)``; ``weight`` is (out_features, in_features).
+    """``activation(input @ weight.T + bias)``; ``weight`` is (out_features, in_features), or a
+    vector (in_features,): then ``input @ weight``, as in PyTorch.
 
     For 2-D input with a bias, the bias and activation run as one fused op (``bias_act``).
     """
     if activation not in _ACTIVATIONS:
         raise ValueError(f"linear: unknown activation {activation!r}; expected one of "
                          f"{_ACTIVATIONS}")
+    if getattr(weight, "ndim", None) == 1:  # PyTorch's ``input @ weight``
+        if bias is not None and input.ndim == 2:  # (its addmm path refuses a vector)
+            raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+        out = input @ weight
+        out = out if bias is None else out + bias
+        return out if activation in (None, "identity") else getattr(out, activation)()
     out = _Linear.apply(input, weight)
     if bias is not None and out.ndim == 2:
         return out.bias_act(bias, activation or "identity")
