@@ -43,6 +43,7 @@ ALSO_COPY = ["bench", "docs", "examples", "kernels", "README.md", "pyproject.tom
 # mutmut's words when no mutant matches the patterns of a changed-functions run
 NOTHING_MATCHES = "Filtered for specific mutants, but nothing matches"
 GRACE_SECONDS = 60  # how long mutmut gets to save and stop once the time is up
+THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def load_config(path=CONFIG):
@@ -163,7 +164,10 @@ def run_session(work, patterns, jobs, seconds_left):
     """Runs ``mutmut run`` in ``work`` (niced, its log in ``work/mutmut.log``) until it ends or
     ``seconds_left`` pass; then it is interrupted, and keeps the verdicts it has saved.
     Returns mutmut's exit status, or None when the time ran out."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    # One thread for every math library: mutmut forks a child per mutant from a process whose
+    # tests ran PyTorch, and a child of a process that has started an OpenMP thread pool hangs
+    # at its first parallel op (a deadlock that would count as a timeout, hence as a kill).
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **{name: "1" for name in THREAD_ENV})
     command = ["nice", "-n", "19", sys.executable, "-m", "mutmut", "run",
                "--max-children", str(jobs), *patterns]
     with open(work / "mutmut.log", "w", encoding="utf-8") as log:
@@ -266,8 +270,8 @@ def main(argv=None):
                        if any(fnmatch.fnmatchcase(m.name, p) for p in patterns[name])]
         judged, equivalent, unused = results.split_equivalents(mutants, equivalents)
         scores.append(results.score(name, mutants, equivalents, packages[name]["target"]))
-        survivors += [m for m in judged if m.status not in ("killed", "not run")]
-        wrongly_listed += [m for m in equivalent if m.status == "killed"]
+        survivors += [m for m in judged if m.status not in ("killed", "timeout", "not run")]
+        wrongly_listed += [m for m in equivalent if m.status in ("killed", "timeout")]
         if not args.changed_since:
             stale += [e for e in unused if e["file"] in files]
     report(scores, survivors, wrongly_listed, stale)

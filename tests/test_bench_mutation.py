@@ -95,7 +95,8 @@ def test_a_changed_def_line_shows_the_real_function_name():
 
 
 @pytest.mark.parametrize("code, status", [(0, "survived"), (1, "killed"), (3, "killed"),
-                                          (36, "killed"), (-24, "killed"), (33, "no tests"),
+                                          (36, "timeout"), (-24, "timeout"), (152, "timeout"),
+                                          (255, "timeout"), (33, "no tests"),
                                           (5, "no tests"), (None, "not run"), (-11, "suspicious")])
 def test_mutmut_exit_codes_become_verdicts(code, status):
     assert results.status_of(code) == status
@@ -123,6 +124,15 @@ def test_equivalent_mutants_leave_the_denominator_and_not_run_ones_too():
     assert score.percent == pytest.approx(200 / 3) and not score.passed
     line = results.format_score(score)
     assert "2/3" in line and "66.7%" in line and "MISS" in line and "1 not run" in line
+
+
+def test_timeouts_count_as_killed_and_the_report_says_how_many():
+    mutants = [_mutant("killed", "x"), _mutant("timeout", "y"), _mutant("timeout", "z"),
+               _mutant("survived", "w")]
+    score = results.score("nn", mutants, [], target=70)
+    assert (score.killed, score.judged, score.timed_out) == (3, 4, 2) and score.passed
+    assert results.format_score(score).endswith("(0 equivalent)  (2 of the killed by timeout)")
+    assert "by timeout" not in results.format_score(results.score("nn", mutants[:1], [], 70))
 
 
 def test_a_package_at_its_target_passes():
@@ -259,3 +269,25 @@ def test_test_globs_expand_once_each_in_order(tmp_path):
     assert mutation.package_tests(package, tmp_path) == [
         "tests/x/test_b.py", "tests/x/test_a.py", "tests/x"]
 
+
+
+@needs_toml
+def test_mutmut_runs_with_one_thread_per_math_library(tmp_path, monkeypatch):
+    # a child forked from a process whose OpenMP pool has started hangs: the run must not
+    # start one (each hang would count as a kill by timeout)
+    seen = {}
+
+    class Finished:
+        def __init__(self, command, env, **kwargs):
+            seen.update(env=env, command=command)
+            self.pid = 0
+
+        def wait(self, timeout):
+            return 0
+
+    monkeypatch.setattr(mutation.subprocess, "Popen", Finished)
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    assert mutation.run_session(tmp_path, ["gpugrad.ops*"], 2, 60) == 0
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        assert seen["env"][name] == "1"
+    assert seen["command"][-3:] == ["--max-children", "2", "gpugrad.ops*"]
