@@ -54,18 +54,10 @@ def integer_power(pow_forward, backend, a, b, out=None):
     # (both even: only the parity matters for a base of -1, and any other base gives 0 or 1)
     magnitude = backend.where(negative, backend.binary("sub", 0, b), b)
     magnitude = backend.where(backend.binary("lt", magnitude, 0), 2, magnitude)
-    if getattr(a, "shape", None) is None:  # a number base
-        if a in (1, -1):
-            return pow_forward(a, magnitude, out)
-        return _zero_where(backend, negative, pow_forward(a, magnitude, None), out)
+    power = pow_forward(a, magnitude)
+    if getattr(a, "shape", None) is None:  # a number base (so never written in place)
+        return power if a in (1, -1) else backend.where(negative, 0, power)
     unit = backend.binary("logical_or", backend.binary("eq", a, 1), backend.binary("eq", a, -1))
-    zero = backend.binary("logical_and", negative,
-                          backend.binary("eq", unit, False))
-    return _zero_where(backend, zero, pow_forward(a, magnitude, None), out)
-
-
-def _zero_where(backend, mask, result, out):
-    """``result`` with 0 where ``mask`` holds (written into ``out`` when given)."""
-    if out is None:
-        return backend.where(mask, 0, result, backend.dtype(result))
-    return backend.where(mask, 0, result, backend.dtype(result), out)
+    zero = backend.binary("logical_and", negative, backend.binary("eq", unit, False))
+    # (0 is a Python int: the result keeps the power's dtype)
+    return backend.where(zero, 0, power, out=out)
