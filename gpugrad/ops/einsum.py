@@ -54,7 +54,8 @@ def einsum(equation, *operands):
         y, y_labels = _sum_unneeded(*pending[other], rest + [(x, labels)], output)
         x, labels = _contract(x, labels, y, y_labels, rest, output, sizes)
     x, labels = _sum_unneeded(x, labels, [], output)
-    return x.permute(*[labels.index(label) for label in output]) if labels != output else x
+    # always a permute (the identity one too): like PyTorch, never the operand itself
+    return x.permute(*[labels.index(label) for label in output])
 
 
 def _show(label):

@@ -264,3 +264,15 @@ def test_einsum_keeps_a_size_one_dim_unbroadcast_until_it_is_contracted():
     broadcast = _sim_matmul_flops("ij,jk,i->ik", [(1, 3), (3, 4), (5,)])
     full = _sim_matmul_flops("ij,jk,i->ik", [(5, 3), (3, 4), (5,)])
     assert broadcast < full
+
+
+@pytest.mark.parametrize("equation", ["ij->ij", "ij", "...->..."])
+def test_einsum_that_changes_nothing_returns_a_new_view_as_pytorch(equation):
+    torch = pytest.importorskip("torch", reason="compares with PyTorch")
+    a = gg.ones(2, 3, requires_grad=True)
+    ta = torch.ones(2, 3, requires_grad=True)
+    out, theirs = gg.einsum(equation, a), torch.einsum(equation, ta)
+    assert out is not a and not out.is_leaf
+    assert out.grad_fn.name() == theirs.grad_fn.name() == "PermuteBackward0"
+    out.sum().backward()
+    assert a.grad.tolist() == [[1.0] * 3] * 2
