@@ -190,8 +190,10 @@ def _adaptive_avg_pool(input, output_size, dims, op):
     sizes = x.shape[2:]
     if isinstance(output_size, int) or output_size is None:
         output_size = (output_size,) * dims
+    if len(output_size) != dims:  # (checked before zip, which would drop the extra sizes)
+        raise RuntimeError(f"{op}: output_size must be {dims}")
     output_size = tuple(s if o is None else o for s, o in zip(sizes, output_size))
-    if len(output_size) != dims or any(not isinstance(o, int) or o <= 0 for o in output_size):
+    if any(not isinstance(o, int) or o <= 0 for o in output_size):
         raise ValueError(f"{op}: output_size must be a positive int or a tuple of {dims} "
                          f"positive ints (None keeps a size), got {output_size!r}")
     if any(s == 0 for s in sizes):
