@@ -31,5 +31,5 @@ __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_check_nan_enabled",
            "is_anomaly_enabled", "set_detect_anomaly", "Function", "backward", "enable_grad",
            "grad", "inference_mode", "is_grad_enabled", "no_grad", "set_grad_enabled",
            "topological_order", "set_full_collection_deferral",
-           "is_full_collection_deferral_enabled", "GradcheckError", "gradcheck", "gradgradcheck", "function",
-           "functional"]
+           "is_full_collection_deferral_enabled", "GradcheckError", "gradcheck", "gradgradcheck",
+           "function", "functional"]
