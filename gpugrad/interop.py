@@ -86,7 +86,7 @@ UNARY_UFUNCS = {"negative": "neg", "positive": "__pos__", "exp": "exp", "log": "
                 "tanh": "tanh", "sign": "sign", "square": "square", "logical_not": "logical_not",
                 "sin": "sin", "cos": "cos", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
                 "isnan": "isnan", "isinf": "isinf", "isfinite": "isfinite", "log2": "log2",
-                "log10": "log10", "reciprocal": "reciprocal"}
+                "log10": "log10", "reciprocal": "reciprocal", "invert": "bitwise_not"}
 # ufunc name -> (method on a tensor first operand, method on a tensor second operand)
 BINARY_UFUNCS = {"add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"),
                  "multiply": ("__mul__", "__rmul__"), "divide": ("__truediv__", "__rtruediv__"),
@@ -100,7 +100,11 @@ BINARY_UFUNCS = {"add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub
                  "logical_or": ("logical_or", "logical_or"),
                  "logical_xor": ("logical_xor", "logical_xor"),
                  "floor_divide": ("__floordiv__", "__rfloordiv__"),
-                 "remainder": ("__mod__", "__rmod__")}
+                 "remainder": ("__mod__", "__rmod__"),
+                 "bitwise_and": ("__and__", "__rand__"), "bitwise_or": ("__or__", "__ror__"),
+                 "bitwise_xor": ("__xor__", "__rxor__"),
+                 "left_shift": ("__lshift__", "__rlshift__"),
+                 "right_shift": ("__rshift__", "__rrshift__")}
 # ufunc.reduce -> the Tensor reduction
 REDUCE_UFUNCS = {"add": "sum", "maximum": "amax", "minimum": "amin"}
 _ADVICE = ("use the Tensor methods, or convert explicitly with t.detach().numpy() "

@@ -401,3 +401,4 @@ from . import tensor_structure_methods, tensor_structure_layout  # noqa: E402,F4
 from . import tensor_structure_index, tensor_structure_sets, tensor_structure_linalg  # noqa: E402,F401
 from . import tensor_numeric_methods, tensor_numeric_reductions  # noqa: E402,F401
 from . import tensor_numeric_queries, tensor_numeric_random  # noqa: E402,F401
+from . import tensor_bitwise_methods  # noqa: E402,F401

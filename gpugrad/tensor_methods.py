@@ -198,25 +198,26 @@ for _name, _sym in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt"
 
 @_method("logical_and")
 def logical_and(self, other):
-    """Elementwise ``self and other`` (nonzero is true), as a bool tensor; also ``&``."""
+    """Elementwise ``self and other`` (nonzero is true), as a bool tensor (``&`` is
+    ``bitwise_and``, the same on bool tensors)."""
     return self._compare("logical_and", other)
 
 
 @_method("logical_or")
 def logical_or(self, other):
-    """Elementwise ``self or other`` (nonzero is true), as a bool tensor; also ``|``."""
+    """Elementwise ``self or other`` (nonzero is true), as a bool tensor (``|`` is
+    ``bitwise_or``, the same on bool tensors)."""
     return self._compare("logical_or", other)
 
 
 @_method("logical_not")
 def logical_not(self):
-    """Elementwise ``not self`` (true where self is zero), as a bool tensor; also ``~``."""
+    """Elementwise ``not self`` (true where self is zero), as a bool tensor (``~`` is
+    ``bitwise_not``, the same on bool tensors)."""
     return self._compare("eq", False)
 
 
-Tensor.__and__ = logical_and
-Tensor.__or__ = logical_or
-Tensor.__invert__ = logical_not
+# &, |, ^, ~, << and >> are the bitwise ops: tensor_bitwise_methods.py
 
 
 # any, all, count_nonzero, prod, the scans and sorting: tensor_reduction_methods.py

@@ -30,6 +30,9 @@ BINARY_OPS: tuple[str, ...] = ("add", "sub", "mul", "div", "pow", "maximum", "mi
 BINARY_OPS += ("atan2", "fmax", "fmin")
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
 LOGICAL_OPS = ("logical_and", "logical_or")
+# integer and bool operands only (gpugrad/tensor_bitwise_methods.py), and unary bitwise_not
+BITWISE_OPS = ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+               "bitwise_right_shift")
 REDUCE_OPS = ("sum", "mean", "max", "min", "argmax", "argmin", "prod")  # mean: floats only
 SCAN_OPS = ("sum", "prod", "max", "min")  # cumsum, cumprod, cummax, cummin (values)
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid")
@@ -49,7 +52,9 @@ ARRAY_API_FUNCTIONS = {
     "atan": "arctan", "sinh": "sinh", "cosh": "cosh", "asinh": "arcsinh", "acosh": "arccosh",
     "atanh": "arctanh", "log2": "log2", "log10": "log10", "exp2": "exp2", "floor": "floor",
     "ceil": "ceil", "trunc": "trunc", "round": "rint", "atan2": "arctan2", "fmax": "fmax",
-    "fmin": "fmin",
+    "fmin": "fmin", "bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or",
+    "bitwise_xor": "bitwise_xor", "bitwise_left_shift": "left_shift",
+    "bitwise_right_shift": "right_shift", "bitwise_not": "invert",
 }
 
 

@@ -8,7 +8,8 @@ import warnings
 import numpy as np
 
 from ... import dtypes
-from ..base import BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, array_api_table
+from ..base import (BINARY_OPS, BITWISE_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS,
+                    array_api_table)
 
 # NaN and inf pass through as in NumPy (documented); NumPy's RuntimeWarnings about them would
 # only be noise, so they are silenced for the backends.
@@ -160,9 +161,10 @@ def _special(name):
     return call
 
 
-UNARY = {**array_api_table(np, UNARY_OPS), "relu": _relu, "sigmoid": _sigmoid, "sign": _sign,
+UNARY = {**array_api_table(np, UNARY_OPS + ("bitwise_not",)), "relu": _relu, "sigmoid": _sigmoid, "sign": _sign,
          "erf": _special("erf"), "erfc": _special("erfc")}
-BINARY = {**array_api_table(np, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS), "pow": _pow}
+BINARY = {**array_api_table(np, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS + BITWISE_OPS),
+          "pow": _pow}
 REDUCE = array_api_table(np, REDUCE_OPS)
 ACT_FORWARD = {"identity": None, "relu": _relu, "tanh": np.tanh, "sigmoid": _sigmoid}
 _COMPARE = frozenset(COMPARE_OPS)

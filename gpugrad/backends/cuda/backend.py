@@ -24,7 +24,7 @@ from . import availability as _cuda
 from ... import defaults, dtypes
 from .. import events
 from ...errors import OutOfMemoryError
-from ..base import (BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
+from ..base import (BINARY_OPS, BITWISE_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, Backend,
     array_api_table)
 from ..cpu.numpy_ops import NP_DTYPE, gg_dtype, host_array, scalar_as
 from .fused import FUSED_SUFFIX, FusedLaunches
@@ -110,10 +110,10 @@ def _elementwise_tables():
     sign = runtime.cupy.ElementwiseKernel(
         "T x", "T y", "y = (T)(x > (T)0) - (T)(x < (T)0)", "gpugrad_sign")
 
-    unary = {**array_api_table(runtime.cupy, UNARY_OPS),
+    unary = {**array_api_table(runtime.cupy, UNARY_OPS + ("bitwise_not",)),
              "relu": lambda a: runtime.cupy.maximum(a, 0), "sigmoid": sigmoid_any, "sign": sign,
              "erf": _cupyx_special("erf"), "erfc": _cupyx_special("erfc")}
-    binary = array_api_table(runtime.cupy, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS)
+    binary = array_api_table(runtime.cupy, BINARY_OPS + COMPARE_OPS + LOGICAL_OPS + BITWISE_OPS)
     reduce = array_api_table(runtime.cupy, REDUCE_OPS)
     return unary, binary, reduce
 

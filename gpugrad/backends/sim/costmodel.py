@@ -38,10 +38,12 @@ UNARY_FLOPS = {"neg": 1, "abs": 1, "sign": 1, "relu": 1, "sqrt": 4, "exp": 8, "l
                "floor": 1, "ceil": 1, "trunc": 1, "round": 1, "sin": 8, "cos": 8, "exp2": 8,
                "log2": 8, "log10": 8, "tan": 12, "sinh": 12, "cosh": 12, "asin": 16,
                "acos": 16, "atan": 16, "asinh": 16, "acosh": 16, "atanh": 16, "erf": 16,
-               "erfc": 16}
+               "erfc": 16, "bitwise_not": 1}
 BINARY_FLOPS = {"add": 1, "sub": 1, "mul": 1, "div": 4, "pow": 20, "maximum": 1, "minimum": 1,
                 "eq": 1, "ne": 1, "lt": 1, "le": 1, "gt": 1, "ge": 1,
-                "logical_and": 1, "logical_or": 1, "atan2": 20, "fmax": 2, "fmin": 2}
+                "logical_and": 1, "logical_or": 1, "atan2": 20, "fmax": 2, "fmin": 2,
+                "bitwise_and": 1, "bitwise_or": 1, "bitwise_xor": 1, "bitwise_left_shift": 1,
+                "bitwise_right_shift": 1}
 REDUCE_FLOPS = {"sum": 1, "mean": 1, "max": 1, "min": 1, "argmax": 2, "argmin": 2, "prod": 1}
 #: FLOP-equivalents per element per pass of a radix sort: digit, histogram, prefix, scatter
 SORT_PASS_FLOPS = 4

@@ -15,13 +15,14 @@ launch where they are defined: backend.py, fused.py, transfers.py.
 import numpy as np
 
 from ... import dtypes
-from ..base import BINARY_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, im2col_shape
+from ..base import BINARY_OPS, BITWISE_OPS, COMPARE_OPS, LOGICAL_OPS, REDUCE_OPS, UNARY_OPS, im2col_shape
 from ..cpu.numpy_ops import GG_DTYPE
 from . import shapes
 from .meta_array import MetaArray
 
-_UNARY_KERNEL = {op: f"unary:{op}" for op in UNARY_OPS}
-_BINARY_KERNEL = {op: f"binary:{op}" for op in BINARY_OPS + COMPARE_OPS + LOGICAL_OPS}
+_UNARY_KERNEL = {op: f"unary:{op}" for op in UNARY_OPS + ("bitwise_not",)}
+_BINARY_KERNEL = {op: f"binary:{op}" for op in BINARY_OPS + COMPARE_OPS + LOGICAL_OPS +
+                  BITWISE_OPS}
 _REDUCE_KERNEL = {op: f"reduce:{op}" for op in REDUCE_OPS}
 _BOOL_RESULT = frozenset(COMPARE_OPS + LOGICAL_OPS)
 _FLOAT_RESULT = dtypes.FLOAT_RESULT_OPS
