@@ -113,7 +113,8 @@ def bincount(self, weights=None, minlength=0):
                 raise RuntimeError("weights should be 1-d and have the same length as input")
             dtype = weights.dtype if weights.dtype.is_floating_point else _dtypes.float64
             weights = weights.detach().to(dtype)
-        return creation.zeros(length, dtype=dtype, device=self.device).index_add(0, self,
+        index = self if self.dtype in (_dtypes.int32, _dtypes.int64) else self.long()
+        return creation.zeros(length, dtype=dtype, device=self.device).index_add(0, index,
                                                                                   weights)
 
 

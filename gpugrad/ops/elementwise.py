@@ -147,14 +147,29 @@ class Add(_Binary):
                 None if nb is None else sum_to_array(backend, grad, sb))
 
 
+def is_bool_operand(backend, x):
+    """Whether ``x`` (a backend array or a number) is a bool tensor's array or a Python bool."""
+    kind = type(x)
+    return kind is bool or kind is not int and kind is not float and \
+        backend.dtype(x) is _dtypes.bool_
+
+
 class Sub(_Binary):
+    """``a - b``; PyTorch refuses a bool operand (a tensor or ``True``) rather than compute
+    ``1 - mask`` in integers."""
     op = "sub"
 
-    def type_error(self, dtype):
-        if dtype is _dtypes.bool_:
-            return RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                                "supported. Use the `^` or `logical_xor()` operator instead.")
-        return _Binary.type_error(self, dtype)
+    def forward(self, a, b, out=None):
+        backend = self.backend
+        bool_a, bool_b = is_bool_operand(backend, a), is_bool_operand(backend, b)
+        if bool_a and bool_b:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        if bool_a or bool_b:
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        return _Binary.forward(self, a, b, out)
 
     def backward(self, grad):
         gb = None if self.shapes[1] is None else sum_to(-grad, self.shapes[1])
@@ -236,6 +251,9 @@ class Pow(_Binary):
 
     def forward(self, a, b, out=None):
         backend = self.backend
+        if type(b) is not bool and is_bool_operand(backend, b) and is_bool_operand(backend, a):
+            raise NotImplementedError("\"pow\" not implemented for 'bool': convert the base "
+                                      "first, e.g. x.long() ** y")
         if needs_integer_power(backend, a, b):  # negative integer exponents: PyTorch's results
             return integer_power(super().forward, backend, a, b, out)
         check_number_exponent(backend, a, b)

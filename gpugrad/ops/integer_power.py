@@ -38,10 +38,10 @@ def check_number_exponent(backend, a, b):
 
 
 def needs_integer_power(backend, a, b):
-    """Whether ``a ** b`` must go through ``integer_power``: both integers, and ``b`` a signed
-    integer array (which may hold negative exponents)."""
-    if getattr(b, "shape", None) is None or not _is_integer(backend, a) or \
-            not _is_integer(backend, b):
+    """Whether ``a ** b`` must go through ``integer_power``: ``b`` a signed integer array
+    (which may hold negative exponents) and ``a`` an integer or a bool array (0 or 1)."""
+    if getattr(b, "shape", None) is None or not _is_integer(backend, b) or not (
+            _is_integer(backend, a) or hasattr(a, "shape") and backend.dtype(a) is _dtypes.bool_):
         return False
     return backend.dtype(b).is_signed
 

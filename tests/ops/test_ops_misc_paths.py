@@ -66,8 +66,13 @@ def test_bool_subtraction_message_is_torchs(torch):
 
 def test_bool_power_of_bool_tensor_is_refused(device):
     """PyTorch refuses it too (NotImplementedError: "pow" not implemented for 'Bool')."""
-    with pytest.raises(TypeError) as info:
+    with pytest.raises(NotImplementedError) as info:
         True ** gg.tensor([True, False], device=device)
+    assert str(info.value) == ("\"pow\" not implemented for 'bool': convert the base first, "
+                               "e.g. x.long() ** y")
+    # a bool tensor to a Python bool reaches the array library, which refuses it
+    with pytest.raises(TypeError) as info:
+        gg.tensor([True, False], device=device) ** True
     assert str(info.value) == "pow: not supported for bool operands"
 
 
