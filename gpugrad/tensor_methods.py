@@ -15,6 +15,7 @@ from .ops import softmax as SM
 from .ops.broadcast import broadcast_shapes, normalize_dims, reduction_dims
 from .tensor import ReductionResult, Tensor, as_tensor_like
 from .tensor_api import tensor_argument, tensor_method, write_out
+from .tensor_reduction_methods import reduced_in
 
 
 _method = tensor_method
@@ -111,7 +112,9 @@ Tensor.__abs__ = Tensor.abs
 
 @_method("square")
 def square(self):
-    """``self * self``, elementwise."""
+    """``self * self``, elementwise (``self ** 2``: a bool tensor gives int64, as in PyTorch)."""
+    if self.dtype is _dtypes.bool_:
+        return E.Pow.apply(self, 2)
     return E.Mul.apply(self, self)
 
 
@@ -225,14 +228,24 @@ def logical_not(self):
 
 # ---- reductions -----------------------------------------------------------------------------
 @_method("sum")
-def sum_(self, dim=None, keepdim=False):
-    """Sum over ``dim`` (an int, a tuple, or None for all)."""
-    return R.Sum.apply(self, dim=dim, keepdim=keepdim)
+def sum_(self, dim=None, keepdim=False, *, dtype=None):
+    """Sum over ``dim`` (an int, a tuple, or None for all). Bool and integer tensors give
+    int64; ``dtype`` casts the input first, and the result stays in it (as in PyTorch)."""
+    if dtype is None:
+        return R.Sum.apply(self, dim=dim, keepdim=keepdim)
+    return reduced_in(dtype, self, lambda x: R.Sum.apply(x, dim=dim, keepdim=keepdim))
 
 
 @_method("mean")
-def mean(self, dim=None, keepdim=False):
-    """The mean over ``dim`` (an int, a tuple, or None for all); floating-point tensors only."""
+def mean(self, dim=None, keepdim=False, *, dtype=None):
+    """The mean over ``dim`` (an int, a tuple, or None for all); floating-point tensors only,
+    or a floating ``dtype`` that the input is cast to first."""
+    if dtype is not None:
+        dtype = _dtypes.as_dtype(dtype)
+        if not dtype.is_floating_point:
+            raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be "
+                               f"either a floating point or complex dtype. Got: {dtype}")
+        return reduced_in(dtype, self, lambda x: mean(x, dim, keepdim))
     if not self.dtype.is_floating_point:
         raise RuntimeError(f"mean(): input dtype should be floating point, got {self.dtype}")
     return R.Mean.apply(self, dim=dim, keepdim=keepdim)
@@ -350,19 +363,34 @@ def _extreme(self, name, dim, keepdim):
 
 
 @_method("max")
-def max_(self, dim=None, keepdim=False) -> Tensor | ReductionResult:
+def max_(self, dim=None, keepdim=False, *, other=None) -> Tensor | ReductionResult:
     """The largest value (0-d); with ``dim``, a ``(values, indices)`` named tuple, as in
     PyTorch. Without ``dim`` ties share the gradient evenly; with it, the entry at ``indices``
-    (the first largest, or the first NaN) takes it all."""
+    (the first largest, or the first NaN) takes it all. With a tensor in place of ``dim``
+    (``gg.max(a, b)``, or ``other=b``), ``gg.maximum(a, b)``."""
+    if isinstance(dim, Tensor) or other is not None:
+        return self.maximum(_other_extreme("max", dim, keepdim, other))
     return _extreme(self, "max", dim, keepdim)
 
 
 @_method("min")
-def min_(self, dim=None, keepdim=False) -> Tensor | ReductionResult:
+def min_(self, dim=None, keepdim=False, *, other=None) -> Tensor | ReductionResult:
     """The smallest value (0-d); with ``dim``, a ``(values, indices)`` named tuple, as in
     PyTorch. Without ``dim`` ties share the gradient evenly; with it, the entry at ``indices``
-    (the first smallest, or the first NaN) takes it all."""
+    (the first smallest, or the first NaN) takes it all. With a tensor in place of ``dim``
+    (``gg.min(a, b)``, or ``other=b``), ``gg.minimum(a, b)``."""
+    if isinstance(dim, Tensor) or other is not None:
+        return self.minimum(_other_extreme("min", dim, keepdim, other))
     return _extreme(self, "min", dim, keepdim)
+
+
+def _other_extreme(name, dim, keepdim, other):
+    """The tensor of ``gg.max(input, other)``, refusing the reduction's arguments beside it."""
+    if other is not None and dim is not None or keepdim is not False:
+        raise TypeError(f"{name}() received an invalid combination of arguments: the "
+                        f"elementwise form takes (input, other), without dim or keepdim")
+    other = dim if other is None else other
+    return tensor_argument(other, name)
 
 
 @_method("logsumexp")
@@ -376,21 +404,27 @@ def logsumexp(self, dim, keepdim=False):
 
 
 @_method("softmax")
-def softmax(self, dim=-1):
+def softmax(self, dim=-1, dtype=None):
     """``exp(self)`` normalized to sum to 1 along ``dim``, shifted by the max as PyTorch does
-    (so a slice whose max is infinite gives NaN, as in PyTorch).
+    (so a slice whose max is infinite gives NaN, as in PyTorch); ``dtype`` casts the input
+    first (``softmax(x, -1, dtype=gg.float32)`` of a float16 ``x``).
 
     ``dim`` defaults to -1 (PyTorch requires it).
     """
+    if dtype is not None:
+        return reduced_in(dtype, self, lambda x: softmax(x, dim))
     if self.ndim == 0:  # one element along the only "dim"
         return self.reshape(1).softmax(dim).reshape(())
     return SM.Softmax.apply(self, dim=normalize_dims(dim, self.ndim, "softmax")[0])
 
 
 @_method("log_softmax")
-def log_softmax(self, dim=-1):
+def log_softmax(self, dim=-1, dtype=None):
     """``log(softmax(self, dim))``, computed stably as PyTorch does (NaN for a slice whose max
-    is infinite); ``dim`` defaults to -1 (PyTorch requires it)."""
+    is infinite); ``dim`` defaults to -1 (PyTorch requires it); ``dtype`` casts the input
+    first."""
+    if dtype is not None:
+        return reduced_in(dtype, self, lambda x: log_softmax(x, dim))
     if self.ndim == 0:
         return self.reshape(1).log_softmax(dim).reshape(())
     return SM.LogSoftmax.apply(self, dim=normalize_dims(dim, self.ndim, "log_softmax")[0])

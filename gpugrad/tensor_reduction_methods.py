@@ -31,16 +31,27 @@ def _as_1d(self, fn):
     return out.reshape(())
 
 
-def _cast_for(self, dtype):
-    return self if dtype is None or dtype is self.dtype else self.to(dtype)
+def reduced_in(dtype, self, reduce):
+    """``reduce(self)`` with PyTorch's ``dtype=`` argument: the input cast to ``dtype`` first,
+    and the result kept in it (an integer sum in int8 wraps around, as PyTorch's does, where
+    the plain sum of integers is int64). The gradient flows back through the casts."""
+    if dtype is None:
+        return reduce(self)
+    dtype = _dtypes.as_dtype(dtype)
+    out = reduce(self if self.dtype is dtype else self.to(dtype))
+    return out if out.dtype is dtype else out.to(dtype)
 
 
 # ---- products and scans ---------------------------------------------------------------------
 @tensor_method("prod")
 def prod(self, dim=None, keepdim=False, *, dtype=None):
     """The product of all elements, or over the int ``dim``. Bool and integer tensors give
-    int64 (``dtype`` casts the input first). The gradient is exact where entries are zero."""
-    self = _cast_for(self, dtype)
+    int64 (``dtype`` casts the input first, and the result stays in it). The gradient is exact
+    where entries are zero."""
+    return reduced_in(dtype, self, lambda x: _prod(x, dim, keepdim))
+
+
+def _prod(self, dim, keepdim):
     if dim is not None:
         dim = _one_dim(self, dim, "prod")
         if self.ndim == 0:
@@ -49,24 +60,24 @@ def prod(self, dim=None, keepdim=False, *, dtype=None):
 
 
 def _scan(self, op, dim, dtype, name):
-    self = _cast_for(self, dtype)
     dim = _one_dim(self, dim, name)
     if self.ndim == 0:
-        return _as_1d(self, lambda t: op.apply(t, dim=0))
-    return op.apply(self, dim=dim)
+        return reduced_in(dtype, self, lambda x: _as_1d(x, lambda t: op.apply(t, dim=0)))
+    return reduced_in(dtype, self, lambda x: op.apply(x, dim=dim))
 
 
 @tensor_method("cumsum")
 def cumsum(self, dim, *, dtype=None):
     """The running sum along ``dim``; bool and integer tensors give int64 (``dtype`` casts
-    the input first)."""
+    the input first, and the result stays in it)."""
     return _scan(self, S.Cumsum, dim, dtype, "cumsum")
 
 
 @tensor_method("cumprod")
 def cumprod(self, dim, *, dtype=None):
-    """The running product along ``dim``; bool and integer tensors give int64. Its gradient
-    is exact where entries are zero (one or several), as PyTorch's."""
+    """The running product along ``dim``; bool and integer tensors give int64 (``dtype`` casts
+    the input first, and the result stays in it). Its gradient is exact where entries are
+    zero (one or several), as PyTorch's."""
     return _scan(self, S.Cumprod, dim, dtype, "cumprod")
 
 

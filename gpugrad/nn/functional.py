@@ -47,16 +47,17 @@ def sigmoid(input):
     return input.sigmoid()
 
 
-def softmax(input, dim=-1):
+def softmax(input, dim=-1, _stacklevel=3, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, stable for any finite input (NaN for a slice
-    whose max is infinite, as in PyTorch)."""
-    return input.softmax(dim=dim)
+    whose max is infinite, as in PyTorch); ``dtype`` casts the input first. (``_stacklevel``
+    is PyTorch's positional slot, unused.)"""
+    return input.softmax(dim=dim, dtype=dtype)
 
 
-def log_softmax(input, dim=-1):
+def log_softmax(input, dim=-1, _stacklevel=3, dtype=None):
     """``x - logsumexp(x)`` along ``dim``, stable for any finite input (NaN for a slice whose
-    max is infinite, as in PyTorch)."""
-    return input.log_softmax(dim=dim)
+    max is infinite, as in PyTorch); ``dtype`` casts the input first."""
+    return input.log_softmax(dim=dim, dtype=dtype)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
