@@ -68,12 +68,24 @@ def _tensor(x, like):
     return x if isinstance(x, Tensor) else as_tensor_like(x, like)
 
 
+def _floating_pair(self, other):
+    """``self`` and ``other`` (a tensor or number) as tensors of their floating result dtype:
+    PyTorch's promoted dtype (``float16`` beside an integer stays float16), or the default
+    float where both are integer or bool."""
+    dtype = _dtypes.default_float_for(result_type(self, other))
+    a = self.to(dtype)
+    return a, _tensor(other, a).to(dtype)  # (a number joins as a tensor of that dtype)
+
+
 # ---- integer-aware division -----------------------------------------------------------------
-def _rounded_quotient(self, other, rounding):
+def _rounded_quotient(self, other, rounding, kernel):
     """``self / other`` rounded by ``rounding`` ("floor" or "trunc") in PyTorch's result dtype.
     Integer quotients are computed in float64 (exact below 2**53) and raise PyTorch's
-    ``ZeroDivisionError`` for a zero divisor."""
+    ``ZeroDivisionError`` for a zero divisor; bools are refused, naming PyTorch's ``kernel``."""
     dtype = result_type(self, other)
+    if dtype is _dtypes.bool_:
+        raise NotImplementedError(f"\"{kernel}_{self.device.type}\" not implemented for 'bool': "
+                                  f"convert the operands first, e.g. x.long()")
     if dtype.is_floating_point:
         quotient = self / other
         return quotient.floor() if rounding == "floor" else quotient.trunc()
@@ -94,7 +106,7 @@ def divide(self, other, *, rounding_mode=None, out=None):
     if rounding_mode not in ("trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                            f"but found '{rounding_mode}'")
-    return write_out(_rounded_quotient(self, other, rounding_mode), out)
+    return write_out(_rounded_quotient(self, other, rounding_mode, f"div_{rounding_mode}"), out)
 
 
 tensor_method("div", divide.__doc__)(
@@ -123,23 +135,49 @@ def true_divide(self, other, *, out=None):
     return write_out(self / other, out)
 
 
+def _modulus(self, other, rounding, kernel):
+    """``self - other * rounded(self / other)``; a bool tensor operand (beside an integer one)
+    counts as 0 or 1 in the result's dtype."""
+    quotient = _rounded_quotient(self, other, rounding, kernel)
+    if quotient.dtype.is_low_precision:  # computed in float32 and rounded once, as PyTorch
+        dtype = quotient.dtype
+        wide = other.to(dtype).float() if isinstance(other, Tensor) else other
+        return _modulus(self.to(dtype).float(), wide, rounding, kernel).to(dtype)
+    if self.dtype is _dtypes.bool_:
+        self = self.to(quotient.dtype)
+    if isinstance(other, Tensor) and other.dtype is _dtypes.bool_:
+        other = other.to(quotient.dtype)
+    result = self - other * quotient
+    if not quotient.dtype.is_floating_point:
+        return result
+    # an infinite divisor: inf * 0 gives NaN above, where C's fmod keeps self and Python's
+    # modulus keeps self when its sign agrees with the divisor's (or it is 0), else gives it
+    divisor = _tensor(other, result)
+    finite_by_infinite = divisor.isinf() & self.isfinite()
+    if not finite_by_infinite.any():
+        return result
+    kept = self if rounding == "trunc" else self.where(
+        (self == 0) | ((self < 0) == (divisor < 0)), divisor.to(result.dtype))
+    return result.where(~finite_by_infinite, kept.to(result.dtype))
+
+
 @tensor_method("floor_divide")
 def floor_divide(self, other, *, out=None):
     """``self / other`` rounded down (broadcast), in PyTorch's promoted dtype; zero gradient."""
-    return write_out(_rounded_quotient(self, other, "floor"), out)
+    return write_out(_rounded_quotient(self, other, "floor", "div_floor"), out)
 
 
 @tensor_method("remainder")
 def remainder(self, other, *, out=None):
     """``self - other * floor(self / other)``: Python's modulus, with the sign of ``other``.
     Gradients: 1 for self, ``-floor(self / other)`` for other, as in PyTorch."""
-    return write_out(self - other * _rounded_quotient(self, other, "floor"), out)
+    return write_out(_modulus(self, other, "floor", "remainder"), out)
 
 
 @tensor_method("fmod")
 def fmod(self, other, *, out=None):
     """``self - other * trunc(self / other)``: C's ``fmod``, with the sign of ``self``."""
-    return write_out(self - other * _rounded_quotient(self, other, "trunc"), out)
+    return write_out(_modulus(self, other, "trunc", "fmod"), out)
 
 
 # ---- exponentials and logarithms -------------------------------------------------------------
@@ -147,7 +185,9 @@ def fmod(self, other, *, out=None):
 def logaddexp(self, other):
     """``log(exp(self) + exp(other))`` (broadcast), computed without overflow; two equal
     infinities give that infinity."""
-    a, b = _floating(self), _floating(_tensor(other, self))
+    a, b = _floating_pair(self, other)
+    if a.dtype.is_low_precision:  # computed in float32 and rounded once, as PyTorch
+        return logaddexp(a.float(), b.float()).to(a.dtype)
     gap = a - b
     gap = gap.masked_fill(gap.isnan() & ~(a.isnan() | b.isnan()), 0.0)  # inf - inf
     return a.maximum(b) + (-gap.abs()).exp().log1p()
@@ -157,16 +197,21 @@ def logaddexp(self, other):
 def logaddexp2(self, other):
     """``log2(2 ** self + 2 ** other)`` (broadcast), computed without overflow."""
     ln2 = math.log(2.0)
-    return logaddexp(_floating(self) * ln2, _floating(_tensor(other, self)) * ln2) / ln2
+    a, b = _floating_pair(self, other)
+    if a.dtype.is_low_precision:
+        return logaddexp2(a.float(), b.float()).to(a.dtype)
+    return logaddexp(a * ln2, b * ln2) / ln2
 
 
 @tensor_method("xlogy")
 def xlogy(self, other):
     """``self * log(other)``, 0 where ``self`` is 0 (unless ``other`` is NaN); ``other`` may
     be a number. Integer inputs give the default float."""
-    other = _tensor(other, self)
-    zero = (self == 0) & ~other.isnan()
-    return self * other.where(~zero, 1).log()  # log(1): no 0 * -inf, nor a NaN gradient
+    x, other = _floating_pair(self, other)
+    if x.dtype.is_low_precision:
+        return xlogy(x.float(), other.float()).to(x.dtype)
+    zero = (x == 0) & ~other.isnan()
+    return x * other.where(~zero, 1).log()  # log(1): no 0 * -inf, nor a NaN gradient
 
 
 @tensor_method("logit")
@@ -195,11 +240,14 @@ def sinc(self):
 def hypot(self, other):
     """``sqrt(self ** 2 + other ** 2)``, elementwise (broadcast); floating tensors only."""
     tensor_argument(other, "hypot")
-    if not (self.dtype.is_floating_point and other.dtype.is_floating_point):
-        raise RuntimeError(f"\"hypot_cpu\" not implemented for '{self.dtype.name}'")
+    dtype = result_type(self, other)
+    if not dtype.is_floating_point:  # (one floating operand is enough, as in PyTorch)
+        raise RuntimeError(f"\"hypot_cpu\" not implemented for '{dtype.name}'")
+    a, b = self.to(dtype), other.to(dtype)
+    if dtype.is_low_precision:  # computed in float32 and rounded once, as PyTorch
+        return hypot(a.float(), b.float()).to(dtype)
     # an infinite leg makes the hypotenuse infinite, even with a NaN other leg (C's hypot)
-    return (self * self + other * other).sqrt().masked_fill(self.isinf() | other.isinf(),
-                                                             math.inf)
+    return (a * a + b * b).sqrt().masked_fill(a.isinf() | b.isinf(), math.inf)
 
 
 @tensor_method("deg2rad")
@@ -230,9 +278,9 @@ def signbit(self):
 def copysign(self, other):
     """``|self|`` with the sign (bit) of ``other`` (a tensor or number), broadcast; floating
     result. Gradient: as PyTorch, none flows to ``other``."""
-    other = _tensor(other, self)
-    magnitude = _floating(self).abs()
-    return magnitude.where(~signbit(other), -magnitude)
+    dtype = _dtypes.default_float_for(result_type(self, other))
+    magnitude = self.to(dtype).abs()
+    return magnitude.where(~signbit(_tensor(other, self)), -magnitude)
 
 
 @tensor_method("heaviside")
