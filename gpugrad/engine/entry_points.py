@@ -40,7 +40,9 @@ def default_root_grad(output, grad):
                 f"Mismatch in shape: grad_output has shape {tuple(grad.shape)} and output has "
                 f"shape {tuple(output.shape)}"
             )
-        return grad
+        # as PyTorch, a gradient of another dtype is cast to the output's (an integer one
+        # would otherwise flow through as integers, a float32 one round a float64 graph)
+        return grad if grad.dtype is output.dtype else grad.to(output.dtype)
     if output.numel() != 1:
         raise RuntimeError(
             f"grad can be implicitly created only for scalar outputs, but the output has shape "

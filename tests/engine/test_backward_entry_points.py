@@ -153,3 +153,17 @@ def test_topological_order_first_parent_first():
     single = {"y": ("x",), "x": (), "z": ("y", "x")}
     assert topological_order(["z"], single.__getitem__, first_parent_first=True) == \
         ["x", "y", "z"]
+
+
+def test_a_gradient_of_another_dtype_is_cast_to_the_outputs(torch):
+    # as PyTorch: an integer gradient must not flow through as integers, nor a float32 one
+    # round a float64 graph
+    for lib in (gg, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        (x / lib.tensor([3, 3])).backward(lib.tensor([1, 1]))
+        assert x.grad.dtype == lib.float64 and x.grad.tolist() == [1 / 3, 1 / 3]
+        y = lib.tensor([1.0, 2.0], requires_grad=True)
+        (y * 1).backward(lib.tensor([0.1, 0.2], dtype=lib.float64))
+        assert y.grad.dtype == lib.float32
+        (got,) = lib.autograd.grad(x * 2, x, lib.tensor([1, 1]))
+        assert got.dtype == lib.float64 and got.tolist() == [2.0, 2.0]
