@@ -242,6 +242,7 @@ def setitem(tensor, index, value):
     elif is_basic(index):
         view = Getitem.apply(tensor, index=index)
         if isinstance(value, Tensor):
+            value = _without_extra_unit_dims(value, view.shape)
             bad = broadcast_mismatch(view.shape, value.shape)
             if bad is not None:
                 dim, size, got = bad
@@ -252,6 +253,19 @@ def setitem(tensor, index, value):
         inplace.apply_inplace(Copy, view, value)
     else:
         inplace.apply_inplace(IndexPut, tensor, value, index=index)
+
+
+def _without_extra_unit_dims(value, target):
+    """``value`` without the leading dims of size 1 it has beyond ``target``'s rank (PyTorch
+    writes ``ones(1, 2)`` into ``x[0:2]``); more dims than that is PyTorch's expand error."""
+    extra = 0
+    while value.ndim - extra > len(target) and value.shape[extra] == 1:
+        extra += 1
+    if value.ndim - extra > len(target):
+        raise RuntimeError(f"expand(tensor of shape {list(value.shape)}, size={list(target)}): "
+                           f"the number of sizes provided ({len(target)}) must be greater or "
+                           f"equal to the number of dimensions in the tensor ({value.ndim})")
+    return value.reshape(value.shape[extra:]) if extra else value
 
 
 def _describe(index):

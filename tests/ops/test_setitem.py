@@ -203,3 +203,22 @@ def test_writing_into_an_expanded_view_says_to_clone_like_torch(torch):
     y = x.clone()
     y[0] = 2.0
     assert y.tolist()[0] == [2.0] * 4
+
+
+def test_a_value_with_extra_leading_unit_dims_is_written_as_pytorch(device, torch):
+    for lib in (gg, torch):
+        x, y = lib.zeros(4), lib.zeros(2, 3)
+        x[0:2] = lib.ones(1, 2)
+        y[0] = lib.ones(1, 1, 3) * 2
+        assert x.tolist() == [1.0, 1.0, 0.0, 0.0] and y.tolist() == [[2.0] * 3, [0.0] * 3]
+    w = gg.zeros(3, device=device, requires_grad=True)
+    v = gg.ones(1, 2, device=device, requires_grad=True)
+    z = w * 1
+    z[1:] = v * 2
+    z.sum().backward()
+    assert v.grad.tolist() == [[2.0, 2.0]] and w.grad.tolist() == [1.0, 0.0, 0.0]
+    with pytest.raises(RuntimeError, match=r"^expand\(tensor of shape \[2, 2\], size=\[2\]\): the "
+                                           r"number of sizes provided \(1\) must be greater or "
+                                           r"equal to the number of dimensions in the tensor "
+                                           r"\(2\)$"):
+        gg.zeros(4, device=device)[0:2] = gg.ones(2, 2, device=device)
