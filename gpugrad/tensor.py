@@ -6,6 +6,7 @@ dispatch to the ops in ``gpugrad.ops``; the Tensor itself never touches NumPy or
 """
 from __future__ import annotations  # annotations stay strings: no runtime cost, no cycles
 
+import re
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
 from . import engine as _engine
@@ -15,6 +16,9 @@ if TYPE_CHECKING:  # for the annotations only (read by type checkers and tests/s
     from .device_registry import Device
     from .dtypes import DType
     from .engine import RemovableHandle
+
+
+_NUMPY_DTYPE_SUFFIX = re.compile(r",\s*dtype=")
 
 
 class ReductionResult(NamedTuple):
@@ -266,7 +270,8 @@ class Tensor:
             values = values.astype("float32")
         text = repr(values)
         body = text[text.index("(") + 1 : text.rindex(")")]
-        body = body.split(", dtype=")[0].replace("\n", "\n ")
+        # (NumPy names its own dtype last, on a line of its own when the values wrap)
+        body = _NUMPY_DTYPE_SUFFIX.split(body)[0].replace("\n", "\n ")
         extras = [f"device='{self.device}'"]
         if self.dtype not in (_dtypes.float32, _dtypes.int64, _dtypes.bool_):
             extras.append(f"dtype={self.dtype}")

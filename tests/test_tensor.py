@@ -39,6 +39,13 @@ def test_repr_shows_device_dtype_and_grad_fn(device):
     assert repr(gg.tensor([1, 2], device=device)) == f"tensor([1, 2], device='{dev}')"
 
 
+def test_repr_of_wrapped_values_names_no_numpy_dtype():
+    # NumPy puts its own dtype on a line of its own when the values wrap
+    text = repr(gg.arange(12.0) / 7)
+    assert "\n" in text and "float32" not in text and text.endswith("], device='cpu')")
+    assert repr(gg.arange(12, dtype=gg.int16) * 1000).count("dtype=") == 1  # gpugrad's own
+
+
 def test_dtypes_default_and_inference(device):
     assert gg.tensor([1.0], device=device).dtype == gg.float32
     assert gg.tensor([1], device=device).dtype == gg.int64
