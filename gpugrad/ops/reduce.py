@@ -133,11 +133,12 @@ class _Extreme(Function):
     def backward(self, grad):
         x = self.inputs[0]
         kept = Tensor._make(self.saved, self.backend, False)
-        mask = (x == kept).to(grad.dtype)
+        mask = x == kept
+        # ties counted in int64: a float16 count stops at 2048
         count = mask.sum(dim=self.dims, keepdim=True)
         if not self.keepdim:
             grad = grad.reshape(keepdim_shape(self.in_shape, self.dims))
-        return grad / count * mask
+        return grad / count * mask.to(grad.dtype)
 
 
 def _drop(shape, dims):
@@ -172,7 +173,7 @@ class _ExtremeAll(Function):
     def backward(self, grad):
         x, value = self.inputs[0], self.output()
         mask = (x == value).logical_or((x != x).logical_and(value != value))
-        return Where.apply(mask, grad / mask.to(grad.dtype).sum(), 0.0)
+        return Where.apply(mask, grad / mask.sum(), 0.0)  # (ties counted in int64)
 
 
 class MaxAll(_ExtremeAll):
@@ -348,8 +349,9 @@ class Norm(Function):
             return grad * Where.apply(norm == 0, 0.0, x / norm)
         if math.isinf(p):
             size = x.abs()
-            mask = ((size == norm).logical_or(size != size)).to(grad.dtype)
-            return Abs.sgn(x) * ((grad / mask.sum(dim=self.dims, keepdim=True)) * mask)
+            mask = (size == norm).logical_or(size != size)
+            count = mask.sum(dim=self.dims, keepdim=True)  # (in int64: see _Extreme)
+            return Abs.sgn(x) * ((grad / count) * mask.to(grad.dtype))
         if p < 1.0:
             scaled = Abs.sgn(x) * Where.apply(x == 0, 0.0, x.abs() ** (p - 1.0))
             return scaled * grad * norm ** (1.0 - p)
