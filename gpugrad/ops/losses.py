@@ -49,8 +49,9 @@ class Softplus(Function):
         backend = self.backend
         self.beta, self.threshold = beta, threshold
         dtype = backend.dtype(a)  # x's own float dtype: NumPy 1 would widen bfloat16 * a float
-        if not dtype.is_floating_point:
-            dtype = None
+        if not dtype.is_floating_point:  # PyTorch has no integer softplus
+            raise NotImplementedError(f"\"softplus\" not implemented for '{dtype.name}': "
+                                      f"convert the input to a floating dtype first (x.float())")
         scaled = backend.binary("mul", a, beta, dtype)
         soft = backend.binary("div", backend.unary("log1p", backend.unary("exp", scaled)), beta,
                               dtype)
