@@ -255,6 +255,8 @@ class Pow(_Binary):
             raise NotImplementedError("\"pow\" not implemented for 'bool': convert the base "
                                       "first, e.g. x.long() ** y")
         if needs_integer_power(backend, a, b):  # negative integer exponents: PyTorch's results
+            if out is not None:  # (bool_tensor.pow_(int_tensor): int64 can't go into bool)
+                _check_out(promoted_dtype(backend, a, b), backend, out)
             return integer_power(super().forward, backend, a, b, out)
         check_number_exponent(backend, a, b)
         return super().forward(a, b, out)

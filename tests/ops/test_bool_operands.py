@@ -72,3 +72,11 @@ def test_square_of_bool_is_int64():
     with pytest.raises(RuntimeError, match="result type int64 can't be cast to the desired "
                                            "output type bool"):
         gg.tensor([True]).square_()
+
+
+def test_in_place_power_of_a_bool_tensor_refuses_the_integer_result():
+    with pytest.raises(RuntimeError, match="result type int64 can't be cast to the desired "
+                                           "output type bool"):
+        gg.tensor([True, False]).pow_(gg.tensor([2, 3]))
+    x = gg.tensor([2, 3], dtype=gg.int8)
+    assert x.pow_(gg.tensor([2, -1])) is x and x.tolist() == [4, 0]  # int64 fits back: as torch
