@@ -4,8 +4,10 @@ Like ``tensor_methods``, each method is a thin front on an op in ``gpugrad.ops.s
 forward and backward live.
 """
 import operator
+import warnings
 
 from . import creation
+from . import dtypes as _dtypes
 from .engine.function import devices_differ_error
 from .ops import shape as S
 from .ops.broadcast import normalize_dims
@@ -218,7 +220,13 @@ def _index_entry(entry, backend):
             raise devices_differ_error("indexing", backend.device, entry.device)
         if entry.dtype.is_floating_point:
             raise IndexError("tensors used as indices must be long, int or bool tensors")
+        if entry.dtype is _dtypes.uint8:  # PyTorch still reads a uint8 tensor as a mask
+            warnings.warn("indexing with dtype gpugrad.uint8 is now deprecated, please use a "
+                          "dtype gpugrad.bool instead.", UserWarning, stacklevel=5)
+            return (entry != 0)._data
         return entry._data
+    if isinstance(entry, (list, tuple)) and not entry:  # x[[]]: no rows (int64, not float)
+        return backend.from_host(entry, _dtypes.int64)
     if isinstance(entry, (list, tuple)) or getattr(entry, "ndim", 0):  # lists, NumPy arrays
         return backend.from_host(entry)
     if entry is None or entry is Ellipsis or isinstance(entry, (slice, bool)):

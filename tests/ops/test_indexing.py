@@ -248,3 +248,23 @@ def test_cuda_backend_runs_the_indexing_ops(fake_cuda, monkeypatch, torch):
     np.testing.assert_allclose([o.item() for o in outs], [e.item() for e in expected])
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
     assert x.nonzero().tolist() == t.nonzero().tolist()
+
+
+def test_a_uint8_index_is_a_mask_with_pytorchs_warning(device, torch):
+    values = np.arange(12.0).reshape(3, 4)
+    rows = [1, 0, 1]
+    mask = [[1, 0, 1, 0], [0, 0, 0, 0], [1, 1, 1, 1]]
+    for lib, dev in ((gg, device), (torch, "cpu")):
+        x = lib.tensor(values, device=dev)
+        with pytest.warns(UserWarning, match="indexing with dtype .*uint8 is now deprecated"):
+            picked = x[lib.tensor(rows, dtype=lib.uint8, device=dev)]
+        with pytest.warns(UserWarning) as caught:
+            masked = x[lib.tensor(mask, dtype=lib.uint8, device=dev)]
+        assert caught[0].filename == __file__  # the warning names the user's line
+        assert picked.tolist() == [[0.0, 1.0, 2.0, 3.0], [8.0, 9.0, 10.0, 11.0]]
+        assert masked.tolist() == [0.0, 2.0, 8.0, 9.0, 10.0, 11.0]
+
+
+def test_an_empty_list_index_selects_nothing(device):
+    x = gg.arange(12.0, device=device).reshape(3, 4)
+    assert x[[]].shape == (0, 4) and x[:, []].shape == (3, 0)
