@@ -5,8 +5,9 @@
 //   grads:    grad_x as the backward, and grad_bias[c] = sum_r grad_x[r, c] from the same read
 //
 // The activation codes follow gpugrad.backends.base.ACTIVATIONS:
-// 0 identity, 1 relu, 2 tanh, 3 sigmoid. The formulas (sigmoid as 0.5 * (tanh(x / 2) + 1), relu
-// keeping NaN) match the NumPy reference in gpugrad/backends/cpu/backend.py operation for operation.
+// 0 identity, 1 relu, 2 tanh, 3 sigmoid. The formulas (sigmoid as exp(min(x, 0)) /
+// (1 + exp(-|x|)), which neither overflows nor loses tiny results, relu keeping NaN) match the
+// NumPy reference in gpugrad/backends/cpu/numpy_ops.py operation for operation.
 //
 // float16 and bfloat16 (low_precision.cuh) load and store in their precision and compute in
 // float; the bias gradient's sums stay float until the one rounding of the result.
@@ -24,6 +25,13 @@
 
 __device__ __forceinline__ float tanh_of(float v) { return tanhf(v); }
 __device__ __forceinline__ double tanh_of(double v) { return tanh(v); }
+// exp(min(v, 0)) / (1 + exp(-|v|)); NaN: exp(0) / NaN
+__device__ __forceinline__ float sigmoid_of(float v) {
+    return expf(v < 0.0f ? v : 0.0f) / (1.0f + expf(-fabsf(v)));
+}
+__device__ __forceinline__ double sigmoid_of(double v) {
+    return exp(v < 0.0 ? v : 0.0) / (1.0 + exp(-fabs(v)));
+}
 
 template <typename T>
 __device__ __forceinline__ T activate(T v, long long act) {
@@ -33,7 +41,7 @@ __device__ __forceinline__ T activate(T v, long long act) {
     case 2:
         return tanh_of(v);
     case 3:
-        return (tanh_of(v * T(0.5)) + T(1)) * T(0.5);
+        return sigmoid_of(v);
     default:
         return v;
     }

@@ -12,7 +12,7 @@ import gpugrad as gg
 from gpugrad.tensor_api import FUNCTIONS
 
 SPECIAL = [float("nan"), float("inf"), -float("inf"), -0.0, 0.0, 1e-40, -2.5, 0.5, 1.0, -1.0,
-           3.0, 100.0, 1e30, -7.0]
+           -20.5, 3.0, 100.0, 1e30, -7.0]
 VALUES = {"float32": SPECIAL, "float64": SPECIAL, "float16": SPECIAL, "bfloat16": SPECIAL,
           "int64": [-7, -1, 0, 1, 3, 100], "int32": [-7, -1, 0, 1, 3, 100],
           "uint8": [0, 1, 3, 100, 255], "bool": [True, False]}

@@ -78,14 +78,23 @@ def gg_dtype(np_dtype):
 
 
 def _sigmoid(x, out=None):
-    # 0.5 * (1 + tanh(x / 2)) never overflows, unlike 1 / (1 + exp(-x)).
-    if out is None:
-        y = np.tanh(x * 0.5)
-    else:
-        y = np.tanh(np.multiply(x, 0.5, out=out), out=out)
-    y += 1
-    y *= 0.5
-    return y
+    # exp(min(x, 0)) / (1 + exp(-|x|)): neither exp overflows, and tiny results keep their
+    # relative precision (sigmoid(-20.5) is 1.25e-9 in float32, where 0.5 * (1 + tanh(x / 2))
+    # rounds it to 0); -inf gives exactly 0, NaN passes through
+    if x.ndim == 0:  # (ufuncs give NumPy scalars for 0-d arrays)
+        result = _sigmoid(x.reshape(1)).reshape(())
+        if out is None:
+            return result
+        out[...] = result
+        return out
+    den = np.abs(x)
+    np.negative(den, out=den)
+    np.exp(den, out=den)
+    den += 1
+    num = np.minimum(x, 0, out=out)  # (out may be x itself: den is read from x first)
+    np.exp(num, out=num)
+    num /= den
+    return num
 
 
 def _relu(x, out=None):

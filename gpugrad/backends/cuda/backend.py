@@ -99,7 +99,8 @@ def _cupyx_special(name):
 def _elementwise_tables():
     """Name -> CuPy function, built once CuPy is imported."""
     sigmoid = runtime.cupy.ElementwiseKernel(
-        "T x", "T y", "y = (tanh(x * (T)0.5) + (T)1) * (T)0.5", "gpugrad_sigmoid")
+        "T x", "T y", "y = exp(x < (T)0 ? x : (T)0) / ((T)1 + exp(-fabs(x)))",
+        "gpugrad_sigmoid")  # (the cpu backend's _sigmoid; NaN < 0 is false: exp(0) / NaN)
 
     def sigmoid_any(a):
         if a.dtype.name == "bfloat16":  # computed in float32 and rounded, as other 16-bit ops

@@ -220,3 +220,17 @@ def test_sgd_momentum_buffer_has_the_parameter_dtype(dtype):
     g = B.from_host(np.full(4, 0.5, np.float32), dtype)
     (buf,) = B.sgd_step([p], [g], [None], 0.1, 0.9, 0.0, 1e-4, False)
     assert B.dtype(buf) is dtype and B.dtype(p) is dtype
+
+
+def test_sigmoid_keeps_the_relative_precision_of_tiny_results():
+    # 0.5 * (1 + tanh(x / 2)) rounded these to 0 in float32
+    x = np.array([-20.5, -40.0, -87.0, -104.0, -np.inf, np.nan, 0.0, 20.5], np.float32)
+    want = [1 / (1 + math.exp(20.5)), math.exp(-40.0) / (1 + math.exp(-40.0)),
+            math.exp(-87.0), 0.0, 0.0]
+    got = B.unary("sigmoid", x)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got[:5], want, rtol=1e-6, atol=0)
+    assert np.isnan(got[5]) and got[6] == 0.5 and got[7] == np.float32(1.0)
+    out = x.copy()
+    assert B.unary("sigmoid", out, out=out) is out
+    np.testing.assert_array_equal(out, got)
