@@ -21,6 +21,8 @@ def gelu(input, approximate="none"):
     """Gaussian error linear unit: ``x * Phi(x)`` with ``Phi`` the standard normal CDF
     (``0.5 * (1 + erf(x / sqrt(2)))``), or with ``approximate='tanh'`` PyTorch's
     ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x ** 3)))``."""
+    if input.dtype.is_low_precision:  # computed in float32 and rounded once, as PyTorch
+        return gelu(input.float(), approximate).to(input.dtype)
     if approximate == "tanh":
         inner = (input + 0.044715 * input * input * input) * _SQRT_2_OVER_PI
         return 0.5 * input * (1.0 + inner.tanh())
@@ -77,6 +79,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     (PyTorch's ``hardtanh_backward``, unlike ``clamp``)."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if not input.dtype.is_floating_point:  # an integer tensor stays one (bounds truncated)
+        return input.clamp(int(min_val), int(max_val))
     inside = (input > min_val).logical_and(input < max_val)
     return where(inside, input, input.clamp(min_val, max_val).detach())
 

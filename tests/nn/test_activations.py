@@ -110,3 +110,23 @@ def test_layers_match_torch_values_and_repr(torch, device, name, kwargs):
 def test_hardtanh_rejects_reversed_bounds():
     with pytest.raises(ValueError, match="min_val cannot be greater"):
         gg.nn.Hardtanh(1.0, -1.0)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_low_precision_gelu_is_rounded_once_as_pytorch(dtype, approximate, torch):
+    # computed step by step in float16, 1 + erf(-1.77) cancels: gelu(-2.5) was 2% off
+    values = [-2.5, -4.0, -1.0, 0.5, 3.0]
+    ours = gg.nn.functional.gelu(gg.tensor(values, dtype=getattr(gg, dtype)), approximate)
+    theirs = torch.nn.functional.gelu(torch.tensor(values, dtype=getattr(torch, dtype)),
+                                      approximate=approximate)
+    assert ours.dtype is getattr(gg, dtype)
+    np.testing.assert_allclose(ours.float().numpy(), theirs.float().numpy(),
+                               rtol=2.0 ** -9 if dtype == "float16" else 2.0 ** -7)
+
+
+@pytest.mark.parametrize("fn,args", [("hardtanh", ()), ("relu6", ()), ("hardtanh", (-2.5, 2.5))])
+def test_hardtanh_of_an_integer_tensor_stays_integer(fn, args, torch):
+    ours = getattr(gg.nn.functional, fn)(gg.tensor([-3, 0, 2, 7]), *args)
+    theirs = getattr(torch.nn.functional, fn)(torch.tensor([-3, 0, 2, 7]), *args)
+    assert ours.dtype is gg.int64 and ours.tolist() == theirs.tolist()
