@@ -5,8 +5,8 @@
 //   grads:    grad_x as the backward, and grad_bias[c] = sum_r grad_x[r, c] from the same read
 //
 // The activation codes follow gpugrad.backends.base.ACTIVATIONS:
-// 0 identity, 1 relu, 2 tanh, 3 sigmoid. The formulas (sigmoid as exp(min(x, 0)) /
-// (1 + exp(-|x|)), which neither overflows nor loses tiny results, relu keeping NaN) match the
+// 0 identity, 1 relu, 2 tanh, 3 sigmoid. The formulas (sigmoid from e = exp(-|x|) as 1 / (1 + e)
+// or e / (1 + e), which neither overflows nor loses tiny results, relu keeping NaN) match the
 // NumPy reference in gpugrad/backends/cpu/numpy_ops.py operation for operation.
 //
 // float16 and bfloat16 (low_precision.cuh) load and store in their precision and compute in
@@ -25,12 +25,14 @@
 
 __device__ __forceinline__ float tanh_of(float v) { return tanhf(v); }
 __device__ __forceinline__ double tanh_of(double v) { return tanh(v); }
-// exp(min(v, 0)) / (1 + exp(-|v|)); NaN: exp(0) / NaN
+// with e = exp(-|v|): 1 / (1 + e) for v >= 0, else e / (1 + e) (NaN: e is NaN)
 __device__ __forceinline__ float sigmoid_of(float v) {
-    return expf(v < 0.0f ? v : 0.0f) / (1.0f + expf(-fabsf(v)));
+    float e = expf(-fabsf(v));
+    return (v >= 0.0f ? 1.0f : e) / (1.0f + e);
 }
 __device__ __forceinline__ double sigmoid_of(double v) {
-    return exp(v < 0.0 ? v : 0.0) / (1.0 + exp(-fabs(v)));
+    double e = exp(-fabs(v));
+    return (v >= 0.0 ? 1.0 : e) / (1.0 + e);
 }
 
 template <typename T>

@@ -377,7 +377,8 @@ class OutOfMemoryError(MemoryError):
 # gpugrad's own ElementwiseKernels (backends/cuda/backend.py), by name, as NumPy computes them
 _ELEMENTWISE = {
     "gpugrad_sign": lambda x: ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)),
-    "gpugrad_sigmoid": lambda x: np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x))),
+    "gpugrad_sigmoid": lambda x: np.where(x >= 0, 1, np.exp(-np.abs(x))) / (
+        1 + np.exp(-np.abs(x))),
 }
 
 

@@ -78,23 +78,21 @@ def gg_dtype(np_dtype):
 
 
 def _sigmoid(x, out=None):
-    # exp(min(x, 0)) / (1 + exp(-|x|)): neither exp overflows, and tiny results keep their
-    # relative precision (sigmoid(-20.5) is 1.25e-9 in float32, where 0.5 * (1 + tanh(x / 2))
-    # rounds it to 0); -inf gives exactly 0, NaN passes through
+    # with e = exp(-|x|): 1 / (1 + e) for x >= 0, e / (1 + e) below. exp never overflows, and
+    # tiny results keep their relative precision (sigmoid(-20.5) is 1.25e-9 in float32, where
+    # 0.5 * (1 + tanh(x / 2)) rounds it to 0); -inf gives exactly 0, NaN passes through
     if x.ndim == 0:  # (ufuncs give NumPy scalars for 0-d arrays)
         result = _sigmoid(x.reshape(1)).reshape(())
         if out is None:
             return result
         out[...] = result
         return out
-    den = np.abs(x)
-    np.negative(den, out=den)
-    np.exp(den, out=den)
-    den += 1
-    num = np.minimum(x, 0, out=out)  # (out may be x itself: den is read from x first)
-    np.exp(num, out=num)
-    num /= den
-    return num
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    top = np.maximum(e, x >= 0, out=out)  # 1 for x >= 0, else e (and NaN stays NaN)
+    e += 1
+    return np.divide(top, e, out=top)
 
 
 def _relu(x, out=None):

@@ -99,8 +99,8 @@ def _cupyx_special(name):
 def _elementwise_tables():
     """Name -> CuPy function, built once CuPy is imported."""
     sigmoid = runtime.cupy.ElementwiseKernel(
-        "T x", "T y", "y = exp(x < (T)0 ? x : (T)0) / ((T)1 + exp(-fabs(x)))",
-        "gpugrad_sigmoid")  # (the cpu backend's _sigmoid; NaN < 0 is false: exp(0) / NaN)
+        "T x", "T y", "T e = exp(-fabs(x)); y = (x >= (T)0 ? (T)1 : e) / ((T)1 + e)",
+        "gpugrad_sigmoid")  # (the cpu backend's _sigmoid)
 
     def sigmoid_any(a):
         if a.dtype.name == "bfloat16":  # computed in float32 and rounded, as other 16-bit ops
