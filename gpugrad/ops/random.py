@@ -1,11 +1,12 @@
 """Random fills in place: ``normal_`` and ``uniform_``."""
 from ..engine.function import Function
+from .elementwise import zero_gradient
 
 
 class RandomFill(Function):
     """Overwrite ``a`` with random values: ``kind`` "normal" (``loc`` + ``scale`` * N(0, 1)) or
-    "uniform" (``loc`` + ``scale`` * U[0, 1)), drawn from ``seed``. The old values get no
-    gradient (they are gone), as in PyTorch."""
+    "uniform" (``loc`` + ``scale`` * U[0, 1)), drawn from ``seed``. The old values get a
+    zero gradient (they are gone), as in PyTorch."""
 
     supports_out = True
 
@@ -25,4 +26,4 @@ class RandomFill(Function):
         return out
 
     def backward(self, grad):
-        return None
+        return None if self.next_nodes[0] is None else zero_gradient(grad)

@@ -9,6 +9,7 @@ from ..tensor import Tensor
 from .. import inplace, views
 from ..views import ViewFunction, region_of
 from .broadcast import broadcast_mismatch, read_only_error, sum_to, sum_to_array
+from .elementwise import zero_gradient
 
 
 def can_view(backend, array, shape):
@@ -163,8 +164,9 @@ class IndexPut(Function):
 
 class Copy(Function):
     """``dst.copy_(src)``: ``src`` (a tensor of ``dst``'s dtype or a number, broadcast) written
-    into ``dst``; in place through ``inplace.apply_inplace``. The old values of ``dst`` get no
-    gradient; ``src`` gets the gradient summed to its shape."""
+    into ``dst``; in place through ``inplace.apply_inplace``. The old values of ``dst`` get a
+    zero gradient (PyTorch's ``zeros_like(grad)``); ``src`` gets the gradient summed to its
+    shape."""
 
     supports_out = True
 
@@ -185,7 +187,9 @@ class Copy(Function):
         return out
 
     def backward(self, grad):
-        return None, None if self.src_shape is None else sum_to(grad, self.src_shape)
+        # the old values of dst get zeros, not None, as in PyTorch (their .grad is zeros)
+        grad_dst = None if self.next_nodes[0] is None else zero_gradient(grad)
+        return grad_dst, None if self.src_shape is None else sum_to(grad, self.src_shape)
 
 
 class ViewScatter(Function):

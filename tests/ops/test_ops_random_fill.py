@@ -113,3 +113,37 @@ def test_non_float_tensor_is_refused(method, dtype, device):
     with pytest.raises(RuntimeError) as info:
         getattr(t, method)()
     assert str(info.value) == f"{method} expects a floating point tensor, got {dtype.name}"
+
+
+@pytest.mark.parametrize("overwrite", ["normal_", "uniform_", "zero_", "fill_", "copy_",
+                                       "setitem"])
+def test_an_overwritten_non_leaf_gives_its_history_zeros_as_pytorch(overwrite, device, torch):
+    # the old values are gone: PyTorch's zeros_like(grad), not None (an optimizer then still
+    # applies weight decay and momentum to the parameter)
+    grads = []
+    for lib, dev in ((gg, device), (torch, "cpu")):
+        a = lib.ones(3, requires_grad=True, device=dev)
+        b = a * 2
+        {"normal_": lambda: b.normal_(), "uniform_": lambda: b.uniform_(),
+         "zero_": lambda: b.zero_(), "fill_": lambda: b.fill_(3.0),
+         "copy_": lambda: b.copy_(lib.ones(3, device=dev)),
+         "setitem": lambda: b.__setitem__(Ellipsis, 5.0)}[overwrite]()
+        (b * 1.5).sum().backward()
+        grads.append(a.grad)
+    assert grads[0] is not None and grads[0].tolist() == grads[1].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_an_overwritten_tensor_outside_the_graph_costs_no_zeros_kernel():
+    b = gg.ones(3, device="sim")
+    c = gg.ones(3, device="sim", requires_grad=True)
+    b.copy_(c)  # b had no history: only c needs a gradient
+    gg.sim.reset("sim:0")
+    b.sum().backward()
+    assert gg.sim.stats("sim:0").by_op["full"]["count"] == 1  # the root's ones only
+    assert c.grad.tolist() == [1.0, 1.0, 1.0]
+    a = gg.ones(3, device="sim", requires_grad=True)
+    b = a * 2
+    b.copy_(c)  # now the old values have a history, which gets zeros: one more full
+    gg.sim.reset("sim:0")
+    b.sum().backward()
+    assert gg.sim.stats("sim:0").by_op["full"]["count"] == 2 and a.grad.tolist() == [0.0] * 3
