@@ -130,3 +130,17 @@ def test_hardtanh_of_an_integer_tensor_stays_integer(fn, args, torch):
     ours = getattr(gg.nn.functional, fn)(gg.tensor([-3, 0, 2, 7]), *args)
     theirs = getattr(torch.nn.functional, fn)(torch.tensor([-3, 0, 2, 7]), *args)
     assert ours.dtype is gg.int64 and ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_functional_softmax_takes_dim_and_dtype_as_pytorch(name, torch):
+    values = np.arange(6.0).reshape(2, 3) / 4
+    results = []
+    for lib, functional in ((gg, F), (torch, torch.nn.functional)):
+        x = lib.tensor(values, dtype=lib.float16)
+        results.append((getattr(functional, name)(x, 0, dtype=lib.float64),
+                        getattr(functional, name)(x, dim=0)))
+    (ours, ours16), (theirs, theirs16) = results
+    assert ours.dtype is gg.float64 and ours16.dtype is gg.float16
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours16.float().numpy(), theirs16.float().numpy(), rtol=2 ** -9)
