@@ -11,13 +11,6 @@ import pytest
 import gpugrad as gg
 from gpugrad.tensor_api import FUNCTIONS
 
-# On NumPy 1 (the lowest the package allows) a few results still differ: var/std/var_mean/
-# std_mean of float16/float32 come back float64, pow(bool tensor, int8/int16 0-d tensor) int64,
-# and argsort of bfloat16 orders ties otherwise. Open bugs; the check holds on NumPy 2.
-pytestmark = pytest.mark.skipif(
-    int(np.__version__.split(".")[0]) < 2,
-    reason="known differences on NumPy 1: var/std of float16/float32 give float64, "
-           "pow(bool, int8 0-d) gives int64, bfloat16 argsort ties")
 
 SPECIAL = [float("nan"), float("inf"), -float("inf"), -0.0, 0.0, 1e-40, -2.5, 0.5, 1.0, -1.0,
            -20.5, 3.0, 100.0, 1e30, -7.0]

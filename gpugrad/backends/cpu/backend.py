@@ -14,8 +14,9 @@ from . import pinned
 from .numpy_ops import (BINARY, F32, F64, FLOAT_RESULT_OPS, GG_DTYPE, LOW_PRECISION, NP_DTYPE,
     UNARY, WEAK_SCALARS, adam_step_numpy, as_array, basic_view_index, bias_act_backward_numpy,
     bias_act_grads_numpy, bias_act_numpy, binary_values, gg_dtype, host_array, matmul_values,
-    numpy_dtype, random_values, reduce_values, scalar_as, scan_values, sgd_step_numpy, sort_values,
-    softmax_cross_entropy_backward_numpy, softmax_cross_entropy_numpy, unary_values, where_values)
+    numpy_dtype, random_values, reduce_values, scalar_as, scan_values,
+    sgd_step_numpy, sort_values, softmax_cross_entropy_backward_numpy, softmax_cross_entropy_numpy,
+    unary_values, weak_numbers, where_values)
 from ..base import Backend
 from .windows import (col2im_numpy, im2col_numpy, max_pool2d_backward_numpy,
                       max_pool2d_numpy)
@@ -78,6 +79,8 @@ class NumpyBackend(Backend):
 
     def binary(self, op, a, b, dtype=None, out=None):
         if dtype is None:
+            if not WEAK_SCALARS:
+                a, b = weak_numbers(a, b)
             result = BINARY[op](a, b) if out is None else BINARY[op](a, b, out=out)
             return result if type(result) is _ndarray else np.asarray(result)
         np_dtype = dtype.native or NP_DTYPE[dtype]
@@ -92,6 +95,8 @@ class NumpyBackend(Backend):
 
     def where(self, cond, a, b, dtype=None, out=None):
         if dtype is None and out is None:
+            if not WEAK_SCALARS:
+                a, b = weak_numbers(a, b)
             return np.where(cond, a, b)
         return where_values(cond, a, b, out.dtype if dtype is None else numpy_dtype(dtype), out)
 

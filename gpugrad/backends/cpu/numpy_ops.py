@@ -183,6 +183,26 @@ WEAK_SCALARS = int(np.__version__.split(".")[0]) >= 2
 
 
 _ndarray = np.ndarray
+_NUMBER_CATEGORY = {bool: 0, int: 1, float: 2, complex: 3}  # as DType's categories
+
+
+def weak_numbers(a, b):
+    """``a, b`` with a Python number beside an array read at the array's dtype where its kind
+    allows, as NumPy 2 reads it (NEP 50). For NumPy 1, which reads numbers by value: a float32
+    0-d array divided by 2.0 was float64 there, and a bfloat16 array times 2.0 float32."""
+    if type(a) is _ndarray:
+        if type(b) in _NUMBER_CATEGORY:
+            b = _weak(b, a.dtype)
+    elif type(b) is _ndarray and type(a) in _NUMBER_CATEGORY:
+        a = _weak(a, b.dtype)
+    return a, b
+
+
+def _weak(number, np_dtype):
+    dtype = GG_DTYPE.get(np_dtype)
+    if dtype is None or _NUMBER_CATEGORY[type(number)] > dtype._category:
+        return number  # a float beside integers (or bool) promotes, in NumPy 2 as well
+    return scalar_as(number, np_dtype)
 
 
 def as_array(x):
@@ -303,12 +323,14 @@ def scan_values(op, a, axis):
 def sort_values(a, axis, descending=False):
     """``(values, indices)`` of a stable sort along ``axis`` (NumPy puts NaN last, above every
     number, as PyTorch does). Descending is the ascending sort of ``a`` reversed, read
-    backwards: equal values then keep their original order, NaN comes first."""
+    backwards: equal values then keep their original order, NaN comes first. bfloat16 sorts by
+    its float32 values (exact, same order): ml_dtypes' own comparison on NumPy 1 put NaN first."""
+    key = a.astype(F32) if a.dtype.name == "bfloat16" else a
     if descending:
-        order = np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)
+        order = np.flip(np.argsort(np.flip(key, axis), axis=axis, kind="stable"), axis)
         indices = np.subtract(a.shape[axis] - 1, order, dtype=INT64)
     else:
-        indices = np.argsort(a, axis=axis, kind="stable").astype(INT64, copy=False)
+        indices = np.argsort(key, axis=axis, kind="stable").astype(INT64, copy=False)
     return np.take_along_axis(a, indices, axis), indices
 
 

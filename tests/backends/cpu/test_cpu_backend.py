@@ -8,6 +8,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.backends import base
+from gpugrad.backends.cpu.numpy_ops import gg_dtype, numpy_dtype
 from gpugrad.device_registry import get_backend
 
 B = get_backend("cpu")
@@ -87,10 +88,32 @@ def test_binary_ops_broadcast_like_numpy(op):
     assert type(B.binary(op, np.array(1.0), 2.0)) is np.ndarray
 
 
-def test_python_numbers_adopt_the_array_dtype():
-    a = np.ones(2, np.float32)
-    assert B.binary("mul", a, 2.5).dtype == np.float32
-    assert B.binary("sub", 2.5, a).dtype == np.float32
+@pytest.mark.parametrize("shape", [(2,), ()])  # NumPy 1 read a number beside a 0-d array by value
+@pytest.mark.parametrize("dtype", [gg.float32, gg.float16, gg.bfloat16, gg.int8, gg.uint8])
+def test_python_numbers_adopt_the_array_dtype(shape, dtype):
+    a = np.ones(shape, numpy_dtype(dtype))
+    for op in ("mul", "add"):
+        assert gg_dtype(B.binary(op, a, 2).dtype) is dtype, op
+        assert gg_dtype(B.binary(op, 2, a).dtype) is dtype, op
+        assert B.binary(op, a, 2).shape == shape
+    if dtype.is_floating_point:
+        assert gg_dtype(B.binary("div", a, 2.5).dtype) is dtype
+        assert gg_dtype(B.binary("sub", 2.5, a).dtype) is dtype
+        assert gg_dtype(B.where(np.ones(shape, bool), a, 0.5).dtype) is dtype
+    else:  # a float beside integers promotes to the default float, as in NumPy 2 and PyTorch
+        assert B.binary("mul", a, 2.5).dtype == np.float64
+    assert gg_dtype(B.where(np.ones(shape, bool), 0, a).dtype) is dtype
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("dtype", [gg.bfloat16, gg.float16, gg.float32])
+def test_sort_puts_nan_above_every_number(dtype, descending):
+    """NaN sorts last (first when descending) in every float dtype, bfloat16 included."""
+    a = np.array([1.0, np.nan, -np.inf, 0.5, np.inf, -2.0], numpy_dtype(dtype))
+    values, indices = B.sort(a, 0, descending)
+    order = [2, 5, 3, 0, 4, 1]
+    assert indices.tolist() == (order[::-1] if descending else order)
+    np.testing.assert_array_equal(values.astype(np.float32), a[indices].astype(np.float32))
 
 
 @pytest.mark.parametrize("op", base.REDUCE_OPS)
