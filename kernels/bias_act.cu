@@ -5,9 +5,9 @@
 //   grads:    grad_x as the backward, and grad_bias[c] = sum_r grad_x[r, c] from the same read
 //
 // The activation codes follow gpugrad.backends.base.ACTIVATIONS:
-// 0 identity, 1 relu, 2 tanh, 3 sigmoid. The formulas (sigmoid from e = exp(-|x|) as 1 / (1 + e)
-// or e / (1 + e), which neither overflows nor loses tiny results, relu keeping NaN) match the
-// NumPy reference in gpugrad/backends/cpu/numpy_ops.py operation for operation.
+// 0 identity, 1 relu, 2 tanh, 3 sigmoid. The formulas (sigmoid as PyTorch's 1 / (1 + exp(-x)),
+// which keeps tiny results and gives 0 where exp overflows, relu keeping NaN) match the NumPy
+// reference in gpugrad/backends/cpu/numpy_ops.py operation for operation.
 //
 // float16 and bfloat16 (low_precision.cuh) load and store in their precision and compute in
 // float; the bias gradient's sums stay float until the one rounding of the result.
@@ -25,15 +25,8 @@
 
 __device__ __forceinline__ float tanh_of(float v) { return tanhf(v); }
 __device__ __forceinline__ double tanh_of(double v) { return tanh(v); }
-// with e = exp(-|v|): 1 / (1 + e) for v >= 0, else e / (1 + e) (NaN: e is NaN)
-__device__ __forceinline__ float sigmoid_of(float v) {
-    float e = expf(-fabsf(v));
-    return (v >= 0.0f ? 1.0f : e) / (1.0f + e);
-}
-__device__ __forceinline__ double sigmoid_of(double v) {
-    double e = exp(-fabs(v));
-    return (v >= 0.0 ? 1.0 : e) / (1.0 + e);
-}
+__device__ __forceinline__ float sigmoid_of(float v) { return 1.0f / (1.0f + expf(-v)); }
+__device__ __forceinline__ double sigmoid_of(double v) { return 1.0 / (1.0 + exp(-v)); }
 
 template <typename T>
 __device__ __forceinline__ T activate(T v, long long act) {

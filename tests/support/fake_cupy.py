@@ -374,11 +374,15 @@ class OutOfMemoryError(MemoryError):
     """cupy.cuda.memory.OutOfMemoryError (never raised: the fake has no capacity)."""
 
 
+def _sigmoid(x):
+    with np.errstate(over="ignore"):  # exp(-x) overflows to inf, as in CUDA: the result is 0
+        return 1 / (1 + np.exp(-x))
+
+
 # gpugrad's own ElementwiseKernels (backends/cuda/backend.py), by name, as NumPy computes them
 _ELEMENTWISE = {
     "gpugrad_sign": lambda x: ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)),
-    "gpugrad_sigmoid": lambda x: np.where(x >= 0, 1, np.exp(-np.abs(x))) / (
-        1 + np.exp(-np.abs(x))),
+    "gpugrad_sigmoid": _sigmoid,
 }
 
 

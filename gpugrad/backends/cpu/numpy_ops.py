@@ -78,21 +78,16 @@ def gg_dtype(np_dtype):
 
 
 def _sigmoid(x, out=None):
-    # with e = exp(-|x|): 1 / (1 + e) for x >= 0, e / (1 + e) below. exp never overflows, and
-    # tiny results keep their relative precision (sigmoid(-20.5) is 1.25e-9 in float32, where
-    # 0.5 * (1 + tanh(x / 2)) rounds it to 0); -inf gives exactly 0, NaN passes through
-    if x.ndim == 0:  # (ufuncs give NumPy scalars for 0-d arrays)
-        result = _sigmoid(x.reshape(1)).reshape(())
-        if out is None:
-            return result
-        out[...] = result
-        return out
-    e = np.abs(x)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    top = np.maximum(e, x >= 0, out=out)  # 1 for x >= 0, else e (and NaN stays NaN)
-    e += 1
-    return np.divide(top, e, out=top)
+    # PyTorch's formula, 1 / (1 + exp(-x)): tiny results keep their relative precision
+    # (sigmoid(-20.5) is 1.25e-9 in float32); where exp(-x) overflows (x below about -88 in
+    # float32) it is inf and the result exactly 0, as in PyTorch; NaN passes through
+    with np.errstate(over="ignore"):
+        e = np.negative(x, out=out)
+        if type(e) is not _ndarray:  # (a 0-d x gives a NumPy scalar)
+            e = np.asarray(e)
+        np.exp(e, out=e)
+        e += 1
+        return np.reciprocal(e, out=e)
 
 
 def _relu(x, out=None):

@@ -99,7 +99,7 @@ def _cupyx_special(name):
 def _elementwise_tables():
     """Name -> CuPy function, built once CuPy is imported."""
     sigmoid = runtime.cupy.ElementwiseKernel(
-        "T x", "T y", "T e = exp(-fabs(x)); y = (x >= (T)0 ? (T)1 : e) / ((T)1 + e)",
+        "T x", "T y", "y = (T)1 / ((T)1 + exp(-x))",
         "gpugrad_sigmoid")  # (the cpu backend's _sigmoid)
 
     def sigmoid_any(a):
