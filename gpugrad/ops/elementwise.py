@@ -160,8 +160,11 @@ class Sub(_Binary):
     op = "sub"
 
     def forward(self, a, b, out=None):
-        backend = self.backend
-        bool_a, bool_b = is_bool_operand(backend, a), is_bool_operand(backend, b)
+        # (an array's dtype is the array library's, compared with bool's directly: the hot
+        # path; a number has none, and its default () is never a dtype)
+        bool_array = _dtypes.bool_.native
+        bool_a = type(a) is bool or getattr(a, "dtype", ()) is bool_array
+        bool_b = type(b) is bool or getattr(b, "dtype", ()) is bool_array
         if bool_a and bool_b:
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
                                "supported. Use the `^` or `logical_xor()` operator instead.")
