@@ -11,12 +11,10 @@ a shift by a negative amount or by the dtype's width or more gives 0 (``-1`` for
 of a negative value), as on PyTorch's CPU. Bitwise results carry no gradient.
 """
 from . import dtypes as _dtypes
-from .engine.function import devices_differ_error
 from .inplace import check_cast
-from .ops.elementwise import promoted_dtype
-from .ops.broadcast import broadcast_shapes
 from .tensor import Tensor
 from .tensor_api import tensor_method, write_out
+from .tensor_methods import no_grad_binary
 
 # op -> (operator symbol, its dunder's stem, PyTorch's kernel name in its error messages)
 _BINARY = {"bitwise_and": ("&", "and", "bitwise_and"), "bitwise_or": ("|", "or", "bitwise_or"),
@@ -49,21 +47,14 @@ def _bitwise(op, a, b, into=None):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{op}(): expected at least one Tensor operand, got "
                         f"{type(a).__name__} and {type(b).__name__}")
-    backend = tensor._backend
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._backend is not b._backend:
-        raise devices_differ_error(op, a.device, b.device)
-    data_a, data_b = getattr(a, "_data", a), getattr(b, "_data", b)
-    dtype = promoted_dtype(backend, data_a, data_b)
-    if into is not None:  # PyTorch checks the cast before the kernel's dtype
-        check_cast(dtype, into.dtype)
-    if dtype.is_floating_point or (op in _SHIFTS and dtype is _dtypes.bool_):
-        raise _not_implemented(_BINARY[op][2], tensor.device, dtype)
-    try:
-        data = backend.binary(op, data_a, data_b, dtype)
-    except ValueError:
-        broadcast_shapes(op, getattr(a, "shape", ()), getattr(b, "shape", ()))
-        raise
-    result = Tensor._make(data, backend, False)
+
+    def check_dtype(dtype):
+        if into is not None:  # PyTorch checks the cast before the kernel's dtype
+            check_cast(dtype, into.dtype)
+        if dtype.is_floating_point or (op in _SHIFTS and dtype is _dtypes.bool_):
+            raise _not_implemented(_BINARY[op][2], tensor.device, dtype)
+
+    result = no_grad_binary(op, a, b, check_dtype)
     if into is None:
         return result
     if result.shape != into.shape:

@@ -174,22 +174,32 @@ def where(condition, input=None, other=None):
 
 
 # ---- comparisons (no gradient) --------------------------------------------------------------
-@_method("_compare")
-def _compare(self, op, other):
-    backend = self._backend
-    if isinstance(other, Tensor):
-        if other._backend is not backend:
-            raise devices_differ_error(op, self.device, other.device)
-        other = other._data
-    elif not (type(other) is float or type(other) is int or type(other) is bool):
-        other = _dtypes.as_number(other, op)
-    dtype = E.promoted_dtype(backend, self._data, other)  # compared in PyTorch's common dtype
+def no_grad_binary(op, a, b, check_dtype=None):
+    """``a op b`` as a tensor with no history (comparisons, logical and bitwise ops): ``a`` and
+    ``b`` are tensors or numbers (at least one a tensor, in either order), computed in PyTorch's
+    promoted dtype, which ``check_dtype(dtype)`` may refuse first."""
+    tensor = a if isinstance(a, Tensor) else b
+    backend = tensor._backend
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._backend is not b._backend:
+        raise devices_differ_error(op, a.device, b.device)
+    data_a, data_b = getattr(a, "_data", a), getattr(b, "_data", b)
+    dtype = E.promoted_dtype(backend, data_a, data_b)
+    if check_dtype is not None:
+        check_dtype(dtype)
     try:
-        data = backend.binary(op, self._data, other, dtype)
+        data = backend.binary(op, data_a, data_b, dtype)
     except ValueError:
-        broadcast_shapes(op, self.shape, getattr(other, "shape", ()))
+        broadcast_shapes(op, getattr(a, "shape", ()), getattr(b, "shape", ()))
         raise
     return Tensor._make(data, backend, False)
+
+
+@_method("_compare")
+def _compare(self, op, other):
+    if not (isinstance(other, Tensor) or type(other) is float or type(other) is int or
+            type(other) is bool):
+        other = _dtypes.as_number(other, op)
+    return no_grad_binary(op, self, other)  # compared in PyTorch's common dtype
 
 
 for _name, _sym in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"),
