@@ -46,7 +46,7 @@ template <typename T>
 __device__ __forceinline__ T activation_grad(T grad, T out, long long act) {
     switch (act) {
     case 1:
-        return grad * (out > T(0) ? T(1) : T(0));
+        return out <= T(0) ? T(0) : grad;  // NaN passes, and 0 stays 0 (PyTorch's threshold_backward)
     case 2:
         return grad * (T(1) - out * out);
     case 3:

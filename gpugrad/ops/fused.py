@@ -57,8 +57,8 @@ class BiasActGrad(Function):
         act = self.act
         if act == "identity":
             return grad, None
-        if act == "relu":
-            return grad * (out > 0), None
+        if act == "relu":  # as the forward: 0 where out <= 0, the gradient elsewhere (NaN too)
+            return grad.masked_fill(out <= 0, 0.0), None
         if act == "tanh":
             return grad * (1.0 - out * out), grad * grad_out * (-2.0 * out)
         return grad * (out * (1.0 - out)), grad * grad_out * (1.0 - 2.0 * out)  # sigmoid

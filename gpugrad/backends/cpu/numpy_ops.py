@@ -382,8 +382,9 @@ def bias_act_numpy(x, bias, act):
 def bias_act_backward_numpy(grad_out, out, act):
     if act == "identity":
         return grad_out.copy()
-    if act == "relu":
-        return grad_out * (out > 0)
+    if act == "relu":  # PyTorch's threshold_backward: a NaN output passes the gradient on, and
+        # the gradient where out <= 0 is exactly 0 (an inf gradient there too)
+        return np.where(out <= 0, grad_out.dtype.type(0), grad_out)
     if act == "tanh":
         return grad_out * (1 - out * out)
     return grad_out * (out * (1 - out))  # sigmoid

@@ -127,8 +127,10 @@ def test_bias_act_relu_keeps_nan_and_takes_views(be):
     np.testing.assert_array_equal(out, ref.bias_act_numpy(x, bias, "relu"))
     # a broadcast gradient (stride 0), as the backward of sum() produces
     grad = be.broadcast_to(be.from_host(np.float32(2.0)), x.shape)
-    got = be.to_host(be.bias_act_backward(grad, dev(be, np.abs(x)), "relu"))
-    np.testing.assert_array_equal(got, [[0, 2, 2], [2, 2, 2]])
+    out = np.array([[np.nan, 1.0, 0.0], [0.5, -0.0, 3.0]], np.float32)
+    got = be.to_host(be.bias_act_backward(grad, dev(be, out), "relu"))
+    # PyTorch's threshold_backward: 0 where out <= 0, and a NaN output passes the gradient
+    np.testing.assert_array_equal(got, [[2, 2, 0], [2, 0, 2]])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
