@@ -13,7 +13,10 @@ import math
 from . import dtypes as _dtypes
 from .engine import is_grad_enabled, no_grad
 from .finfo import finfo
+from .custom_function import Function as _CustomFunction
 from .inplace import check_cast
+from .ops import binary_math as BM
+from .ops import unary_math as UM
 from .tensor import Tensor, as_tensor_like
 from .tensor_api import FUNCTIONS, tensor_argument, tensor_method, write_out
 
@@ -87,8 +90,9 @@ def _rounded_quotient(self, other, rounding, kernel):
         raise NotImplementedError(f"\"{kernel}_{self.device.type}\" not implemented for 'bool': "
                                   f"convert the operands first, e.g. x.long()")
     if dtype.is_floating_point:
-        quotient = self / other
-        return quotient.floor() if rounding == "floor" else quotient.trunc()
+        if rounding == "floor":
+            return BM.FloorDivide.apply(self, other)
+        return (self / other).trunc()
     if (other == 0).any() if isinstance(other, Tensor) else other == 0:
         raise RuntimeError("ZeroDivisionError")
     wide = self.to(_dtypes.float64) / (other.to(_dtypes.float64)
@@ -136,29 +140,18 @@ def true_divide(self, other, *, out=None):
 
 
 def _modulus(self, other, rounding, kernel):
-    """``self - other * rounded(self / other)``; a bool tensor operand (beside an integer one)
-    counts as 0 or 1 in the result's dtype."""
+    """``self - other * rounded(self / other)``: for floats C's ``fmod`` (trunc) or Python's
+    modulus (floor), each one exact op; integers from their exact quotient, a bool tensor
+    operand (beside an integer one) counting as 0 or 1 in the result's dtype."""
+    dtype = result_type(self, other)
+    if dtype.is_floating_point:
+        return (BM.Fmod if rounding == "trunc" else BM.Remainder).apply(self, other)
     quotient = _rounded_quotient(self, other, rounding, kernel)
-    if quotient.dtype.is_low_precision:  # computed in float32 and rounded once, as PyTorch
-        dtype = quotient.dtype
-        wide = other.to(dtype).float() if isinstance(other, Tensor) else other
-        return _modulus(self.to(dtype).float(), wide, rounding, kernel).to(dtype)
     if self.dtype is _dtypes.bool_:
         self = self.to(quotient.dtype)
     if isinstance(other, Tensor) and other.dtype is _dtypes.bool_:
         other = other.to(quotient.dtype)
-    result = self - other * quotient
-    if not quotient.dtype.is_floating_point:
-        return result
-    # an infinite divisor: inf * 0 gives NaN above, where C's fmod keeps self and Python's
-    # modulus keeps self when its sign agrees with the divisor's (or it is 0), else gives it
-    divisor = _tensor(other, result)
-    finite_by_infinite = divisor.isinf() & self.isfinite()
-    if not finite_by_infinite.any():
-        return result
-    kept = self if rounding == "trunc" else self.where(
-        (self == 0) | ((self < 0) == (divisor < 0)), divisor.to(result.dtype))
-    return result.where(~finite_by_infinite, kept.to(result.dtype))
+    return self - other * quotient
 
 
 @tensor_method("floor_divide")
@@ -210,18 +203,32 @@ def xlogy(self, other):
     x, other = _floating_pair(self, other)
     if x.dtype.is_low_precision:
         return xlogy(x.float(), other.float()).to(x.dtype)
-    zero = (x == 0) & ~other.isnan()
-    return x * other.where(~zero, 1).log()  # log(1): no 0 * -inf, nor a NaN gradient
+    return _Xlogy.apply(x, other)
+
+
+class _Xlogy(_CustomFunction):
+    """xlogy with PyTorch's derivatives: ``grad * log(y)`` for x (0 only where x is 0 and
+    y <= 0: at x = 0 it is still log y), and ``grad * x / y`` for y (NaN at x = y = 0)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        zero = (x == 0) & ~y.isnan()
+        return x * y.where(~zero, 1).log()  # log(1): no 0 * -inf
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        grad_x = xlogy(grad, y).masked_fill((x == 0) & (y <= 0), 0.0) \
+            if ctx.needs_input_grad[0] else None
+        return grad_x, grad * x / y if ctx.needs_input_grad[1] else None
 
 
 @tensor_method("logit")
 def logit(self, eps=None):
     """``log(self / (1 - self))``; with ``eps``, self is first clamped to ``[eps, 1 - eps]``
     (zero gradient outside)."""
-    x = _floating(self)
-    if eps is not None:
-        x = x.clamp(eps, 1 - eps)
-    return (x / (1 - x)).log()
+    return UM.Logit.apply(_floating(self), eps=None if eps is None else float(eps))
 
 
 # ---- trigonometry and geometry ---------------------------------------------------------------
@@ -231,9 +238,7 @@ def sinc(self):
     x = _floating(self)
     if x.dtype.is_low_precision:  # computed in float32 and rounded once, as PyTorch
         return sinc(x.to(_dtypes.float32)).to(x.dtype)
-    zero = x == 0
-    safe = x.masked_fill(zero, 1.0) * math.pi
-    return (safe.sin() / safe).masked_fill(zero, 1.0)
+    return UM.Sinc.apply(x)
 
 
 @tensor_method("hypot")

@@ -26,8 +26,9 @@ MATH_UNARY_OPS = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "
                   "round")
 UNARY_OPS += MATH_UNARY_OPS
 BINARY_OPS: tuple[str, ...] = ("add", "sub", "mul", "div", "pow", "maximum", "minimum")
-# NaN-ignoring fmax/fmin and atan2 (gpugrad/ops/binary_math.py)
-BINARY_OPS += ("atan2", "fmax", "fmin")
+# NaN-ignoring fmax/fmin and atan2, and the floating modulus family (gpugrad/ops/binary_math.py):
+# fmod is C's, exact; remainder and floor_divide are Python's (from fmod: 1.0 // 0.1 is 9.0)
+BINARY_OPS += ("atan2", "fmax", "fmin", "fmod", "remainder", "floor_divide")
 COMPARE_OPS = ("eq", "ne", "lt", "le", "gt", "ge")
 LOGICAL_OPS = ("logical_and", "logical_or")
 # integer and bool operands only (gpugrad/tensor_bitwise_methods.py), and unary bitwise_not
@@ -52,7 +53,7 @@ ARRAY_API_FUNCTIONS = {
     "atan": "arctan", "sinh": "sinh", "cosh": "cosh", "asinh": "arcsinh", "acosh": "arccosh",
     "atanh": "arctanh", "log2": "log2", "log10": "log10", "exp2": "exp2", "floor": "floor",
     "ceil": "ceil", "trunc": "trunc", "round": "rint", "atan2": "arctan2", "fmax": "fmax",
-    "fmin": "fmin", "bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or",
+    "fmin": "fmin", "fmod": "fmod", "remainder": "remainder", "floor_divide": "floor_divide", "bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or",
     "bitwise_xor": "bitwise_xor", "bitwise_left_shift": "left_shift",
     "bitwise_right_shift": "right_shift", "bitwise_not": "invert",
 }

@@ -1,16 +1,18 @@
-"""Binary and ternary math with broadcasting: ``atan2``, the NaN-ignoring ``fmax``/``fmin`` and
-``lerp``, with PyTorch's dtype rules and derivative formulas (``derivatives.yaml``), written
-with differentiable ops so that second derivatives work."""
+"""Binary and ternary math with broadcasting: ``atan2``, the NaN-ignoring ``fmax``/``fmin``,
+the floating modulus family (``fmod``, ``remainder``, ``floor_divide``) and ``lerp``, with
+PyTorch's dtype rules and derivative formulas (``derivatives.yaml``), written with
+differentiable ops so that second derivatives work."""
 from .. import dtypes as _dtypes
 from ..engine.function import Function
 from .broadcast import sum_to
-from .elementwise import Where, _Binary
+from .elementwise import Where, _Binary, zero_gradient
 from .unary_math import Reciprocal
 
 
 class Atan2(_Binary):
     """``atan2(a, b)``: the angle of the point ``(b, a)``, in ``[-pi, pi]``; integer operands give
-    the default float. Gradients ``grad * b / (a² + b²)`` and ``-grad * a / (a² + b²)``."""
+    the default float. Gradients ``grad * b / (a² + b²)`` and ``-grad * a / (a² + b²)``, 0 at
+    the origin (as PyTorch's, where the quotients would be NaN)."""
 
     autocast = "promote"
 
@@ -20,8 +22,11 @@ class Atan2(_Binary):
 
     def backward(self, grad):
         a, b = self.inputs
-        scale = grad * Reciprocal.apply(a * a + b * b)
-        return sum_to(scale * b, self.shapes[0]), sum_to(scale * -a, self.shapes[1])
+        squared = a * a + b * b
+        scale = grad * Reciprocal.apply(squared)
+        origin = squared == 0
+        return (sum_to((scale * b).masked_fill(origin, 0.0), self.shapes[0]),
+                sum_to((scale * -a).masked_fill(origin, 0.0), self.shapes[1]))
 
 
 class _NanIgnoring(_Binary):
@@ -49,6 +54,47 @@ class Fmin(_NanIgnoring):
     """The smaller operand, or the one that is not NaN."""
 
     op, keeps_a = "fmin", "le"
+
+
+class Fmod(_Binary):
+    """C's ``fmod(a, b)`` of floating operands: ``a - b * trunc(a / b)`` computed exactly (so
+    ``fmod(1.0, 0.1)`` is 0.09999999999999995, not the 0 that formula gives in floats), with
+    the sign of ``a``. Gradients ``grad`` and ``-grad * trunc(a / b)``, as PyTorch's."""
+
+    save_inputs = True
+    op = "fmod"
+
+    def backward(self, grad):
+        a, b = self.inputs
+        return (sum_to(grad, self.shapes[0]),
+                sum_to(-grad * self.quotient(a, b), self.shapes[1]))
+
+    @staticmethod
+    def quotient(a, b):
+        return (a / b).trunc()
+
+
+class Remainder(Fmod):
+    """Python's ``a % b`` of floating operands, with the sign of ``b`` (``fmod`` plus ``b``
+    where their signs differ). Gradients ``grad`` and ``-grad * floor_divide(a, b)``."""
+
+    op = "remainder"
+
+    @staticmethod
+    def quotient(a, b):
+        return FloorDivide.apply(a, b)
+
+
+class FloorDivide(_Binary):
+    """Python's ``a // b`` of floating operands, from ``fmod`` as Python and PyTorch compute
+    it: ``1.0 // 0.1`` is 9.0 (``floor(1.0 / 0.1)`` rounds to 10.0), ``inf // 2.5`` NaN and
+    ``-2.5 // inf`` -1.0. A zero gradient, as PyTorch's."""
+
+    op = "floor_divide"
+
+    def backward(self, grad):
+        zero = zero_gradient(grad)
+        return sum_to(zero, self.shapes[0]), sum_to(zero, self.shapes[1])
 
 
 class Lerp(Function):

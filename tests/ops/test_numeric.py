@@ -109,6 +109,29 @@ def test_division_family_matches_torch(name, kwargs, dtype, device, torch):
                                        **kwargs), torch)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_floating_division_family_rounds_as_python(dtype, device, torch):
+    """From C's exact fmod, as Python and PyTorch: 1.0 // 0.1 is 9.0 and 1.0 % 0.1 is 0.0999...
+    (floor(1.0 / 0.1) rounds to 10, which gave 0), inf // 2.5 is NaN, -2.5 // inf is -1."""
+    inf = float("inf")
+    a = [1.0, 7.0, -1.0, 0.3, inf, -2.5, 2.5, -2.5, 5.0, -0.0]
+    b = [0.1, 0.7, 0.1, 0.1, 2.5, inf, -inf, -inf, -0.0, 1.0]
+    for name in ("floor_divide", "remainder", "fmod"):
+        ours = getattr(gg, name)(gg.tensor(a, dtype=dtype, device=device),
+                                 gg.tensor(b, dtype=dtype, device=device))
+        theirs = getattr(torch, name)(torch.tensor(a, dtype=getattr(torch, dtype)),
+                                      torch.tensor(b, dtype=getattr(torch, dtype)))
+        np.testing.assert_array_equal(ours.cpu().numpy(), theirs.numpy(), err_msg=name)
+    x = gg.tensor(a[:4], dtype=dtype, requires_grad=True)
+    t = torch.tensor(a[:4], dtype=getattr(torch, dtype), requires_grad=True)
+    y, u = gg.tensor(b[:4], dtype=dtype, requires_grad=True), \
+        torch.tensor(b[:4], dtype=getattr(torch, dtype), requires_grad=True)
+    gg.remainder(x, y).sum().backward()
+    torch.remainder(t, u).sum().backward()
+    assert y.grad.tolist() == u.grad.tolist()  # -floor_divide: -9 for 1.0 and 0.1, not -10
+    assert x.grad.tolist() == t.grad.tolist()
+
+
 def test_detach_function_cuts_the_graph():
     x = gg.ones(2, requires_grad=True)
     assert not gg.detach(x).requires_grad and gg.clone(x).requires_grad

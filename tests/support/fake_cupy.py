@@ -95,7 +95,7 @@ _NUMPY_FUNCTIONS = frozenset({
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
     "arctanh", "log2", "log10", "exp2", "floor", "ceil", "trunc", "rint", "arctan2", "fmax",
     "fmin", "stack", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
-    "invert",
+    "invert", "fmod", "remainder", "floor_divide",
 })
 # every live allocation, by (aligned start, size): what device_memory maps pointers back to
 _ALLOCATIONS = weakref.WeakValueDictionary()

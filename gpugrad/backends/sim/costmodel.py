@@ -42,6 +42,7 @@ UNARY_FLOPS = {"neg": 1, "abs": 1, "sign": 1, "relu": 1, "sqrt": 4, "exp": 8, "l
 BINARY_FLOPS = {"add": 1, "sub": 1, "mul": 1, "div": 4, "pow": 20, "maximum": 1, "minimum": 1,
                 "eq": 1, "ne": 1, "lt": 1, "le": 1, "gt": 1, "ge": 1,
                 "logical_and": 1, "logical_or": 1, "atan2": 20, "fmax": 2, "fmin": 2,
+                "fmod": 20, "remainder": 24, "floor_divide": 28,
                 "bitwise_and": 1, "bitwise_or": 1, "bitwise_xor": 1, "bitwise_left_shift": 1,
                 "bitwise_right_shift": 1}
 REDUCE_FLOPS = {"sum": 1, "mean": 1, "max": 1, "min": 1, "argmax": 2, "argmin": 2, "prod": 1}

@@ -83,7 +83,8 @@ def test_binary_ops_broadcast_like_numpy(op):
                              "lt": "less", "le": "less_equal", "gt": "greater",
                              "ge": "greater_equal", "logical_and": "logical_and",
                              "logical_or": "logical_or", "atan2": "arctan2", "fmax": "fmax",
-                             "fmin": "fmin"}[op])
+                             "fmin": "fmin", "fmod": "fmod", "remainder": "remainder",
+                             "floor_divide": "floor_divide"}[op])
     np.testing.assert_array_equal(B.binary(op, a, b), reference(a, b))
     assert type(B.binary(op, np.array(1.0), 2.0)) is np.ndarray
 
