@@ -9,6 +9,7 @@ import math
 from typing import NamedTuple
 
 from . import dtypes as _dtypes
+from .ops import reduce as R
 from .ops.broadcast import normalize_dims
 from .tensor import ReductionResult, Tensor
 from .tensor_api import tensor_method
@@ -59,13 +60,14 @@ def _nanmedian_position(self, pair, dim):
 @tensor_method("nanmedian")
 def nanmedian(self, dim=None, keepdim=False) -> Tensor | ReductionResult:
     """The lower median ignoring NaN (NaN only for a slice of all NaN). Without ``dim``: a 0-d
-    tensor of all elements; with ``dim``: ``(values, indices)``, the gradient going to
-    ``indices``."""
+    tensor of all elements, whose gradient ties share evenly (all NaN: the NaNs share it); with
+    ``dim``: ``(values, indices)``, the gradient going to ``indices``."""
     if dim is None:
-        flat = self.reshape(-1)
+        flat = self.detach().reshape(-1)
         if flat.shape[0] == 0:
             return self.median()
-        return _select_one(flat, 0, False, "nanmedian", _nanmedian_position).values
+        value = _select_one(flat, 0, False, "nanmedian", _nanmedian_position).values
+        return R.NanmedianAll.apply(self, value=value._data)  # ties share the gradient
     return _select_one(self, dim, keepdim, "nanmedian", _nanmedian_position)
 
 
@@ -132,6 +134,9 @@ def _quantile(self, q, dim, keepdim, interpolation, name, ignore_nan):
     finite = _not_nan(values).sum(-1, keepdim=True)
     counts = finite if ignore_nan else finite.new_full(finite.shape, values.shape[-1])
     rank = (q * (counts - 1).clamp(min=0).to(self.dtype))  # (..., Q)
+    if not ignore_nan:  # a slice with a NaN takes its last sorted entry, a NaN, as PyTorch
+        # does (so the gradient flows to that NaN)
+        rank = rank.masked_fill(finite < values.shape[-1], values.shape[-1] - 1)
     low = rank.floor()
     high = rank.ceil()
     if interpolation == "nearest":
@@ -148,8 +153,6 @@ def _quantile(self, q, dim, keepdim, interpolation, name, ignore_nan):
         result = (take(low) + take(high)) * 0.5
     else:
         result = take(low).lerp(take(high), rank - low)
-    if not ignore_nan:  # any NaN in a slice makes its quantiles NaN, as in PyTorch
-        result = result.masked_fill(finite < values.shape[-1], math.nan)
     result = result.movedim(-1, 0)  # (Q, ...)
     if keepdim:
         result = result.reshape(result.shape[0], *kept)

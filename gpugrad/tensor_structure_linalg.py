@@ -1,5 +1,6 @@
 """PyTorch's linear-algebra long tail built from products and reductions: ``trace``, ``cross``,
-``kron``, ``inner``, ``tensordot``, ``cdist``, ``matrix_power``, ``cov`` and ``corrcoef``.
+``kron``, ``inner``, ``tensordot``, ``cdist``, ``dist``, ``renorm``, ``matrix_power``, ``cov``
+and ``corrcoef``.
 
 Each composes ``matmul``, broadcasting arithmetic, ``norm`` and the reductions, so gradients,
 every device and the simulator's costs are those ops' own.
@@ -133,6 +134,39 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         raise RuntimeError("cdist only supports non-negative p values")
     difference = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return difference.norm(p=p, dim=-1)
+
+
+@tensor_method("dist")
+def dist(self, other, p=2):
+    """The ``p``-norm of ``self - other`` (broadcast), a 0-d tensor: ``norm(self - other, p)``
+    with its gradients (0 at a zero distance, as PyTorch's)."""
+    _tensor_arg(other, "dist")
+    if not (self.dtype.is_floating_point and other.dtype.is_floating_point):
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                           f"Got {(other if self.dtype.is_floating_point else self).dtype} "
+                           f"instead.")
+    return (self - other).norm(p=p)
+
+
+@tensor_method("renorm")
+def renorm(self, p, dim, maxnorm):
+    """Each slice of ``self`` along ``dim`` (``self.select(dim, i)``) whose ``p``-norm exceeds
+    ``maxnorm``, scaled to that norm (by ``maxnorm / (norm + 1e-7)``, as PyTorch); the others
+    unchanged. Gradients flow through the norm as well, as PyTorch's."""
+    if self.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {self.ndim} "
+                           f"dimensions")
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+    (dim,) = normalize_dims(dim, self.ndim, "renorm")
+    others = tuple(d for d in range(self.ndim) if d != dim)
+    scaled = self.detach().norm(p=p, dim=others, keepdim=True) > maxnorm
+    # the norms again, of the scaled slices only: the others (a NaN one too) pass the gradient
+    # through untouched, none of it through their norm, as PyTorch's renorm_backward
+    norms = self.masked_fill(~scaled, 0.0).norm(p=p, dim=others, keepdim=True)
+    return self * (maxnorm / (norms + 1e-7)).where(scaled, 1.0)
 
 
 @tensor_method("matrix_power")

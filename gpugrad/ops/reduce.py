@@ -235,6 +235,15 @@ class MedianAll(_ExtremeAll):
         return backend.reshape(median, ())
 
 
+class NanmedianAll(_ExtremeAll):
+    """``nanmedian()`` of all elements, whose value (the lower median of the non-NaN entries,
+    NaN when every entry is) the caller computes and passes as the array ``value``; ties share
+    the gradient evenly, as PyTorch's ``evenly_distribute_backward``."""
+
+    def forward(self, a, value=None):
+        return value
+
+
 class Var(Function):
     """The variance over ``dim`` (None: all), dividing by ``max(N - correction, 0)``.
 

@@ -1,10 +1,10 @@
 """Unary math beyond ``exp``, ``log`` and ``sqrt`` (those are in ``elementwise``): the
 trigonometric and hyperbolic functions and their inverses, ``log1p``, ``expm1``, ``log2``,
-``log10``, ``exp2``, ``erf``, ``erfc``, ``reciprocal``, ``rsqrt`` and the rounding family
-(``floor``, ``ceil``, ``trunc``, ``round``, ``frac``).
+``log10``, ``exp2``, ``erf``, ``erfc``, ``reciprocal``, ``rsqrt``, ``logit``, ``sinc`` and the
+rounding family (``floor``, ``ceil``, ``trunc``, ``round``, ``frac``).
 
-Each op is one backend primitive (``reciprocal``, ``rsqrt``, ``frac`` and ``round`` with
-``decimals`` compose two or three), with PyTorch's dtype rules (integer and bool inputs give the
+Each op is one backend primitive (``reciprocal``, ``rsqrt``, ``logit``, ``sinc``, ``frac`` and
+``round`` with ``decimals`` compose several), with PyTorch's dtype rules (integer and bool inputs give the
 default float, except for rounding, which copies integers and refuses bools) and PyTorch's
 derivative formulas (``tools/autograd/derivatives.yaml``), written with differentiable ops so
 that second derivatives work. Rounding has a zero gradient, as in PyTorch.
@@ -404,3 +404,56 @@ class Frac(_Unary):
 
     def backward_arrays(self, grad):
         return grad
+
+
+class Logit(_Unary):
+    """``log(x / (1 - x))`` of a floating ``x``, first clamped to ``[eps, 1 - eps]`` when
+    ``eps`` is given. The gradient is PyTorch's ``logit_backward``, ``grad / (x (1 - x))`` at
+    the unclamped ``x``: NaN outside [0, 1] (where the value is NaN too), ``grad * inf`` at 0
+    and 1, and 0 outside ``[eps, 1 - eps]`` when clamped."""
+
+    save_inputs = True
+    supports_out = False
+
+    def forward(self, a, eps=None):
+        backend, dtype = self.backend, self.backend.dtype(a)
+        self.eps = eps
+        if eps is not None:
+            a = backend.binary("minimum", backend.binary("maximum", a, eps, dtype), 1.0 - eps,
+                               dtype)
+        ratio = backend.binary("div", a, backend.binary("sub", 1.0, a, dtype), dtype)
+        return backend.unary("log", ratio)
+
+    def backward(self, grad):
+        x, eps = self.inputs[0], self.eps
+        if eps is not None:
+            out = grad / (x * (1.0 - x))
+            return out.masked_fill((x < eps) | (x > 1.0 - eps), 0.0)
+        # |x|: at x = -0.0 too the gradient is ``grad * inf``, as PyTorch's kernel gives at
+        # 0 and 1 (inside [0, 1], x * (1 - x) >= 0 and |x| changes nothing)
+        out = grad / (x.abs() * (1.0 - x))
+        return out.masked_fill((x < 0) | (x > 1), math.nan)
+
+
+class Sinc(_Unary):
+    """The normalized ``sin(pi x) / (pi x)`` of a floating ``x``, 1 at 0. The gradient is
+    PyTorch's ``sinc_backward``, ``grad (pi x cos(pi x) - sin(pi x)) / (pi x^2)``, 0 where
+    ``pi x^2`` is 0 (at 0, and where it underflows: the other form of the quotient rule loses
+    every digit near 0)."""
+
+    save_inputs = True
+    supports_out = False
+
+    def forward(self, a):
+        backend, dtype = self.backend, self.backend.dtype(a)
+        zero = backend.binary("eq", a, 0.0, dtype)
+        scaled = backend.binary("mul", backend.where(zero, 1.0, a, dtype), math.pi, dtype)
+        ratio = backend.binary("div", backend.unary("sin", scaled), scaled, dtype)
+        return backend.where(zero, 1.0, ratio, dtype)
+
+    def backward(self, grad):
+        x = self.inputs[0]
+        scaled = x * math.pi
+        squared = x * x * math.pi
+        out = grad * (scaled * scaled.cos() - scaled.sin()) / squared
+        return out.masked_fill(squared == 0, 0.0)

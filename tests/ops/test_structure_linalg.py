@@ -1,5 +1,5 @@
 """Linear-algebra long tail (``tensor_structure_linalg``): trace, cross, kron, inner, tensordot,
-cdist, matrix_power, cov, corrcoef; gradcheck/gradgradcheck on every device and PyTorch as the
+cdist, dist, renorm, matrix_power, cov, corrcoef; gradcheck/gradgradcheck on every device and PyTorch as the
 oracle (values and gradients)."""
 import numpy as np
 import pytest
@@ -44,6 +44,10 @@ CASES = [
     case("cdist_p3", lambda L, a, b: L.cdist(a, b, p=3.0), [M, A]),
     case("cdist_inf", lambda L, a, b: L.cdist(a, b, p=float("inf")), [M, A],
          second_order=False),
+    case("dist", lambda L, a, b: L.dist(a, b), [M, V]),
+    case("dist_p3", lambda L, a, b: a.dist(b, 3), [M, A[:3]]),
+    case("renorm", lambda L, a: L.renorm(a, 2, 0, 1.5), [M]),  # (some rows scaled, some not)
+    case("renorm_p1_last_dim", lambda L, a: a.renorm(1, -1, 2.0), [X], second_order=False),
     case("matrix_power_0", lambda L, a: L.matrix_power(a, 0) + a, [S]),
     case("matrix_power_1", lambda L, a: a.matrix_power(1), [S]),
     case("matrix_power_5", lambda L, a: L.matrix_power(a, 5), [S * 0.5]),
@@ -104,3 +108,20 @@ def test_cases_on_cuda_stand_in(fake_cuda, monkeypatch, torch):
     install_cupyx(monkeypatch)
     for c in CASES:
         check_against_torch(c, "cuda", torch)
+
+
+def test_dist_and_renorm_errors_match_torch(torch):
+    for call in (lambda L: L.renorm(L.ones(3), 2, 0, 1.0),
+                 lambda L: L.renorm(L.ones(2, 3), 0, 0, 1.0),
+                 lambda L: L.renorm(L.ones(2, 3), 2, 0, -1.0)):
+        with pytest.raises(RuntimeError) as ours:
+            call(gg)
+        with pytest.raises(RuntimeError) as theirs:
+            call(torch)
+        assert str(ours.value) == str(theirs.value)
+    with pytest.raises(IndexError, match="renorm"):
+        gg.renorm(gg.ones(2, 3), 2, 5, 1.0)
+    with pytest.raises(RuntimeError, match="cannot be broadcast"):
+        gg.dist(gg.ones(2), gg.ones(3))
+    with pytest.raises(RuntimeError, match="floating point"):
+        gg.dist(gg.ones(2, dtype=gg.int64), gg.ones(2, dtype=gg.int64))
