@@ -7,6 +7,7 @@ out-of-place twin through ``inplace.apply_inplace``, which records it for autogr
 does. Under ``gg.no_grad()`` a parameter updated in place (``p -= lr * p.grad``) stays the same
 leaf tensor.
 """
+from . import dtypes as _dtypes
 from . import random as _random
 from .inplace import apply_inplace
 from .ops import elementwise as E
@@ -108,17 +109,29 @@ def clamp_max_(self, max):
 def masked_fill_(self, mask, value):
     """Set the entries where ``mask`` (a bool tensor broadcast to self's shape) is true to
     ``value`` (a number or a 0-d tensor), in place; returns self."""
-    return apply_inplace(SEL.MaskedFill, self, _mask(self, mask), value)
+    return apply_inplace(SEL.MaskedFill, self, _mask(self, mask), _fill(value, "masked_fill_"))
 
 
 @_method("masked_fill")
 def masked_fill(self, mask, value):
     """A copy of self with ``value`` where ``mask`` (a bool tensor) is true."""
-    return SEL.MaskedFill.apply(self, _mask(self, mask), value)
+    return SEL.MaskedFill.apply(self, _mask(self, mask), _fill(value, "masked_fill"))
 
 
 def _mask(self, mask):
     return mask if isinstance(mask, Tensor) else as_tensor_like(mask, self)
+
+
+def _fill(value, op_name):
+    """A fill value: a tensor or a number (None and other objects are refused, as in
+    PyTorch, rather than read as NaN)."""
+    if isinstance(value, Tensor):
+        return value
+    try:
+        return _dtypes.as_number(value, op_name)
+    except TypeError:
+        raise TypeError(f"{op_name}(): argument 'value' must be Number or Tensor, not "
+                        f"{type(value).__name__}") from None
 
 
 @_method("copy_")

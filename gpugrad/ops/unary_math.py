@@ -415,14 +415,13 @@ class Logit(_Unary):
     save_inputs = True
     supports_out = False
 
-    def forward(self, a, eps=None):
-        backend, dtype = self.backend, self.backend.dtype(a)
+    def forward(self, a, eps=None):  # (numbers take a's dtype; float16 rounds every step,
+        # as PyTorch's CPU kernel)
+        backend = self.backend
         self.eps = eps
         if eps is not None:
-            a = backend.binary("minimum", backend.binary("maximum", a, eps, dtype), 1.0 - eps,
-                               dtype)
-        ratio = backend.binary("div", a, backend.binary("sub", 1.0, a, dtype), dtype)
-        return backend.unary("log", ratio)
+            a = backend.binary("minimum", backend.binary("maximum", a, eps), 1.0 - eps)
+        return backend.unary("log", backend.binary("div", a, backend.binary("sub", 1.0, a)))
 
     def backward(self, grad):
         x, eps = self.inputs[0], self.eps
@@ -436,7 +435,7 @@ class Logit(_Unary):
 
 
 class Sinc(_Unary):
-    """The normalized ``sin(pi x) / (pi x)`` of a floating ``x``, 1 at 0. The gradient is
+    """The normalized ``sin(pi x) / (pi x)`` of a float32 or float64 ``x``, 1 at 0. The gradient is
     PyTorch's ``sinc_backward``, ``grad (pi x cos(pi x) - sin(pi x)) / (pi x^2)``, 0 where
     ``pi x^2`` is 0 (at 0, and where it underflows: the other form of the quotient rule loses
     every digit near 0)."""
@@ -444,12 +443,12 @@ class Sinc(_Unary):
     save_inputs = True
     supports_out = False
 
-    def forward(self, a):
-        backend, dtype = self.backend, self.backend.dtype(a)
-        zero = backend.binary("eq", a, 0.0, dtype)
-        scaled = backend.binary("mul", backend.where(zero, 1.0, a, dtype), math.pi, dtype)
-        ratio = backend.binary("div", backend.unary("sin", scaled), scaled, dtype)
-        return backend.where(zero, 1.0, ratio, dtype)
+    def forward(self, a):  # (a is float32 or float64: numbers take its dtype)
+        backend = self.backend
+        zero = backend.binary("eq", a, 0.0)
+        scaled = backend.binary("mul", backend.where(zero, 1.0, a), math.pi)  # (1: no 0 / 0)
+        return backend.where(zero, 1.0, backend.binary("div", backend.unary("sin", scaled),
+                                                       scaled))
 
     def backward(self, grad):
         x = self.inputs[0]
