@@ -16,7 +16,13 @@ each figure is the median over those pairs, with the spread (25th-75th percentil
 - **784 MLP step** (``--mlp784``, off by default): the 784-256-256-10 MLP at batch 128, as plain
   Tensor ops (matmul, bias add, relu, log_softmax, gather, mean), ending with ``loss.item()``.
 
-    python bench/sim_overhead.py [--repeats N] [--blas-threads 1] [--mlp784]
+    python bench/sim_overhead.py [--repeats N] [--blas-threads 1] [--mlp784] [--null-model]
+
+``--null-model`` times the two ratio cases a second time with the model taken out of the hot
+path (``_planned``: no memory reservation, no lock, no deferred launch; only the plan-key
+lookup, the cpu backend's computation and the ``SimArray`` around its result). Those ratios are
+the floor a pure-Python simulator that wraps every result cannot go below, however cheap its
+model; an analysis aid, not a device mode.
 
 ``--blas-threads 1`` runs NumPy's BLAS on one thread for both devices (set before NumPy loads):
 on a small shared machine a multi-threaded BLAS fights other processes for cores and the times
@@ -165,9 +171,10 @@ def report_per_kernel(name, make, repeats):
     return med
 
 
-def report_ratio(name, make, repeats, target):
+def report_ratio(name, make, repeats, target, kernels=None):
+    """sim / cpu for ``make``'s sample (``kernels``: its modeled kernels, counted when None)."""
     times = paired_times(make, repeats)
-    kernels = kernels_per_sample(make)
+    kernels = kernels or kernels_per_sample(make)
     ratios = [s / c for s, c in zip(times["sim"], times["cpu"])]
     med, q1, q3 = quartiles(ratios)
     cpu_us, sim_us = (statistics.median(times[d]) * 1e6 for d in DEVICES)
@@ -178,6 +185,24 @@ def report_ratio(name, make, repeats, target):
     return med
 
 
+def without_model():
+    """Swap the sim's ``_planned`` for one that models nothing (see ``--null-model``); returns
+    a callable that puts the real one back. Plans not yet made take the real path once."""
+    from gpugrad.backends.sim import results
+    from gpugrad.backends.sim.memory import new_array
+
+    real = results.ModeledResults._planned
+
+    def unmodeled(self, key, primitive, *args):
+        row = self._rows.get(key)
+        if row is None:
+            return real(self, key, primitive, *args)
+        return new_array(row.compute(*args), None, row.sig)
+
+    results.ModeledResults._planned = unmodeled
+    return lambda: setattr(results.ModeledResults, "_planned", real)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=31,
@@ -186,6 +211,9 @@ def main():
                         help="BLAS threads for NumPy (default: NumPy's own choice)")
     parser.add_argument("--mlp784", action="store_true",
                         help="also time the 784-256-256-10 MLP step (slower)")
+    parser.add_argument("--null-model", action="store_true",
+                        help="also time the ratio cases with the model taken out of the hot "
+                             "path: the floor of a simulator that wraps every result")
     args = parser.parse_args()
     if args.repeats < 2:
         parser.error(f"--repeats must be at least 2 (paired samples for quartiles), got "
@@ -199,6 +227,16 @@ def main():
     report_ratio("small MLP step (64-128-128-10, b64)", small_mlp, args.repeats, 1.1)
     if args.mlp784:
         report_ratio("MLP step (784-256-256-10, b128)", mlp784, max(2, args.repeats // 2), None)
+    if args.null_model:  # (the kernels a sample models, counted before the model goes)
+        counts = [kernels_per_sample(make) for make in (tiny_chain, small_mlp)]
+        restore = without_model()
+        try:
+            report_ratio("  chain, no model (the floor)", tiny_chain, args.repeats, None,
+                         counts[0])
+            report_ratio("  MLP step, no model (the floor)", small_mlp, args.repeats, None,
+                         counts[1])
+        finally:
+            restore()
 
 
 if __name__ == "__main__":
