@@ -297,9 +297,10 @@ def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 @_method("norm")
-def norm(self, p="fro", dim=None, keepdim=False):
+def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector ``p``-norm over ``dim`` (an int, a tuple, or None for all), as
-    ``torch.Tensor.norm``: ``sum(|x| ** p) ** (1 / p)``.
+    ``torch.Tensor.norm``: ``sum(|x| ** p) ** (1 / p)``; ``dtype`` casts the input first and is
+    the result's dtype.
 
     ``p`` is ``'fro'`` or 2 (the default, the Euclidean norm; ``'fro'`` over at most 2 dims),
     1, ``inf`` (the largest ``|x|``), ``-inf`` (the smallest), 0 (the number of nonzeros, no
@@ -316,6 +317,8 @@ def norm(self, p="fro", dim=None, keepdim=False):
             raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
                                f"{' '.join(str(d) for d in dim)}")
         p = 2.0
+    if dtype is not None:
+        return reduced_in(dtype, self, lambda x: norm(x, p, dim, keepdim))
     p = 2.0 if p is None else float(p)
     if not self.dtype.is_floating_point:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "

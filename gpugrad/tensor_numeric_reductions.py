@@ -32,10 +32,10 @@ def _not_nan(self):
 def nansum(self, dim=None, keepdim=False, *, dtype=None):
     """The sum over ``dim`` (an int, a tuple, or None for all) treating NaN as 0; NaN entries
     get a zero gradient. ``dtype`` casts the input first."""
+    if self.dtype.is_floating_point:  # (before a cast: NaN has no integer to become)
+        self = self.masked_fill(~_not_nan(self), 0)
     if dtype is not None:
         self = self.to(dtype)
-    if self.dtype.is_floating_point:
-        self = self.masked_fill(~_not_nan(self), 0)
     return self.sum(dim, keepdim)
 
 

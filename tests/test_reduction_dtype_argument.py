@@ -18,7 +18,10 @@ EXPRS = ["i.sum(dtype=lib.float64)", "i.sum(1, dtype=lib.int8)",
          "F.softmax(h, dim=1, dtype=lib.float32)", "F.log_softmax(h, 1, dtype=lib.float32)",
          "f.mean(1, True, dtype=lib.float64)", "f.sum(dtype=lib.float16)",
          "lib.tensor([True, True]).sum(dtype=lib.bool)", "lib.tensor(5).cumsum(0, dtype=lib.int8)",
-         "lib.tensor([200, 100], dtype=lib.uint8).sum(dtype=lib.uint8)"]
+         "lib.tensor([200, 100], dtype=lib.uint8).sum(dtype=lib.uint8)",
+         "f.norm(dtype=lib.float64)", "lib.norm(h, 1, 0, dtype=lib.float32)",
+         "lib.tensor([1.5, float('nan'), -2.5]).nansum(dtype=lib.int64)",
+         "lib.logsumexp(h.bfloat16(), 1)", "h.bfloat16().log_softmax(0)", "h.log_softmax(0)"]
 
 
 @pytest.mark.parametrize("expr", EXPRS)

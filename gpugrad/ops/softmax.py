@@ -2,11 +2,14 @@
 subtracted first), with PyTorch's values and gradients at infinite entries.
 
 softmax and log_softmax shift by the max as PyTorch's CPU kernels do, so a slice whose max is
-infinite (all -inf, or any +inf) gives NaN, as in PyTorch. logsumexp shifts only where the max
-is finite, as PyTorch does: all -inf gives -inf, a +inf entry gives inf.
+infinite (all -inf, or any +inf) gives NaN, as in PyTorch; of float16 and bfloat16 they compute
+in float32 and round once, as PyTorch's kernels accumulate (two cast kernels more). logsumexp
+shifts only where the max is finite, as PyTorch does: all -inf gives -inf, a +inf entry gives
+inf.
 """
 import math
 
+from .. import dtypes as _dtypes
 from ..engine.function import Function
 from .broadcast import keepdim_shape, reduction_dims
 from .elementwise import Mul, Sub, binary_arrays
@@ -16,14 +19,25 @@ def _shifted(backend, a, dim):
     return backend.binary("sub", a, backend.reduce("max", a, dim, True))
 
 
+def _in_float32(backend, a, compute):
+    """``compute(a)``, of a float16 or bfloat16 ``a`` computed in float32 and rounded once."""
+    dtype = backend.dtype(a)
+    if not dtype.is_low_precision:
+        return compute(a)
+    return backend.cast(compute(backend.cast(a, _dtypes.float32)), dtype)
+
+
 class Softmax(Function):
     autocast = "gpu_float32"
     save_output = True
 
     def forward(self, a, dim=-1):
         self.dim = dim
-        e = self.backend.unary("exp", _shifted(self.backend, a, dim))
-        return self.backend.binary("div", e, self.backend.reduce("sum", e, dim, True))
+        return _in_float32(self.backend, a, self._softmax)
+
+    def _softmax(self, a):
+        e = self.backend.unary("exp", _shifted(self.backend, a, self.dim))
+        return self.backend.binary("div", e, self.backend.reduce("sum", e, self.dim, True))
 
     def backward(self, grad):
         y = self.output()
@@ -41,7 +55,10 @@ class LogSoftmax(Function):
 
     def forward(self, a, dim=-1):
         self.dim = dim
-        b = self.backend
+        return _in_float32(self.backend, a, self._log_softmax)
+
+    def _log_softmax(self, a):
+        b, dim = self.backend, self.dim
         shifted = _shifted(b, a, dim)
         lse = b.unary("log", b.reduce("sum", b.unary("exp", shifted), dim, True))
         return b.binary("sub", shifted, lse)

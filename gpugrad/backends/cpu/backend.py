@@ -95,9 +95,8 @@ class NumpyBackend(Backend):
 
     def where(self, cond, a, b, dtype=None, out=None):
         if dtype is None and out is None:
-            if not WEAK_SCALARS:
-                a, b = weak_numbers(a, b)
-            return np.where(cond, a, b)
+            # (also on NumPy 2: np.where(cond, 0.5, bfloat16_array) is float32 there)
+            return np.where(cond, *weak_numbers(a, b))
         return where_values(cond, a, b, out.dtype if dtype is None else numpy_dtype(dtype), out)
 
     def cast(self, a, dtype):

@@ -101,6 +101,7 @@ def test_python_numbers_adopt_the_array_dtype(shape, dtype):
         assert gg_dtype(B.binary("div", a, 2.5).dtype) is dtype
         assert gg_dtype(B.binary("sub", 2.5, a).dtype) is dtype
         assert gg_dtype(B.where(np.ones(shape, bool), a, 0.5).dtype) is dtype
+        assert gg_dtype(B.where(np.ones(shape, bool), 0.5, a).dtype) is dtype
     else:  # a float beside integers promotes to the default float, as in NumPy 2 and PyTorch
         assert B.binary("mul", a, 2.5).dtype == np.float64
     assert gg_dtype(B.where(np.ones(shape, bool), 0, a).dtype) is dtype
