@@ -254,9 +254,14 @@ class Pow(_Binary):
 
     def forward(self, a, b, out=None):
         backend = self.backend
-        if type(b) is not bool and is_bool_operand(backend, b) and is_bool_operand(backend, a):
-            raise NotImplementedError("\"pow\" not implemented for 'bool': convert the base "
-                                      "first, e.g. x.long() ** y")
+        if is_bool_operand(backend, a):
+            if type(b) is bool:  # a bool result, as PyTorch's: mask ** True is the mask, and
+                # mask ** False all true (x ** 0): the mask or not b, with no gradient to give
+                self.shapes = _SAME_AND_NUMBER
+                return backend.binary("logical_or", a, not b, None, out)
+            if is_bool_operand(backend, b):
+                raise NotImplementedError("\"pow\" not implemented for 'bool': convert the base "
+                                          "first, e.g. x.long() ** y")
         if needs_integer_power(backend, a, b):  # negative integer exponents: PyTorch's results
             if out is not None:  # (bool_tensor.pow_(int_tensor): int64 can't go into bool)
                 _check_out(promoted_dtype(backend, a, b), backend, out)

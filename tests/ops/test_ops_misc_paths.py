@@ -70,10 +70,11 @@ def test_bool_power_of_bool_tensor_is_refused(device):
         True ** gg.tensor([True, False], device=device)
     assert str(info.value) == ("\"pow\" not implemented for 'bool': convert the base first, "
                                "e.g. x.long() ** y")
-    # a bool tensor to a Python bool reaches the array library, which refuses it
-    with pytest.raises(TypeError) as info:
-        gg.tensor([True, False], device=device) ** True
-    assert str(info.value) == "pow: not supported for bool operands"
+    # a bool tensor to a Python bool is PyTorch's bool: the mask itself, or all true (x ** 0)
+    mask = gg.tensor([True, False], device=device)
+    assert (mask ** True).dtype is gg.bool and (mask ** True).tolist() == [True, False]
+    assert (mask ** False).tolist() == [True, True]
+    assert mask.pow_(False) is mask and mask.tolist() == [True, True]
 
 
 def test_same_shape_marker_repr():

@@ -115,3 +115,24 @@ def test_logsumexp_edge_shapes_like_torch(device, torch):
     ints = gg.tensor([1, 2], device=device).logsumexp(0)
     assert ints.dtype == gg.float32
     np.testing.assert_allclose(ints.item(), torch.tensor([1, 2]).logsumexp(0).item(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_low_precision_computes_in_float32_and_rounds_once(device, torch, name, dtype):
+    """As PyTorch's kernels accumulate: float32 inside, one rounding; on the simulated GPU the
+    two casts are kernels of their own."""
+    values = [[1.5, -2.0, 0.5, 0.0], [3.0, 3.0, -1.0, 2.5], [0.25, -0.0, 7.0, -3.5]]
+    x = gg.tensor(values, dtype=getattr(gg, dtype), device=device)
+    ours = getattr(x, name)(0)
+    theirs = getattr(torch.tensor(values, dtype=getattr(torch, dtype)), name)(0)
+    assert ours.dtype is getattr(gg, dtype)
+    ulp = 2.0 ** -10 if dtype == "float16" else 2.0 ** -7  # (PyTorch's kernels differ by 1)
+    np.testing.assert_allclose(ours.float().tolist(), theirs.float().tolist(), rtol=ulp)
+    # correctly rounded: the float32 result, rounded once (per-step rounding is 3 units off)
+    assert ours.tolist() == getattr(x.float(), name)(0).to(x.dtype).tolist()
+    if device == "sim":
+        gg.sim.reset("sim:0")
+        getattr(x, name)(0)
+        by_op, _ = gg.device_registry.get_backend("sim:0").kernel_totals()
+        assert by_op["cast"][0] == 2

@@ -100,7 +100,12 @@ class NumpyBackend(Backend):
         return where_values(cond, a, b, out.dtype if dtype is None else numpy_dtype(dtype), out)
 
     def cast(self, a, dtype):
-        return a.astype(numpy_dtype(dtype))
+        np_dtype = numpy_dtype(dtype)
+        if np_dtype.kind in "iu" and a.dtype.name == "bfloat16":
+            # through float32 (exact): ml_dtypes gives 0 for values out of the integer's range,
+            # where C's conversion, as PyTorch's, wraps them (-2.0 to uint8 is 254)
+            a = a.astype(F32)
+        return a.astype(np_dtype)
 
     def reduce(self, op, a, axis=None, keepdims=False):
         kind = a.dtype

@@ -107,6 +107,15 @@ def test_python_numbers_adopt_the_array_dtype(shape, dtype):
     assert gg_dtype(B.where(np.ones(shape, bool), 0, a).dtype) is dtype
 
 
+@pytest.mark.parametrize("source", [gg.bfloat16, gg.float16, gg.float32])
+@pytest.mark.parametrize("target", [gg.uint8, gg.int8, gg.int32])
+def test_float_to_integer_casts_convert_as_c_does(source, target, torch):
+    values = [0.75, -2.0, 1.5, -300.0, 300.0, -0.5]
+    ours = B.cast(B.from_host(np.array(values, np.float32), source), target)
+    theirs = torch.tensor(values, dtype=getattr(torch, source.name)).to(getattr(torch, target.name))
+    assert ours.tolist() == theirs.tolist()  # (uint8: -2.0 is 254, as PyTorch's wrap)
+
+
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("dtype", [gg.bfloat16, gg.float16, gg.float32])
 def test_sort_puts_nan_above_every_number(dtype, descending):
