@@ -256,8 +256,7 @@ class Pow(_Binary):
         backend = self.backend
         if is_bool_operand(backend, a):
             if type(b) is bool:  # a bool result, as PyTorch's: mask ** True is the mask, and
-                # mask ** False all true (x ** 0): the mask or not b, with no gradient to give
-                self.shapes = _SAME_AND_NUMBER
+                # mask ** False all true (x ** 0): the mask or not b (bools have no gradient)
                 return backend.binary("logical_or", a, not b, None, out)
             if is_bool_operand(backend, b):
                 raise NotImplementedError("\"pow\" not implemented for 'bool': convert the base "
