@@ -146,7 +146,8 @@ OVERLAP_MESSAGE = ("unsupported operation: more than one element of the written-
                    "to a single memory location. Please clone() the tensor before performing the "
                    "operation.")
 READ_ONLY_MESSAGE = ("the tensor's memory is read-only (it shares a read-only NumPy array, e.g. "
-                     "from gg.from_numpy or gg.from_dlpack): clone() it before writing into it")
+                     "from gg.from_numpy or gg.from_dlpack, or it is part of an expanded tensor, "
+                     "whose rows share their memory): clone() it before writing into it")
 
 
 def read_only_error(backend, array):

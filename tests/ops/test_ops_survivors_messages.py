@@ -17,6 +17,11 @@ OVERLAP = ("unsupported operation: more than one element of the written-to tenso
            "single memory location. Please clone() the tensor before performing the operation.")
 
 
+READ_ONLY = ("the tensor's memory is read-only (it shares a read-only NumPy array, e.g. from "
+             "gg.from_numpy or gg.from_dlpack, or it is part of an expanded tensor, whose rows "
+             "share their memory): clone() it before writing into it")
+
+
 def _raises(exc_type, text):
     """``pytest.raises`` matching the whole message, not a prefix of it."""
     return pytest.raises(exc_type, match="^" + re.escape(text) + "$")
@@ -58,17 +63,25 @@ def test_in_place_into_expanded_view_is_pytorchs_overlap_error(device, operand):
     assert base.tolist() == [[0.0], [0.0], [0.0]]  # nothing written
 
 
+def test_a_write_into_a_row_of_an_expanded_tensor_names_the_expansion(device):
+    base = gg.zeros(3, device=device)
+    expanded = base.expand(2, 3)
+    if device == "cuda":
+        pytest.skip("CuPy's broadcast views are writable")
+    with _raises(RuntimeError, READ_ONLY):
+        expanded[0] = 5.0
+    assert base.tolist() == [0.0, 0.0, 0.0]
+
+
 def test_in_place_into_read_only_numpy_memory_says_so():
     array = np.zeros(3, dtype=np.float32)
     array.flags.writeable = False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # from_numpy warns about the read-only array
         x = gg.from_numpy(array)
-    text = ("the tensor's memory is read-only (it shares a read-only NumPy array, e.g. from "
-            "gg.from_numpy or gg.from_dlpack): clone() it before writing into it")
-    with _raises(RuntimeError, text):
+    with _raises(RuntimeError, READ_ONLY):
         x.add_(1.0)
-    with _raises(RuntimeError, text):
+    with _raises(RuntimeError, READ_ONLY):
         x.mul_(gg.ones(3))
     assert array.tolist() == [0.0, 0.0, 0.0]
 
