@@ -7,10 +7,11 @@ any order. The indices and weights are computed on the host from the shapes alon
 import math
 
 from ..creation import full, tensor
+from ..ops.pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from ..tensor_shape_methods import cat
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
-_INTERPOLATE_MODES = ("nearest", "nearest-exact", "linear", "bilinear")
+_INTERPOLATE_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
 
 
 def _along(input, dim, index):
@@ -106,8 +107,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     or by ``scale_factor`` (one of the two), as ``torch.nn.functional.interpolate``.
 
     ``mode`` is ``'nearest'`` (PyTorch's: source ``floor(i * scale)``), ``'nearest-exact'``,
-    ``'linear'`` (3-D) or ``'bilinear'`` (4-D); for the last two ``align_corners`` chooses
-    whether the corner pixels' centres (True) or edges (False, the default) line up.
+    ``'linear'`` (3-D), ``'bilinear'`` (4-D) or ``'area'`` (the adaptive average pool to the
+    output size, as PyTorch's); for linear and bilinear ``align_corners`` chooses whether the
+    corner pixels' centres (True) or edges (False, the default) line up.
     """
     spatial = input.ndim - 2
     if spatial not in (1, 2):
@@ -132,6 +134,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
                            f"({_named(names, input.shape[2:])}){joint}output "
                            f"({_named(names, sizes)})")
+    if mode == "area":
+        return adaptive_avg_pool1d(input, sizes[0]) if spatial == 1 else \
+            adaptive_avg_pool2d(input, tuple(sizes))
     out = input
     for k in range(spatial):
         dim = 2 + k

@@ -1,6 +1,6 @@
 """pad (constant mode) and interpolate argument by argument against PyTorch, values and
 gradients: negative and lopsided pads, fill values and dtypes, results that never alias the
-input; interpolate's modes with size, scale_factor (above and below 1), recompute_scale_factor
+input; interpolate's modes (area too) with size, scale_factor (above and below 1), recompute_scale_factor
 and align_corners down to outputs of 1 and 2, and PyTorch's messages."""
 import re
 
@@ -76,7 +76,7 @@ CASES = [dict(size=7), dict(size=3), dict(size=1), dict(size=2), dict(scale_fact
 @pytest.mark.parametrize("kwargs", CASES, ids=str)
 @pytest.mark.parametrize("mode,align_corners", [("nearest", None), ("nearest-exact", None),
                                                 ("linear", None), ("linear", False),
-                                                ("linear", True)])
+                                                ("linear", True), ("area", None)])
 def test_interpolate_1d_matches_torch(torch, mode, align_corners, kwargs):
     x = np.random.default_rng(0).standard_normal((2, 3, 5))
     extra = {} if align_corners is None else {"align_corners": align_corners}
@@ -89,7 +89,7 @@ def test_interpolate_1d_matches_torch(torch, mode, align_corners, kwargs):
                                     dict(scale_factor=1.5, recompute_scale_factor=True)],
                          ids=str)
 @pytest.mark.parametrize("mode,align_corners", [("nearest", None), ("bilinear", False),
-                                                ("bilinear", True)])
+                                                ("bilinear", True), ("area", None)])
 def test_interpolate_2d_matches_torch(torch, mode, align_corners, kwargs):
     x = np.random.default_rng(1).standard_normal((1, 2, 4, 5))
     extra = {} if align_corners is None else {"align_corners": align_corners}
