@@ -19,10 +19,11 @@ each figure is the median over those pairs, with the spread (25th-75th percentil
     python bench/sim_overhead.py [--repeats N] [--blas-threads 1] [--mlp784] [--null-model]
 
 ``--null-model`` times the two ratio cases a second time with the model taken out of the hot
-path (``_planned``: no memory reservation, no lock, no deferred launch; only the plan-key
-lookup, the cpu backend's computation and the ``SimArray`` around its result). Those ratios are
-the floor a pure-Python simulator that wraps every result cannot go below, however cheap its
-model; an analysis aid, not a device mode.
+paths (no memory reservation, no lock, no launch: ``_planned`` keeps only the plan-key
+lookup, the cpu backend's computation and the ``SimArray`` around its result, and the fused
+kernels' ``_reserve`` and ``_launch`` do nothing). Those ratios are the floor a pure-Python
+simulator that wraps every result cannot go below, however cheap its model; an analysis aid,
+not a device mode.
 
 ``--blas-threads 1`` runs NumPy's BLAS on one thread for both devices (set before NumPy loads):
 on a small shared machine a multi-threaded BLAS fights other processes for cores and the times
@@ -186,21 +187,32 @@ def report_ratio(name, make, repeats, target, kernels=None):
 
 
 def without_model():
-    """Swap the sim's ``_planned`` for one that models nothing (see ``--null-model``); returns
-    a callable that puts the real one back. Plans not yet made take the real path once."""
-    from gpugrad.backends.sim import results
+    """Take the model out of the sim's hot paths (see ``--null-model``): ``_planned`` only
+    looks its row up, computes and wraps; the fused kernels' ``_reserve`` reserves nothing and
+    ``_launch`` launches nothing. Returns a callable that puts the real ones back. Plans not
+    yet made take the real path once."""
+    from gpugrad.backends.sim import device_model, results
     from gpugrad.backends.sim.memory import new_array
 
-    real = results.ModeledResults._planned
+    mixin, model = results.ModeledResults, device_model.DeviceModel
+    real = {(mixin, "_planned"): mixin._planned, (mixin, "_reserve"): mixin._reserve,
+            (model, "_launch"): model._launch}
+    real_planned = mixin._planned
 
     def unmodeled(self, key, primitive, *args):
         row = self._rows.get(key)
         if row is None:
-            return real(self, key, primitive, *args)
+            return real_planned(self, key, primitive, *args)
         return new_array(row.compute(*args), None, row.sig)
 
-    results.ModeledResults._planned = unmodeled
-    return lambda: setattr(results.ModeledResults, "_planned", real)
+    mixin._planned = unmodeled
+    mixin._reserve = lambda self, *sizes: [None] * len(sizes)
+    model._launch = lambda self, name, inputs, outputs, info=None, key=None: None
+
+    def restore():
+        for (owner, name), method in real.items():
+            setattr(owner, name, method)
+    return restore
 
 
 def main():

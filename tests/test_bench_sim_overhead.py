@@ -5,7 +5,7 @@ import os
 import sys
 
 import gpugrad as gg
-from gpugrad.backends.sim import results
+from gpugrad.backends.sim import device_model, results
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "bench"))
@@ -28,6 +28,29 @@ def test_the_null_model_computes_without_modeling_and_is_put_back():
     before = gg.sim.stats("sim:0").kernels
     (x + x).tolist()
     assert gg.sim.stats("sim:0").kernels == before + 1
+
+
+def test_the_null_model_also_takes_the_fused_kernels_model_out():
+    # the fused kernels reserve memory and launch outside ``_planned``
+    logits = gg.randn(3, 5, device="sim")
+    target = gg.tensor([0, 4, 2], device="sim")
+    gg.nn.functional.cross_entropy(logits, target).item()
+    reals = results.ModeledResults._reserve, device_model.DeviceModel._launch
+    restore = sim_overhead.without_model()
+    try:
+        stats = gg.sim.stats("sim:0")
+        loss = gg.nn.functional.cross_entropy(logits, target)
+        expected = gg.nn.functional.cross_entropy(logits.cpu(), target.cpu()).item()
+        assert abs(loss.item() - expected) < 1e-6
+        after = gg.sim.stats("sim:0")
+        assert after.kernels == stats.kernels
+        assert after.pool_hits + after.pool_misses == stats.pool_hits + stats.pool_misses
+    finally:
+        restore()
+    assert (results.ModeledResults._reserve, device_model.DeviceModel._launch) == reals
+    before = gg.sim.stats("sim:0").kernels
+    gg.nn.functional.cross_entropy(logits, target)
+    assert gg.sim.stats("sim:0").kernels > before
 
 
 def test_main_prints_every_case_with_its_target(capsys, monkeypatch):
