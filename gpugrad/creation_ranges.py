@@ -98,7 +98,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None,
     base = float(_number(base, "logspace"))
     dtype = _float_dtype(dtype)
     backend = _backend(device)
-    calc = dtype if dtype.is_floating_point else _dtypes.float64
+    calc = _dtypes.float64  # (rounded once at the end, as PyTorch's are)
     exponents = _linspace(float(start), float(end), steps, calc, backend)
     data = backend.binary("pow", base, exponents, calc)
     data = data if calc is dtype else backend.cast(data, dtype)

@@ -57,7 +57,7 @@ def unique(self, sorted=True, return_inverse=False, return_counts=False,
 
 def _unique_dim(self, dim, return_inverse, return_counts):
     d = normalize_dims(dim, self.ndim, "unique")[0]
-    host = np.moveaxis(self.numpy(), d, 0)
+    host = np.moveaxis(self.detach().numpy(), d, 0)
     values, inverse, counts = np.unique(host.reshape(host.shape[0], -1), axis=0,
                                         return_inverse=True, return_counts=True)
     values = np.moveaxis(values.reshape((-1,) + host.shape[1:]), 0, d)
@@ -148,7 +148,9 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     """For each entry of ``input``, the index where it would go in ``sorted_sequence`` (sorted
     along its last dim, whose leading dims match ``input``'s, or 1-d) to keep it sorted: the
     first such index, or with ``right=True``/``side='right'`` the last. ``sorter`` sorts an
-    unsorted sequence. int64, or int32 with ``out_int32``."""
+    unsorted sequence. int64, or int32 with ``out_int32``. A NaN in ``input`` goes after every
+    entry (as in PyTorch); a NaN in the sequence counts as greater than every number (NumPy's
+    order, where ``sort`` puts it)."""
     if out is not None:
         raise TypeError("searchsorted(out=...) is not supported: use the returned tensor")
     if side is not None:
@@ -177,6 +179,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         below = (sequence.unsqueeze(-2) <= values) if right else (sequence.unsqueeze(-2) < values)
         if sequence.ndim == 1:
             below = sequence <= values if right else sequence < values
+        if values.dtype.is_floating_point:  # a NaN goes after every entry, as in PyTorch
+            below = below | values.isnan()
         found = below.sum(-1)
         return found.to(_dtypes.int32 if out_int32 else _dtypes.int64)
 

@@ -157,6 +157,13 @@ def test_logspace_matches_torch(device, torch, args, kwargs, dtype):
                     torch.logspace(*args, **kwargs, dtype=tdtype), torch)
 
 
+def test_logspace_rounds_once_to_a_low_precision_dtype(device):
+    # the exponents and powers are computed in float64 and rounded once at the end, as
+    # PyTorch's are (computed in float32, 10 ** (2/3) came out an ulp low)
+    got = gg.logspace(1, 0, 4, device=device).tolist()
+    assert got == np.float32(10.0 ** np.linspace(1, 0, 4)).tolist()
+
+
 @pytest.mark.parametrize("args", [(5,), (2, 9), (2, 9, 3), (0, 1, 0.1), (-1, 1, 0.3),
                                   (5, 0, -0.7), (0.5,), (1, 2.5), (10, 0, -3)])
 @pytest.mark.parametrize("dtype", [None, "float32", "float64", "int64"])

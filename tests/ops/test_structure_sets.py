@@ -10,6 +10,7 @@ from support.fake_cupy import install_cupyx
 R = np.random.default_rng(3)
 INTS = R.integers(0, 5, (3, 6))
 ROWS = np.array([[1, 2], [1, 2], [0, 5], [1, 2], [0, 5]])
+NANS = np.array([[np.nan, 1.0, 5.0], [2.0, np.nan, -1.0]])
 
 
 def _same(got, want):
@@ -58,6 +59,11 @@ CALLS = [
     ("searchsorted_sorter", lambda L, x: L.searchsorted(L.tensor([4, 0, 2]), x,
                                                         sorter=L.tensor([1, 2, 0])), INTS),
     ("searchsorted_scalar", lambda L, x: L.searchsorted(L.tensor([0, 2, 4]), 3), INTS),
+    # a NaN query goes after every entry (it went before them all)
+    ("searchsorted_nan", lambda L, x: L.searchsorted(L.tensor([0.0, 2.0, 4.0]), x), NANS),
+    ("searchsorted_nan_right", lambda L, x: L.searchsorted(L.tensor([[0.0, 2.0], [1.0, 3.0]]),
+                                                           x, right=True), NANS),
+    ("bucketize_nan", lambda L, x: L.bucketize(x, L.tensor([0.0, 2.0])), NANS),
 ]
 
 
@@ -88,6 +94,8 @@ def test_no_grad_from_differentiable_input():
     x = gg.tensor([1.0, 2.0, 1.0], requires_grad=True)
     assert not x.unique().requires_grad
     assert not x.histc(3).requires_grad
+    rows = x.reshape(3, 1).unique(dim=0)  # (it called numpy() on the tensor needing grad)
+    assert rows.tolist() == [[1.0], [2.0]] and not rows.requires_grad
 
 
 def test_errors():
