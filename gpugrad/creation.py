@@ -11,6 +11,7 @@ import operator
 
 from . import defaults as _defaults
 from . import dtypes as _dtypes
+from .finfo import check_fits
 from .device_registry import Device, get_backend
 from .tensor import Tensor, _shape_args
 from .tensor_api import tensor_method
@@ -136,6 +137,7 @@ def full(*shape, size=None, fill_value=None, dtype=None, device=None,
     if fill_value is None:
         raise TypeError("full() missing required argument 'fill_value': full(size, fill_value)")
     dtype = _dtypes.as_dtype(dtype) or _fill_dtype(fill_value)
+    check_fits(fill_value, dtype)
     return _filled(shape, size, fill_value, dtype, device, requires_grad, "full")
 
 

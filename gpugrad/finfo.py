@@ -1,5 +1,8 @@
 """``gg.finfo`` and ``gg.iinfo``: the numerical limits of gpugrad's dtypes, as ``torch.finfo``
-and ``torch.iinfo`` report them (plain numbers, so no array library is needed)."""
+and ``torch.iinfo`` report them (plain numbers, so no array library is needed); ``check_fits``
+refuses a number written into a dtype that cannot hold it."""
+import math
+
 from . import dtypes as _dtypes
 
 # name -> (bits, eps, max, tiny (smallest normal), resolution)
@@ -64,3 +67,31 @@ class iinfo:  # noqa: N801  (PyTorch's name)
 
     def __repr__(self):
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def check_fits(value, dtype):
+    """Refuse a Python number ``value`` that ``dtype`` cannot hold, where it is written into a
+    tensor of ``dtype`` (``full``, ``fill_``, ``masked_fill``, ``index_fill``, ``scatter``, an
+    item assignment, ``clamp``'s bounds, ``where`` into an integer dtype), as PyTorch does: a
+    RuntimeError rather than a silent wrap (300 written into int8 would be 44) or an inf.
+
+    An integer dtype holds the numbers of its range (an unsigned one also negatives down to
+    minus its max, which wrap as in two's complement: -1 is 255 in uint8, as in PyTorch); a
+    floating one ±inf, NaN and finite numbers up to its max; bool any number. Other objects
+    (NumPy scalars, tensors) pass unchecked."""
+    kind = type(value)
+    if (kind is not int and kind is not float) or dtype is _dtypes.bool_:
+        return
+    if dtype.is_floating_point:
+        if abs(value) <= _FLOATS[dtype.name][2] or (kind is float and not math.isfinite(value)):
+            return
+        limits = f"finite values up to {_FLOATS[dtype.name][2]:g} in magnitude"
+    else:
+        top = 2 ** (8 * dtype.itemsize - dtype.is_signed) - 1
+        low = -top - 1 if dtype.is_signed else -top
+        if low <= value <= top:
+            return
+        limits = (f"whole numbers from {low} to {top}" if dtype.is_signed else
+                  f"whole numbers from 0 to {top}, and negatives down to {low}, which wrap")
+    raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow: "
+                       f"{value!r} does not fit ({dtype.name} holds {limits})")

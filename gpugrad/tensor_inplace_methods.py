@@ -8,6 +8,7 @@ does. Under ``gg.no_grad()`` a parameter updated in place (``p -= lr * p.grad``)
 leaf tensor.
 """
 from . import dtypes as _dtypes
+from .finfo import check_fits
 from . import random as _random
 from .inplace import apply_inplace
 from .ops import elementwise as E
@@ -154,6 +155,7 @@ def fill_(self, value):
     if isinstance(value, Tensor) and value.ndim:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                            f"{value.ndim} dimensions.")
+    check_fits(value, self.dtype)
     return copy_(self, value)
 
 

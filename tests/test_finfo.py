@@ -1,4 +1,6 @@
 """gg.finfo and gg.iinfo (gpugrad/finfo.py) report PyTorch's limits for every dtype."""
+import math
+
 import pytest
 
 import gpugrad as gg
@@ -36,3 +38,70 @@ def test_iinfo_refuses_floats_and_bool(torch):
             module.iinfo(module.float32)
         with pytest.raises(TypeError, match="bool"):
             module.iinfo(module.bool)
+
+
+# ---- check_fits: a number written into a dtype that cannot hold it is refused ----------------
+WRITES = {  # each writes the number into an int8, float16 or uint8 tensor of two elements
+    "full": lambda L, dtype, v: L.full((2,), v, dtype=dtype),
+    "full_like": lambda L, dtype, v: L.full_like(L.zeros(2, dtype=dtype), v),
+    "new_full": lambda L, dtype, v: L.zeros(2, dtype=dtype).new_full((2,), v),
+    "fill_": lambda L, dtype, v: L.zeros(2, dtype=dtype).fill_(v),
+    "masked_fill": lambda L, dtype, v: L.zeros(2, dtype=dtype).masked_fill(
+        L.tensor([True, False]), v),
+    "index_fill": lambda L, dtype, v: L.zeros(2, dtype=dtype).index_fill(0, L.tensor([1]), v),
+    "scatter": lambda L, dtype, v: L.zeros(2, dtype=dtype).scatter(0, L.tensor([1]), v),
+    "clamp_max": lambda L, dtype, v: L.zeros(2, dtype=dtype).clamp(max=v),
+    "clamp_min": lambda L, dtype, v: L.zeros(2, dtype=dtype).clamp(min=v),
+    "where": lambda L, dtype, v: L.where(L.tensor([True, False]), L.zeros(2, dtype=dtype), v),
+}
+# (dtype, a number it holds, one it does not): 300 into int8 was 44, 1e5 into float16 inf,
+# and clamp(int8, 0, 200) clamped everything to -56
+FITS = [("int8", 127, 300), ("int8", -128, -129), ("int8", 2.5, 127.9), ("float16", 65504.0, 1e5),
+        ("float16", float("inf"), 70000), ("int32", 7, float("nan")), ("uint8", 255, 256)]
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=list(WRITES))
+@pytest.mark.parametrize("dtype, holds, overflows", FITS)
+def test_a_number_a_dtype_cannot_hold_is_refused_where_it_is_written(write, dtype, holds,
+                                                                      overflows):
+    dtype = getattr(gg, dtype)
+    write(gg, dtype, holds)  # no error
+    if _promotes_or_saturates(write, dtype, overflows):
+        return
+    with pytest.raises(RuntimeError, match=f"value cannot be converted to type {dtype.name} "
+                                           f"without overflow: {overflows!r} does not fit"):
+        write(gg, dtype, overflows)
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=list(WRITES))
+@pytest.mark.parametrize("dtype, holds, overflows", FITS)
+def test_refusals_match_pytorchs(write, dtype, holds, overflows, torch):
+    refused = []
+    for lib in (gg, torch):
+        write(lib, getattr(lib, dtype), holds)
+        try:
+            write(lib, getattr(lib, dtype), overflows)
+            refused.append(False)
+        except RuntimeError as err:
+            assert "without overflow" in str(err)
+            refused.append(True)
+    if write is WRITES["scatter"] and dtype.startswith("int") and isinstance(overflows, float):
+        pytest.skip("PyTorch's scatter(value=) converts a float into an int dtype unchecked")
+    assert refused[0] == refused[1]
+
+
+def _promotes_or_saturates(write, dtype, number):
+    """Whether writing ``number`` is no overflow at all: clamp and where with a float beside an
+    integer tensor compute in float, and where into a float dtype saturates to inf, as in
+    PyTorch."""
+    computes = (WRITES["clamp_max"], WRITES["clamp_min"], WRITES["where"])
+    promotes = write in computes and isinstance(number, float) and not dtype.is_floating_point
+    saturates = write is WRITES["where"] and dtype.is_floating_point
+    if not (promotes or saturates):
+        return False
+    result = write(gg, dtype, number)
+    if saturates:
+        assert result.tolist()[1] == math.copysign(math.inf, number)
+    else:
+        assert result.dtype.is_floating_point
+    return True

@@ -4,6 +4,7 @@ Result dtypes follow PyTorch's promotion (``gpugrad.dtypes``), decided here from
 dtypes and classes before the backend computes, so they do not depend on NumPy's own rules.
 """
 from .. import dtypes as _dtypes
+from ..finfo import check_fits
 from ..engine.function import Function
 from .. import tensor as _tensor
 from ..engine.graph import backward_through_tensors
@@ -469,6 +470,9 @@ class Where(Function):
             da, db = backend.dtype(a), backend.dtype(b)
             if da is not db:
                 self.input_dtypes = (None, da, db)
+        elif not dtype.is_floating_point:  # (a float overflows to inf, as in PyTorch's)
+            check_fits(a, dtype)  # (numbers only: a tensor passes)
+            check_fits(b, dtype)
         try:
             return backend.where(cond, a, b, dtype)
         except ValueError:

@@ -1,6 +1,7 @@
 """Ops that pick between values elementwise: ``maximum``/``minimum``, ``masked_fill`` and
 ``clamp``, with PyTorch's gradients at ties and bounds."""
 from .. import dtypes as _dtypes
+from ..finfo import check_fits
 from .. import tensor as _tensor
 from ..engine.function import Function
 from .broadcast import sum_to
@@ -52,8 +53,10 @@ class MaskedFill(Function):
         if backend.dtype(mask) is not _dtypes.bool_:
             raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
                                f"dtype {backend.dtype(mask).name}")
+        dtype = backend.dtype(a)
+        check_fits(value, dtype)
         self.saved = mask
-        return backend.where(mask, value, a, backend.dtype(a), out)
+        return backend.where(mask, value, a, dtype, out)
 
     def backward(self, grad):
         mask = _tensor.Tensor._make(self.saved, self.backend, False)
@@ -85,6 +88,8 @@ class Clamp(Function):
                           for s, x in zip(self.shapes, (a, min, max)))
             if any(k is not None and k is not dtype for k in kinds):
                 self.input_dtypes = kinds
+        check_fits(min, dtype)  # (numbers only: a tensor bound passes)
+        check_fits(max, dtype)
         if out is not None:
             _check_out(dtype, backend, out)
         result = a

@@ -4,6 +4,7 @@ import numbers
 
 from ..backends.base import view_strides
 from ..dtypes import promote_types
+from ..finfo import check_fits
 from ..engine.function import Function, devices_differ_error
 from ..tensor import Tensor
 from .. import inplace, views
@@ -150,6 +151,8 @@ class IndexPut(Function):
     def forward(self, a, value, index=None, out=None):
         self.index = index
         self.value_shape = getattr(value, "shape", None)
+        if self.value_shape is None:
+            check_fits(value, self.backend.dtype(a))
         if out is None:
             out = self.backend.contiguous(a)
         put(self.backend, out, index, value)

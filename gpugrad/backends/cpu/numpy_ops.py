@@ -207,11 +207,16 @@ def as_array(x):
 
 def scalar_as(value, np_dtype):
     """A Python or NumPy number as a NumPy scalar of ``np_dtype``. An integer out of range
-    wraps around, as PyTorch's integer ops do (``int8 + 1000``)."""
+    wraps around, as PyTorch's integer ops do (``int8 + 1000``); one that does not fit in 64
+    bits is refused, as PyTorch refuses it, rather than wrapped."""
     kind = np_dtype.kind
     if kind in "iu" and not isinstance(value, (bool, np.bool_)):
+        value = int(value)
+        if not -2 ** 63 <= value < 2 ** 64:
+            raise OverflowError(f"int too big to convert: {value} does not fit in 64 bits, "
+                                f"so it has no {np_dtype.name} value")
         info = np.iinfo(np_dtype)
-        value = (int(value) - info.min) % (info.max - info.min + 1) + info.min
+        value = (value - info.min) % (info.max - info.min + 1) + info.min
     return np_dtype.type(value)
 
 
