@@ -72,11 +72,12 @@ class iinfo:  # noqa: N801  (PyTorch's name)
 def check_fits(value, dtype):
     """Refuse a Python number ``value`` that ``dtype`` cannot hold, where it is written into a
     tensor of ``dtype`` (``full``, ``fill_``, ``masked_fill``, ``index_fill``, ``scatter``, an
-    item assignment, ``clamp``'s bounds, ``where`` into an integer dtype), as PyTorch does: a
+    item assignment and ``where`` into an integer dtype, ``clamp``'s bounds), as PyTorch does: a
     RuntimeError rather than a silent wrap (300 written into int8 would be 44) or an inf.
 
-    An integer dtype holds the numbers of its range (an unsigned one also negatives down to
-    minus its max, which wrap as in two's complement: -1 is 255 in uint8, as in PyTorch); a
+    An integer dtype holds the numbers of its range (an unsigned one also negative integers
+    down to minus its max, which wrap as in two's complement: -1 is 255 in uint8, as in
+    PyTorch; a negative float does not fit); a
     floating one ±inf, NaN and finite numbers up to its max; bool any number. Other objects
     (NumPy scalars, tensors) pass unchecked."""
     kind = type(value)
@@ -88,10 +89,10 @@ def check_fits(value, dtype):
         limits = f"finite values up to {_FLOATS[dtype.name][2]:g} in magnitude"
     else:
         top = 2 ** (8 * dtype.itemsize - dtype.is_signed) - 1
-        low = -top - 1 if dtype.is_signed else -top
+        low = -top - 1 if dtype.is_signed else -top if kind is int else 0
         if low <= value <= top:
             return
         limits = (f"whole numbers from {low} to {top}" if dtype.is_signed else
-                  f"whole numbers from 0 to {top}, and negatives down to {low}, which wrap")
+                  f"whole numbers from 0 to {top}, and integers down to {-top}, which wrap")
     raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow: "
                        f"{value!r} does not fit ({dtype.name} holds {limits})")

@@ -11,6 +11,7 @@ cost model included, runs them with no primitive of their own.
 from . import creation
 from . import dtypes as _dtypes
 from .engine.function import devices_differ_error
+from .finfo import check_fits
 from .inplace import apply_inplace
 from .ops import selection as SEL
 from .ops import indexing as I
@@ -60,6 +61,7 @@ def _scatter_args(op_name, self, dim, index, src):
     d = _dim(self, dim, op_name)
     if not isinstance(src, Tensor):
         I.check_along_dim(op_name, self, d, index)
+        check_fits(src, self.dtype)
         return I.along_dim(index, d), src
     if src._backend is not self._backend:
         raise devices_differ_error(op_name, self.device, src.device)
@@ -195,6 +197,7 @@ def index_copy(self, dim, index, source):
 def index_fill(self, dim, index, value):
     """A copy of self with the slices ``index`` along ``dim`` set to ``value`` (a number)."""
     d, index = _vector_index("index_fill", self, dim, index)
+    check_fits(value, self.dtype)
     return S.IndexPut.apply(self, value, index=I.select_along(d, index._data))
 
 

@@ -11,6 +11,7 @@ from . import creation
 from . import dtypes as _dtypes
 from .engine import no_grad
 from .engine.function import devices_differ_error
+from .finfo import check_fits
 from .inplace import apply_inplace
 from .ops import indexing as I
 from .ops import shape as S
@@ -270,4 +271,5 @@ def fill_diagonal_(self, fill_value, wrap=False):
         flat = np.arange(n) * sum(n ** k for k in range(self.ndim))
     coords = np.unravel_index(flat, self.shape)
     index = tuple(self._backend.from_host(c.astype(np.int64)) for c in coords)
+    check_fits(fill_value, self.dtype)
     return apply_inplace(S.IndexPut, self, fill_value, index=index)

@@ -151,8 +151,6 @@ class IndexPut(Function):
     def forward(self, a, value, index=None, out=None):
         self.index = index
         self.value_shape = getattr(value, "shape", None)
-        if self.value_shape is None:
-            check_fits(value, self.backend.dtype(a))
         if out is None:
             out = self.backend.contiguous(a)
         put(self.backend, out, index, value)
@@ -241,6 +239,8 @@ def setitem(tensor, index, value):
             value = value.to(tensor.dtype)
     elif isinstance(value, numbers.Number):
         value = value.item() if hasattr(value, "item") else value  # a NumPy scalar: a number
+        if not tensor.dtype.is_floating_point:  # (a float saturates to inf, as in PyTorch)
+            check_fits(value, tensor.dtype)
     else:
         raise TypeError(f"can't assign a {type(value).__name__} to a Tensor; assign a number or a "
                         f"tensor (e.g. gg.tensor(value, device=x.device))")

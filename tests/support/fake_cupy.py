@@ -220,10 +220,14 @@ class ndarray(np.ndarray):  # noqa: N801  (CuPy's name)
         return tuple(_adopt(r) for r in result) if isinstance(result, tuple) else _adopt(result)
 
     def __getitem__(self, index):
-        result = super().__getitem__(_host(index))
-        if isinstance(result, ndarray) and not np.may_share_memory(result, self):
+        index = _host(index)
+        result = super().__getitem__(index)
+        if not isinstance(result, ndarray):  # one element: CuPy gives a 0-d view, not a copy
+            return super().__getitem__((index if isinstance(index, tuple) else (index,)) +
+                                       (Ellipsis,))
+        if not np.may_share_memory(result, self):
             return _adopt(result)  # fancy indexing: a copy, in a buffer of the fake's own
-        return result if isinstance(result, ndarray) else _adopt(result)
+        return result
 
     def __setitem__(self, index, value):
         super().__setitem__(_host(index), _host(value))

@@ -154,9 +154,11 @@ class NumpyBackend(Backend):
         return out
 
     def setitem_(self, a, index, value):
-        a[index] = value
+        # (an int through scalar_as: -1 written into uint8 wraps to 255, as in PyTorch)
+        a[index] = scalar_as(value, a.dtype) if type(value) is int else value
 
     def copy_(self, dst, src):
+        src = scalar_as(src, dst.dtype) if type(src) is int else src  # (see setitem_)
         np.copyto(dst, src, casting="unsafe")  # a C cast, as PyTorch's copy_ (bool.fill_(1))
 
     def host_buffer(self, a):

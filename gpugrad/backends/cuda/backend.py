@@ -386,11 +386,13 @@ class CupyBackend(FusedLaunches, OptimizerLaunches, WindowLaunches, CudaGraphs, 
 
     def setitem_(self, a, index, value):
         self._use()
+        value = scalar_as(value, a.dtype) if type(value) is int else value  # (-1 into uint8)
         a[index] = value  # CuPy's __setitem__: a kernel writing a view, or a scatter for arrays
 
     # ---- in place --------------------------------------------------------------------------
     def copy_(self, dst, src):
         self._use()
+        src = scalar_as(src, dst.dtype) if type(src) is int else src  # (-1 into uint8)
         runtime.cupy.copyto(dst, src, casting="unsafe")
 
     def synchronize(self):
