@@ -37,9 +37,10 @@ class Sigmoid(Module):
 
 
 class _AlongDim(Module):
-    """An activation along one dimension ``dim`` (default: the last)."""
+    """An activation along one dimension ``dim`` (None: PyTorch's deprecated implicit choice,
+    with its warning, dim 0 of a 0-, 1- or 3-d input, else dim 1)."""
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
@@ -51,14 +52,14 @@ class Softmax(_AlongDim):
     """``exp(x) / sum(exp(x))`` along ``dim``, stable for any finite input."""
 
     def forward(self, input):
-        return input.softmax(dim=self.dim)
+        return F.softmax(input, self.dim)
 
 
 class LogSoftmax(_AlongDim):
     """``x - logsumexp(x)`` along ``dim``, stable for any finite input."""
 
     def forward(self, input):
-        return input.log_softmax(dim=self.dim)
+        return F.log_softmax(input, self.dim)
 
 
 class Softmin(_AlongDim):

@@ -19,8 +19,8 @@ from ..ops.conv import conv1d, conv2d  # noqa: F401  (F.conv1d, F.conv2d)
 from ..ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d,  # noqa: F401
                         avg_pool2d, max_pool1d, max_pool2d)
 from .functional_activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,
-                                     leaky_relu, mish, relu6, selu, silu, softmin, softsign,
-                                     tanhshrink)
+                                     implicit_dim, leaky_relu, mish, relu6, selu, silu, softmin,
+                                     softsign, tanhshrink)
 from .functional_losses import (_REDUCTIONS, binary_cross_entropy,
                                 binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                                 kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
@@ -47,16 +47,20 @@ def sigmoid(input):
     return input.sigmoid()
 
 
-def softmax(input, dim=-1, _stacklevel=3, dtype=None):
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, stable for any finite input (NaN for a slice
-    whose max is infinite, as in PyTorch); ``dtype`` casts the input first. (``_stacklevel``
-    is PyTorch's positional slot, unused.)"""
+    whose max is infinite, as in PyTorch); ``dtype`` casts the input first. Without ``dim``,
+    PyTorch's deprecated implicit choice, with its warning: dim 0 of a 0-, 1- or 3-d input,
+    else dim 1. (``_stacklevel`` is PyTorch's positional slot, unused.)"""
+    dim = implicit_dim("softmax", input.ndim) if dim is None else dim
     return input.softmax(dim=dim, dtype=dtype)
 
 
-def log_softmax(input, dim=-1, _stacklevel=3, dtype=None):
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``x - logsumexp(x)`` along ``dim``, stable for any finite input (NaN for a slice whose
-    max is infinite, as in PyTorch); ``dtype`` casts the input first."""
+    max is infinite, as in PyTorch); ``dtype`` casts the input first. Without ``dim``, the
+    implicit choice of ``softmax``."""
+    dim = implicit_dim("log_softmax", input.ndim) if dim is None else dim
     return input.log_softmax(dim=dim, dtype=dtype)
 
 

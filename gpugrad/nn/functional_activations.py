@@ -6,6 +6,7 @@ PyTorch's formulas and its gradients at the kinks.
 place: use the returned tensor, the input is left unchanged.
 """
 import math
+import warnings
 
 from ..ops.losses import Softplus
 from ..tensor_methods import where
@@ -114,6 +115,17 @@ def tanhshrink(input):
     return input - input.tanh()
 
 
-def softmin(input, dim=None):
-    """``softmax(-x)`` along ``dim``."""
-    return (-input).softmax(dim=-1 if dim is None else dim)
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """``softmax(-x)`` along ``dim`` (without one, PyTorch's implicit choice: see
+    ``implicit_dim``); ``dtype`` casts the input first."""
+    dim = implicit_dim("softmin", input.ndim) if dim is None else dim
+    return (-input).softmax(dim=dim, dtype=dtype)
+
+
+def implicit_dim(name, ndim):
+    """The dim PyTorch's ``softmax``, ``log_softmax`` and ``softmin`` (and their modules) take
+    when called without one, with its deprecation warning: 0 for a 0-, 1- or 3-d input (an
+    unbatched vector, or a batch of sequences taken whole), else 1 (the channels)."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  f"to include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1

@@ -144,3 +144,40 @@ def test_functional_softmax_takes_dim_and_dtype_as_pytorch(name, torch):
     assert ours.dtype is gg.float64 and ours16.dtype is gg.float16
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours16.float().numpy(), theirs16.float().numpy(), rtol=2 ** -9)
+
+
+IMPLICIT = {  # called without dim: PyTorch's implicit, deprecated choice
+    "F.softmax": (lambda x: F.softmax(x), lambda x, dim: x.softmax(dim), "softmax"),
+    "F.log_softmax": (lambda x: F.log_softmax(x), lambda x, dim: x.log_softmax(dim),
+                      "log_softmax"),
+    "F.softmin": (lambda x: F.softmin(x), lambda x, dim: (-x).softmax(dim), "softmin"),
+    "nn.Softmax": (lambda x: gg.nn.Softmax()(x), lambda x, dim: x.softmax(dim), "softmax"),
+    "nn.LogSoftmax": (lambda x: gg.nn.LogSoftmax()(x), lambda x, dim: x.log_softmax(dim),
+                      "log_softmax"),
+    "nn.Softmin": (lambda x: gg.nn.Softmin()(x), lambda x, dim: (-x).softmax(dim), "softmin"),
+}
+
+
+@pytest.mark.parametrize("call", IMPLICIT.values(), ids=list(IMPLICIT))
+@pytest.mark.parametrize("shape, dim", [((5,), 0), ((2, 5), 1), ((2, 3, 4), 0),
+                                        ((2, 3, 4, 5), 1)])
+def test_softmax_without_dim_takes_pytorchs_implicit_dim_and_warns(call, shape, dim, device):
+    # dim 0 of a 3-d input and dim 1 of a 4-d one: the last dim was taken, a different answer
+    implicit, explicit, name = call
+    x = gg.tensor(R.standard_normal(shape), device=device)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name} has been "
+                                         f"deprecated"):
+        got = implicit(x)
+    np.testing.assert_allclose(got.cpu().numpy(), explicit(x, dim).cpu().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("ndim", [1, 2, 3, 4])
+def test_the_implicit_dim_is_pytorchs(name, ndim, torch):
+    shape = (2, 3, 4, 5)[:ndim]
+    x = R.standard_normal(shape)
+    with pytest.warns(UserWarning):
+        ours = getattr(F, name)(gg.tensor(x))
+    with pytest.warns(UserWarning):
+        theirs = getattr(torch.nn.functional, name)(torch.tensor(x))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
