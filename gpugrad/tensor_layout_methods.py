@@ -92,15 +92,16 @@ def select(self, dim, index):
 def split(self, split_size_or_sections, dim=0) -> tuple:
     """Self cut along ``dim`` into pieces (views): of ``split_size_or_sections`` entries each
     (the last may be smaller) when it is an int, else of the sizes it lists (which must add up
-    to the size of ``dim``). Returns a tuple."""
-    d = _dim(self, dim, "split")
+    to the size of ``dim``). Returns a tuple; an empty ``dim`` cut by size is one empty
+    piece, as in PyTorch."""
+    d = _dim(_at_least_1d(self, "split"), dim, "split")
     size = self.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step < 0 or (step == 0 and size):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {size}")
-        sizes = [min(step, size - start) for start in range(0, size, step)] if step else [0]
+        sizes = [min(step, size - start) for start in range(0, size, step)] if size else [0]
     else:
         sizes = [operator.index(s) for s in split_size_or_sections]
         if sum(sizes) != size or any(s < 0 for s in sizes):
@@ -117,11 +118,20 @@ def split(self, split_size_or_sections, dim=0) -> tuple:
 @tensor_method("chunk")
 def chunk(self, chunks, dim=0) -> tuple:
     """Self cut along ``dim`` into ``chunks`` views of ``ceil(size / chunks)`` entries (the
-    last may be smaller, and there may be fewer pieces than ``chunks``, as in PyTorch)."""
+    last may be smaller, and there may be fewer pieces than ``chunks``, as in PyTorch; an
+    empty ``dim`` gives ``chunks`` empty pieces)."""
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    d = _dim(self, dim, "chunk")
-    return split(self, max(1, math.ceil(self.shape[d] / chunks)), d)
+    d = _dim(_at_least_1d(self, "chunk"), dim, "chunk")
+    if self.shape[d] == 0:
+        return tuple(self.narrow(d, 0, 0) for _ in range(chunks))
+    return split(self, math.ceil(self.shape[d] / chunks), d)
+
+
+def _at_least_1d(self, op_name):
+    if self.ndim == 0:
+        raise RuntimeError(f"{op_name} expects at least a 1-dimensional tensor")
+    return self
 
 
 @tensor_method("unbind")

@@ -422,8 +422,11 @@ def softmax(self, dim=-1, dtype=None):
     (so a slice whose max is infinite gives NaN, as in PyTorch); ``dtype`` casts the input
     first (``softmax(x, -1, dtype=gg.float32)`` of a float16 ``x``).
 
-    ``dim`` defaults to -1 (PyTorch requires it).
+    ``dim`` defaults to -1 (PyTorch requires it). An integer or bool ``self`` (which PyTorch
+    refuses) computes in the default float dtype.
     """
+    if dtype is None and not self.dtype.is_floating_point:
+        dtype = _dtypes.get_default_dtype()
     if dtype is not None:
         return reduced_in(dtype, self, lambda x: softmax(x, dim))
     if self.ndim == 0:  # one element along the only "dim"
@@ -435,7 +438,9 @@ def softmax(self, dim=-1, dtype=None):
 def log_softmax(self, dim=-1, dtype=None):
     """``log(softmax(self, dim))``, computed stably as PyTorch does (NaN for a slice whose max
     is infinite); ``dim`` defaults to -1 (PyTorch requires it); ``dtype`` casts the input
-    first."""
+    first. An integer or bool ``self`` computes in the default float dtype, as ``softmax``."""
+    if dtype is None and not self.dtype.is_floating_point:  # (int64 - float32 was float64)
+        dtype = _dtypes.get_default_dtype()
     if dtype is not None:
         return reduced_in(dtype, self, lambda x: log_softmax(x, dim))
     if self.ndim == 0:

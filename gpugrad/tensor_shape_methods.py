@@ -276,10 +276,14 @@ def gather_rows(self, index):
 
 # ---- joining --------------------------------------------------------------------------------
 def cat(tensors, dim=0):
-    """Concatenate tensors along an existing dimension."""
+    """Concatenate tensors along an existing dimension. A 1-d empty tensor (shape ``(0,)``)
+    beside tensors of another shape is skipped, as in PyTorch."""
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat expects a non-empty list of tensors")
+    shaped = [t for t in tensors if tuple(t.shape) != (0,)]
+    if shaped and len(shaped) < len(tensors):
+        tensors = shaped
     for i, t in enumerate(tensors):
         if t.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated; "

@@ -51,7 +51,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         out = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
         return _affine(out, weight, bias, shape)
     count = input.numel() // channels if channels else 0
-    if count <= 1:
+    if count == 0:  # an empty batch: nothing to normalize, the running stats stay (PyTorch's)
+        return _affine(input.clone(), weight, bias, shape)
+    if count == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input "
                          f"size {list(input.shape)}")
     dims = (0,) + tuple(range(2, input.ndim))

@@ -16,6 +16,8 @@ from .elementwise import Mul, Sub, binary_arrays
 
 
 def _shifted(backend, a, dim):
+    if a.shape[dim] == 0:  # an empty slice has no max (and nothing to shift)
+        return a
     return backend.binary("sub", a, backend.reduce("max", a, dim, True))
 
 

@@ -122,15 +122,21 @@ def test_batch_norm_evaluation_needs_both_running_stats(given):
         F.batch_norm(gg.ones((2, 3)), mean, var, training=False)
 
 
-@pytest.mark.parametrize("shape", [(1, 3), (1, 3, 1), (2, 0)])
+@pytest.mark.parametrize("shape", [(1, 3), (1, 3, 1)])
 def test_batch_norm_training_needs_two_values_per_channel(shape):
-    # PyTorch refuses one value per channel; an input with no channel (and no value) too here
+    # PyTorch refuses one value per channel
     with _raises(ValueError, f"Expected more than 1 value per channel when training, got "
                              f"input size {list(shape)}"):
         F.batch_norm(gg.tensor(np.ones(shape)), None, None, training=True)
-    if shape[1]:
-        with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
-            TF.batch_norm(torch.ones(shape), None, None, training=True)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        TF.batch_norm(torch.ones(shape), None, None, training=True)
+
+
+@pytest.mark.parametrize("shape", [(2, 0), (0, 3)])
+def test_batch_norm_of_no_values_is_empty_as_pytorchs(shape):
+    # no channel, or an empty batch: nothing to normalize (it refused both)
+    assert F.batch_norm(gg.ones(shape), None, None, training=True).shape == shape
+    assert TF.batch_norm(torch.ones(shape), None, None, training=True).shape == shape
 
 
 # ---- layer_norm ------------------------------------------------------------------------------
@@ -281,14 +287,16 @@ def test_replicate_pad_refuses_an_empty_dimension():
 # ---- softmin ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape, dim", [((4,), None), ((3, 4), None), ((4,), 0), ((3, 4), 0),
                                         ((3, 4), 1), ((3, 4), -2), ((2, 3, 4), 1),
-                                        ((2, 3, 4), -1)])
+                                        ((2, 3, 4), -1), ((2, 3, 4), None),
+                                        ((2, 3, 4, 5), None)])
 def test_softmin_matches_torch(shape, dim):
     x = np.random.default_rng(6).standard_normal(shape)
     gx, tx = _pair(x)
-    if dim is None:  # PyTorch's implicit choice (dim 0 for 1-D, 1 for 2-D) warns
+    if dim is None:  # PyTorch's implicit choice (dim 0 for 1-D and 3-D, else 1) warns
         with pytest.warns(UserWarning, match="Implicit dimension choice for softmin"):
             theirs = TF.softmin(tx)
-        ours = F.softmin(gx)
+        with pytest.warns(UserWarning, match="Implicit dimension choice for softmin"):
+            ours = F.softmin(gx)
     else:
         ours, theirs = F.softmin(gx, dim=dim), TF.softmin(tx, dim=dim)
     _close(ours, theirs)
