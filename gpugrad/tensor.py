@@ -293,6 +293,9 @@ class Tensor:
     def _ones_like(self) -> Tensor:
         return Tensor._make(self._backend.full(self.shape, 1, self.dtype), self._backend, False)
 
+    def _zeros_like(self) -> Tensor:
+        return Tensor._make(self._backend.full(self.shape, 0, self.dtype), self._backend, False)
+
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Tensor | Sequence[Tensor] | None = None
                  ) -> None:

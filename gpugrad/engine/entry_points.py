@@ -4,14 +4,19 @@ from .graph import run_backward
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+         allow_unused=None, materialize_grads=False):
     """Gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
 
     ``outputs`` and ``inputs`` are tensors or sequences of tensors; ``grad_outputs`` gives the
     vector of the vector-Jacobian product (needed for non-scalar outputs). Returns a tuple with
-    one gradient per input (``None`` for unused inputs when ``allow_unused=True``). ``.grad``
-    attributes are left untouched. ``retain_graph`` defaults to ``create_graph``.
+    one gradient per input (``None`` for unused inputs when ``allow_unused=True``, zeros of the
+    input's shape with ``materialize_grads=True``, which implies it). ``.grad`` attributes are
+    left untouched. ``retain_graph`` defaults to ``create_graph``.
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
+    allow_unused = bool(allow_unused or materialize_grads)
     single_output = not isinstance(outputs, (list, tuple))
     outputs = [outputs] if single_output else list(outputs)
     inputs = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
@@ -29,8 +34,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     root_grads = [default_root_grad(o, g) for o, g in zip(outputs, grad_outputs)]
     if retain_graph is None:
         retain_graph = create_graph
-    return tuple(run_backward(outputs, root_grads, retain_graph, create_graph, inputs,
-                              allow_unused))
+    grads = run_backward(outputs, root_grads, retain_graph, create_graph, inputs, allow_unused)
+    if materialize_grads:
+        grads = [x._zeros_like() if g is None else g for g, x in zip(grads, inputs)]
+    return tuple(grads)
 
 
 def default_root_grad(output, grad):

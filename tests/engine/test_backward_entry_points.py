@@ -167,3 +167,23 @@ def test_a_gradient_of_another_dtype_is_cast_to_the_outputs(torch):
         assert y.grad.dtype == lib.float32
         (got,) = lib.autograd.grad(x * 2, x, lib.tensor([1, 1]))
         assert got.dtype == lib.float64 and got.tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("allow_unused", [None, True])
+def test_materialize_grads_gives_zeros_for_unused_inputs(allow_unused, device):
+    x = gg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    unused = gg.tensor([[3.0]], dtype=gg.float64, device=device, requires_grad=True)
+    gx, gu = gg.grad((x * 2).sum(), [x, unused], allow_unused=allow_unused,
+                     materialize_grads=True)
+    assert gx.tolist() == [2.0, 2.0]
+    assert gu.tolist() == [[0.0]] and gu.dtype is gg.float64 and gu.device == unused.device
+    assert not gu.requires_grad
+
+
+def test_materialize_grads_refuses_allow_unused_false():
+    x = gg.tensor([1.0], requires_grad=True)
+    with pytest.raises(ValueError, match="Expected allow_unused to be True or not passed when "
+                                         "materialize_grads=True"):
+        gg.grad(x.sum(), x, allow_unused=False, materialize_grads=True)
+    with pytest.raises(RuntimeError, match="Set allow_unused=True"):  # the default still refuses
+        gg.grad(x.sum(), [x, gg.tensor([1.0], requires_grad=True)])
