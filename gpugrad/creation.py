@@ -122,9 +122,10 @@ def from_numpy(array, device=None) -> Tensor:
 
 def _fill_dtype(fill_value):
     """The dtype PyTorch's ``full`` infers from a fill value: bool, int64 or the default float."""
-    if isinstance(fill_value, bool):
-        return _dtypes.bool_
-    return _dtypes.int64 if isinstance(fill_value, int) else _dtypes.DEFAULT_FLOAT
+    try:  # (a NumPy integer counts as an int: np.int32(3) fills int64, as in PyTorch)
+        return _dtypes.scalar_dtype(fill_value)
+    except TypeError:
+        return _dtypes.DEFAULT_FLOAT  # (a 0-d array or another number-like: read as a float)
 
 
 def full(*shape, size=None, fill_value=None, dtype=None, device=None,

@@ -293,3 +293,18 @@ def test_tensor_queries_and_size(torch):
     with pytest.raises(TypeError, match="'float'"):
         gg.Size([2.5])
     assert gg.zeros(torch.Size([2, 3])).shape == (2, 3)
+
+
+def test_a_python_int_beyond_int64_is_refused_not_wrapped(device):
+    # NumPy reads [2**63] as uint64; cast to int64 it was -2**63
+    with pytest.raises(OverflowError, match="9223372036854775808 does not fit in int64"):
+        gg.tensor([2 ** 63], device=device)
+    assert gg.tensor([2 ** 63 - 1, -2 ** 63], device=device).tolist() == [2 ** 63 - 1, -2 ** 63]
+
+
+@pytest.mark.parametrize("value, dtype", [(np.int32(3), "int64"), (np.int64(3), "int64"),
+                                          (np.float32(3.5), "float32"), (np.bool_(True), "bool"),
+                                          (3, "int64"), (3.5, "float32"), (True, "bool")])
+def test_full_infers_pytorchs_dtype_from_numpy_numbers_too(value, dtype):
+    # (a NumPy integer filled float32)
+    assert gg.full((2,), value).dtype == dtype
