@@ -84,16 +84,22 @@ def _pad_index(mode, size, before, after):
         raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
                            f"input dimension, but got: padding ({before}, {after}) at dimension "
                            f"of size {size}")
-    if mode == "circular" and (before > size or after > size):
-        raise RuntimeError("Padding value causes wrapping around more than once.")
     if size == 0:
         raise RuntimeError(f"pad: mode {mode!r} cannot pad an empty dimension")
+    if mode == "circular":  # crop first, then wrap what is kept around, as PyTorch does
+        start = max(-before, 0)
+        kept = size - start - max(-after, 0)
+        if kept < 0:
+            raise RuntimeError(f"pad: the padding ({before}, {after}) would leave a negative "
+                               f"size from {size}")
+        if before > kept or after > kept:  # (PyTorch's result there is undefined)
+            raise RuntimeError(f"Padding value causes wrapping around more than once: "
+                               f"({before}, {after}) around the {kept} entries kept of {size}")
+        return [start + i % kept for i in range(-max(before, 0), kept + max(after, 0))]
     index = []
     for i in range(-before, size + after):
         if mode == "replicate":
             index.append(min(max(i, 0), size - 1))
-        elif mode == "circular":
-            index.append(i % size)
         else:  # reflect about the edges, which are not repeated
             j = -i if i < 0 else i
             index.append(2 * (size - 1) - j if j >= size else j)

@@ -211,7 +211,11 @@ def test_group_norm_rejects_one_d_input():
     ("replicate", (2, 2, 3), (1, 2, 3, 0)), ("replicate", (1, 1, 2, 2, 3), (1, 0, 2, 1, 1, 3)),
     ("circular", (2, 3), (3, 3)), ("circular", (1, 2, 3), (2, 1)),
     ("circular", (1, 3), (-1, -2)), ("circular", (1, 2, 3, 3), (1, 2, 3, 0)),
-    ("circular", (1, 1, 2, 3, 3), (1, 1, 2, 0, 0, 2))])
+    ("circular", (1, 1, 2, 3, 3), (1, 1, 2, 0, 0, 2)),
+    # a crop and a pad on one dim: the crop first, then the kept entries wrap (the wrap read
+    # the cropped entries before)
+    ("circular", (1, 5, 6), (0, 0, 1, -1)), ("circular", (1, 5, 6), (-2, 3)),
+    ("circular", (1, 5, 6), (2, -3, -1, 1)), ("circular", (1, 5, 6), (3, -3))])
 def test_pad_modes_match_torch(mode, shape, pads):
     x = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape) ** 1.5
     kwargs = {"value": 0} if len(pads) == 4 else {}  # a zero value is allowed
@@ -270,8 +274,8 @@ def test_reflect_pad_must_be_smaller_than_the_dimension(pads):
 
 @pytest.mark.parametrize("pads", [(4, 0), (0, 4), (5, 5)])
 def test_circular_pad_wraps_at_most_once(pads):
-    message = "Padding value causes wrapping around more than once."
-    with _raises(RuntimeError, message):
+    message = "Padding value causes wrapping around more than once"
+    with _raises(RuntimeError, f"{message}: {pads} around the 3 entries kept of 3"):
         F.pad(gg.ones((1, 3)), pads, mode="circular")
     with pytest.raises(RuntimeError, match=re.escape(message)):
         TF.pad(torch.ones((1, 3)), pads, mode="circular")
@@ -322,3 +326,16 @@ def test_linear_refuses_a_list_weight_with_a_type_error():
         F.linear(gg.ones((2, 3)), [[1.0, 2.0, 3.0]])
     with pytest.raises(TypeError):
         TF.linear(torch.ones((2, 3)), [[1.0, 2.0, 3.0]])
+
+
+@pytest.mark.parametrize("pads, kept, size", [((4, -3), 3, 6), ((0, 0, -4, 2), 1, 5),
+                                              ((-3, -1), 2, 6)])
+def test_circular_pad_wraps_at_most_once_around_what_the_crop_keeps(pads, kept, size):
+    x = gg.ones((1, 5, 6))
+    if pads == (-3, -1):  # a crop alone is fine
+        assert F.pad(x, pads, mode="circular").shape == (1, 5, kept)
+        return
+    with _raises(RuntimeError, "Padding value causes wrapping around more than once: "
+                               f"{tuple(p for p in pads if p)} around the {kept} entries kept "
+                               f"of {size}"):
+        F.pad(x, pads, mode="circular")
