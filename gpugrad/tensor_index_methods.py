@@ -51,6 +51,7 @@ def gather(self, dim, index, *, sparse_grad=False):
             .reshape(index.shape)
     d = _dim(self, dim, "gather")
     I.check_along_dim("gather", self, d, index)
+    I.refuse_negative("gather", index, d, self.shape[d])
     return S.Getitem.apply(self, index=I.along_dim(index, d))
 
 
@@ -59,6 +60,7 @@ def _scatter_args(op_name, self, dim, index, src):
     shape, or a number), after PyTorch's checks."""
     index = I.index_tensor(index, self, op_name)
     d = _dim(self, dim, op_name)
+    I.refuse_negative(op_name, index, d, self.shape[d] if self.ndim else 1)
     if not isinstance(src, Tensor):
         I.check_along_dim(op_name, self, d, index)
         check_fits(src, self.dtype)
@@ -142,11 +144,14 @@ def index_select(self, dim, index):
     """The slices of self along ``dim`` at the positions of ``index`` (a 1-d int64 tensor), in
     its order; repeated positions repeat the slice (and add up its gradients)."""
     d, index = _vector_index("index_select", self, dim, index)
+    I.refuse_negative("index_select", index, d, self.shape[d], IndexError)
     return S.Getitem.apply(self, index=I.select_along(d, index._data))
 
 
 def _index_source(op_name, self, dim, index, source):
     d, index = _vector_index(op_name, self, dim, index)
+    I.refuse_negative(op_name, index, d, self.shape[d],
+                      IndexError if op_name.startswith("index_copy") else RuntimeError)
     tensor_argument(source, op_name, "source", 3)
     if source._backend is not self._backend:
         raise devices_differ_error(op_name, self.device, source.device)
@@ -227,8 +232,9 @@ def take(self, index):
 
 @tensor_method("take_along_dim")
 def take_along_dim(self, indices, dim=None):
-    """``gather`` along ``dim`` after broadcasting self and ``indices`` in the other dims; with
-    ``dim=None``, ``take`` on the flattened tensor (``indices`` also flattened)."""
+    """``gather`` along ``dim`` after broadcasting self and ``indices`` in the other dims (a
+    negative index counts from the end, as in PyTorch); with ``dim=None``, ``gather`` on the
+    flattened tensor (``indices`` also flattened; no negative index, as in PyTorch)."""
     indices = I.index_tensor(indices, self, "take_along_dim", "indices", 1)
     if dim is None:
         return gather(self.reshape(-1), 0, indices.reshape(-1))
@@ -240,7 +246,9 @@ def take_along_dim(self, indices, dim=None):
     others = broadcast_shapes("take_along_dim", _one_at(self.shape, d), _one_at(indices.shape, d))
     source = self.expand(others[:d] + (self.shape[d],) + others[d + 1:])
     indices = indices.expand(others[:d] + (indices.shape[d],) + others[d + 1:])
-    return gather(source, d, indices)
+    # (gather without its sign check: a negative index counts from the end here, as in
+    # PyTorch's take_along_dim with a dim)
+    return S.Getitem.apply(source, index=I.along_dim(indices, d))
 
 
 def _one_at(shape, dim):

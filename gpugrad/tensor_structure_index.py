@@ -186,6 +186,7 @@ def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
     tensor_argument(src, "scatter_reduce", "src", 3)
+    _scatter_args("scatter_reduce", self, dim, index, src)  # PyTorch's checks, named for it
     # validates like scatter_add (dtypes, shapes); cuts src to index's shape
     from_self = self if include_self else self.scatter(dim, index, 0)
     if reduce in ("sum", "mean"):

@@ -1,5 +1,6 @@
 """Lookups of ``gg.nn.functional``: ``embedding`` (rows of a table by index) and ``one_hot``."""
 from ..creation import arange
+from ..ops.indexing import refuse_negative
 from ..tensor_methods import where
 
 
@@ -35,6 +36,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         if not -weight.shape[0] <= padding_idx < weight.shape[0]:
             raise AssertionError("Padding_idx must be within num_embeddings")
         padding_idx %= weight.shape[0]
+    refuse_negative("embedding", input, 0, weight.shape[0], IndexError)
     out = weight[input]
     if padding_idx is not None and out.requires_grad:
         # the same values, but the padding rows' copies are cut from the graph

@@ -63,6 +63,18 @@ def check_along_dim(op_name, self, dim, index, src=None):
                            f"size than src {list(src.shape)}")
 
 
+def refuse_negative(op_name, index, dim, size, error=RuntimeError):
+    """PyTorch's bounds check of the index ops that take no negative index (``gather``, the
+    scatters, ``index_select``, ``index_add``, ``index_copy``, ``embedding``): a negative entry
+    of ``index`` (a tensor) is refused rather than wrapped around to the end, as NumPy
+    indexing would. Read where the index is in host memory (cpu, sim: no modeled work); on
+    cuda it is not checked, as PyTorch's kernels only assert on the device."""
+    host = index._backend.host_buffer(index._data)
+    if host is not None and host.size and host.min() < 0:
+        raise error(f"{op_name}(): index {int(host.min())} is out of bounds for dimension {dim} "
+                    f"with size {size} ({op_name} takes no negative index, unlike x[index])")
+
+
 def _first_larger(index, self, dim):
     return next(i for i, size in enumerate(index.shape) if i != dim and size > self.shape[i])
 

@@ -268,3 +268,48 @@ def test_a_uint8_index_is_a_mask_with_pytorchs_warning(device, torch):
 def test_an_empty_list_index_selects_nothing(device):
     x = gg.arange(12.0, device=device).reshape(3, 4)
     assert x[[]].shape == (0, 4) and x[:, []].shape == (3, 0)
+
+
+NEGATIVE = {  # the index ops PyTorch refuses a negative index in: it wrapped to the end here
+    "gather": (lambda L, x, i: x.gather(0, i.reshape(1, 1).expand(1, 2)), RuntimeError),
+    "take_along_dim_flat": (lambda L, x, i: x.take_along_dim(i, None), RuntimeError),
+    "scatter": (lambda L, x, i: x.scatter(0, i.reshape(1, 1), 5.0), RuntimeError),
+    "scatter_add": (lambda L, x, i: x.scatter_add(0, i.reshape(1, 1), L.ones(1, 1, device=x.device)),
+                    RuntimeError),
+    "scatter_reduce": (lambda L, x, i: x.scatter_reduce(0, i.reshape(1, 1), L.ones(1, 1, device=x.device),
+                                                        "amax"), RuntimeError),
+    "index_select": (lambda L, x, i: x.index_select(0, i), IndexError),
+    "index_add": (lambda L, x, i: x.index_add(0, i, L.ones(1, 2, device=x.device)), RuntimeError),
+    "index_copy": (lambda L, x, i: x.index_copy(0, i, L.ones(1, 2, device=x.device)), IndexError),
+    "embedding": (lambda L, x, i: L.nn.functional.embedding(i, x), IndexError),
+}
+WRAPPING = {  # and those where it counts from the end, in PyTorch too
+    "getitem": lambda L, x, i: x[i],
+    "index_put": lambda L, x, i: x.index_put((i,), L.tensor(5.0)),
+    "index_fill": lambda L, x, i: x.index_fill(0, i, 5.0),
+    "take": lambda L, x, i: x.take(i),
+    "take_along_dim": lambda L, x, i: x.take_along_dim(i.reshape(1, 1), 0),
+}
+
+
+@pytest.mark.parametrize("name", list(NEGATIVE))
+def test_a_negative_index_is_refused_where_pytorch_refuses_it(name, device):
+    f, error = NEGATIVE[name]
+    x = gg.arange(6.0, device=device).reshape(3, 2)
+    f(gg, x, gg.tensor([2], device=device))  # in range: fine
+    with pytest.raises(error, match=f"index -1 is out of bounds for dimension 0 with size "
+                                    f"{6 if name.endswith('flat') else 3}"):
+        f(gg, x, gg.tensor([-1], device=device))
+
+
+@pytest.mark.parametrize("name", list(NEGATIVE) + list(WRAPPING))
+def test_negative_indices_are_refused_or_wrap_as_in_pytorch(name, torch):
+    f = NEGATIVE[name][0] if name in NEGATIVE else WRAPPING[name]
+    results = []
+    for lib in (gg, torch):
+        x = lib.arange(6.0).reshape(3, 2)
+        try:
+            results.append(f(lib, x, lib.tensor([-1])).tolist())
+        except (IndexError, RuntimeError):
+            results.append("refused")
+    assert results[0] == results[1]
