@@ -178,22 +178,31 @@ def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
 def mode(self, dim=-1, keepdim=False) -> ReductionResult:
     """``(values, indices)``: the most frequent value along ``dim`` (the smallest of equally
     frequent ones) and its last position, as PyTorch's CPU; the gradient goes to
-    ``indices``. It compares each pair of a slice: n * n work per slice of length n."""
+    ``indices``. NaNs count as one value, the largest (PyTorch's CPU result with NaNs varies).
+    It compares each pair of a slice: n * n work per slice of length n."""
     d = _one_dim(self, dim, "mode")
     if self.ndim == 0:
         return ReductionResult(self.clone(), self.new_zeros((), dtype=_dtypes.int64))
     moved = self.detach().transpose(d, -1)
     ordered = moved.sort(-1).values
-    counts = (ordered.unsqueeze(-1) == ordered.unsqueeze(-2)).sum(-1)  # (..., n)
+    counts = _same(ordered.unsqueeze(-1), ordered.unsqueeze(-2)).sum(-1)  # (..., n)
     first_most = (counts == counts.amax(-1, keepdim=True)).to(_dtypes.int32).argmax(-1, True)
     winner = ordered.gather(-1, first_most)
     n = moved.shape[-1]
     positions = self.new_tensor(list(range(n)), dtype=_dtypes.int64)
-    last = positions.where(moved == winner, -1).amax(-1, keepdim=True).transpose(d, -1)
+    last = positions.where(_same(moved, winner), -1).amax(-1, keepdim=True).transpose(d, -1)
     values = self.gather(d, last)
     if not keepdim:
         values, last = values.squeeze(d), last.squeeze(d)
     return ReductionResult(values, last)
+
+
+def _same(a, b):
+    """``a == b`` with NaN equal to NaN (one value to count, as ``sort`` and ``unique`` see)."""
+    equal = a == b
+    if a.dtype.is_floating_point:
+        equal = equal | (a.isnan() & b.isnan())
+    return equal
 
 
 @tensor_method("msort")

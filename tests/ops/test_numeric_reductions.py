@@ -126,3 +126,19 @@ def test_the_reductions_run_on_emulated_cuda(fake_cuda, torch):
     for a, b in zip(ours, theirs):
         assert a.device.type == "cuda"
         np.testing.assert_allclose(a.cpu().numpy(), b.numpy(), equal_nan=True)
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("values, value, index", [
+    ([NAN, NAN], NAN, 1),  # (it failed: no entry equal to the NaN winner, so position -1)
+    ([NAN, 1.0, NAN], NAN, 2),  # NaNs count together (it gave 1.0, each NaN counted once)
+    ([1.0, NAN, NAN, 2.0], NAN, 2),
+    ([3.0, NAN, NAN, 3.0], 3.0, 3),  # a tie: the smallest, NaN being the largest
+    ([2.0, 1.0, 2.0, 1.0], 1.0, 3),
+])
+def test_mode_counts_nans_as_one_value(values, value, index, device):
+    got = gg.tensor(values, device=device).mode()
+    assert got.indices.item() == index
+    np.testing.assert_equal(got.values.item(), value)
