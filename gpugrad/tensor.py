@@ -246,10 +246,25 @@ class Tensor:
         return self._backend.to_host(self._data).tolist()
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self) -> float | int | bool:
+        # (float(t) and int(t) raise ValueError, as Python's conversions and PyTorch's do)
+        if self.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its value (``f"{loss:.4f}"``); others only as ``str``."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__ "
+                            f"(only a 0-d tensor formats as a number: use t.item())")
+        return str(self)
 
     def __index__(self) -> int:
         if self.dtype.is_floating_point:

@@ -20,6 +20,17 @@ def test_reading_values(device):
 def test_item_needs_one_element(device):
     with pytest.raises(RuntimeError, match="4 elements cannot be converted"):
         gg.ones(2, 2, device=device).item()
+    for convert in (float, int):  # Python's conversions raise ValueError, as PyTorch's
+        with pytest.raises(ValueError, match="only one element tensors can be converted"):
+            convert(gg.ones(2, device=device))
+
+
+def test_a_0d_tensor_formats_as_its_value(device):
+    assert f"{gg.tensor(2.5, device=device):.2f}" == "2.50"  # (it raised TypeError)
+    assert f"{gg.tensor(7, device=device):>3d}" == "  7"
+    assert f"{gg.ones(2, device=device)}" == str(gg.ones(2, device=device))
+    with pytest.raises(TypeError, match="only a 0-d tensor formats as a number"):
+        f"{gg.ones(1, device=device):.2f}"
 
 
 def test_bool_of_many_elements_is_ambiguous(device):
