@@ -5,7 +5,7 @@ from . import functional, init
 from .activation import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                          LogSigmoid, LogSoftmax, Mish, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
                          Softmin, Softplus, Softsign, Tanh, Tanhshrink)
-from .container import ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from .embedding import Embedding
@@ -29,7 +29,8 @@ def __getattr__(name):
     raise AttributeError(f"module 'gpugrad.nn' has no attribute {name!r}")
 
 
-__all__ = ["Module", "Parameter", "Linear", "Identity", "Sequential", "ModuleList", "ReLU",
+__all__ = ["Module", "Parameter", "Linear", "Identity", "Sequential", "ModuleList", "ModuleDict",
+           "ParameterList", "ParameterDict", "ReLU",
            "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Dropout", "MLP", "MSELoss",
            "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "functional", "init",
            "GELU", "SiLU", "Mish", "LeakyReLU", "ELU", "CELU", "SELU", "Softplus", "Hardtanh",
