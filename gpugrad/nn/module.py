@@ -12,15 +12,17 @@ from ..engine import no_grad
 from ..device_registry import Device, add_device_methods, get_backend
 from ..dtypes import DType, as_dtype
 from ..tensor import Tensor
+from .module_hooks import HookMethods
 from .parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 _M = TypeVar("_M", bound="Module")  # ``model.to("sim")`` returns the model, typed as itself
 
 
-class Module:
+class Module(HookMethods):
     """Base class of layers and models: subclasses set attributes in ``__init__`` and define
-    ``forward``; calling the module calls ``forward``."""
+    ``forward``; calling the module calls ``forward`` (between its forward hooks, if any:
+    ``register_forward_pre_hook``, ``register_forward_hook``)."""
 
     training = True
 
@@ -37,11 +39,15 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() call; call super().__init__() "
                 f"first in {type(self).__name__}.__init__"
             )
-        if value is None and (name in self._parameters or name in self._modules):
-            # ``self.bias = None`` keeps the slot registered, as in PyTorch
-            table = self._parameters if name in self._parameters else self._modules
-            table[name] = None
-            return
+        for table, kind, expected, spelled in _REGISTERED:
+            entries = self.__dict__[table]
+            if name in entries:
+                if value is None:  # ``self.bias = None`` keeps the slot registered (PyTorch's)
+                    entries[name] = None
+                    return
+                if not isinstance(value, expected):  # (it quietly dropped the registration)
+                    raise TypeError(f"cannot assign '{type(value).__name__}' as {kind} "
+                                    f"'{name}' ({spelled} or None expected)")
         for table in (self._parameters, self._buffers, self._modules):
             table.pop(name, None)
         if isinstance(value, Parameter):
@@ -78,12 +84,18 @@ class Module:
         self.__dict__.pop(name, None)
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor):
-        """Add non-learnable state (saved in ``state_dict`` and moved by ``to``)."""
+    def register_buffer(self, name, tensor, persistent=True):
+        """Add non-learnable state, moved by ``to``; saved in ``state_dict`` unless
+        ``persistent=False`` (state derived again at construction, such as a causal mask)."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' as buffer '{name}' "
                             f"(gg.Tensor or None expected)")
         self.__dict__.setdefault("_buffer_names", set()).add(name)
+        transient = self.__dict__.setdefault("_non_persistent", set())
+        if persistent:
+            transient.discard(name)
+        else:
+            transient.add(name)
         self.__dict__.pop(name, None)
         self._buffers[name] = tensor
 
@@ -101,7 +113,10 @@ class Module:
                                   f"\"forward\" function")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_forward_hooks")
+        if hooks is None:
+            return self.forward(*args, **kwargs)
+        return hooks.call(self, args, kwargs)
 
     # ---- walking the tree ---------------------------------------------------------------
     def named_modules(self, prefix="", memo=None):
@@ -133,29 +148,61 @@ class Module:
         for _, child in self.named_children():
             yield child
 
-    def _named_members(self, table, prefix, recurse):
+    def _named_members(self, table, prefix, recurse, remove_duplicate=True):
         seen = set()
         modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        if not remove_duplicate:
+            modules = _named_modules_with_repeats(self, prefix) if recurse else modules
         for module_prefix, module in modules:
             for name, value in getattr(module, table).items():
-                if value is None or id(value) in seen:
+                if value is None or (remove_duplicate and id(value) in seen):
                     continue
                 seen.add(id(value))
                 yield (f"{module_prefix}.{name}" if module_prefix else name), value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True
-                         ) -> Iterator[tuple[str, Parameter]]:
-        """``(name, parameter)`` pairs, names dotted as in PyTorch (``"0.weight"``)."""
-        return self._named_members("_parameters", prefix, recurse)
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """``(name, parameter)`` pairs, names dotted as in PyTorch (``"0.weight"``); a shared
+        parameter once, unless ``remove_duplicate=False`` (then under each of its names)."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every parameter (of descendants too unless ``recurse=False``), each once."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix="", recurse=True):
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
         """``(name, buffer)`` pairs, names dotted as in ``named_parameters``."""
-        return self._named_members("_buffers", prefix, recurse)
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def get_submodule(self, target: str) -> "Module":
+        """The descendant at dotted path ``target`` (``"encoder.0"``; ``""`` is self)."""
+        module = self
+        for name in target.split(".") if target else ():
+            child = module._modules.get(name)
+            if not isinstance(child, Module):
+                if child is None and not hasattr(module, name):
+                    raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+                raise AttributeError(f"`{name}` is not an nn.Module")
+            module = child
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target`` (``"encoder.0.weight"``)."""
+        return self._get_member(target, "_parameters", "nn.Parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target`` (``"bn.running_mean"``)."""
+        return self._get_member(target, "_buffers", "buffer")
+
+    def _get_member(self, target, table, kind):
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in getattr(module, table):
+            if not hasattr(module, name):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+            raise AttributeError(f"`{name}` is not an {kind}")
+        return getattr(module, table)[name]
 
     def buffers(self, recurse=True):
         """Every buffer (of descendants too unless ``recurse=False``), each once."""
@@ -232,17 +279,29 @@ class Module:
         """Cast floating parameters and buffers to float64, in place; returns self."""
         return self.to(dtype=as_dtype("float64"))
 
+    def half(self):
+        """Cast floating parameters and buffers to float16, in place; returns self."""
+        return self.to(dtype=as_dtype("float16"))
+
+    def bfloat16(self):
+        """Cast floating parameters and buffers to bfloat16, in place; returns self."""
+        return self.to(dtype=as_dtype("bfloat16"))
+
     # ---- state ---------------------------------------------------------------------------
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> dict[str, Tensor]:
         """An ordered dict of parameter and buffer tensors by dotted name (``"0.weight"``).
 
-        The tensors share storage with the module (detached unless ``keep_vars``).
+        The tensors share storage with the module (detached unless ``keep_vars``). Buffers
+        registered with ``persistent=False`` are left out.
         """
         out = OrderedDict()
-        for module_prefix, module in self.named_modules(prefix.rstrip(".")):
+        # (a module shared under two names is saved under both, as PyTorch saves it)
+        for module_prefix, module in _named_modules_with_repeats(self, prefix.rstrip(".")):
+            transient = module.__dict__.get("_non_persistent", ())
             for table in (module._parameters, module._buffers):
                 for name, value in table.items():
-                    if value is not None:
+                    if value is not None and not (table is module._buffers and
+                                                  name in transient):
                         key = f"{module_prefix}.{name}" if module_prefix else name
                         out[key] = value if keep_vars else value.detach()
         return out
@@ -301,6 +360,19 @@ class Module:
 
 
 add_device_methods(Module)  # model.sim(), model.cuda(1)...: one per device type (cpu is above)
+
+# what a name registered in each table takes: (table, what it holds, its type, as spelled)
+_REGISTERED = (("_parameters", "parameter", Parameter, "gg.nn.Parameter"),
+               ("_buffers", "buffer", Tensor, "gg.Tensor"),
+               ("_modules", "child module", Module, "gg.nn.Module"))
+
+
+def _named_modules_with_repeats(module, prefix):
+    """``named_modules`` with a shared module under each of its names (not once)."""
+    yield prefix, module
+    for name, child in module._modules.items():
+        if child is not None:
+            yield from _named_modules_with_repeats(child, f"{prefix}.{name}" if prefix else name)
 
 
 def _move_in_place(tensor, device, dtype):

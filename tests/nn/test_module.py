@@ -155,3 +155,129 @@ def test_assigning_none_keeps_the_slot_and_leaves_state_dict():
     assert layer.bias is None and "bias" in layer._parameters
     assert list(layer.state_dict()) == ["weight"]
     assert layer(gg.randn(4, 2)).shape == (4, 3)
+
+
+# ---- assignments to registered names -----------------------------------------------------------
+@pytest.mark.parametrize("name, value, kind, expected", [
+    ("scale", gg.ones(2), "parameter", "gg.nn.Parameter"),
+    ("body", 3, "child module", "gg.nn.Module"),
+    ("offset", [0.0, 0.0], "buffer", "gg.Tensor"),
+])
+def test_assigning_the_wrong_kind_to_a_registered_name_is_refused(name, value, kind, expected):
+    # (``net.scale = tensor`` dropped the parameter from parameters() and state_dict())
+    net = Net()
+    with pytest.raises(TypeError, match=f"cannot assign '{type(value).__name__}' as {kind} "
+                                        f"'{name}' \\({expected} or None expected\\)"):
+        setattr(net, name, value)
+    assert name in net._parameters or name in net._modules or name in net._buffers
+
+
+def test_a_tensor_assigned_to_a_buffer_stays_a_buffer_and_none_keeps_it_registered():
+    net = Net()
+    net.offset = gg.ones(2)
+    assert [n for n, _ in net.named_buffers()] == ["offset"]
+    net.offset = None
+    assert net.offset is None and "offset" not in net.state_dict()
+
+
+# ---- non-persistent buffers, dtypes, lookups by path ------------------------------------------
+def test_a_non_persistent_buffer_moves_but_is_not_saved(device):
+    net = Net()
+    net.register_buffer("mask", gg.ones(2), persistent=False)
+    assert "mask" not in net.state_dict() and "offset" in net.state_dict()
+    assert [n for n, _ in net.named_buffers()] == ["offset", "mask"]
+    net.to(device)
+    assert net.mask.device == device
+    assert net.load_state_dict(net.state_dict()) == ([], [])  # nor expected when loading
+    net.register_buffer("mask", gg.ones(2))  # registered again as persistent: saved
+    assert "mask" in net.state_dict()
+
+
+@pytest.mark.parametrize("method, dtype", [("half", "float16"), ("bfloat16", "bfloat16"),
+                                           ("double", "float64")])
+def test_half_and_bfloat16_cast_floating_state(method, dtype):
+    net = Net()
+    net.register_buffer("steps", gg.zeros(1, dtype=gg.int64))
+    assert getattr(net, method)() is net
+    assert all(p.dtype == dtype for p in net.parameters()) and net.offset.dtype == dtype
+    assert net.steps.dtype == gg.int64
+
+
+def test_get_submodule_parameter_and_buffer_by_dotted_path():
+    net = Net()
+    assert net.get_submodule("body.2") is net.body[2] and net.get_submodule("") is net
+    assert net.get_parameter("body.0.bias") is net.body[0].bias
+    assert net.get_buffer("offset") is net.offset
+    with pytest.raises(AttributeError, match="Sequential has no attribute `7`"):
+        net.get_submodule("body.7")
+    with pytest.raises(AttributeError, match="`note` is not an nn.Module"):
+        net.get_submodule("note")
+    with pytest.raises(AttributeError, match="`offset` is not an nn.Parameter"):
+        net.get_parameter("offset")
+    with pytest.raises(AttributeError, match="Net has no attribute `nothing`"):
+        net.get_buffer("nothing")
+
+
+def test_a_shared_module_is_saved_under_each_name_as_pytorch(torch):
+    def build(lib):
+        model = lib.nn.Module()
+        model.encoder = lib.nn.Linear(2, 2)
+        model.decoder = model.encoder
+        return model
+    ours, theirs = build(gg), build(torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == ["encoder.weight", "encoder.bias"]
+    assert [n for n, _ in ours.named_parameters(remove_duplicate=False)] == \
+        [n for n, _ in theirs.named_parameters(remove_duplicate=False)]
+    ours.load_state_dict(ours.state_dict())  # both names load
+
+
+# ---- forward hooks -------------------------------------------------------------------------------
+def _unit_linear():
+    layer = nn.Linear(2, 1)
+    with gg.no_grad():
+        layer.weight.fill_(1.0)
+        layer.bias.fill_(0.0)
+    return layer
+
+
+def test_forward_hooks_see_and_replace_inputs_and_outputs_in_order():
+    layer, calls = _unit_linear(), []
+    pre = layer.register_forward_pre_hook(lambda m, args: calls.append("pre") or (args[0] * 2,))
+    post = layer.register_forward_hook(lambda m, args, out: calls.append("post") or out + 1)
+    layer.register_forward_hook(lambda m, args, out: calls.append("first"), prepend=True)
+    assert layer(gg.ones(1, 2)).tolist() == [[5.0]]  # (1 + 1) * 2 = 4, then + 1
+    assert calls == ["pre", "first", "post"]
+    pre.remove()
+    pre.remove()  # again: harmless
+    assert layer(gg.ones(1, 2)).tolist() == [[3.0]]
+    post.remove()
+    assert layer(gg.ones(1, 2)).tolist() == [[2.0]]
+
+
+def test_forward_hooks_with_kwargs_and_as_a_context():
+    layer = _unit_linear()
+    layer.register_forward_pre_hook(lambda m, args, kwargs: ((args[0] * 3,), kwargs),
+                                    with_kwargs=True)
+    with layer.register_forward_hook(lambda m, args, kwargs, out: out * 10, with_kwargs=True):
+        assert layer(gg.ones(1, 2)).tolist() == [[60.0]]
+    assert layer(gg.ones(1, 2)).tolist() == [[6.0]]
+    bad = nn.ReLU()
+    bad.register_forward_pre_hook(lambda m, args, kwargs: 5, with_kwargs=True)
+    with pytest.raises(RuntimeError, match=r"must return None or a tuple of \(new_args"):
+        bad(gg.ones(1))
+    with pytest.raises(TypeError, match="a hook must be callable"):
+        bad.register_forward_hook(3)
+
+
+def test_a_forward_hook_stays_in_the_graph_and_collects_features():
+    net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    features = {}
+    net[1].register_forward_hook(lambda m, args, out: features.update(relu=out))
+    net[2].register_forward_hook(lambda m, args, out: out * 2)
+    x = gg.ones(4, 2, requires_grad=True)
+    net(x).sum().backward()
+    assert features["relu"].shape == (4, 3)
+    expected = 2 * net[2].weight.detach() @ (net[0].weight.detach() *
+                                             (features["relu"] > 0).float()[0:1].T)
+    np.testing.assert_allclose(x.grad.numpy()[0], expected.numpy()[0], rtol=1e-6)
