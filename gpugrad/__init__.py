@@ -16,8 +16,8 @@ from .engine import (enable_grad, grad, inference_mode, is_grad_enabled, no_grad
                      set_grad_enabled)
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                        get_default_device, linspace, logspace, normal, ones, ones_like, rand,
-                       rand_like, randint, randint_like, randn, randn_like, set_default_device,
-                       tensor, zeros, zeros_like)
+                       rand_like, randint, randint_like, randn, randn_like, randperm,
+                       set_default_device, tensor, zeros, zeros_like)
 from .tensor_queries import Size, is_tensor
 from . import device_registry
 from .device_registry import Device

@@ -47,6 +47,7 @@ from gpugrad.creation_random import randint as randint
 from gpugrad.creation_random import randint_like as randint_like
 from gpugrad.creation_random import randn as randn
 from gpugrad.creation_random import randn_like as randn_like
+from gpugrad.creation_random import randperm as randperm
 from gpugrad.creation_ranges import arange as arange
 from gpugrad.creation_ranges import eye as eye
 from gpugrad.creation_ranges import linspace as linspace

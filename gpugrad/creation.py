@@ -231,10 +231,10 @@ def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=Fals
 
 # the ranges and random draws, re-exported: ``from gpugrad.creation import rand`` keeps working
 from .creation_random import (normal, rand, rand_like, randint, randint_like, randn,  # noqa: E402
-                              randn_like)
+                              randn_like, randperm)
 from .creation_ranges import arange, eye, linspace, logspace  # noqa: E402
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "full", "zeros", "ones", "empty", "zeros_like",
            "ones_like", "empty_like", "full_like", "arange", "linspace", "logspace", "eye",
-           "rand", "randn", "rand_like", "randn_like", "randint", "randint_like", "normal",
+           "rand", "randn", "rand_like", "randn_like", "randint", "randint_like", "normal", "randperm",
            "set_default_device", "get_default_device", "Device"]

@@ -1,5 +1,8 @@
 """Random creation functions with PyTorch's signatures: ``rand``, ``randn``, ``randint``,
-``normal`` and the ``*_like`` forms, drawn from the generator seeded by ``gg.manual_seed``."""
+``normal``, ``randperm`` and the ``*_like`` forms, drawn from the generator seeded by
+``gg.manual_seed``."""
+import operator
+
 from . import dtypes as _dtypes
 from . import random as _random
 from .creation import _backend, _finish, _float_dtype, _size, like, zeros_like
@@ -137,3 +140,15 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None,
     if not dtype.is_floating_point:
         raise RuntimeError(f"normal expects floating point mean and std, got {dtype}")
     return Normal.apply(mean, std, shape=shape, dtype=dtype, seed=_random.next_seed())
+
+
+def randperm(n, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A random permutation of ``0 .. n - 1``, as ``torch.randperm`` (int64 unless ``dtype``
+    says): the order that sorts ``n`` uniform float64 draws, every order equally likely."""
+    n = operator.index(n)
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got {n}")
+    dtype = _dtypes.as_dtype(dtype) or _dtypes.int64
+    order = rand(n, dtype=_dtypes.float64, device=device).argsort()
+    out = order if dtype is _dtypes.int64 else order.to(dtype)
+    return out.requires_grad_() if requires_grad else out

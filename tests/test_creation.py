@@ -308,3 +308,21 @@ def test_a_python_int_beyond_int64_is_refused_not_wrapped(device):
 def test_full_infers_pytorchs_dtype_from_numpy_numbers_too(value, dtype):
     # (a NumPy integer filled float32)
     assert gg.full((2,), value).dtype == dtype
+
+
+def test_randperm_is_a_seeded_uniform_permutation(device):
+    gg.manual_seed(3)
+    first = gg.randperm(6, device=device)
+    assert first.dtype is gg.int64 and first.device == device
+    assert sorted(first.tolist()) == list(range(6))
+    gg.manual_seed(3)
+    assert gg.randperm(6, device=device).tolist() == first.tolist()
+    counts = {}
+    for _ in range(3000):  # each of the 6 orders of 3 about 500 times
+        key = tuple(gg.randperm(3, device=device).tolist())
+        counts[key] = counts.get(key, 0) + 1
+    assert len(counts) == 6 and min(counts.values()) > 380
+    assert gg.randperm(0, device=device).shape == (0,)
+    assert gg.randperm(4, dtype=gg.float32).dtype is gg.float32
+    with pytest.raises(RuntimeError, match="n must be non-negative, got -1"):
+        gg.randperm(-1)
