@@ -1,10 +1,11 @@
-"""Datasets and batching (``gg.data``): DataLoader, DistributedSampler, generated toy data,
-digits, MNIST and Fashion-MNIST."""
+"""Datasets and batching (``gg.data``): DataLoader, DistributedSampler, Subset, ConcatDataset,
+random_split, generated toy data, digits, MNIST and Fashion-MNIST."""
 from .datasets import make_moons, make_spirals, train_test_split
 from .digits import load_digits
 from .distributed import DistributedSampler
 from .collate import default_collate, default_convert
 from .dataset_types import Dataset, IterableDataset, TensorDataset
+from .dataset_ops import ConcatDataset, Subset, random_split
 from .loader import DataLoader
 from .cache import cache_dir
 from .download import DatasetError
@@ -13,7 +14,8 @@ from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
 from .worker import WorkerInfo, get_worker_info
 
-__all__ = ["DataLoader", "Dataset", "IterableDataset", "TensorDataset", "default_collate",
+__all__ = ["DataLoader", "Dataset", "IterableDataset", "TensorDataset", "Subset",
+           "ConcatDataset", "random_split", "default_collate",
            "default_convert", "get_worker_info", "WorkerInfo", "Sampler", "SequentialSampler",
            "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
            "make_moons", "make_spirals",
