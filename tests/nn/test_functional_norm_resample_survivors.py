@@ -339,3 +339,20 @@ def test_circular_pad_wraps_at_most_once_around_what_the_crop_keeps(pads, kept, 
                                f"{tuple(p for p in pads if p)} around the {kept} entries kept "
                                f"of {size}"):
         F.pad(x, pads, mode="circular")
+
+
+def test_batch_norm_of_an_empty_batch_gives_zero_gradients_to_weight_and_bias():
+    x = gg.zeros((0, 3, 2), requires_grad=True)
+    weight, bias = gg.ones(3, requires_grad=True), gg.zeros(3, requires_grad=True)
+    out = F.batch_norm(x, None, None, weight, bias, training=True)
+    tout = TF.batch_norm(torch.zeros((0, 3, 2)), None, None, torch.ones(3, requires_grad=True),
+                         torch.zeros(3, requires_grad=True), training=True)
+    assert out.shape == tuple(tout.shape) == (0, 3, 2)
+    out.sum().backward()
+    assert weight.grad.tolist() == [0.0] * 3 and bias.grad.tolist() == [0.0] * 3
+    assert x.grad.shape == (0, 3, 2)
+
+
+def test_circular_pad_refuses_a_crop_larger_than_the_dimension():
+    with _raises(RuntimeError, "pad: the padding (-4, -3) would leave a negative size from 6"):
+        F.pad(gg.ones((1, 5, 6)), (-4, -3), mode="circular")

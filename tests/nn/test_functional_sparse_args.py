@@ -83,3 +83,13 @@ def test_one_hot_errors_are_torchs(torch, values, dtype, num_classes):
         torch.nn.functional.one_hot(torch.tensor(np.array(values, dtype=dtype)), num_classes)
     with pytest.raises(RuntimeError, match="^" + re.escape(str(theirs.value)) + "$"):
         F.one_hot(gg.tensor(np.array(values, dtype=dtype)), num_classes)
+
+
+def test_embedding_refuses_a_negative_index_as_torch(device):
+    # (it looked up the last row)
+    weight = gg.ones((3, 4), device=device)
+    with pytest.raises(IndexError, match=re.escape(
+            "embedding(): index -1 is out of bounds for dimension 0 with size 3 (embedding "
+            "takes no negative index, unlike x[index])")):
+        F.embedding(gg.tensor([[0, -1]], device=device), weight)
+    assert F.embedding(gg.tensor([[0, 2]], device=device), weight).shape == (1, 2, 4)
