@@ -372,7 +372,8 @@ def host_array(data, dtype=None):
             out = out.astype(np.float32)
     if out.dtype not in _GG_DTYPE and getattr(out.dtype, "name", "") != "bfloat16":
         if out.dtype.kind in "iu" and not isinstance(data, np.ndarray):
-            if out.dtype == np.uint64 and out.size and out.max() > np.iinfo(np.int64).max:
+            # (compared as Python ints: NumPy 1 compares uint64 with int64's max as floats)
+            if out.dtype == np.uint64 and out.size and int(out.max()) > 2 ** 63 - 1:
                 raise OverflowError(f"tensor: {int(out.max())} does not fit in int64, the "
                                     f"dtype of Python ints (its largest is 2**63 - 1)")
             out = out.astype(np.int64)  # (Python ints beyond 64 bits fail here)
