@@ -242,8 +242,24 @@ def _index_entry(entry, backend):
 
 def _index_tuple(self, index):
     if not isinstance(index, tuple):
-        index = (index,)
+        index = tuple(index) if _sequence_as_tuple(index) else (index,)
     return tuple(_index_entry(i, self._backend) for i in index)
+
+
+def _sequence_as_tuple(index):
+    """Whether a list index means a tuple of indices, as PyTorch still reads it (deprecated
+    there, with this warning): a short list holding a sequence, a tensor, a slice, None or
+    ``...`` (``x[[rows, cols]]`` is ``x[rows, cols]``). A list of ints or bools is one index."""
+    if not isinstance(index, list) or len(index) >= 32:
+        return False
+    if not any(isinstance(i, (list, tuple, slice, Tensor)) or i is None or i is Ellipsis or
+               getattr(i, "ndim", 0) for i in index):
+        return False
+    warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated; use "
+                  "x[tuple(seq)] instead of x[seq] (read here as PyTorch reads it: x[[rows, "
+                  "cols]] is x[rows, cols]), or x[gg.tensor(seq)] for one index array.",
+                  UserWarning, stacklevel=4)
+    return True
 
 
 @_method("__getitem__")

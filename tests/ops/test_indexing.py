@@ -313,3 +313,39 @@ def test_negative_indices_are_refused_or_wrap_as_in_pytorch(name, torch):
         except (IndexError, RuntimeError):
             results.append("refused")
     assert results[0] == results[1]
+
+
+LIST_INDICES = {  # a list holding sequences is a tuple of indices, as PyTorch reads it
+    "rows_cols": ([[0, 1], [1, 2]], [1.0, 6.0]),  # (it took rows [0, 1] and [1, 2]: (2, 2, 4))
+    "one_list": ([[0, 2]], [[0.0, 1.0, 2.0, 3.0], [8.0, 9.0, 10.0, 11.0]]),
+    "with_slice": ([[0, 1], slice(1, 3)], [[1.0, 2.0], [5.0, 6.0]]),
+    "with_int": ([[0, 2], 3], [3.0, 11.0]),
+    "with_none": ([None, 2], [[8.0, 9.0, 10.0, 11.0]]),
+}
+
+
+@pytest.mark.parametrize("name", list(LIST_INDICES))
+def test_a_list_of_sequences_indexes_as_a_tuple(name, device):
+    index, want = LIST_INDICES[name]
+    x = gg.arange(12.0, device=device).reshape(3, 4)
+    with pytest.warns(UserWarning, match="use x\\[tuple\\(seq\\)\\] instead of x\\[seq\\]"):
+        assert x[index].tolist() == want
+    with pytest.warns(UserWarning):
+        x[index] = -1.0
+    assert x.sum().item() == 66.0 - sum(np.ravel(want)) - np.size(want)
+
+
+def test_a_list_of_ints_or_bools_stays_one_index():
+    x = gg.arange(12.0).reshape(3, 4)
+    assert x[[0, 2]].shape == (2, 4) and x[[True, False, True]].shape == (2, 4)
+    assert x[gg.tensor([[0, 1], [1, 2]])].shape == (2, 2, 4)  # a tensor is one index
+
+
+@pytest.mark.parametrize("name", list(LIST_INDICES))
+def test_list_indices_match_torch(name, torch):
+    index = LIST_INDICES[name][0]
+    with pytest.warns(UserWarning):
+        ours = gg.arange(12.0).reshape(3, 4)[index]
+    with pytest.warns(UserWarning):
+        theirs = torch.arange(12.0).reshape(3, 4)[index]
+    assert ours.tolist() == theirs.tolist()
