@@ -202,11 +202,26 @@ def _compare(self, op, other):
     return no_grad_binary(op, self, other)  # compared in PyTorch's common dtype
 
 
+def _compare_operator(op):
+    """``self <op> other`` for Python's operator: NotImplemented for an operand that is neither
+    a tensor nor a number, so Python decides, as for PyTorch's (``t == None`` is False,
+    ``t in [None, 3]`` works, ``t < None`` is a TypeError)."""
+    def compare(self, other) -> Tensor:
+        if not (isinstance(other, Tensor) or type(other) in (float, int, bool)):
+            try:
+                _dtypes.scalar_dtype(other)
+            except TypeError:
+                return NotImplemented
+        return self._compare(op, other)
+    compare.__name__ = f"__{op}__"
+    return compare
+
+
 for _name, _sym in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"),
                    ("ge", ">=")):
-    _fn = _method(_name, f"Elementwise ``self {_sym} other`` as a bool tensor (no gradient).")(
+    _method(_name, f"Elementwise ``self {_sym} other`` as a bool tensor (no gradient).")(
         (lambda op: lambda self, other: self._compare(op, other))(_name))
-    setattr(Tensor, f"__{_name}__", _fn)
+    setattr(Tensor, f"__{_name}__", _compare_operator(_name))
 
 
 @_method("logical_and")

@@ -210,3 +210,16 @@ def test_users_may_set_their_own_attributes_as_in_pytorch():
     assert not hasattr(gg.ones(1), "tag")  # each tensor has its own
     with pytest.raises(AttributeError):
         gg.ones(1).tag
+
+
+def test_comparing_with_a_non_number_leaves_it_to_python_as_pytorch():
+    # (``t == None`` and ``t in [None, 3]`` raised TypeError)
+    t = gg.tensor([1.0, 2.0])
+    assert (t == None) is False and (t != None) is True  # noqa: E711
+    assert t not in [None, "a", [1.0, 2.0]]
+    assert (t == [1.0, 2.0]) is False  # a list is not read as a tensor, as in PyTorch
+    with pytest.raises(TypeError, match="'<' not supported"):
+        t < None  # noqa: B015
+    with pytest.raises(TypeError, match="eq\\(\\): argument 'other' must be Tensor or Number"):
+        t.eq(None)  # the method still names what it takes
+    assert (t == np.float64(1.0)).tolist() == [True, False]
