@@ -27,21 +27,30 @@ def _bind(fn):
 
 
 @_bind
-def to(self, *args: Any, dtype: Any = None, device: Device | str | int | None = None
-       ) -> Tensor:
+def to(self, *args: Any, dtype: Any = None, device: Device | str | int | None = None,
+       non_blocking: bool = False, copy: bool = False) -> Tensor:
     """A converted tensor: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``
-    (other's device and dtype) or keywords; self if nothing changes.
+    (other's device and dtype) or keywords; self if nothing changes, unless ``copy=True``.
 
     Gradients flow back across device moves and float casts; a cast to an integer or bool
-    dtype leaves the graph.
+    dtype leaves the graph. ``non_blocking`` (also positional after device and dtype, then
+    ``copy``, as PyTorch's) is accepted as PyTorch's hint; gpugrad's copies complete before
+    ``to`` returns, so the result is ready to use either way.
     """
+    flags = []
     for arg in args:
-        if isinstance(arg, (str, Device)):
+        if isinstance(arg, bool):
+            flags.append(arg)
+        elif isinstance(arg, (str, Device)):
             device = arg
         elif isinstance(arg, Tensor):
             device, dtype = arg.device, arg.dtype
         else:
             dtype = arg
+    if len(flags) > 2:
+        raise TypeError(f"to() takes at most two flags after the device and dtype "
+                        f"(non_blocking, copy), got {len(flags)}")
+    copy = flags[1] if len(flags) == 2 else copy
     out = self
     if device is not None:
         target = get_backend(device)
@@ -54,6 +63,8 @@ def to(self, *args: Any, dtype: Any = None, device: Device | str | int | None = 
                 out = CASTS.Cast.apply(out, dtype=dtype)
             else:
                 out = Tensor._make(out._backend.cast(out._data, dtype), out._backend, False)
+    if copy and out is self:
+        out = CASTS.Identity.apply(self)  # a new tensor with its own memory (recorded)
     return out
 
 

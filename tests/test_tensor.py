@@ -223,3 +223,21 @@ def test_comparing_with_a_non_number_leaves_it_to_python_as_pytorch():
     with pytest.raises(TypeError, match="eq\\(\\): argument 'other' must be Tensor or Number"):
         t.eq(None)  # the method still names what it takes
     assert (t == np.float64(1.0)).tolist() == [True, False]
+
+
+def test_to_takes_pytorchs_non_blocking_and_copy(device):
+    x = gg.ones(2, requires_grad=True)
+    moved = x.to(device, non_blocking=True)  # (non_blocking raised TypeError)
+    assert moved.device == device and moved.tolist() == [1.0, 1.0]
+    same = x.to(x.dtype, copy=True)
+    assert same is not x and same.grad_fn is not None
+    with gg.no_grad():
+        same.add_(1.0)
+    assert x.tolist() == [1.0, 1.0]  # its own memory
+    assert x.to("cpu", gg.float64, True, True).dtype is gg.float64  # the flags positionally
+    assert x.to(x.dtype) is x and x.to(x.dtype, copy=False) is x
+    with pytest.raises(TypeError, match="at most two flags"):
+        x.to("cpu", True, True, True)
+    net = gg.nn.Linear(2, 1)
+    assert net.to(device, non_blocking=True).weight.device == device
+    assert net.to("cpu", gg.float64, True).weight.dtype is gg.float64

@@ -241,13 +241,17 @@ class Module(HookMethods):
             _reset_grad(param, set_to_none)
 
     # ---- devices and dtypes -------------------------------------------------------------
-    def to(self: _M, *args: Any, device: Any = None, dtype: Any = None) -> _M:
+    def to(self: _M, *args: Any, device: Any = None, dtype: Any = None,
+           non_blocking: bool = False) -> _M:
         """Move (and/or cast) every parameter and buffer IN PLACE: ``model.to("sim")``.
 
         Parameters keep their identity, so an optimizer built before the move keeps working;
-        gradients move with them. Only floating tensors change dtype. Returns self.
+        gradients move with them. Only floating tensors change dtype. ``non_blocking`` is
+        PyTorch's hint, accepted (the moves complete before ``to`` returns). Returns self.
         """
         for arg in args:
+            if isinstance(arg, bool):  # (non_blocking, positionally)
+                continue
             if isinstance(arg, (str, Device)):
                 device = arg
             elif isinstance(arg, (DType, Tensor)) or hasattr(arg, "name"):
