@@ -457,6 +457,15 @@ class Sigmoid(_Activation):
     op = "sigmoid"
 
 
+def in_float32(backend, a, compute):
+    """``compute(a)``, of a float16 or bfloat16 ``a`` computed in float32 and rounded once, as
+    PyTorch's kernels accumulate low precision (softmax, var, std)."""
+    dtype = backend.dtype(a)
+    if not dtype.is_low_precision:
+        return compute(a)
+    return backend.cast(compute(backend.cast(a, _dtypes.float32)), dtype)
+
+
 class Where(Function):
     """``where(cond, a, b)``; ``cond`` is a bool tensor and never gets a gradient."""
 

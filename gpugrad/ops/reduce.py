@@ -8,7 +8,7 @@ from ..dtypes import int64
 from ..engine.function import Function
 from ..tensor import Tensor
 from .broadcast import keepdim_shape, reduction_dims
-from .elementwise import Abs, Div, Where, binary_arrays
+from .elementwise import Abs, Div, Where, binary_arrays, in_float32
 from .scan import Cumprod, reverse
 from .shape import Cat, Expand, Getitem, Reshape
 
@@ -265,6 +265,14 @@ class Var(Function):
         self.dim_given = a.ndim > 0 and dim is not None and not (
             isinstance(dim, (tuple, list)) and not dim)
         self.count = math.prod(a.shape[d] for d in dims)
+        # (float16 and bfloat16 in float32, rounded once: N - correction may pass 65504)
+        return in_float32(backend, a, self._result)
+
+    def _result(self, a):
+        return self._variance(a)
+
+    def _variance(self, a):
+        backend, dims, keepdim = self.backend, self.dims, self.keepdim
         axis = None if len(dims) == a.ndim else dims
         outputs = math.prod(s for i, s in enumerate(a.shape) if i not in dims)
         if outputs > 1 and self.count > 1:
@@ -272,7 +280,7 @@ class Var(Function):
             a = backend.binary("sub", a, backend.getitem(a, first))
         centered = backend.binary("sub", a, backend.reduce("mean", a, axis, True))
         squares = backend.reduce("sum", backend.binary("mul", centered, centered), axis, keepdim)
-        return backend.binary("div", squares, float(max(self.count - correction, 0)))
+        return backend.binary("div", squares, float(max(self.count - self.correction, 0)))
 
     def backward(self, grad):
         return self._var_backward(grad)
@@ -297,8 +305,8 @@ class Std(Var):
 
     save_output = True
 
-    def forward(self, a, dim=None, correction=1, keepdim=False):
-        return self.backend.unary("sqrt", super().forward(a, dim, correction, keepdim))
+    def _result(self, a):
+        return self.backend.unary("sqrt", self._variance(a))
 
     def backward(self, grad):
         result = self.output()

@@ -9,10 +9,9 @@ inf.
 """
 import math
 
-from .. import dtypes as _dtypes
 from ..engine.function import Function
 from .broadcast import keepdim_shape, reduction_dims
-from .elementwise import Mul, Sub, binary_arrays
+from .elementwise import Mul, Sub, binary_arrays, in_float32
 
 
 def _shifted(backend, a, dim):
@@ -21,21 +20,13 @@ def _shifted(backend, a, dim):
     return backend.binary("sub", a, backend.reduce("max", a, dim, True))
 
 
-def _in_float32(backend, a, compute):
-    """``compute(a)``, of a float16 or bfloat16 ``a`` computed in float32 and rounded once."""
-    dtype = backend.dtype(a)
-    if not dtype.is_low_precision:
-        return compute(a)
-    return backend.cast(compute(backend.cast(a, _dtypes.float32)), dtype)
-
-
 class Softmax(Function):
     autocast = "gpu_float32"
     save_output = True
 
     def forward(self, a, dim=-1):
         self.dim = dim
-        return _in_float32(self.backend, a, self._softmax)
+        return in_float32(self.backend, a, self._softmax)
 
     def _softmax(self, a):
         e = self.backend.unary("exp", _shifted(self.backend, a, self.dim))
@@ -57,7 +48,7 @@ class LogSoftmax(Function):
 
     def forward(self, a, dim=-1):
         self.dim = dim
-        return _in_float32(self.backend, a, self._log_softmax)
+        return in_float32(self.backend, a, self._log_softmax)
 
     def _log_softmax(self, a):
         b, dim = self.backend, self.dim

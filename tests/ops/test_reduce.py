@@ -363,3 +363,19 @@ def test_cuda_backend_prod(fake_cuda, torch):
     t.prod(1).sum().backward()
     assert_close(x.grad, t.grad)
     assert gg.tensor([[1, 2], [3, 4]], dtype=gg.uint8, device="cuda").prod(0).dtype == gg.int64
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_low_precision_var_and_std_compute_in_float32_and_round_once(name, dtype, device):
+    # 100,000 values: N - 1 passes float16's largest number, so dividing in float16 gave 0
+    values = np.random.default_rng(0).uniform(0, 1, 100_000).astype(np.float32)
+    x = gg.tensor(values, device=device).to(getattr(gg, dtype))
+    got = getattr(x, name)()
+    assert got.dtype == dtype
+    want = getattr(x.float(), name)().to(getattr(gg, dtype))
+    assert got.item() == want.item() and abs(got.item() - (1 / 12) ** (0.5 if name == "std"
+                                                                       else 1)) < 2e-3
+    rows = getattr(x.reshape(100, 1000), name)(1, correction=0)
+    want_rows = getattr(x.float().reshape(100, 1000), name)(1, correction=0).to(x.dtype)
+    assert rows.tolist() == want_rows.tolist()
