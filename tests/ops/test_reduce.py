@@ -379,3 +379,15 @@ def test_low_precision_var_and_std_compute_in_float32_and_round_once(name, dtype
     rows = getattr(x.reshape(100, 1000), name)(1, correction=0)
     want_rows = getattr(x.float().reshape(100, 1000), name)(1, correction=0).to(x.dtype)
     assert rows.tolist() == want_rows.tolist()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0])
+def test_low_precision_norm_sums_powers_in_float32(p, dtype, device):
+    # the squares of 70,000 normal values add up past float16's largest number: the norm was inf
+    values = np.random.default_rng(0).standard_normal((2, 70_000)).astype(np.float32)
+    x = gg.tensor(values, device=device).to(getattr(gg, dtype))
+    got = x.norm(p, dim=1)
+    want = x.float().norm(p, dim=1).to(x.dtype)
+    assert got.dtype == dtype and got.tolist() == want.tolist()
+    assert gg.nn.functional.normalize(x, dim=1).float().norm(dim=1).sub(1).abs().max() < 1e-2
