@@ -454,7 +454,7 @@ def log_softmax(self, dim=-1, dtype=None):
     """``log(softmax(self, dim))``, computed stably as PyTorch does (NaN for a slice whose max
     is infinite); ``dim`` defaults to -1 (PyTorch requires it); ``dtype`` casts the input
     first. An integer or bool ``self`` computes in the default float dtype, as ``softmax``."""
-    if dtype is None and not self.dtype.is_floating_point:  # (int64 - float32 was float64)
+    if dtype is None and not self.dtype.is_floating_point:  # (one dtype for every step)
         dtype = _dtypes.get_default_dtype()
     if dtype is not None:
         return reduced_in(dtype, self, lambda x: log_softmax(x, dim))

@@ -45,7 +45,7 @@ class Module(HookMethods):
                 if value is None:  # ``self.bias = None`` keeps the slot registered (PyTorch's)
                     entries[name] = None
                     return
-                if not isinstance(value, expected):  # (it quietly dropped the registration)
+                if not isinstance(value, expected):  # (a plain attribute would shadow it)
                     raise TypeError(f"cannot assign '{type(value).__name__}' as {kind} "
                                     f"'{name}' ({spelled} or None expected)")
         for table in (self._parameters, self._buffers, self._modules):
