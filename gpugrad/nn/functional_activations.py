@@ -5,6 +5,7 @@ PyTorch's formulas and its gradients at the kinks.
 ``inplace=True`` (PyTorch's in-place variants) is accepted for compatibility and computed out of
 place: use the returned tensor, the input is left unchanged.
 """
+import functools
 import math
 import warnings
 
@@ -18,12 +19,22 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+def _rounded_once(activation):
+    """``activation`` of a float16 or bfloat16 input computed in float32 and rounded once, as
+    PyTorch's kernels compute it (step by step in bfloat16, silu(6.0) came out an ulp low)."""
+    @functools.wraps(activation)
+    def in_float32(input, *args, **kwargs):
+        if input.dtype.is_low_precision:
+            return activation(input.float(), *args, **kwargs).to(input.dtype)
+        return activation(input, *args, **kwargs)
+    return in_float32
+
+
+@_rounded_once
 def gelu(input, approximate="none"):
     """Gaussian error linear unit: ``x * Phi(x)`` with ``Phi`` the standard normal CDF
     (``0.5 * (1 + erf(x / sqrt(2)))``), or with ``approximate='tanh'`` PyTorch's
     ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x ** 3)))``."""
-    if input.dtype.is_low_precision:  # computed in float32 and rounded once, as PyTorch
-        return gelu(input.float(), approximate).to(input.dtype)
     if approximate == "tanh":
         inner = (input + 0.044715 * input * input * input) * _SQRT_2_OVER_PI
         return 0.5 * input * (1.0 + inner.tanh())
@@ -33,11 +44,13 @@ def gelu(input, approximate="none"):
     return 0.5 * input * (1.0 + (input * _SQRT_HALF).erf())
 
 
+@_rounded_once
 def silu(input, inplace=False):
     """Sigmoid linear unit (swish): ``x * sigmoid(x)``."""
     return input * input.sigmoid()
 
 
+@_rounded_once
 def mish(input, inplace=False):
     """``x * tanh(softplus(x))`` (Misra 2019)."""
     return input * Softplus.apply(input, beta=1.0, threshold=20.0).tanh()
@@ -49,16 +62,19 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return where(input > 0, input, input * negative_slope)
 
 
+@_rounded_once
 def elu(input, alpha=1.0, inplace=False):
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
     return _elu(input, alpha, 1.0)
 
 
+@_rounded_once
 def selu(input, inplace=False):
     """``scale * elu(x, alpha)`` with SELU's fixed ``alpha`` and ``scale``."""
     return _elu(input, SELU_ALPHA, SELU_SCALE)
 
 
+@_rounded_once
 def celu(input, alpha=1.0, inplace=False):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
     if alpha == 0:

@@ -19,7 +19,7 @@ import math
 from ..engine.function import Function
 from .broadcast import sum_to
 from .broadcast import sum_to_array
-from .elementwise import Mul, Sub, Where, binary_arrays, data_of
+from .elementwise import Mul, Sub, Where, binary_arrays, data_of, in_float32
 from .selection import Maximum
 
 # PyTorch's ``EPSILON`` of binary_cross_entropy_backward: 1e-12 stored as a float32
@@ -52,13 +52,26 @@ class Softplus(Function):
         if not dtype.is_floating_point:  # PyTorch has no integer softplus
             raise NotImplementedError(f"\"softplus\" not implemented for '{dtype.name}': "
                                       f"convert the input to a floating dtype first (x.float())")
+        # (float16 and bfloat16 in float32, rounded once, as PyTorch: exp(11.25) passes
+        # float16's largest number below the threshold)
+        return in_float32(backend, a, self._softplus)
+
+    def _softplus(self, a):
+        backend, beta = self.backend, self.beta
+        dtype = backend.dtype(a)
         scaled = backend.binary("mul", a, beta, dtype)
         soft = backend.binary("div", backend.unary("log1p", backend.unary("exp", scaled)), beta,
                               dtype)
-        return backend.where(backend.binary("gt", scaled, threshold), a, soft)
+        return backend.where(backend.binary("gt", scaled, self.threshold), a, soft)
 
     def backward(self, grad):
-        scaled = self.inputs[0] * self.beta
+        x = self.inputs[0]
+        if x.dtype.is_low_precision:  # (in float16, z / (z + 1) is inf / inf from x = 11.1)
+            return self._gradient(x.float(), grad.float()).to(x.dtype)
+        return self._gradient(x, grad)
+
+    def _gradient(self, x, grad):
+        scaled = x * self.beta
         z = scaled.exp()
         return Where.apply(scaled > self.threshold, grad, grad * z / (z + 1.0))
 

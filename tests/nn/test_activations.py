@@ -201,3 +201,22 @@ def test_softmin_casts_to_dtype_first(torch):
                                        dtype=torch.float64)
     assert got.dtype is gg.float64
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", ["softplus", "silu", "mish", "elu", "selu", "celu"])
+def test_low_precision_activations_compute_in_float32_and_round_once(name, dtype, device):
+    # softplus of float16 was inf for 11.25 <= x < 20 (exp overflowed below the threshold),
+    # and its gradient NaN; in bfloat16, silu(6.0) came out an ulp low
+    values = np.linspace(-30, 30, 241)
+    x = gg.tensor(values, dtype=getattr(gg, dtype), device=device, requires_grad=True)
+    out = getattr(F, name)(x)
+    out.sum().backward()
+    wide = gg.tensor(values, dtype=gg.float32, device=device).to(x.dtype).float()
+    wide.requires_grad_()
+    want = getattr(F, name)(wide)
+    want.sum().backward()
+    assert out.dtype == dtype and x.grad.dtype == dtype
+    assert out.tolist() == want.to(x.dtype).tolist()
+    assert x.grad.tolist() == wide.grad.to(x.dtype).tolist()
+    assert bool(out.isfinite().all()) and bool(x.grad.isfinite().all())
