@@ -5,7 +5,6 @@ PyTorch's formulas and its gradients at the kinks.
 ``inplace=True`` (PyTorch's in-place variants) is accepted for compatibility and computed out of
 place: use the returned tensor, the input is left unchanged.
 """
-import functools
 import math
 import warnings
 
@@ -19,22 +18,20 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _rounded_once(activation):
-    """``activation`` of a float16 or bfloat16 input computed in float32 and rounded once, as
-    PyTorch's kernels compute it (step by step in bfloat16, silu(6.0) came out an ulp low)."""
-    @functools.wraps(activation)
-    def in_float32(input, *args, **kwargs):
-        if input.dtype.is_low_precision:
-            return activation(input.float(), *args, **kwargs).to(input.dtype)
-        return activation(input, *args, **kwargs)
-    return in_float32
+def _in_float32(activation, input, *args):
+    """``activation(input, *args)`` of a float16 or bfloat16 ``input`` computed in float32 and
+    rounded once, as PyTorch's kernels compute it (step by step in bfloat16, silu(6.0) comes out
+    an ulp low). (Called inside each activation, not as a decorator, which the mutation
+    harness would not look through.)"""
+    return activation(input.float(), *args).to(input.dtype)
 
 
-@_rounded_once
 def gelu(input, approximate="none"):
     """Gaussian error linear unit: ``x * Phi(x)`` with ``Phi`` the standard normal CDF
     (``0.5 * (1 + erf(x / sqrt(2)))``), or with ``approximate='tanh'`` PyTorch's
     ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x ** 3)))``."""
+    if input.dtype.is_low_precision:
+        return _in_float32(gelu, input, approximate)
     if approximate == "tanh":
         inner = (input + 0.044715 * input * input * input) * _SQRT_2_OVER_PI
         return 0.5 * input * (1.0 + inner.tanh())
@@ -44,15 +41,17 @@ def gelu(input, approximate="none"):
     return 0.5 * input * (1.0 + (input * _SQRT_HALF).erf())
 
 
-@_rounded_once
 def silu(input, inplace=False):
     """Sigmoid linear unit (swish): ``x * sigmoid(x)``."""
+    if input.dtype.is_low_precision:
+        return _in_float32(silu, input)
     return input * input.sigmoid()
 
 
-@_rounded_once
 def mish(input, inplace=False):
     """``x * tanh(softplus(x))`` (Misra 2019)."""
+    if input.dtype.is_low_precision:
+        return _in_float32(mish, input)
     return input * Softplus.apply(input, beta=1.0, threshold=20.0).tanh()
 
 
@@ -62,19 +61,16 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return where(input > 0, input, input * negative_slope)
 
 
-@_rounded_once
 def elu(input, alpha=1.0, inplace=False):
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
     return _elu(input, alpha, 1.0)
 
 
-@_rounded_once
 def selu(input, inplace=False):
     """``scale * elu(x, alpha)`` with SELU's fixed ``alpha`` and ``scale``."""
     return _elu(input, SELU_ALPHA, SELU_SCALE)
 
 
-@_rounded_once
 def celu(input, alpha=1.0, inplace=False):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
     if alpha == 0:
@@ -85,6 +81,8 @@ def celu(input, alpha=1.0, inplace=False):
 def _elu(input, alpha, scale, input_scale=1.0):
     # The exponential sees min(x, 0) only, so a large positive x cannot overflow into the
     # unselected branch (whose gradient would then be 0 * inf = nan).
+    if input.dtype.is_low_precision:
+        return _in_float32(_elu, input, alpha, scale, input_scale)
     negative = input.masked_fill(input > 0, 0.0)
     exp_part = ((negative * input_scale).exp() - 1.0) * alpha
     out = where(input > 0, input, exp_part)

@@ -48,7 +48,7 @@ class Softplus(Function):
     def forward(self, a, beta=1.0, threshold=20.0):
         backend = self.backend
         self.beta, self.threshold = beta, threshold
-        dtype = backend.dtype(a)  # x's own float dtype: NumPy 1 would widen bfloat16 * a float
+        dtype = backend.dtype(a)
         if not dtype.is_floating_point:  # PyTorch has no integer softplus
             raise NotImplementedError(f"\"softplus\" not implemented for '{dtype.name}': "
                                       f"convert the input to a floating dtype first (x.float())")
@@ -57,11 +57,10 @@ class Softplus(Function):
         return in_float32(backend, a, self._softplus)
 
     def _softplus(self, a):
+        # (a is float32 or float64 here, which a Python number beside it leaves as it is)
         backend, beta = self.backend, self.beta
-        dtype = backend.dtype(a)
-        scaled = backend.binary("mul", a, beta, dtype)
-        soft = backend.binary("div", backend.unary("log1p", backend.unary("exp", scaled)), beta,
-                              dtype)
+        scaled = backend.binary("mul", a, beta)
+        soft = backend.binary("div", backend.unary("log1p", backend.unary("exp", scaled)), beta)
         return backend.where(backend.binary("gt", scaled, self.threshold), a, soft)
 
     def backward(self, grad):

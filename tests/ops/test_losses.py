@@ -134,3 +134,19 @@ def test_weights_that_require_grad_are_refused_like_torch(device):
             call()
     with gg.no_grad():
         assert F.binary_cross_entropy_with_logits(x, t, pos_weight=w).shape == ()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_low_precision_softplus_and_its_gradient_round_once(dtype, device):
+    # in float16, exp(x) overflows from x = 11.1, below the threshold of 20: softplus was inf
+    # there, and its gradient z / (z + 1) NaN
+    values = [-3.0, 0.5, 11.25, 15.0, 19.5, 25.0]
+    x = gg.tensor(values, dtype=getattr(gg, dtype), device=device, requires_grad=True)
+    out = gg.nn.functional.softplus(x)
+    out.backward(gg.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], device=device).to(x.dtype))
+    wide = x.detach().float().requires_grad_()
+    want = gg.nn.functional.softplus(wide)
+    want.backward(gg.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], device=device))
+    assert out.dtype == dtype and x.grad.dtype == dtype
+    assert out.tolist() == want.to(x.dtype).tolist()
+    assert x.grad.tolist() == wide.grad.to(x.dtype).tolist()
