@@ -220,3 +220,13 @@ def test_low_precision_activations_compute_in_float32_and_round_once(name, dtype
     assert out.tolist() == want.to(x.dtype).tolist()
     assert x.grad.tolist() == wide.grad.to(x.dtype).tolist()
     assert bool(out.isfinite().all()) and bool(x.grad.isfinite().all())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_low_precision_celu_keeps_its_alpha(dtype):
+    # (celu divides x by alpha before exp: the float32 path must carry that scale too)
+    values = [-6.0, -2.5, -0.75, 0.5, 3.0]
+    x = gg.tensor(values, dtype=getattr(gg, dtype))
+    got = F.celu(x, alpha=2.0)
+    want = F.celu(x.float(), alpha=2.0).to(x.dtype)
+    assert got.tolist() == want.tolist()
