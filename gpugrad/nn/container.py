@@ -19,111 +19,94 @@ def _position(container, idx):
     return idx % n
 
 
-class ModuleList(Module):
-    """A list of modules whose parameters the parent module sees (keys ``"0"``, ``"1"``...)."""
+class _Entries(Module):
+    """What the containers share: their entries are one registration table of the module
+    (``_entries``: ``"_modules"`` or ``"_parameters"``), and ``_put(key, value)`` registers
+    one, as the parent module would see it."""
 
-    def __init__(self, modules=None):
+    _entries = "_modules"
+
+    def _table(self):
+        return self.__dict__[self._entries]
+
+    def _put(self, key, value):
+        self.add_module(key, value)
+
+    def __len__(self):
+        return len(self._table())
+
+
+class _ByPosition(_Entries):
+    """The list side of ``ModuleList`` and ``ParameterList``: entries under ``"0"``, ``"1"``...,
+    renumbered after an insertion or a deletion (the keys of ``state_dict``)."""
+
+    def __init__(self, values=None):
         super().__init__()
-        self.extend(modules or ())
+        self.extend(values or ())
 
-    def append(self, module):
-        """Add ``module`` at the end; returns self."""
-        self.add_module(str(len(self._modules)), module)
+    def append(self, value):
+        """Add ``value`` at the end; returns self."""
+        self._put(str(len(self)), value)
         return self
 
-    def extend(self, modules):
-        """Append each of ``modules`` (an iterable); returns self."""
-        for module in modules:
-            self.append(module)
+    def extend(self, values):
+        """Append each of ``values`` (an iterable); returns self."""
+        for value in values:
+            self.append(value)
         return self
 
-    def insert(self, index, module):
-        """Put ``module`` before position ``index``; the later ones move up by one."""
-        entries = list(self._modules.values())
-        entries.insert(index, module)
+    def insert(self, index, value):
+        """Put ``value`` before position ``index``; the later ones move up by one."""
+        entries = list(self)
+        entries.insert(index, value)
         self._renumber(entries)
 
     def _renumber(self, entries):
-        self._modules.clear()
-        for module in entries:
-            self.append(module)
+        self._table().clear()
+        self.extend(entries)
 
     def _index(self, idx):
         return _position(self, idx)
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return type(self)(list(self._modules.values())[idx])
-        return list(self._modules.values())[self._index(idx)]
+            return type(self)(list(self)[idx])
+        return list(self)[self._index(idx)]
 
-    def __setitem__(self, idx, module):
-        self.add_module(str(self._index(idx)), module)
+    def __setitem__(self, idx, value):
+        self._put(str(self._index(idx)), value)
 
     def __delitem__(self, idx):
-        entries = list(self._modules.values())
+        entries = list(self)
         del entries[idx if isinstance(idx, slice) else self._index(idx)]
-        self._renumber(entries)  # (positions stay 0, 1, 2...: the keys of state_dict)
+        self._renumber(entries)
 
-    def __iadd__(self, modules):
-        return self.extend(modules)
+    def __iadd__(self, values):
+        return self.extend(values)
 
     def __add__(self, other):
         return type(self)(list(self) + list(other))
 
-    def __len__(self):
-        return len(self._modules)
-
     def __iter__(self):
-        return iter(self._modules.values())
+        return iter(self._table().values())
 
 
-class Sequential(ModuleList):
-    """Apply modules in order: ``Sequential(Linear(2, 16), ReLU(), Linear(16, 1))``.
-
-    Also accepts an ``OrderedDict`` of named modules; state_dict keys are ``"0.weight"``...
-    """
-
-    def __init__(self, *modules):
-        Module.__init__(self)
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, module in modules[0].items():
-                self.add_module(name, module)
-        else:
-            self.extend(modules)
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[idx]))
-        return list(self._modules.values())[self._index(idx)]
-
-    def forward(self, input):
-        for module in self._modules.values():
-            input = module(input)
-        return input
-
-
-class _ByName(Module):
-    """The dict side of ``ModuleDict`` and ``ParameterDict``: string keys, in insertion order,
-    over the registration table ``_entries`` names; subclasses define ``__setitem__``."""
-
-    _entries = "_modules"
+class _ByName(_Entries):
+    """The dict side of ``ModuleDict`` and ``ParameterDict``: string keys, in insertion order."""
 
     def __init__(self, entries=None):
         super().__init__()
         if entries is not None:
             self.update(entries)
 
-    def _table(self):
-        return self.__dict__[self._entries]
-
     def __getitem__(self, key):
         return self._table()[key]
 
+    def __setitem__(self, key, value):
+        self._put(_key(self, key), value)
+
     def __delitem__(self, key):
         del self._table()[key]
-
-    def __len__(self):
-        return len(self._table())
 
     def __iter__(self):
         return iter(self._table())
@@ -153,66 +136,62 @@ class _ByName(Module):
             self[key] = value
 
 
+class _Parameters(_Entries):
+    """Entries that are parameters: a tensor that is not a Parameter is made one, as in
+    PyTorch."""
+
+    _entries = "_parameters"
+
+    def _put(self, key, value):
+        self.register_parameter(key, _as_parameter(value))
+
+    def extra_repr(self):
+        return "\n".join(f"({k}): Parameter containing: [{p.dtype.name} of size "
+                         f"{'x'.join(map(str, p.shape))}]" for k, p in self._table().items())
+
+
+class ModuleList(_ByPosition):
+    """A list of modules whose parameters the parent module sees (keys ``"0"``, ``"1"``...)."""
+
+
+class Sequential(ModuleList):
+    """Apply modules in order: ``Sequential(Linear(2, 16), ReLU(), Linear(16, 1))``.
+
+    Also accepts an ``OrderedDict`` of named modules; state_dict keys are ``"0.weight"``...
+    """
+
+    def __init__(self, *modules):
+        Module.__init__(self)
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            self.extend(modules)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return list(self._modules.values())[self._index(idx)]
+
+    def forward(self, input):
+        for module in self._modules.values():
+            input = module(input)
+        return input
+
+
 class ModuleDict(_ByName):
     """A dict of modules by name (string keys, in insertion order) whose parameters the parent
     module sees: ``ModuleDict({"encoder": Linear(4, 2)})``, ``md["encoder"]``, ``md.items()``."""
 
-    def __setitem__(self, key, module):
-        self.add_module(_key(self, key), module)
 
-
-class ParameterList(Module):
+class ParameterList(_Parameters, _ByPosition):
     """A list of parameters the parent module sees (keys ``"0"``, ``"1"``...); a tensor that
     is not a Parameter is made one, as in PyTorch."""
 
-    def __init__(self, values=None):
-        super().__init__()
-        self.extend(values or ())
 
-    def append(self, value):
-        """Add ``value`` (a Parameter, or a tensor made one) at the end; returns self."""
-        self.register_parameter(str(len(self._parameters)), _as_parameter(value))
-        return self
-
-    def extend(self, values):
-        for value in values:
-            self.append(value)
-        return self
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return type(self)(list(self._parameters.values())[idx])
-        return list(self._parameters.values())[_position(self, idx)]
-
-    def __setitem__(self, idx, value):
-        self.register_parameter(str(_position(self, idx)), _as_parameter(value))
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters.values())
-
-    def __iadd__(self, values):
-        return self.extend(values)
-
-    def extra_repr(self):
-        return "\n".join(f"({i}): Parameter containing: [{p.dtype.name} of size "
-                         f"{'x'.join(map(str, p.shape))}]" for i, p in enumerate(self))
-
-
-class ParameterDict(_ByName):
+class ParameterDict(_Parameters, _ByName):
     """A dict of parameters by name the parent module sees; a tensor that is not a Parameter
     is made one, as in PyTorch."""
-
-    _entries = "_parameters"
-
-    def __setitem__(self, key, value):
-        self.register_parameter(_key(self, key), _as_parameter(value))
-
-    def extra_repr(self):
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype.name} of size "
-                         f"{'x'.join(map(str, p.shape))}]" for k, p in self.items())
 
 
 def _key(container, key):
