@@ -75,11 +75,10 @@ def check_fits(value, dtype):
     item assignment and ``where`` into an integer dtype, ``clamp``'s bounds), as PyTorch does: a
     RuntimeError rather than a silent wrap (300 written into int8 would be 44) or an inf.
 
-    An integer dtype holds the numbers of its range (an unsigned one also negative integers
-    down to minus its max, which wrap as in two's complement: -1 is 255 in uint8, as in
-    PyTorch; a negative float does not fit); a
-    floating one ±inf, NaN and finite numbers up to its max; bool any number. Other objects
-    (NumPy scalars, tensors) pass unchecked."""
+    An integer dtype holds the numbers of its range (``iinfo``); an unsigned one also negative
+    integers down to minus its max, which wrap as in two's complement (-1 is 255 in uint8, as
+    in PyTorch), but no negative float. A floating dtype holds ±inf, NaN and finite numbers up
+    to its max; bool any number. Other objects (NumPy scalars, tensors) pass unchecked."""
     kind = type(value)
     if (kind is not int and kind is not float) or dtype is _dtypes.bool_:
         return
@@ -88,8 +87,9 @@ def check_fits(value, dtype):
             return
         limits = f"finite values up to {_FLOATS[dtype.name][2]:g} in magnitude"
     else:
-        top = 2 ** (8 * dtype.itemsize - dtype.is_signed) - 1
-        low = -top - 1 if dtype.is_signed else -top if kind is int else 0
+        limits_of = iinfo(dtype)
+        top = limits_of.max
+        low = limits_of.min if dtype.is_signed else -top if kind is int else 0
         if low <= value <= top:
             return
         limits = (f"whole numbers from {low} to {top}" if dtype.is_signed else
